@@ -1,0 +1,81 @@
+"""Exact and near-duplicate detection with datasketch's MinHash LSH."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from datasketch import MinHash, MinHashLSH
+
+from ..models import Article
+from ..text import tokenize
+from .base import DedupResult
+
+_SHINGLE = 3  # word trigrams: robust to light edits, strict about different reports
+_MIN_SHINGLES = 8  # shorter items (headlines) are only collapsed when identical
+
+
+def shingles(text: str, k: int = _SHINGLE) -> set[bytes]:
+    words = tokenize(text)
+    if len(words) < k:
+        return {" ".join(words).encode()} if words else set()
+    return {" ".join(words[i : i + k]).encode() for i in range(len(words) - k + 1)}
+
+
+class MinHashDeduplicator:
+    """Collapses exact copies (same normalized title and text) and near-copies whose word-trigram
+    Jaccard similarity is at least ``threshold``.
+
+    Near-copies are found with LSH, so cost per article does not grow with the number seen;
+    candidates are confirmed against the estimated Jaccard before being collapsed. The canonical
+    article is the first one seen, so the earliest report is the original.
+    """
+
+    name = "minhash.v1"
+
+    def __init__(self, *, threshold: float = 0.8, num_perm: int = 128, seed: int = 1) -> None:
+        self.threshold = threshold
+        self.num_perm = num_perm
+        self.seed = seed
+        self.lsh_ = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.by_hash_: dict[str, str] = {}
+        self.signatures_: dict[str, MinHash] = {}
+        self.canonical_of_: dict[str, str] = {}
+
+    def _minhash(self, grams: set[bytes]) -> MinHash:
+        m = MinHash(num_perm=self.num_perm, seed=self.seed)
+        m.update_batch(list(grams))
+        return m
+
+    def _match(self, article: Article) -> str | None:
+        exact = self.by_hash_.get(article.content_hash)
+        if exact is not None:
+            return exact
+        grams = shingles(article.body)
+        if len(grams) < _MIN_SHINGLES:
+            return None
+        sig = self._minhash(grams)
+        best, best_sim = None, self.threshold
+        for cand in sorted(self.lsh_.query(sig)):
+            sim = sig.jaccard(self.signatures_[cand])
+            if sim >= best_sim:
+                best, best_sim = cand, sim
+        if best is None:
+            self.lsh_.insert(article.id, sig)
+            self.signatures_[article.id] = sig
+        return best
+
+    def partial_fit(self, articles: Sequence[Article]) -> DedupResult:
+        ids, canonical = [], []
+        for art in articles:
+            if art.id in self.canonical_of_:
+                canon = self.canonical_of_[art.id]
+            else:
+                match = self._match(art)
+                canon = self.canonical_of_.get(match, match) if match else art.id
+                self.canonical_of_[art.id] = canon
+                self.by_hash_.setdefault(art.content_hash, canon)
+            ids.append(art.id)
+            canonical.append(canon)
+        return DedupResult(canonical=canonical, _ids=ids)
+
+
+__all__ = ["MinHashDeduplicator", "shingles"]
