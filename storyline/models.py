@@ -120,3 +120,20 @@ class Story:
     def last_seen(self) -> datetime | None:
         times = [a.published for a in self.articles if a.published]
         return max(times) if times else None
+
+
+@dataclass(slots=True)
+class FeedState:
+    """What storyline remembers about a subscribed feed between polls (its health included)."""
+
+    url: str
+    title: str = ""
+    etag: str = ""
+    last_modified: str = ""
+    interval_s: float = 1800.0
+    next_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str = ""
+    last_error_at: datetime | None = None
+    consecutive_failures: int = 0
+    entries_seen: int = 0
