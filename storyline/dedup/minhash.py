@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from ..models import Article
@@ -39,6 +40,7 @@ class MinHashDeduplicator:
         self.by_hash_: dict[str, str] = {}
         self.signatures_: dict[str, MinHash] = {}
         self.canonical_of_: dict[str, str] = {}
+        self._scheme = MinHash(num_perm=num_perm, seed=seed).scheme
 
     def _minhash(self, grams: set[bytes]) -> MinHash:
         m = MinHash(num_perm=self.num_perm, seed=self.seed)
@@ -62,6 +64,24 @@ class MinHashDeduplicator:
             self.lsh_.insert(article.id, sig)
             self.signatures_[article.id] = sig
         return best
+
+    def signature(self, article_id: str) -> bytes | None:
+        """The stored MinHash of an original article, for persisting the index."""
+        sig = self.signatures_.get(article_id)
+        return None if sig is None else sig.hashvalues.astype("<u8").tobytes()
+
+    def restore(self, canonical_of: dict[str, str], hashes: dict[str, str], signatures: dict[str, bytes]) -> None:
+        """Rebuild the index from persisted rows (see :meth:`signature`)."""
+        self.canonical_of_.update(canonical_of)
+        for digest, canon in hashes.items():
+            self.by_hash_.setdefault(digest, canon)
+        for article_id, blob in signatures.items():
+            sig = MinHash(
+                num_perm=self.num_perm, seed=self.seed, scheme=self._scheme,
+                hashvalues=np.frombuffer(blob, dtype="<u8").copy(),
+            )
+            self.signatures_[article_id] = sig
+            self.lsh_.insert(article_id, sig)
 
     def partial_fit(self, articles: Sequence[Article]) -> DedupResult:
         ids, canonical = [], []

@@ -1,0 +1,329 @@
+"""Command-line interface: parse arguments -> Settings -> one library call per command."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator, Sequence
+
+from .config import Settings
+from .errors import StorylineError
+from .ingest import ReadReport, read_paths
+from .ingest.files import article_from_record
+from .models import Article
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _warn(message: str) -> None:
+    print(f"storyline: {message}", file=sys.stderr)
+
+
+def _report_errors(report: ReadReport) -> None:
+    for err in report.errors:
+        _warn(f"warning: {err}")
+
+
+def _exit_status(report: ReadReport, strict: bool, *, produced: int) -> int:
+    if produced == 0 and report.errors:
+        _warn("error: nothing could be read")
+        return EXIT_FAILED
+    if strict and report.errors:
+        _warn(f"error: {len(report.errors)} problem(s) and --strict was given")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+@contextmanager
+def progress(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on an interactive terminal; silence when output is piped."""
+    if not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    if not path or path == "-":
+        yield sys.stdout
+        return
+    with open(path, "w", encoding="utf-8") as fh:
+        yield fh
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings().with_(
+        data_dir=Path(args.data_dir) if getattr(args, "data_dir", None) else None,
+        strict=getattr(args, "strict", None),
+        max_words=getattr(args, "max_words", None),
+        allow_private_network=getattr(args, "allow_private_network", None) or None,
+    )
+
+
+# -- commands -------------------------------------------------------------------------------
+def cmd_digest(args: argparse.Namespace) -> int:
+    from .output import stories_text, story_json
+    from .pipeline import digest
+
+    settings = _settings(args)
+    report = ReadReport()
+    articles = list(read_paths(args.paths, report))
+    _report_errors(report)
+    stories = digest(articles, settings) if articles else []
+    if args.json:
+        json.dump({"stories": [story_json(s) for s in stories]}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(stories_text(stories, limit=args.limit))
+    return _exit_status(report, settings.strict, produced=len(articles))
+
+
+def _read_jsonl_records(path: str, report: ReadReport) -> Iterator[tuple[str, dict[str, Any]]]:
+    source: IO[bytes]
+    source = sys.stdin.buffer if path == "-" else open(path, "rb")
+    with source:
+        for number, raw in enumerate(source, start=1):
+            where = f"{path}:{number}"
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                report.error(where, f"not valid UTF-8 (byte {exc.start + 1}); line skipped")
+                continue
+            except json.JSONDecodeError as exc:
+                report.error(where, f"malformed JSON ({exc.msg} at column {exc.colno}); line skipped")
+                continue
+            if not isinstance(record, dict):
+                report.error(where, f"expected a JSON object, found {type(record).__name__}")
+                continue
+            yield where, record
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from .pipeline import Pipeline, arrival_order
+
+    settings = _settings(args)
+    report = ReadReport()
+    articles: list[Article] = []
+    for number, (where, record) in enumerate(_read_jsonl_records(args.input, report), start=1):
+        try:
+            articles.append(article_from_record(record, item_id=str(record.get("id", number)), origin=where))
+        except ValueError as exc:
+            report.error(where, str(exc))
+    _report_errors(report)
+    pipe = Pipeline(settings)
+    ordered = arrival_order(articles)
+    with progress("clustering", len(ordered)) as advance:
+        for i in range(0, len(ordered), 512):
+            pipe.add(ordered[i : i + 512])
+            advance(len(ordered[i : i + 512]))
+    with _output(args.output) as out:
+        for art in articles:
+            out.write(json.dumps({"id": art.id, "story": pipe.story_id(art.id)}) + "\n")
+    return _exit_status(report, settings.strict, produced=len(articles))
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    from .summarize import default_summarizer
+
+    settings = _settings(args)
+    summarizer = default_summarizer()
+    report = ReadReport()
+    done = 0
+    with _output(args.output) as out:
+        for where, record in _read_jsonl_records(args.input, report):
+            raw = record.get("articles")
+            if not isinstance(raw, list):
+                report.error(where, "story has no 'articles' list")
+                continue
+            articles = []
+            for i, item in enumerate(raw):
+                if not isinstance(item, dict):
+                    item = {}
+                articles.append(Article(
+                    id=str(item.get("id") or i), title=str(item.get("title") or ""),
+                    text=str(item.get("text") or ""), url=str(item.get("url") or ""),
+                    source=str(item.get("source") or ""),
+                ))
+            summary = summarizer(articles, settings.max_words)
+            out.write(json.dumps({
+                "id": record.get("id", where), "headline": summary.headline, "summary": summary.text,
+                "sentences": [{"text": s.text, "article": s.article} for s in summary.sentences],
+                "summarizer": summary.summarizer,
+            }, ensure_ascii=False) + "\n")
+            done += 1
+    _report_errors(report)
+    return _exit_status(report, settings.strict, produced=done)
+
+
+def _ingest_files(store: Any, paths: Sequence[str], settings: Settings) -> tuple[ReadReport, Any]:
+    report = ReadReport()
+    with progress("ingesting") as advance:
+        result = store.add_articles(read_paths(paths, report), progress=advance)
+    _report_errors(report)
+    if report.errors:
+        store.record_errors((e.where, e.reason) for e in report.errors)
+    return report, result
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .store import open_store
+
+    settings = _settings(args)
+    store = open_store(settings)
+    report, result = _ingest_files(store, args.sources, settings)
+    counts = store.counts()
+    _warn(
+        f"read {result.seen} item(s): {result.new} new ({result.reprints} reprints), "
+        f"{result.already_stored} already stored; the store holds {counts['articles']} articles "
+        f"in {counts['stories']} stories ({settings.sqlite_path})"
+    )
+    return _exit_status(report, settings.strict, produced=result.seen)
+
+
+def cmd_stories(args: argparse.Namespace) -> int:
+    from .store import open_store
+
+    store = open_store(_settings(args))
+    rows = store.list_stories(limit=args.limit, offset=args.offset)
+    if args.json:
+        json.dump({"stories": [dict(r) | {"summary": json.loads(r["summary"] or "{}").get("summary", "")}
+                               for r in rows]}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    if not rows:
+        _warn(f"no stories stored in {store.path}; run `storyline ingest PATH` first")
+    for r in rows:
+        extra = f", {r['duplicates']} reprints" if r["duplicates"] else ""
+        print(f"{r['id']}  {r['size']} report(s){extra}, {r['outlets']} outlet(s)  {r['headline']}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .store import open_store
+
+    store = open_store(_settings(args))
+    rows = store.iter_articles() if args.what == "articles" else store.iter_stories()
+    with _output(args.output) as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def demo_corpus_path() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("storyline") / "demo" / "corpus.jsonl"))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .output import stories_text
+    from .store import open_store
+
+    settings = _settings(args)
+    if not args.data_dir:
+        settings = settings.with_(data_dir=settings.data_dir / "demo")
+    store = open_store(settings)
+    _ingest_files(store, [str(demo_corpus_path())], settings)
+    stories = [s for s in (store.story(r["id"]) for r in store.list_stories(limit=args.limit)) if s]
+    print(stories_text(stories))
+    counts = store.counts()
+    _warn(f"demo: {counts['articles']} articles in {counts['stories']} stories, stored in {settings.sqlite_path}")
+    if args.serve:
+        return _serve(settings, args.host, args.port)
+    return EXIT_OK
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    try:
+        from .web import serve
+    except ImportError:
+        _warn("the web interface is not available in this build")
+        return EXIT_FAILED
+    serve(settings, host=host, port=port)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return _serve(_settings(args), args.host, args.port)
+
+
+# -- parser ---------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="storyline", description="Group news articles into stories with attributed summaries.")
+    parser.add_argument("--version", action="version", version="storyline 0.1.0")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str, *, data: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        p.add_argument("--strict", action="store_true", help="exit non-zero when any item could not be read")
+        if data:
+            p.add_argument("--data-dir", help="where the database lives (default: $STORYLINE_DATA_DIR or the user data dir)")
+        return p
+
+    p = command("digest", cmd_digest, "read items from files and print the stories found, biggest first")
+    p.add_argument("paths", nargs="+", help="files or folders: .txt (one item per line), .jsonl, .csv, feeds, .html, .warc")
+    p.add_argument("--json", action="store_true", help="print JSON: {\"stories\": [...]}")
+    p.add_argument("--limit", type=int, default=None, help="show at most this many stories (text output)")
+    p.add_argument("--max-words", type=int, default=None, help="summary budget in words (default 50)")
+
+    p = command("cluster", cmd_cluster, "assign articles (JSONL) to stories in one online pass")
+    p.add_argument("input", help="JSONL articles {id, title, text, url?, source?, published?}; - for stdin")
+    p.add_argument("-o", "--output", help="write {id, story} lines here (default stdout)")
+
+    p = command("summarize", cmd_summarize, "summarize story clusters (JSONL) with headline and attributed sentences")
+    p.add_argument("input", help="JSONL stories {id, articles: [{title, text, ...}]}; - for stdin")
+    p.add_argument("-o", "--output", help="write {id, headline, summary, sentences} lines here (default stdout)")
+    p.add_argument("--max-words", type=int, default=None, help="summary budget in words (default 50)")
+
+    p = command("ingest", cmd_ingest, "store articles from files, folders, feeds or archives", data=True)
+    p.add_argument("sources", nargs="+", help="files, folders, feed URLs, OPML files or WARC archives")
+    p.add_argument("--allow-private-network", action="store_true", help="allow fetching from loopback/private addresses")
+
+    p = command("stories", cmd_stories, "list stored stories, biggest first", data=True)
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+
+    p = command("export", cmd_export, "export stored articles or stories as JSONL", data=True)
+    p.add_argument("what", choices=["articles", "stories"])
+    p.add_argument("-o", "--output", help="file to write (default stdout)")
+
+    p = command("demo", cmd_demo, "load the built-in demo corpus, print its stories and serve the web UI", data=True)
+    p.add_argument("--no-serve", dest="serve", action="store_false", help="print the stories and exit")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+
+    p = command("serve", cmd_serve, "serve the web UI and JSON API", data=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except StorylineError as exc:
+        _warn(f"error: {exc}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _warn("interrupted")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Turn stories into the JSON shapes of the command-line contract and into terminal text."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .models import Story
+
+
+def story_json(story: Story) -> dict[str, Any]:
+    """``{"id", "headline", "summary", "size", "duplicates", "sentences", ...}`` for one story;
+    each sentence's ``article`` indexes the story's ``articles`` list."""
+    summary = story.summary
+    return {
+        "id": story.id,
+        "headline": summary.headline if summary else "",
+        "summary": summary.text if summary else "",
+        "size": story.size,
+        "duplicates": story.duplicates,
+        "sentences": summary.to_dict()["sentences"] if summary else [],
+        "outlets": story.outlets,
+        "first_seen": story.first_seen.isoformat() if story.first_seen else None,
+        "last_seen": story.last_seen.isoformat() if story.last_seen else None,
+        "articles": [
+            {"id": a.id, "title": a.title, "source": a.source, "url": a.url, "origin": a.origin,
+             "published": a.published.isoformat() if a.published else None,
+             "reprints": story.reprints.get(a.id, [])}
+            for a in story.articles
+        ],
+        "summarizer": summary.summarizer if summary else "",
+    }
+
+
+def stories_text(stories: Sequence[Story], *, limit: int | None = None) -> str:
+    """A plain-text rendering: headline, counts, attributed sentences."""
+    blocks = []
+    for n, story in enumerate(stories[:limit] if limit else stories, start=1):
+        s = story.summary
+        counts = f"{story.size} item{'s' if story.size != 1 else ''}"
+        if story.duplicates:
+            counts += f", {story.duplicates} cop{'ies' if story.duplicates != 1 else 'y'} collapsed"
+        if story.outlets:
+            counts += f", {len(story.outlets)} outlet{'s' if len(story.outlets) != 1 else ''}"
+        lines = [f"{n}. {s.headline if s else '(untitled)'}", f"   [{story.id}] {counts}"]
+        for sent in s.sentences if s else []:
+            who = sent.source or f"item {sent.article + 1}"
+            lines.append(f"   - {sent.text} ({who})")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
