@@ -22,21 +22,26 @@ def shingles(text: str, k: int = _SHINGLE) -> set[bytes]:
 
 
 class MinHashDeduplicator:
-    """Collapses exact copies (same normalized title and text) and near-copies whose word-trigram
-    Jaccard similarity is at least ``threshold``.
+    """Collapses exact copies (same normalized title and text) and near-copies.
 
-    Near-copies are found with LSH, so cost per article does not grow with the number seen;
-    candidates are confirmed against the estimated Jaccard before being collapsed. The canonical
-    article is the first one seen, so the earliest report is the original.
+    A near-copy shares word trigrams with an earlier article: Jaccard similarity at least
+    ``threshold``, or containment (shared trigrams over the smaller set) at least ``containment``
+    — the second catches reprints that add a dateline or a subscription line, or drop a sentence.
+    Candidates come from LSH at a lower Jaccard (``lsh_threshold``), so cost per article does
+    not grow with the number seen, and are confirmed on the estimates. The canonical article is
+    the first one seen, so the earliest report is the original.
     """
 
-    name = "minhash.v1"
+    name = "minhash.v2"
 
-    def __init__(self, *, threshold: float = 0.8, num_perm: int = 128, seed: int = 1) -> None:
+    def __init__(self, *, threshold: float = 0.8, containment: float = 0.9, lsh_threshold: float = 0.5,
+                 num_perm: int = 128, seed: int = 1) -> None:
         self.threshold = threshold
+        self.containment = containment
         self.num_perm = num_perm
         self.seed = seed
-        self.lsh_ = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.sizes_: dict[str, int] = {}
+        self.lsh_ = MinHashLSH(threshold=lsh_threshold, num_perm=num_perm)
         self.by_hash_: dict[str, str] = {}
         self.signatures_: dict[str, MinHash] = {}
         self.canonical_of_: dict[str, str] = {}
@@ -55,20 +60,26 @@ class MinHashDeduplicator:
         if len(grams) < _MIN_SHINGLES:
             return None
         sig = self._minhash(grams)
-        best, best_sim = None, self.threshold
+        best, best_sim = None, 0.0
         for cand in sorted(self.lsh_.query(sig)):
-            sim = sig.jaccard(self.signatures_[cand])
-            if sim >= best_sim:
-                best, best_sim = cand, sim
+            jac = sig.jaccard(self.signatures_[cand])
+            other = self.sizes_[cand]
+            shared = jac * (len(grams) + other) / (1 + jac)
+            contained = shared / min(len(grams), other)
+            if (jac >= self.threshold or contained >= self.containment) and jac > best_sim:
+                best, best_sim = cand, jac
         if best is None:
             self.lsh_.insert(article.id, sig)
             self.signatures_[article.id] = sig
+            self.sizes_[article.id] = len(grams)
         return best
 
     def signature(self, article_id: str) -> bytes | None:
         """The stored MinHash of an original article, for persisting the index."""
         sig = self.signatures_.get(article_id)
-        return None if sig is None else sig.hashvalues.astype("<u8").tobytes()
+        if sig is None:
+            return None
+        return np.append(sig.hashvalues, self.sizes_[article_id]).astype("<u8").tobytes()
 
     def restore(self, canonical_of: dict[str, str], hashes: dict[str, str], signatures: dict[str, bytes]) -> None:
         """Rebuild the index from persisted rows (see :meth:`signature`)."""
@@ -76,11 +87,10 @@ class MinHashDeduplicator:
         for digest, canon in hashes.items():
             self.by_hash_.setdefault(digest, canon)
         for article_id, blob in signatures.items():
-            sig = MinHash(
-                num_perm=self.num_perm, seed=self.seed, scheme=self._scheme,
-                hashvalues=np.frombuffer(blob, dtype="<u8").copy(),
-            )
+            values = np.frombuffer(blob, dtype="<u8")
+            sig = MinHash(num_perm=self.num_perm, seed=self.seed, scheme=self._scheme, hashvalues=values[:-1].copy())
             self.signatures_[article_id] = sig
+            self.sizes_[article_id] = int(values[-1])
             self.lsh_.insert(article_id, sig)
 
     def partial_fit(self, articles: Sequence[Article]) -> DedupResult:

@@ -313,11 +313,11 @@ class SQLiteStore:
             story.summary = _summary(json.loads(row[0]))
         return story
 
-    def list_stories(self, *, limit: int = 50, offset: int = 0) -> list[sqlite3.Row]:
-        """Story rows, biggest first then freshest."""
+    def list_stories(self, *, limit: int | None = 50, offset: int = 0) -> list[sqlite3.Row]:
+        """Story rows, biggest first then freshest (all of them when ``limit`` is None)."""
         return self.db.execute(
             "SELECT * FROM stories ORDER BY size + duplicates DESC, size DESC, last_seen DESC, id LIMIT ? OFFSET ?",
-            (limit, offset),
+            (-1 if limit is None else limit, offset),
         ).fetchall()
 
     def counts(self) -> dict[str, int]:

@@ -21,7 +21,10 @@ _NUMBER = re.compile(r"\d")
 _QUOTE = re.compile("[\"“”]")
 _FIRST_PERSON = re.compile(r"\b(?:I|we|We|my|our|Our|My|us)\b")
 _TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
-_OUTLET_SUFFIX = re.compile(r"\s+[-|–—:]\s+[A-Z][\w.&' ]{1,40}$")
+_OUTLET_SUFFIX = re.compile(
+    r"\s+(?:\|\s+[^|]{2,40}|[-–—]\s+(?:[A-Z][\w.&']*\s?){1,3}|[-–—]\s+\S+\.(?:com|net|org|co\.uk))$"
+)
+_TAG_PREFIX = re.compile(r"^(?:[A-Z]{3,}(?: [A-Z]{3,})?|Breaking|Watch|Exclusive|Opinion|Analysis|Live)\s*[:|]\s+")
 
 SENTENCE_FEATURES = (
     "position", "is_first", "relative_position", "is_last", "words", "content_words",
@@ -150,11 +153,15 @@ def sentence_features(view: StoryView, sents: Sequence[Sentence]) -> list[list[f
     return rows
 
 
-def strip_outlet(title: str) -> str:
-    """``"Iran seizes tanker - CNN"`` -> ``"Iran seizes tanker"``; titles without a trailing outlet
-    name come back unchanged (only stripped of surrounding space)."""
-    title = title.strip()
+def trim_title(title: str) -> str:
+    """Light headline trimming: a trailing outlet name (``"... - CNN"``, ``"... | Fox News"``)
+    and a leading rubric (``"EXCLUSIVE: ..."``, ``"WATCH: ..."``) go; a title that would drop
+    below four words is returned unchanged (only stripped of surrounding space)."""
+    title = " ".join(title.split())
     m = _OUTLET_SUFFIX.search(title)
-    if m and len(title[: m.start()].split()) >= 4 and len(m.group(0).split()) <= 5:
-        return title[: m.start()].rstrip()
+    if m and len(title[: m.start()].split()) >= 4:
+        title = title[: m.start()].rstrip()
+    m = _TAG_PREFIX.match(title)
+    if m and len(title[m.end():].split()) >= 4:
+        title = title[m.end():]
     return title

@@ -1,0 +1,20 @@
+# storyline — the two commands the README starts with: `make demo` and `make test`.
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+
+.PHONY: demo test install install-test system-deps lint
+
+demo: install
+	$(PYTHON) -m storyline demo
+
+test: install-test
+	$(PYTHON) -m pytest -q
+
+install:
+	$(PIP) install -q -e .
+
+install-test: system-deps
+	$(PIP) install -q -e '.[test]'
+
+system-deps:
+	bash scripts/install-system-deps.sh

@@ -1,0 +1,127 @@
+"""Article representations for story clustering.
+
+An :class:`ArticleVector` holds what the clusterer compares: a sparse TF-IDF vector (title words
+count twice, IDF from a small committed table learned on the training splits), a set of
+named-entity-ish tokens (capitalized words and numbers), the title's own words, a dense static
+embedding, and the publication time.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..models import Article
+from ..text import STOPWORDS, content_words
+from ..text.embed import Embedder
+
+MODELS_DIR = Path(__file__).parent / "models"
+IDF_FILE = MODELS_DIR / "idf-news.v1.json.gz"
+
+_CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'’-]*[A-Za-z]|[A-Z]{2,}|\d[\d,.]*\d)")
+_MAX_TEXT_WORDS = 350
+_MAX_TERMS = 80
+
+
+@dataclass(slots=True)
+class ArticleVector:
+    """One article as the clusterer sees it."""
+
+    terms: dict[str, float]
+    entities: dict[str, float]
+    title: dict[str, float]
+    dense: np.ndarray | None
+    when: float | None
+    short: bool
+    words: int = 0
+    top: list[str] = field(default_factory=list)
+
+
+class IdfTable:
+    """Inverse document frequencies from a committed table (terms seen twice or more)."""
+
+    def __init__(self, df: dict[str, int], n_docs: int) -> None:
+        self.df = df
+        self.n_docs = n_docs
+        self.unseen = self.idf(1)
+
+    @classmethod
+    def load(cls, path: Path = IDF_FILE) -> "IdfTable":
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            data = json.load(f)
+        return cls(data["df"], int(data["n"]))
+
+    def idf(self, df: int) -> float:
+        return math.log((self.n_docs + 1) / (df + 1)) + 1.0
+
+    def __getitem__(self, term: str) -> float:
+        df = self.df.get(term)
+        return self.unseen if df is None else self.idf(df)
+
+
+@lru_cache(maxsize=1)
+def default_idf() -> IdfTable:
+    return IdfTable.load()
+
+
+def _normalized(weights: dict[str, float], keep: int) -> dict[str, float]:
+    if len(weights) > keep:
+        weights = dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:keep])
+    norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
+    return {w: v / norm for w, v in weights.items()}
+
+
+def _tfidf(words: list[str], idf: IdfTable, keep: int) -> dict[str, float]:
+    tf: dict[str, int] = {}
+    for w in words:
+        tf[w] = tf.get(w, 0) + 1
+    return _normalized({w: (1.0 + math.log(c)) * idf[w] for w, c in tf.items()}, keep)
+
+
+def entity_tokens(text: str) -> list[str]:
+    """Capitalized words (not opening a sentence), acronyms and multi-digit numbers, lowered."""
+    out = []
+    for m in _CAPITALIZED.finditer(text):
+        tok = m.group(1).replace(",", "").casefold()
+        if tok not in STOPWORDS:
+            out.append(tok)
+    return out
+
+
+def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTable | None = None) -> list[ArticleVector]:
+    """Vectors for ``articles`` (dense embeddings computed in one call when an embedder is given)."""
+    idf = idf or default_idf()
+    out = []
+    for art in articles:
+        title_words = content_words(art.title)
+        text_words = content_words(art.text)[:_MAX_TEXT_WORDS]
+        terms = _tfidf(title_words * 2 + text_words, idf, _MAX_TERMS)
+        head = f"{art.title}\n{art.text[:1500]}"
+        ents = _tfidf(entity_tokens(head), idf, 40)
+        title = _tfidf(title_words or text_words[:20], idf, 30)
+        when = art.published.timestamp() if isinstance(art.published, datetime) else None
+        words = len(title_words) + len(text_words)
+        top = sorted(terms, key=lambda w: (-terms[w], w))[:12]
+        out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top))
+    if embedder is not None and out:
+        dense = embedder.embed([f"{a.title}\n{a.text}".strip() for a in articles])
+        for vec, row in zip(out, dense):
+            vec.dense = row
+    return out
+
+
+def sparse_dot(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(w, 0.0) for w, v in a.items())
+
+
+__all__ = ["ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "MODELS_DIR"]

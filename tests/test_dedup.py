@@ -1,0 +1,47 @@
+from storyline.dedup import MinHashDeduplicator, NoDedup
+from storyline.models import Article
+
+REPORT = (
+    "Officials closed the Tellford Bridge on Tuesday after a cargo ship struck one of its piers, "
+    "the city transport department said. Engineers will inspect the damage for at least two weeks, "
+    "and ferries will run every twenty minutes until then."
+)
+
+
+def test_exact_and_light_edit_copies_collapse_to_first():
+    arts = [
+        Article("a", "Bridge closed after ship strike", REPORT),
+        Article("b", "Bridge closed after ship strike", REPORT),
+        Article("c", "Bridge closed after ship strike", "(Valley Wire) — " + REPORT + " Subscribe for more news."),
+        Article("d", "Council debates budget", "The council spent four hours on the library budget and adjourned without a vote."),
+    ]
+    result = MinHashDeduplicator().partial_fit(arts)
+    assert result.canonical == ["a", "a", "a", "d"]
+    assert result.reprints() == {"a": ["b", "c"]}
+
+
+def test_different_reports_of_one_event_are_not_copies():
+    other = ("A freighter hit a pier of the Tellford Bridge, and the city shut the span to traffic. "
+             "Inspectors expect repairs to take weeks; commuters are told to use the ferry.")
+    result = MinHashDeduplicator().partial_fit([Article("a", "", REPORT), Article("b", "", other)])
+    assert result.canonical == ["a", "b"]
+
+
+def test_incremental_calls_and_restore_match_one_call():
+    first = MinHashDeduplicator()
+    first.partial_fit([Article("a", "t", REPORT)])
+    restored = MinHashDeduplicator()
+    restored.restore({"a": "a"}, {}, {"a": first.signature("a")})
+    copy = Article("b", "t", REPORT + " Subscribe to the Gazette.")
+    assert first.partial_fit([copy]).canonical == ["a"]
+    assert restored.partial_fit([Article("b", "t", REPORT + " Subscribe to the Gazette.")]).canonical == ["a"]
+
+
+def test_headlines_collapse_only_when_identical():
+    arts = [Article("a", "USA orders personnel to leave Iraq"), Article("b", "USA orders personnel to leave Iraq"),
+            Article("c", "USA orders personnel to leave Iran")]
+    assert MinHashDeduplicator().partial_fit(arts).canonical == ["a", "a", "c"]
+
+
+def test_no_dedup_is_identity():
+    assert NoDedup().partial_fit([Article("a", "x"), Article("b", "x")]).canonical == ["a", "b"]

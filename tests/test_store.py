@@ -1,0 +1,105 @@
+"""SQLite store: migrations, idempotent ingest, crash consistency under SIGKILL."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+
+
+import pytest
+
+from conftest import DEMO, ROOT
+from storyline.config import Settings
+from storyline.errors import StorageError
+from storyline.ingest import read_paths
+from storyline.store import open_store
+from storyline.store.sqlite import migrations
+
+
+def test_migrations_apply_once_and_record_the_version(data_dir):
+    store = open_store(Settings(data_dir=data_dir))
+    assert store.schema_version == migrations()[-1][0]
+    store.close()
+    again = open_store(Settings(data_dir=data_dir))
+    assert again.schema_version == migrations()[-1][0]
+
+
+def test_newer_database_is_refused_with_a_clear_message(data_dir):
+    open_store(Settings(data_dir=data_dir)).close()
+    db = sqlite3.connect(data_dir / "storyline.db")
+    db.execute("PRAGMA user_version = 999")
+    db.close()
+    with pytest.raises(StorageError, match="newer than this storyline"):
+        open_store(Settings(data_dir=data_dir))
+
+
+def test_store_matches_one_shot_digest_and_reopens(data_dir):
+    store = open_store(Settings(data_dir=data_dir))
+    result = store.add_articles(read_paths([DEMO]))
+    assert result.new == sum(1 for line in DEMO.open() if line.strip())
+    counts = store.counts()
+    store.close()
+    reopened = open_store(Settings(data_dir=data_dir))
+    assert reopened.counts() == counts
+    top = reopened.list_stories(limit=1)[0]
+    story = reopened.story(top["id"])
+    assert story is not None and story.summary is not None and story.summary.sentences
+    assert top["size"] == story.size and top["duplicates"] == story.duplicates
+
+
+def test_split_ingest_continues_the_same_stories(data_dir, tmp_path):
+    lines = [line for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip()]
+    half = len(lines) // 2
+    (tmp_path / "a.jsonl").write_text("\n".join(lines[:half]) + "\n", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text("\n".join(lines[half:]) + "\n", encoding="utf-8")
+    one = open_store(Settings(data_dir=tmp_path / "one"))
+    one.add_articles(read_paths([DEMO]))
+    two = open_store(Settings(data_dir=tmp_path / "two"))
+    two.add_articles(read_paths([tmp_path / "a.jsonl"]))
+    two.close()
+    two = open_store(Settings(data_dir=tmp_path / "two"))
+    two.add_articles(read_paths([tmp_path / "b.jsonl"]))
+    story_of = lambda s: {r["id"]: r["story_id"] for r in s.iter_articles()}  # noqa: E731
+    assert story_of(one) == story_of(two)
+
+
+KILLER = """
+import sys, time
+from storyline.config import Settings
+from storyline.ingest import read_paths
+from storyline.store import open_store
+store = open_store(Settings(data_dir=sys.argv[1]))
+def slow():
+    for i, art in enumerate(read_paths([sys.argv[2]])):
+        if i == 40:
+            print("ready", flush=True)
+            time.sleep(60)
+        yield art
+store.add_articles(slow(), batch_size=16)
+"""
+
+
+def test_sigkill_mid_ingest_leaves_a_consistent_db_and_rerun_completes(data_dir):
+    proc = subprocess.Popen([sys.executable, "-c", KILLER, str(data_dir), str(DEMO)], stdout=subprocess.PIPE,
+                            text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    db = sqlite3.connect(data_dir / "storyline.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    stored = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    assert stored == 32  # two whole batches of 16; the third was never committed
+    assert db.execute("SELECT count(*) FROM articles a LEFT JOIN stories s ON s.id = a.story_id WHERE s.id IS NULL").fetchone()[0] == 0
+    db.close()
+    store = open_store(Settings(data_dir=data_dir))
+    result = store.add_articles(read_paths([DEMO]))
+    total = sum(1 for line in DEMO.open() if line.strip())
+    assert result.already_stored == 32 and store.counts()["articles"] == total
+    assert not store.db.execute("SELECT count(*) FROM stories WHERE dirty = 1").fetchone()[0]
+    fresh = open_store(Settings(data_dir=data_dir.parent / "fresh"))
+    fresh.add_articles(read_paths([DEMO]))
+    assert {r["id"]: r["story_id"] for r in store.iter_articles()} == {r["id"]: r["story_id"] for r in fresh.iter_articles()}
+    assert json.loads(json.dumps(list(store.iter_stories())))

@@ -1,0 +1,28 @@
+from storyline.text import clean_text, content_words, detect_language, split_sentences
+
+
+def test_split_keeps_abbreviations_and_initials():
+    text = 'The U.S. Army said so. Mr. Smith went to Washington. Then J. Doe left! Why? At 3 p.m. it rained.'
+    assert split_sentences(text) == [
+        "The U.S. Army said so.", "Mr. Smith went to Washington.", "Then J. Doe left!", "Why?", "At 3 p.m. it rained.",
+    ]
+
+
+def test_split_handles_quotes_and_newlines():
+    text = 'He said: "We will leave." The embassy closed.\nA second paragraph'
+    assert split_sentences(text) == ['He said: "We will leave."', "The embassy closed.", "A second paragraph"]
+
+
+def test_clean_text_normalizes_without_changing_words():
+    assert clean_text("  Caf\u0065\u0301\u00a0au &amp; lait\u200b \n\n next ") == "Café au & lait\nnext"
+    assert clean_text("<b>bold</b> move", strip_tags=True) == "bold move"
+
+
+def test_language_detection():
+    assert detect_language("Der Bundestag hat heute ein neues Gesetz zur Rente beschlossen.") == "de"
+    assert detect_language("The council voted on Tuesday to close the harbor bridge for repairs.") == "en"
+    assert detect_language("ok") == ""
+
+
+def test_content_words_keep_acronyms_and_numbers():
+    assert content_words("The U.S. sent 52 ships") == ["us", "sent", "52", "ships"]
