@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Train the story clusterer's small committed artifacts from the shared training splits.
+
+  python scripts/train_clusterer.py [--data ../shared/data] [--out storyline/cluster/models]
+
+Writes, deterministically (fixed seeds, sorted keys, gzip without timestamps):
+- ``idf-news.v1.json.gz``: document frequencies of content words over ECB+ train and NeuS train
+  articles (terms seen at least twice), the IDF the clusterer uses;
+- ``join-logit.v1.json``: a logistic model over the clusterer's similarity features, learned by
+  teacher forcing: each training stream is replayed in order, every article is scored against the
+  candidate stories the clusterer would retrieve (stories built from the gold labels so far),
+  and each (article, candidate) pair is labelled by whether the candidate is its gold story.
+
+Only training splits are read (ECB+ train, NeuS train); dev and val sets stay for evaluation.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from storyline.cluster.base import story_id_for  # noqa: E402
+from storyline.cluster.corpora import mixed_records, read_records, neus_story_records, to_labelled  # noqa: E402
+from storyline.cluster.features import IdfTable, represent  # noqa: E402
+from storyline.cluster.stream import FEATURES, JoinModel, StoryClusterer  # noqa: E402
+from storyline.pipeline import prepare  # noqa: E402
+from storyline.text import content_words  # noqa: E402
+
+
+def document_frequencies(records: list[dict]) -> Counter[str]:
+    df: Counter[str] = Counter()
+    for r in records:
+        df.update(set(content_words(f"{r.get('title') or ''}\n{r.get('text') or ''}")))
+    return df
+
+
+def write_idf(df: Counter[str], n_docs: int, path: Path) -> IdfTable:
+    keep = {w: c for w, c in sorted(df.items()) if c >= 2}
+    raw = json.dumps({"n": n_docs, "df": keep}, sort_keys=True, separators=(",", ":")).encode()
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as f:
+        f.write(raw)
+    path.write_bytes(buf.getvalue())
+    return IdfTable(keep, n_docs)
+
+
+def teacher_forced_pairs(records: list[dict], idf: IdfTable, clusterer: StoryClusterer) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows and labels for every (article, retrieved candidate) pair of one stream."""
+    arts, gold = to_labelled(records)
+    arts = [prepare(a) for a in arts]
+    first: dict[str, str] = {}
+    xs, ys = [], []
+    for art, label, vec in zip(arts, gold, represent(arts, clusterer.embedder, idf)):
+        story = story_id_for(first.setdefault(label, art.id))
+        cands, x, _ = clusterer.score(vec)
+        if cands:
+            xs.append(x)
+            ys.append(np.asarray([c == story for c in cands], dtype=np.int8))
+        clusterer._add(story, vec)
+    if not xs:
+        return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=np.int8)
+    return np.vstack(xs), np.concatenate(ys)
+
+
+def headline_stream(records: list[dict], n: int, seed: int) -> list[dict]:
+    """Headline-only copies of training articles (short items, like feed titles)."""
+    rng = random.Random(seed)
+    labels = sorted({r["label"] for r in records})
+    chosen = set(rng.sample(labels, min(n, len(labels))))
+    out = [{"id": f"{r['id']}-h", "title": r["title"], "text": "", "label": r["label"]} for r in records if r["label"] in chosen and r.get("title")]
+    rng.shuffle(out)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=ROOT / "storyline" / "cluster" / "models")
+    ap.add_argument("--C", type=float, default=1.0, help="inverse regularization strength")
+    args = ap.parse_args()
+    from sklearn.linear_model import LogisticRegression
+
+    ecb = read_records(args.data / "ecbplus" / "train.jsonl")
+    neus = neus_story_records(args.data / "neus" / "train.jsonl")
+    args.out.mkdir(parents=True, exist_ok=True)
+    idf = write_idf(document_frequencies(ecb + neus), len(ecb + neus), args.out / "idf-news.v1.json.gz")
+
+    streams = {
+        "mixed_train": mixed_records(ecb + neus, seed=7),
+        "ecb_train": mixed_records(ecb, seed=11),
+        "headlines": headline_stream(neus, 600, seed=5),
+    }
+    xs, ys = [], []
+    for name, records in streams.items():
+        clusterer = StoryClusterer(merge_every=10**9, model=JoinModel.fallback())
+        x, y = teacher_forced_pairs(records, idf, clusterer)
+        print(f"{name}: {len(records)} articles, {len(y)} pairs, {int(y.sum())} positive", file=sys.stderr)
+        xs.append(x)
+        ys.append(y)
+    x, y = np.vstack(xs), np.concatenate(ys)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=args.C, max_iter=2000)
+    model.fit((x - mean) / scale, y)
+    out = {
+        "name": "join-logit.v1",
+        "features": list(FEATURES),
+        "coef": [round(float(c), 6) for c in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 6),
+        "mean": [round(float(m), 6) for m in mean],
+        "scale": [round(float(s), 6) for s in scale],
+        "trained_on": sorted(streams),
+        "pairs": int(len(y)),
+    }
+    (args.out / "join-logit.v1.json").write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    for name, coef in zip(FEATURES, out["coef"]):
+        print(f"  {name:>16} {coef:+.3f}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

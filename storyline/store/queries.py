@@ -1,0 +1,240 @@
+"""Read-only queries for the web interface: ranked story lists, search, outlets, related stories.
+
+Every function takes a :class:`~storyline.store.sqlite.SQLiteStore` and only reads. Pinned
+headlines (``pinned_headlines``, migration 0002) take precedence over computed ones here, so an
+editor's pin shows even before the store's summary refresh consults it.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..ingest.dates import parse_date
+
+if TYPE_CHECKING:
+    from .sqlite import SQLiteStore
+
+_FTS_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_MAX_QUERY_TERMS = 12
+SNIPPET_START, SNIPPET_END = "\ue000", "\ue001"  # private-use marks, replaced after escaping
+
+# Breadth (independent outlets count most, reprints least) over a freshness decay of one day.
+_SCORE = ("(2.0 * s.outlets + s.size + 0.5 * s.duplicates) / "
+          "(1.0 + max(0.0, julianday(:ref) - julianday(coalesce(s.last_seen, :ref))))")
+_CARD_COLUMNS = ("s.id, coalesce(p.headline, s.headline) AS headline, p.headline IS NOT NULL AS pinned, s.summary, "
+                 "s.size, s.duplicates, s.outlets, s.first_seen, s.last_seen, s.updated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFilter:
+    """Front-page filters: stories seen since ``since`` (ISO time), by ``outlet``, in ``language``."""
+
+    since: str | None = None
+    outlet: str | None = None
+    language: str | None = None
+
+
+def fts_query(text: str, *, prefix_last: bool = True, any_term: bool = False) -> str:
+    """A safe FTS5 MATCH expression for user text: words quoted, operators impossible.
+
+    Returns an empty string when ``text`` has no words (callers then return no results).
+    """
+    words = _FTS_TOKEN.findall(text)[:_MAX_QUERY_TERMS]
+    if not words:
+        return ""
+    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+    if prefix_last and not any_term and len(words[-1]) >= 3:
+        quoted[-1] += "*"
+    return (" OR " if any_term else " ").join(quoted)
+
+
+def latest_time(store: "SQLiteStore") -> str | None:
+    """The newest ``last_seen`` of any story: the "now" of the stored coverage."""
+    row = store.db.execute("SELECT max(last_seen) FROM stories").fetchone()
+    return row[0] if row and row[0] else None
+
+
+def since_for(store: "SQLiteStore", hours: float) -> str | None:
+    """ISO time ``hours`` before the newest coverage (so archives filter like live data)."""
+    ref = parse_date(latest_time(store))
+    return (ref - timedelta(hours=hours)).isoformat() if isinstance(ref, datetime) else None
+
+
+def _filter_sql(flt: StoryFilter) -> tuple[str, dict[str, Any]]:
+    clauses, params = ["s.size > 0"], {}
+    if flt.since:
+        clauses.append("julianday(s.last_seen) >= julianday(:since)")
+        params["since"] = flt.since
+    if flt.outlet:
+        clauses.append("s.id IN (SELECT story_id FROM articles WHERE source = :outlet)")
+        params["outlet"] = flt.outlet
+    if flt.language:
+        clauses.append("s.id IN (SELECT story_id FROM articles WHERE language = :language)")
+        params["language"] = flt.language
+    return " AND ".join(clauses), params
+
+
+def ranked_stories(store: "SQLiteStore", flt: StoryFilter = StoryFilter(), *, limit: int = 20,
+                   offset: int = 0) -> tuple[list[sqlite3.Row], int]:
+    """Stories ranked by breadth and freshness of coverage, and how many match ``flt``."""
+    where, params = _filter_sql(flt)
+    params.update(ref=latest_time(store) or "1970-01-01", limit=limit, offset=offset)
+    rows = store.db.execute(
+        f"SELECT {_CARD_COLUMNS}, {_SCORE} AS score FROM stories s "
+        f"LEFT JOIN pinned_headlines p ON p.story_id = s.id WHERE {where} "
+        "ORDER BY score DESC, s.last_seen DESC, s.id LIMIT :limit OFFSET :offset", params,
+    ).fetchall()
+    total = store.db.execute(f"SELECT count(*) FROM stories s WHERE {where}", params).fetchone()[0]
+    return rows, int(total)
+
+
+def story_cards(store: "SQLiteStore", ids: Sequence[str]) -> dict[str, sqlite3.Row]:
+    """Story rows (as in :func:`ranked_stories`) for ``ids``, keyed by id."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = store.db.execute(
+        f"SELECT {_CARD_COLUMNS} FROM stories s LEFT JOIN pinned_headlines p ON p.story_id = s.id "
+        f"WHERE s.id IN ({marks})", list(ids),
+    ).fetchall()
+    return {r["id"]: r for r in rows}
+
+
+def story_articles(store: "SQLiteStore", story_id: str) -> list[sqlite3.Row]:
+    """Every article of a story (originals and reprints), oldest first."""
+    return store.db.execute(
+        "SELECT id, url, source, title, text, published, language, canonical_id, content_hash FROM articles "
+        "WHERE story_id = ? ORDER BY coalesce(julianday(published), 1e9), seq", (story_id,),
+    ).fetchall()
+
+
+def merged_into(store: "SQLiteStore", story_id: str) -> list[sqlite3.Row]:
+    """Stories merged into ``story_id`` (its history), oldest first."""
+    return store.db.execute(
+        "SELECT old_id, merged_at, reason FROM story_merges WHERE new_id = ? ORDER BY merged_at, old_id",
+        (story_id,),
+    ).fetchall()
+
+
+def merge_target(store: "SQLiteStore", story_id: str) -> str | None:
+    """Where a merged-away story id now lives, or None when the id was never merged."""
+    row = store.db.execute("SELECT 1 FROM story_merges WHERE old_id = ?", (story_id,)).fetchone()
+    return store.resolve_story_id(story_id) if row else None
+
+
+def related_stories(store: "SQLiteStore", story_id: str, terms: Sequence[str], *, limit: int = 5) -> list[tuple[str, float]]:
+    """Other stories whose articles best match ``terms`` (FTS5 bm25, summed per story)."""
+    query = fts_query(" ".join(terms), prefix_last=False, any_term=True)
+    if not query:
+        return []
+    rows = store.db.execute(
+        "SELECT a.story_id, sum(-bm25(articles_fts)) AS score FROM articles_fts "
+        "JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? AND a.story_id <> ? "
+        "AND a.canonical_id = a.id GROUP BY a.story_id ORDER BY score DESC LIMIT ?",
+        (query, story_id, limit),
+    ).fetchall()
+    return [(r[0], float(r[1])) for r in rows]
+
+
+def search_articles(store: "SQLiteStore", text: str, *, limit: int = 20, offset: int = 0) -> tuple[list[sqlite3.Row], int]:
+    """Articles matching ``text`` (best first) with a marked snippet, and the number of matches."""
+    query = fts_query(text)
+    if not query:
+        return [], 0
+    try:
+        rows = store.db.execute(
+            "SELECT a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, "
+            f"snippet(articles_fts, 1, '{SNIPPET_START}', '{SNIPPET_END}', '…', 16) AS snippet "
+            "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
+            "ORDER BY bm25(articles_fts, 4.0, 1.0), a.seq LIMIT ? OFFSET ?", (query, limit, offset),
+        ).fetchall()
+        total = store.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", (query,)).fetchone()[0]
+    except sqlite3.OperationalError:
+        return [], 0
+    return rows, int(total)
+
+
+def search_stories(store: "SQLiteStore", text: str, *, limit: int = 20, offset: int = 0) -> tuple[list[tuple[str, float]], int]:
+    """(story id, relevance) of stories whose articles match ``text``, best first, and the total."""
+    query = fts_query(text)
+    if not query:
+        return [], 0
+    try:
+        rows = store.db.execute(
+            "SELECT a.story_id, max(-bm25(articles_fts, 4.0, 1.0)) AS score FROM articles_fts "
+            "JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
+            "GROUP BY a.story_id ORDER BY score DESC, a.story_id", (query,),
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return [], 0
+    found = [(r[0], float(r[1])) for r in rows]
+    return found[offset : offset + limit], len(found)
+
+
+def outlets(store: "SQLiteStore") -> list[sqlite3.Row]:
+    """Every outlet with its article, original, reprint and story counts and latest article time."""
+    return store.db.execute(
+        "SELECT source AS name, count(*) AS articles, sum(canonical_id = id) AS originals, "
+        "sum(canonical_id <> id) AS reprints, count(DISTINCT story_id) AS stories, max(published) AS last_published "
+        "FROM articles WHERE source <> '' GROUP BY source ORDER BY stories DESC, name",
+    ).fetchall()
+
+
+def outlet_names(store: "SQLiteStore") -> list[str]:
+    return [r[0] for r in store.db.execute("SELECT DISTINCT source FROM articles WHERE source <> '' ORDER BY source")]
+
+
+def languages(store: "SQLiteStore") -> list[str]:
+    return [r[0] for r in store.db.execute("SELECT DISTINCT language FROM articles WHERE language <> '' ORDER BY 1")]
+
+
+def articles(store: "SQLiteStore", *, outlet: str | None = None, story_id: str | None = None, limit: int = 50,
+             offset: int = 0) -> tuple[list[sqlite3.Row], int]:
+    """Articles newest first, optionally of one outlet or story, and how many there are."""
+    clauses, params = ["1"], []
+    if outlet:
+        clauses.append("source = ?")
+        params.append(outlet)
+    if story_id:
+        clauses.append("story_id = ?")
+        params.append(story_id)
+    where = " AND ".join(clauses)
+    rows = store.db.execute(
+        "SELECT id, url, source, title, published, language, canonical_id, story_id FROM articles "
+        f"WHERE {where} ORDER BY coalesce(julianday(published), 0) DESC, seq DESC LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    ).fetchall()
+    total = store.db.execute(f"SELECT count(*) FROM articles WHERE {where}", params).fetchone()[0]
+    return rows, int(total)
+
+
+def article(store: "SQLiteStore", article_id: str) -> sqlite3.Row | None:
+    return store.db.execute(
+        "SELECT id, url, source, title, text, published, language, canonical_id, story_id FROM articles WHERE id = ?",
+        (article_id,),
+    ).fetchone()
+
+
+def outlet_stories(store: "SQLiteStore", name: str, *, limit: int = 20, offset: int = 0) -> tuple[list[sqlite3.Row], int]:
+    """Stories an outlet covered, most recent coverage first."""
+    rows = store.db.execute(
+        f"SELECT {_CARD_COLUMNS} FROM stories s LEFT JOIN pinned_headlines p ON p.story_id = s.id "
+        "WHERE s.id IN (SELECT story_id FROM articles WHERE source = ?) AND s.size > 0 "
+        "ORDER BY julianday(s.last_seen) DESC, s.id LIMIT ? OFFSET ?", (name, limit, offset),
+    ).fetchall()
+    total = store.db.execute("SELECT count(DISTINCT story_id) FROM articles WHERE source = ?", (name,)).fetchone()[0]
+    return rows, int(total)
+
+
+def data_version(store: "SQLiteStore") -> int:
+    """Changes whenever another connection (another process) commits to the database."""
+    return int(store.db.execute("PRAGMA data_version").fetchone()[0])
+
+
+__all__ = ["StoryFilter", "fts_query", "latest_time", "since_for", "ranked_stories", "story_cards", "story_articles",
+           "merged_into", "merge_target", "related_stories", "search_articles", "search_stories", "outlets",
+           "outlet_names", "languages", "articles", "article", "outlet_stories", "data_version",
+           "SNIPPET_START", "SNIPPET_END"]
