@@ -14,7 +14,7 @@ from .ingest import ReadReport, read_paths
 from .ingest.files import article_from_record
 from .models import Article
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 
 def _warn(message: str) -> None:
@@ -65,6 +65,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         strict=getattr(args, "strict", None),
         max_words=getattr(args, "max_words", None),
         allow_private_network=getattr(args, "allow_private_network", None) or None,
+        fetch_pages=False if getattr(args, "no_fetch_pages", False) else None,
     )
 
 
@@ -165,14 +166,14 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     return _exit_status(report, settings.strict, produced=done)
 
 
-def _ingest_files(store: Any, paths: Sequence[str], settings: Settings) -> tuple[ReadReport, Any]:
+def _ingest(store: Any, sources: Sequence[str], settings: Settings) -> tuple[ReadReport, Any]:
+    from .service import ingest_sources
+
     report = ReadReport()
     with progress("ingesting") as advance:
-        result = store.add_articles(read_paths(paths, report), progress=advance)
+        summary = ingest_sources(store, sources, settings, report, advance)
     _report_errors(report)
-    if report.errors:
-        store.record_errors((e.where, e.reason) for e in report.errors)
-    return report, result
+    return report, summary
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -180,14 +181,92 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     store = open_store(settings)
-    report, result = _ingest_files(store, args.sources, settings)
-    counts = store.counts()
+    report, summary = _ingest(store, args.sources, settings)
+    result, counts = summary.result, store.counts()
+    extra = f"; {summary.feeds_subscribed} feed(s) read" if summary.feeds_subscribed else ""
+    if summary.warc_skipped:
+        extra += f"; {len(summary.warc_skipped)} archive(s) already done, skipped"
     _warn(
         f"read {result.seen} item(s): {result.new} new ({result.reprints} reprints), "
-        f"{result.already_stored} already stored; the store holds {counts['articles']} articles "
-        f"in {counts['stories']} stories ({settings.sqlite_path})"
+        f"{result.already_stored} already stored{extra}; {len(report.errors)} problem(s); "
+        f"the store holds {counts['articles']} articles in {counts['stories']} stories ({settings.sqlite_path})"
     )
-    return _exit_status(report, settings.strict, produced=result.seen)
+    if report.errors and result.seen == 0 and not summary.warc_skipped:
+        _warn("error: nothing could be read")
+        return EXIT_FAILED
+    if report.errors:
+        return EXIT_FAILED if settings.strict else EXIT_PARTIAL
+    return EXIT_OK
+
+
+def _when(dt: Any) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M") if dt else "never"
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from .store import open_store
+
+    store = open_store(_settings(args))
+    if args.action == "add":
+        from .models import FeedState
+
+        for url in args.urls:
+            state = store.get_feed(url) or FeedState(url=url)
+            if args.interval:
+                state.interval_s = args.interval * 60
+            store.save_feed(state)
+        _warn(f"subscribed {len(args.urls)} feed(s); `storyline watch` polls them")
+        return EXIT_OK
+    if args.action == "remove":
+        missing = [u for u in args.urls if not store.delete_feed(u)]
+        for url in missing:
+            _warn(f"warning: {url} is not subscribed")
+        return EXIT_FAILED if missing else EXIT_OK
+    feeds = store.list_feeds()
+    if args.json:
+        from dataclasses import asdict
+
+        rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(f).items()} for f in feeds]
+        json.dump({"feeds": rows}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    if not feeds:
+        _warn("no feeds subscribed; `storyline feeds add URL` or `storyline ingest FEED_URL|OPML`")
+    for f in feeds:
+        health = "ok" if not f.consecutive_failures else f"FAILING x{f.consecutive_failures}: {f.last_error}"
+        print(f"{f.url}\n    {f.title or '(untitled)'} | last success {_when(f.last_success_at)} | "
+              f"next poll {_when(f.next_poll_at)} | {f.entries_seen} articles | {health}")
+    return EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from .ingest.watch import Watcher
+    from .service import FeedStoreAdapter
+    from .store import open_store
+
+    settings = _settings(args)
+    store = open_store(settings)
+    watcher = Watcher(FeedStoreAdapter(store), settings, fetch_pages=settings.fetch_pages)
+    if not store.list_feeds():
+        _warn("no feeds subscribed; `storyline feeds add URL` or `storyline ingest OPML` first")
+        return EXIT_FAILED
+    try:
+        if args.once:
+            report = watcher.poll_once()
+            for poll in report.feeds:
+                _warn(f"{poll.status}: {poll.url} ({poll.new_articles} new)" + (f" — {poll.error}" if poll.error else ""))
+            return EXIT_OK if report.ok else EXIT_FAILED
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        _warn(f"watching {len(store.list_feeds())} feed(s); Ctrl-C to stop")
+        watcher.run(stop)
+        return EXIT_OK
+    finally:
+        watcher.close()
 
 
 def cmd_stories(args: argparse.Namespace) -> int:
@@ -233,7 +312,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.data_dir:
         settings = settings.with_(data_dir=settings.data_dir / "demo")
     store = open_store(settings)
-    _ingest_files(store, [str(demo_corpus_path())], settings)
+    _ingest(store, [str(demo_corpus_path())], settings)
     stories = [s for s in (store.story(r["id"]) for r in store.list_stories(limit=args.limit)) if s]
     print(stories_text(stories))
     counts = store.counts()
@@ -286,9 +365,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write {id, headline, summary, sentences} lines here (default stdout)")
     p.add_argument("--max-words", type=int, default=None, help="summary budget in words (default 50)")
 
-    p = command("ingest", cmd_ingest, "store articles from files, folders, feeds or archives", data=True)
+    p = command("ingest", cmd_ingest, "store articles from files, folders, feeds or archives "
+                "(exit 0: all read; 3: some sources or items failed, the rest stored; 1: nothing read)", data=True)
     p.add_argument("sources", nargs="+", help="files, folders, feed URLs, OPML files or WARC archives")
     p.add_argument("--allow-private-network", action="store_true", help="allow fetching from loopback/private addresses")
+    p.add_argument("--no-fetch-pages", action="store_true", help="keep teaser feed entries as they are (no page fetch)")
+
+    p = command("feeds", cmd_feeds, "list, add or remove subscribed feeds and show their health", data=True)
+    p.add_argument("action", nargs="?", choices=["list", "add", "remove"], default="list")
+    p.add_argument("urls", nargs="*", help="feed URLs (for add/remove)")
+    p.add_argument("--interval", type=float, help="minutes between polls (add)")
+    p.add_argument("--json", action="store_true")
+
+    p = command("watch", cmd_watch, "poll subscribed feeds when due and store new articles", data=True)
+    p.add_argument("--once", action="store_true", help="poll the due feeds once and exit")
+    p.add_argument("--allow-private-network", action="store_true", help="allow fetching from loopback/private addresses")
+    p.add_argument("--no-fetch-pages", action="store_true", help="keep teaser feed entries as they are (no page fetch)")
 
     p = command("stories", cmd_stories, "list stored stories, biggest first", data=True)
     p.add_argument("--limit", type=int, default=20)

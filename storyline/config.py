@@ -31,6 +31,7 @@ class Settings:
     cluster_window_days: float = 3.0  # how far back a new article looks for its story
     strict: bool = False
     allow_private_network: bool = False
+    fetch_pages: bool = True  # fetch the page of a feed entry that is only a teaser
     user_agent: str = "storyline/0.1 (+https://github.com/storyline-news/storyline)"
     fetch_timeout: float = 20.0
     max_fetch_bytes: int = 10_000_000

@@ -143,3 +143,22 @@ def test_demo_runs_offline_and_shows_stories(data_dir):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("1. ")
     assert proc.stdout.count("\n1") >= 1 and "copies collapsed" in proc.stdout
+
+
+def test_ingest_reports_partial_failure_in_its_exit_status(data_dir, tmp_path):
+    good = tmp_path / "mixed.jsonl"
+    good.write_text('{"title": "Tellford Bridge reopens to traffic", "text": "The span reopened."}\nnot json\n', encoding="utf-8")
+    proc = run_cli("ingest", str(good), "--data-dir", str(data_dir))
+    assert proc.returncode == 3, proc.stderr
+    assert "mixed.jsonl:2" in proc.stderr and "1 new" in proc.stderr
+    assert run_cli("ingest", str(tmp_path / "nope.jsonl"), "--data-dir", str(data_dir)).returncode == 1
+
+
+def test_feeds_add_list_remove(data_dir):
+    url = "https://news.example/feed.xml"
+    assert run_cli("feeds", "add", url, "--interval", "15", "--data-dir", str(data_dir)).returncode == 0
+    listed = run_cli("feeds", "--json", "--data-dir", str(data_dir))
+    feeds = json.loads(listed.stdout)["feeds"]
+    assert [(f["url"], f["interval_s"]) for f in feeds] == [(url, 900.0)]
+    assert run_cli("feeds", "remove", url, "--data-dir", str(data_dir)).returncode == 0
+    assert json.loads(run_cli("feeds", "--json", "--data-dir", str(data_dir)).stdout)["feeds"] == []

@@ -363,6 +363,10 @@ class SQLiteStore:
                  feed.consecutive_failures, feed.entries_seen),
             )
 
+    def delete_feed(self, url: str) -> bool:
+        with self.transaction():
+            return self.db.execute("DELETE FROM feeds WHERE url = ?", (url,)).rowcount > 0
+
     def get_checkpoint(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM checkpoints WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])

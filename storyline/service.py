@@ -1,0 +1,179 @@
+"""The service side: ingest any mix of sources into a store, and keep feeds polled.
+
+``ingest_sources`` is what ``storyline ingest`` runs: local files and folders go through the
+file readers; WARC archives are read resumably (a checkpoint per file in the store); OPML lists
+(files or URLs) subscribe their feeds and read them once; other URLs are fetched and read as a
+feed (and subscribed) or an article page. Every failure is reported and recorded; the rest of
+the run continues.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from .config import Settings
+from .errors import InputError
+from .ingest import ReadReport, read_paths
+from .ingest.files import _expand, _suffix
+from .models import Article, FeedState
+from .store import IngestResult, SQLiteStore
+
+Progress = Callable[[int], None]
+_WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
+_CHUNK = 256
+
+
+class FeedStoreAdapter:
+    """The watcher's view of a store: ``add_articles`` returns how many were new."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+        self.get_feed = store.get_feed
+        self.save_feed = store.save_feed
+        self.list_feeds = store.list_feeds
+
+    def add_articles(self, articles: Iterable[Article]) -> int:
+        return self.store.add_articles(articles).new
+
+
+@dataclass
+class IngestSummary:
+    """Totals of an ingest run across every source."""
+
+    result: IngestResult = field(default_factory=IngestResult)
+    feeds_subscribed: int = 0
+    warc_skipped: list[str] = field(default_factory=list)
+
+    def absorb(self, other: IngestResult) -> None:
+        r = self.result
+        r.seen += other.seen
+        r.new += other.new
+        r.reprints += other.reprints
+        r.already_stored += other.already_stored
+        r.stories_touched |= other.stories_touched
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def _is_warc(path: Path) -> bool:
+    return path.name.lower().endswith(_WARC_SUFFIXES)
+
+
+def ingest_sources(store: SQLiteStore, sources: Sequence[str], settings: Settings, report: ReadReport,
+                   progress: Progress | None = None) -> IngestSummary:
+    """Store every article readable from ``sources``; see the module docstring."""
+    summary = IngestSummary()
+    urls = [s for s in sources if is_url(s)]
+    files = list(_expand([s for s in sources if not is_url(s)], report))
+    plain = [p for p in files if not _is_warc(p) and _suffix(p) != ".opml"]
+    if plain:
+        summary.absorb(store.add_articles(read_paths(plain, report), progress=progress, refresh=False))
+    for path in (p for p in files if _is_warc(p)):
+        _ingest_warc(store, path, report, summary, progress)
+    opml_feeds = _opml_feed_urls([p for p in files if _suffix(p) == ".opml"], report)
+    if urls or opml_feeds:
+        _ingest_urls(store, urls, opml_feeds, settings, report, summary, progress)
+    store.refresh_stories()
+    if report.errors:
+        store.record_errors((e.where, e.reason) for e in report.errors)
+    return summary
+
+
+def _ingest_warc(store: SQLiteStore, path: Path, report: ReadReport, summary: IngestSummary,
+                 progress: Progress | None) -> None:
+    from .ingest.warc import iter_warc
+
+    key = f"warc:{path.resolve()}"
+    saved = json.loads(store.get_checkpoint(key) or "{}")
+    if saved.get("done"):
+        summary.warc_skipped.append(str(path))
+        return
+    report.files += 1
+    chunk: list[Article] = []
+    offset = int(saved.get("offset", 0))
+    for article, resume_offset in iter_warc(path, start_offset=offset, report=report):
+        report.items += 1
+        chunk.append(article)
+        if len(chunk) >= _CHUNK:
+            summary.absorb(store.add_articles(chunk, progress=progress, refresh=False))
+            store.set_checkpoint(key, json.dumps({"offset": resume_offset, "done": False}))
+            chunk = []
+        offset = resume_offset
+    if chunk:
+        summary.absorb(store.add_articles(chunk, progress=progress, refresh=False))
+    store.set_checkpoint(key, json.dumps({"offset": offset, "done": True}))
+
+
+def _opml_feed_urls(paths: Iterable[Path], report: ReadReport) -> list[tuple[str, str]]:
+    from .ingest.opml import read_opml
+
+    found = []
+    for path in paths:
+        report.files += 1
+        try:
+            found.extend((f.url, f.title) for f in read_opml(path))
+        except InputError as exc:
+            report.errors.append(exc)
+    return found
+
+
+def _ingest_urls(store: SQLiteStore, urls: Sequence[str], opml_feeds: Sequence[tuple[str, str]],
+                 settings: Settings, report: ReadReport, summary: IngestSummary,
+                 progress: Progress | None) -> None:
+    from .ingest.fetch import Fetcher
+    from .ingest.watch import read_url
+
+    for url, title in opml_feeds:
+        _subscribe(store, url, title)
+    queue = [(u, "") for u in urls] + list(opml_feeds)
+    with Fetcher(settings) as fetcher:
+        while queue:
+            url, title = queue.pop(0)
+            try:
+                read = read_url(url, fetcher, fetch_pages=settings.fetch_pages)
+            except InputError as exc:
+                report.errors.append(exc)
+                _note_feed_failure(store, url, title, exc)
+                continue
+            report.errors.extend(read.errors)
+            if read.kind == "opml":
+                for feed in read.feeds:
+                    _subscribe(store, feed.url, feed.title)
+                    queue.append((feed.url, feed.title))
+                continue
+            report.items += len(read.articles)
+            result = store.add_articles(read.articles, progress=progress, refresh=False)
+            summary.absorb(result)
+            if read.kind == "feed":
+                _note_feed_success(store, url, title or read.title, read, result.new)
+                summary.feeds_subscribed += 1
+
+
+def _subscribe(store: SQLiteStore, url: str, title: str) -> None:
+    if store.get_feed(url) is None:
+        store.save_feed(FeedState(url=url, title=title))
+
+
+def _note_feed_success(store: SQLiteStore, url: str, title: str, read: object, new: int) -> None:
+    now = datetime.now(timezone.utc)
+    fetch = getattr(read, "fetch", None)
+    state = store.get_feed(url) or FeedState(url=url)
+    store.save_feed(replace(
+        state, title=state.title or title, last_success_at=now, consecutive_failures=0,
+        etag=getattr(fetch, "etag", "") or state.etag,
+        last_modified=getattr(fetch, "last_modified", "") or state.last_modified,
+        entries_seen=state.entries_seen + new,
+    ))
+
+
+def _note_feed_failure(store: SQLiteStore, url: str, title: str, exc: InputError) -> None:
+    state = store.get_feed(url)
+    if state is None:
+        return  # a URL that never worked is not subscribed
+    store.save_feed(replace(state, last_error=str(exc), last_error_at=datetime.now(timezone.utc),
+                            consecutive_failures=state.consecutive_failures + 1))
