@@ -60,7 +60,7 @@ def _output(path: str | None) -> Iterator[IO[str]]:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings().with_(
+    return Settings.load(
         data_dir=Path(args.data_dir) if getattr(args, "data_dir", None) else None,
         strict=getattr(args, "strict", None),
         max_words=getattr(args, "max_words", None),

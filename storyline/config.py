@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+import tomllib
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,51 @@ class Settings:
     @property
     def sqlite_path(self) -> Path:
         return Path(self.data_dir) / "storyline.db"
+
+    @property
+    def config_path(self) -> Path:
+        return Path(os.environ.get("STORYLINE_CONFIG") or Path(self.data_dir) / "storyline.toml")
+
+    @classmethod
+    def load(cls, **overrides: Any) -> "Settings":
+        """Defaults, then ``storyline.toml`` (``$STORYLINE_CONFIG`` or in the data directory),
+        then ``STORYLINE_<NAME>`` environment variables, then ``overrides`` (CLI flags)."""
+        settings = cls()
+        if overrides.get("data_dir") is not None:
+            settings = settings.with_(data_dir=overrides["data_dir"])
+        values: dict[str, Any] = {}
+        path = settings.config_path
+        if path.is_file():
+            try:
+                values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{path}: cannot read settings ({exc})") from exc
+        for f in fields(cls):
+            env = os.environ.get(f"STORYLINE_{f.name.upper()}")
+            if env is not None:
+                values[f.name] = env
+        values.pop("data_dir", None)  # chosen before the file is found: $STORYLINE_DATA_DIR or --data-dir
+        typed = {name: _coerce(name, value) for name, value in values.items()}
+        return settings.with_(**typed).with_(**overrides)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Convert a config-file or environment value to the type of setting ``name``."""
+    defaults = {f.name: (f.default if f.default is not MISSING else f.default_factory()) for f in fields(Settings)}  # type: ignore[misc]
+    if name not in defaults:
+        raise ConfigError(f"unknown setting {name!r}; see docs/settings.md")
+    default = defaults[name]
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                return value
+            if str(value).strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(value).strip().lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(value)
+        if isinstance(default, Path):
+            return Path(value).expanduser()
+        return type(default)(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name} = {value!r} is not a valid {type(default).__name__}") from exc
