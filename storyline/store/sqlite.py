@@ -25,6 +25,7 @@ from ..ingest.dates import parse_date
 from ..models import Article, FeedState, Story, Summary, SummarySentence
 from ..pipeline import prepare
 from ..summarize import Summarizer, default_summarizer
+from . import editorial
 from . import state as state_codec
 
 Progress = Callable[[int], None]
@@ -207,9 +208,12 @@ class SQLiteStore:
         for old, new in clusterer.merges_.items():
             if merges_before.get(old) != new:
                 self._record_merge(old, resolve(new, clusterer.merges_), now, "clusterer")
+        # story_merges holds the clusterer's merges and the editors': resolving through it keeps
+        # an editor's merge when the clusterer still knows the merged-away story
+        merges = {r[0]: r[1] for r in self.db.execute("SELECT old_id, new_id FROM story_merges")}
         for art, canon in zip(fresh, canonical):
             story = story_of.get(art.id) or self._story_of_article(canon, story_of)
-            story = resolve(story, clusterer.merges_)
+            story = resolve(story, merges)
             self.db.execute(
                 f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)}, canonical_id, story_id, added_at) "
                 f"VALUES ({', '.join('?' * (len(_ARTICLE_COLUMNS) + 3))})",
@@ -273,7 +277,8 @@ class SQLiteStore:
                 if story is None:
                     self.db.execute("DELETE FROM stories WHERE id = ?", (story_id,))
                     continue
-                story.summary = self._pinned(story_id) or self.summarizer(story.articles, self.settings.max_words)
+                summary = self.summarizer(story.articles, self.settings.max_words)
+                story.summary = editorial.apply_pin(self, story_id, summary)
                 self.db.execute(
                     "UPDATE stories SET headline = ?, summary = ?, size = ?, duplicates = ?, outlets = ?, "
                     "first_seen = ?, last_seen = ?, dirty = 0 WHERE id = ?",
@@ -282,9 +287,6 @@ class SQLiteStore:
                 )
             count += 1
         return count
-
-    def _pinned(self, story_id: str) -> Summary | None:
-        return None
 
     # -- reading --------------------------------------------------------------------------
     def resolve_story_id(self, story_id: str) -> str:
