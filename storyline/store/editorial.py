@@ -9,7 +9,7 @@ later ingest and summary refreshes can respect them (see :func:`pinned_headline`
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..cluster.base import story_id_for
@@ -31,10 +31,10 @@ class EditorialError(StorylineError):
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _log(store: "SQLiteStore", action: str, payload: dict[str, Any], now: str) -> int:
+def _log(store: SQLiteStore, action: str, payload: dict[str, Any], now: str) -> int:
     cur = store.db.execute(
         "INSERT INTO editorial_log (at, action, payload) VALUES (?, ?, ?)",
         (now, action, json.dumps(payload, ensure_ascii=False, sort_keys=True)),
@@ -42,7 +42,7 @@ def _log(store: "SQLiteStore", action: str, payload: dict[str, Any], now: str) -
     return int(cur.lastrowid or 0)
 
 
-def _existing_story(store: "SQLiteStore", story_id: str) -> str:
+def _existing_story(store: SQLiteStore, story_id: str) -> str:
     resolved = store.resolve_story_id(story_id)
     row = store.db.execute("SELECT 1 FROM articles WHERE story_id = ? LIMIT 1", (resolved,)).fetchone()
     if row is None:
@@ -50,7 +50,7 @@ def _existing_story(store: "SQLiteStore", story_id: str) -> str:
     return resolved
 
 
-def _mark_dirty(store: "SQLiteStore", story_id: str, now: str) -> None:
+def _mark_dirty(store: SQLiteStore, story_id: str, now: str) -> None:
     store.db.execute(
         "INSERT INTO stories (id, updated_at, dirty) VALUES (?, ?, 1) "
         "ON CONFLICT(id) DO UPDATE SET dirty = 1, updated_at = excluded.updated_at",
@@ -58,7 +58,7 @@ def _mark_dirty(store: "SQLiteStore", story_id: str, now: str) -> None:
     )
 
 
-def merge_stories(store: "SQLiteStore", story_id: str, into: str, *, note: str = "") -> str:
+def merge_stories(store: SQLiteStore, story_id: str, into: str, *, note: str = "") -> str:
     """Fold ``story_id`` into ``into``; the old id redirects to ``into`` from now on.
 
     Args:
@@ -87,7 +87,7 @@ def merge_stories(store: "SQLiteStore", story_id: str, into: str, *, note: str =
     return new
 
 
-def _split_target(store: "SQLiteStore", article_id: str) -> str:
+def _split_target(store: SQLiteStore, article_id: str) -> str:
     base = story_id_for(f"{article_id}#split")
     candidate, n = base, 1
     while store.db.execute(
@@ -99,7 +99,7 @@ def _split_target(store: "SQLiteStore", article_id: str) -> str:
     return candidate
 
 
-def split_article(store: "SQLiteStore", story_id: str, article_id: str, *, note: str = "") -> str:
+def split_article(store: SQLiteStore, story_id: str, article_id: str, *, note: str = "") -> str:
     """Move an original article (and its reprints) out of a story into a new story of its own.
 
     Args:
@@ -143,7 +143,7 @@ def split_article(store: "SQLiteStore", story_id: str, article_id: str, *, note:
     return target
 
 
-def pin_headline(store: "SQLiteStore", story_id: str, headline: str, *, note: str = "") -> str:
+def pin_headline(store: SQLiteStore, story_id: str, headline: str, *, note: str = "") -> str:
     """Pin ``headline`` on a story (an empty headline unpins it); returns the story id.
 
     Raises:
@@ -167,7 +167,7 @@ def pin_headline(store: "SQLiteStore", story_id: str, headline: str, *, note: st
     return target
 
 
-def _write_pinned_headline(store: "SQLiteStore", story_id: str) -> None:
+def _write_pinned_headline(store: SQLiteStore, story_id: str) -> None:
     """Put the pin into the stored row now, whether or not the store's refresh consults it."""
     headline = pinned_headline(store, story_id)
     if headline is None:
@@ -181,13 +181,13 @@ def _write_pinned_headline(store: "SQLiteStore", story_id: str) -> None:
 
 
 # -- hooks for the store: how later ingest and refreshes respect editorial decisions ----------
-def pinned_headline(store: "SQLiteStore", story_id: str) -> str | None:
+def pinned_headline(store: SQLiteStore, story_id: str) -> str | None:
     """The headline an editor pinned on ``story_id``, or None."""
     row = store.db.execute("SELECT headline FROM pinned_headlines WHERE story_id = ?", (story_id,)).fetchone()
     return None if row is None else str(row[0])
 
 
-def apply_pin(store: "SQLiteStore", story_id: str, summary: Summary) -> Summary:
+def apply_pin(store: SQLiteStore, story_id: str, summary: Summary) -> Summary:
     """``summary`` with its headline replaced by the pinned one, if any (sentences are kept)."""
     headline = pinned_headline(store, story_id)
     if headline is not None:
@@ -196,15 +196,21 @@ def apply_pin(store: "SQLiteStore", story_id: str, summary: Summary) -> Summary:
     return summary
 
 
-def story_override(store: "SQLiteStore", article_id: str) -> str | None:
+def story_override(store: SQLiteStore, article_id: str) -> str | None:
     """The story an editor put ``article_id`` in (resolved through later merges), or None."""
     row = store.db.execute("SELECT story_id FROM article_overrides WHERE article_id = ?", (article_id,)).fetchone()
     return None if row is None else store.resolve_story_id(str(row[0]))
 
 
-def editorial_log(store: "SQLiteStore", *, limit: int = 100, story_id: str | None = None) -> list[dict[str, Any]]:
+def editorial_log(store: SQLiteStore, *, limit: int = 100, story_id: str | None = None) -> list[dict[str, Any]]:
     """Recent editorial actions, newest first (optionally only those naming ``story_id``)."""
-    rows = store.db.execute("SELECT id, at, action, payload FROM editorial_log ORDER BY id DESC").fetchall()
+    if story_id:
+        pattern = "%" + story_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = store.db.execute("SELECT id, at, action, payload FROM editorial_log WHERE payload LIKE ? ESCAPE '\\' "
+                                "ORDER BY id DESC", (pattern,)).fetchall()
+    else:
+        rows = store.db.execute("SELECT id, at, action, payload FROM editorial_log ORDER BY id DESC LIMIT ?",
+                                (limit,)).fetchall()
     out = []
     for r in rows:
         payload = json.loads(r["payload"])
@@ -216,5 +222,14 @@ def editorial_log(store: "SQLiteStore", *, limit: int = 100, story_id: str | Non
     return out
 
 
-__all__ = ["EditorialError", "merge_stories", "split_article", "pin_headline", "pinned_headline", "apply_pin",
-           "story_override", "editorial_log", "MAX_HEADLINE_CHARS"]
+__all__ = [
+    "MAX_HEADLINE_CHARS",
+    "EditorialError",
+    "apply_pin",
+    "editorial_log",
+    "merge_stories",
+    "pin_headline",
+    "pinned_headline",
+    "split_article",
+    "story_override",
+]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..ingest.dates import parse_date
 
@@ -51,13 +52,13 @@ def fts_query(text: str, *, prefix_last: bool = True, any_term: bool = False) ->
     return (" OR " if any_term else " ").join(quoted)
 
 
-def latest_time(store: "SQLiteStore") -> str | None:
+def latest_time(store: SQLiteStore) -> str | None:
     """The newest ``last_seen`` of any story: the "now" of the stored coverage."""
     row = store.db.execute("SELECT max(last_seen) FROM stories").fetchone()
     return row[0] if row and row[0] else None
 
 
-def since_for(store: "SQLiteStore", hours: float) -> str | None:
+def since_for(store: SQLiteStore, hours: float) -> str | None:
     """ISO time ``hours`` before the newest coverage (so archives filter like live data)."""
     ref = parse_date(latest_time(store))
     return (ref - timedelta(hours=hours)).isoformat() if isinstance(ref, datetime) else None
@@ -77,7 +78,7 @@ def _filter_sql(flt: StoryFilter) -> tuple[str, dict[str, Any]]:
     return " AND ".join(clauses), params
 
 
-def ranked_stories(store: "SQLiteStore", flt: StoryFilter = StoryFilter(), *, limit: int = 20,
+def ranked_stories(store: SQLiteStore, flt: StoryFilter = StoryFilter(), *, limit: int = 20,
                    offset: int = 0) -> tuple[list[sqlite3.Row], int]:
     """Stories ranked by breadth and freshness of coverage, and how many match ``flt``."""
     where, params = _filter_sql(flt)
@@ -91,7 +92,7 @@ def ranked_stories(store: "SQLiteStore", flt: StoryFilter = StoryFilter(), *, li
     return rows, int(total)
 
 
-def story_cards(store: "SQLiteStore", ids: Sequence[str]) -> dict[str, sqlite3.Row]:
+def story_cards(store: SQLiteStore, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
     """Story rows (as in :func:`ranked_stories`) for ``ids``, keyed by id."""
     if not ids:
         return {}
@@ -103,7 +104,7 @@ def story_cards(store: "SQLiteStore", ids: Sequence[str]) -> dict[str, sqlite3.R
     return {r["id"]: r for r in rows}
 
 
-def story_articles(store: "SQLiteStore", story_id: str) -> list[sqlite3.Row]:
+def story_articles(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
     """Every article of a story (originals and reprints), oldest first."""
     return store.db.execute(
         "SELECT id, url, source, title, text, published, language, canonical_id, content_hash FROM articles "
@@ -111,7 +112,7 @@ def story_articles(store: "SQLiteStore", story_id: str) -> list[sqlite3.Row]:
     ).fetchall()
 
 
-def merged_into(store: "SQLiteStore", story_id: str) -> list[sqlite3.Row]:
+def merged_into(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
     """Stories merged into ``story_id`` (its history), oldest first."""
     return store.db.execute(
         "SELECT old_id, merged_at, reason FROM story_merges WHERE new_id = ? ORDER BY merged_at, old_id",
@@ -119,27 +120,28 @@ def merged_into(store: "SQLiteStore", story_id: str) -> list[sqlite3.Row]:
     ).fetchall()
 
 
-def merge_target(store: "SQLiteStore", story_id: str) -> str | None:
+def merge_target(store: SQLiteStore, story_id: str) -> str | None:
     """Where a merged-away story id now lives, or None when the id was never merged."""
     row = store.db.execute("SELECT 1 FROM story_merges WHERE old_id = ?", (story_id,)).fetchone()
     return store.resolve_story_id(story_id) if row else None
 
 
-def related_stories(store: "SQLiteStore", story_id: str, terms: Sequence[str], *, limit: int = 5) -> list[tuple[str, float]]:
+def related_stories(store: SQLiteStore, story_id: str, terms: Sequence[str], *, limit: int = 5) -> list[tuple[str, float]]:
     """Other stories whose articles best match ``terms`` (FTS5 bm25, summed per story)."""
     query = fts_query(" ".join(terms), prefix_last=False, any_term=True)
     if not query:
         return []
     rows = store.db.execute(
-        "SELECT a.story_id, sum(-bm25(articles_fts)) AS score FROM articles_fts "
-        "JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? AND a.story_id <> ? "
-        "AND a.canonical_id = a.id GROUP BY a.story_id ORDER BY score DESC LIMIT ?",
+        "SELECT story_id, sum(score) AS total FROM (SELECT a.story_id, -bm25(articles_fts) AS score "
+        "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
+        "AND a.story_id <> ? AND a.canonical_id = a.id ORDER BY bm25(articles_fts) LIMIT 500) "
+        "GROUP BY story_id ORDER BY total DESC, story_id LIMIT ?",
         (query, story_id, limit),
     ).fetchall()
     return [(r[0], float(r[1])) for r in rows]
 
 
-def search_articles(store: "SQLiteStore", text: str, *, limit: int = 20, offset: int = 0) -> tuple[list[sqlite3.Row], int]:
+def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0) -> tuple[list[sqlite3.Row], int]:
     """Articles matching ``text`` (best first) with a marked snippet, and the number of matches."""
     query = fts_query(text)
     if not query:
@@ -157,16 +159,17 @@ def search_articles(store: "SQLiteStore", text: str, *, limit: int = 20, offset:
     return rows, int(total)
 
 
-def search_stories(store: "SQLiteStore", text: str, *, limit: int = 20, offset: int = 0) -> tuple[list[tuple[str, float]], int]:
+def search_stories(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0) -> tuple[list[tuple[str, float]], int]:
     """(story id, relevance) of stories whose articles match ``text``, best first, and the total."""
     query = fts_query(text)
     if not query:
         return [], 0
     try:
         rows = store.db.execute(
-            "SELECT a.story_id, max(-bm25(articles_fts, 4.0, 1.0)) AS score FROM articles_fts "
-            "JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
-            "GROUP BY a.story_id ORDER BY score DESC, a.story_id", (query,),
+            "SELECT story_id, max(score) AS best FROM (SELECT a.story_id, -bm25(articles_fts, 4.0, 1.0) AS score "
+            "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
+            "ORDER BY bm25(articles_fts, 4.0, 1.0) LIMIT 5000) GROUP BY story_id ORDER BY best DESC, story_id",
+            (query,),
         ).fetchall()
     except sqlite3.OperationalError:
         return [], 0
@@ -174,7 +177,7 @@ def search_stories(store: "SQLiteStore", text: str, *, limit: int = 20, offset: 
     return found[offset : offset + limit], len(found)
 
 
-def outlets(store: "SQLiteStore") -> list[sqlite3.Row]:
+def outlets(store: SQLiteStore) -> list[sqlite3.Row]:
     """Every outlet with its article, original, reprint and story counts and latest article time."""
     return store.db.execute(
         "SELECT source AS name, count(*) AS articles, sum(canonical_id = id) AS originals, "
@@ -183,15 +186,15 @@ def outlets(store: "SQLiteStore") -> list[sqlite3.Row]:
     ).fetchall()
 
 
-def outlet_names(store: "SQLiteStore") -> list[str]:
+def outlet_names(store: SQLiteStore) -> list[str]:
     return [r[0] for r in store.db.execute("SELECT DISTINCT source FROM articles WHERE source <> '' ORDER BY source")]
 
 
-def languages(store: "SQLiteStore") -> list[str]:
+def languages(store: SQLiteStore) -> list[str]:
     return [r[0] for r in store.db.execute("SELECT DISTINCT language FROM articles WHERE language <> '' ORDER BY 1")]
 
 
-def articles(store: "SQLiteStore", *, outlet: str | None = None, story_id: str | None = None, limit: int = 50,
+def articles(store: SQLiteStore, *, outlet: str | None = None, story_id: str | None = None, limit: int = 50,
              offset: int = 0) -> tuple[list[sqlite3.Row], int]:
     """Articles newest first, optionally of one outlet or story, and how many there are."""
     clauses, params = ["1"], []
@@ -211,14 +214,15 @@ def articles(store: "SQLiteStore", *, outlet: str | None = None, story_id: str |
     return rows, int(total)
 
 
-def article(store: "SQLiteStore", article_id: str) -> sqlite3.Row | None:
-    return store.db.execute(
+def article(store: SQLiteStore, article_id: str) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = store.db.execute(
         "SELECT id, url, source, title, text, published, language, canonical_id, story_id FROM articles WHERE id = ?",
         (article_id,),
     ).fetchone()
+    return row
 
 
-def outlet_stories(store: "SQLiteStore", name: str, *, limit: int = 20, offset: int = 0) -> tuple[list[sqlite3.Row], int]:
+def outlet_stories(store: SQLiteStore, name: str, *, limit: int = 20, offset: int = 0) -> tuple[list[sqlite3.Row], int]:
     """Stories an outlet covered, most recent coverage first."""
     rows = store.db.execute(
         f"SELECT {_CARD_COLUMNS} FROM stories s LEFT JOIN pinned_headlines p ON p.story_id = s.id "
@@ -229,12 +233,31 @@ def outlet_stories(store: "SQLiteStore", name: str, *, limit: int = 20, offset: 
     return rows, int(total)
 
 
-def data_version(store: "SQLiteStore") -> int:
+def data_version(store: SQLiteStore) -> int:
     """Changes whenever another connection (another process) commits to the database."""
     return int(store.db.execute("PRAGMA data_version").fetchone()[0])
 
 
-__all__ = ["StoryFilter", "fts_query", "latest_time", "since_for", "ranked_stories", "story_cards", "story_articles",
-           "merged_into", "merge_target", "related_stories", "search_articles", "search_stories", "outlets",
-           "outlet_names", "languages", "articles", "article", "outlet_stories", "data_version",
-           "SNIPPET_START", "SNIPPET_END"]
+__all__ = [
+    "SNIPPET_END",
+    "SNIPPET_START",
+    "StoryFilter",
+    "article",
+    "articles",
+    "data_version",
+    "fts_query",
+    "languages",
+    "latest_time",
+    "merge_target",
+    "merged_into",
+    "outlet_names",
+    "outlet_stories",
+    "outlets",
+    "ranked_stories",
+    "related_stories",
+    "search_articles",
+    "search_stories",
+    "since_for",
+    "story_articles",
+    "story_cards",
+]

@@ -1,0 +1,173 @@
+"""The JSON API: the same view data the pages show, plus editorial actions behind a token."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from ..store import editorial, queries
+from . import views
+from .app import json_body, respond, state_of
+from .security import token_matches
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+LimitQ = Query(20, ge=1, le=views.MAX_LIMIT, description="items per page (at most 100)")
+OffsetQ = Query(0, ge=0, le=1_000_000, description="items to skip")
+
+
+def _json(request: Request, compute: Callable[[], Any]) -> Response:
+    return respond(request, lambda: json_body(compute()))
+
+
+def _found(data: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    if data is None:
+        raise HTTPException(404, f"no {what}")
+    return data
+
+
+def _story_or_redirect(request: Request, story_id: str, compute: Callable[[], dict[str, Any] | None],
+                       suffix: str = "") -> Response:
+    web = state_of(request)
+    with web.lock:
+        target = queries.merge_target(web.store, story_id)
+    if target and target != story_id:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/api/stories/{target}{suffix}{query}", status_code=301)
+    return _json(request, lambda: _found(compute(), f"story {story_id!r}; list stories with GET /api/stories"))
+
+
+@router.get("/stories", summary="Stories, ranked by breadth and freshness (or matching ?q=)")
+async def api_stories(request: Request, q: str = Query("", max_length=200, description="search words (FTS5)"),
+                since: str = Query("", description="time range: 24h, 3d, 7d or 30d before the newest coverage"),
+                outlet: str = Query("", description="only stories this outlet covered"),
+                language: str = Query("", description="only stories with articles in this language"),
+                limit: int = LimitQ, offset: int = OffsetQ) -> Response:
+    """The front page's stories as JSON: {"stories": [...], "total", "limit", "offset", "next_offset"}."""
+    web, page = state_of(request), views.Page(limit, offset)
+    if q.strip():
+        return _json(request, lambda: views.search(web.store, q, page=page))
+    return _json(request, lambda: views.front(web.store, since=since, outlet=outlet, language=language, page=page))
+
+
+@router.get("/stories/{story_id}", summary="One story: summary, sources, timeline, related, history")
+async def api_story(request: Request, story_id: str) -> Response:
+    """A story in full. A merged-away id answers 301 to the story that absorbed it."""
+    web = state_of(request)
+    return _story_or_redirect(request, story_id, lambda: views.story(web.store, story_id))
+
+
+@router.get("/stories/{story_id}/about", summary="Why each article is in a story")
+async def api_story_about(request: Request, story_id: str) -> Response:
+    """Similarity evidence per article: shared terms, similarity to the other reports, reprint matches."""
+    web = state_of(request)
+    return _story_or_redirect(request, story_id, lambda: views.about(web.store, story_id), "/about")
+
+
+@router.get("/articles", summary="Articles, newest first")
+async def api_articles(request: Request, outlet: str = Query("", description="only this outlet's articles"),
+                 story: str = Query("", description="only this story's articles"),
+                 limit: int = LimitQ, offset: int = OffsetQ) -> Response:
+    web = state_of(request)
+    return _json(request, lambda: views.articles(web.store, outlet=outlet or None, story=story or None,
+                                                 page=views.Page(limit, offset)))
+
+
+@router.get("/articles/{article_id}", summary="One article, with its text and story")
+async def api_article(request: Request, article_id: str) -> Response:
+    web = state_of(request)
+    return _json(request, lambda: _found(views.article(web.store, article_id), f"article {article_id!r}"))
+
+
+@router.get("/outlets", summary="Outlets with article, reprint and story counts")
+async def api_outlets(request: Request) -> Response:
+    web = state_of(request)
+    return _json(request, lambda: views.outlets(web.store))
+
+
+@router.get("/outlets/{name:path}", summary="What one outlet covered")
+async def api_outlet(request: Request, name: str, limit: int = LimitQ, offset: int = OffsetQ) -> Response:
+    web = state_of(request)
+    return _json(request, lambda: _found(views.outlet(web.store, name, page=views.Page(limit, offset)),
+                                         f"outlet {name!r}"))
+
+
+@router.get("/search", summary="Search stories and articles")
+async def api_search(request: Request, q: str = Query("", max_length=200, description="search words"),
+               limit: int = LimitQ, offset: int = OffsetQ) -> Response:
+    """Words are matched as words (FTS5 operators in q are treated as plain words)."""
+    web = state_of(request)
+    return _json(request, lambda: views.search(web.store, q, page=views.Page(limit, offset)))
+
+
+@router.get("/editorial/log", summary="Editorial actions, newest first")
+async def api_editorial_log(request: Request, limit: int = LimitQ) -> Response:
+    web = state_of(request)
+    return _json(request, lambda: {"actions": editorial.editorial_log(web.store, limit=limit)})
+
+
+# -- editorial actions ------------------------------------------------------------------------
+class MergeRequest(BaseModel):
+    into: str = Field(description="the story that absorbs this one")
+    note: str = Field("", max_length=500)
+
+
+class SplitRequest(BaseModel):
+    article: str = Field(description="an original article of the story, moved with its reprints to a new story")
+    note: str = Field("", max_length=500)
+
+
+class PinRequest(BaseModel):
+    headline: str = Field(description="the headline to pin; empty to unpin", max_length=editorial.MAX_HEADLINE_CHARS)
+    note: str = Field("", max_length=500)
+
+
+def require_editor(request: Request) -> None:
+    """403 unless editing is enabled and the request carries ``Authorization: Bearer <token>``."""
+    token = state_of(request).settings.editor_token
+    if not token:
+        raise HTTPException(403, "editorial actions are disabled on this server: start it with an editor token "
+                                 "(Settings.editor_token, or STORYLINE_EDITOR_TOKEN for `storyline serve`)")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token_matches(given.strip(), token):
+        raise HTTPException(403, "editorial actions need the header `Authorization: Bearer <editor token>`")
+
+
+def run_action(request: Request, action: Callable[[], str], what: str) -> dict[str, Any]:
+    """Run one editorial action against the store and report the story it left."""
+    web = state_of(request)
+    try:
+        with web.lock:
+            story_id = action()
+    except editorial.EditorialError as exc:
+        raise HTTPException(404 if exc.not_found else 409, str(exc)) from exc
+    finally:
+        web.wrote()
+    return {"ok": True, "action": what, "story": story_id, "url": f"/stories/{story_id}",
+            "api_url": f"/api/stories/{story_id}"}
+
+
+@router.post("/stories/{story_id}/merge", summary="Editor: merge this story into another")
+async def api_merge(request: Request, story_id: str, body: MergeRequest) -> dict[str, Any]:
+    """Needs the header Authorization: Bearer <editor token>; the merged id redirects from then on."""
+    require_editor(request)
+    store = state_of(request).store
+    return run_action(request, lambda: editorial.merge_stories(store, story_id, body.into, note=body.note), "merge")
+
+
+@router.post("/stories/{story_id}/split", summary="Editor: split an article out into a new story")
+async def api_split(request: Request, story_id: str, body: SplitRequest) -> dict[str, Any]:
+    require_editor(request)
+    store = state_of(request).store
+    return run_action(request, lambda: editorial.split_article(store, story_id, body.article, note=body.note), "split")
+
+
+@router.post("/stories/{story_id}/pin", summary="Editor: pin (or, with an empty headline, unpin) a headline")
+async def api_pin(request: Request, story_id: str, body: PinRequest) -> dict[str, Any]:
+    require_editor(request)
+    store = state_of(request).store
+    return run_action(request, lambda: editorial.pin_headline(store, story_id, body.headline, note=body.note), "pin")

@@ -1,0 +1,219 @@
+"""HTML pages, feeds, the API docs page and the editorial forms."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from ..store import editorial, queries
+from . import feeds, views
+from .app import HTML_TYPE, error_response, respond, state_of
+from .security import EDITOR_COOKIE, cookie_value, form_token, token_matches
+
+router = APIRouter(include_in_schema=False)
+FEED_SIZE = 30
+
+
+def _int(request: Request, name: str, default: int, high: int) -> int:
+    try:
+        return max(0, min(high, int(request.query_params.get(name, default))))
+    except ValueError:
+        return default
+
+
+def _page(request: Request, limit: int = 20) -> views.Page:
+    return views.Page(limit=max(1, _int(request, "limit", limit, views.MAX_LIMIT)),
+                      offset=_int(request, "offset", 0, 1_000_000))
+
+
+def _html(request: Request, template: str, compute: Callable[[], dict[str, Any]], *, editor: bool = False) -> Response:
+    web = state_of(request)
+    q = request.query_params.get("q", "") if request.url.path == "/search" else ""
+
+    def build() -> tuple[bytes, str]:
+        context = compute()
+        return web.html(template, **context, q=q, editor=editor, path=request.url.path), HTML_TYPE
+
+    return respond(request, build, cache=not editor)
+
+
+@router.get("/")
+async def front_page(request: Request) -> Response:
+    web, p = state_of(request), request.query_params
+    args = {"since": p.get("since", ""), "outlet": p.get("outlet", ""), "language": p.get("language", "")}
+    return _html(request, "front.html", lambda: {"data": views.front(web.store, **args, page=_page(request)),
+                                                 "params": {k: v for k, v in args.items() if v}})
+
+
+def _redirect_merged(request: Request, story_id: str, suffix: str = "") -> Response | None:
+    web = state_of(request)
+    with web.lock:
+        target = queries.merge_target(web.store, story_id)
+    if target and target != story_id:
+        return RedirectResponse(f"/stories/{target}{suffix}", status_code=301)
+    return None
+
+
+def _editor_login(request: Request) -> Response | None:
+    """``?editor_token=...``: check it, keep it as a cookie, and reload without it in the URL."""
+    given = request.query_params.get("editor_token")
+    if given is None:
+        return None
+    token = state_of(request).settings.editor_token
+    if not token:
+        return error_response(request, 403, "Editing is disabled on this server (no editor token is configured).")
+    if not token_matches(given, token):
+        return error_response(request, 403, "That editor token is not valid.")
+    response = RedirectResponse(request.url.path, status_code=303)
+    response.set_cookie(EDITOR_COOKIE, cookie_value(token), httponly=True, samesite="strict", path="/")
+    return response
+
+
+@router.get("/stories/{story_id}")
+async def story_page(request: Request, story_id: str) -> Response:
+    login = _editor_login(request)
+    if login is not None:
+        return login
+    moved = _redirect_merged(request, story_id)
+    if moved is not None:
+        return moved
+    web = state_of(request)
+    editor = web.is_editor(request)
+
+    def compute() -> dict[str, Any]:
+        data = views.story(web.store, story_id)
+        if data is None:
+            raise HTTPException(404, "There is no story with this id.")
+        form = form_token(web.settings.editor_token, story_id) if editor else ""
+        return {"s": data, "form_token": form, "title": data["headline"]}
+
+    return _html(request, "story.html", compute, editor=editor)
+
+
+@router.get("/stories/{story_id}/about")
+async def about_page(request: Request, story_id: str) -> Response:
+    moved = _redirect_merged(request, story_id, "/about")
+    if moved is not None:
+        return moved
+    web = state_of(request)
+
+    def compute() -> dict[str, Any]:
+        data = views.about(web.store, story_id)
+        if data is None:
+            raise HTTPException(404, "There is no story with this id.")
+        return {"s": data, "title": f"About: {data['headline']}"}
+
+    return _html(request, "about.html", compute)
+
+
+@router.get("/outlets")
+async def outlets_page(request: Request) -> Response:
+    web = state_of(request)
+    return _html(request, "outlets.html", lambda: {"data": views.outlets(web.store), "title": "Outlets"})
+
+
+@router.get("/outlets/{name:path}")
+async def outlet_page(request: Request, name: str) -> Response:
+    web = state_of(request)
+
+    def compute() -> dict[str, Any]:
+        data = views.outlet(web.store, name, page=_page(request))
+        if data is None:
+            raise HTTPException(404, "No article from this outlet is stored.")
+        return {"data": data, "title": data["name"]}
+
+    return _html(request, "outlet.html", compute)
+
+
+@router.get("/search")
+async def search_page(request: Request) -> Response:
+    web = state_of(request)
+    q = request.query_params.get("q", "")[:200]
+    return _html(request, "search.html", lambda: {"data": views.search(web.store, q, page=_page(request)),
+                                                  "title": f"Search: {q}" if q else "Search"})
+
+
+def _feed_stories(request: Request) -> tuple[list[dict[str, Any]], str, str]:
+    web = state_of(request)
+    q = request.query_params.get("q", "")[:200].strip()
+    cards = views.top_stories(web.store, q=q, limit=FEED_SIZE)
+    full = [s for s in (views.story(web.store, c["id"]) for c in cards) if s is not None]
+    return full, str(request.base_url).rstrip("/"), q
+
+
+@router.get("/feed.atom")
+async def atom_feed(request: Request) -> Response:
+    def build() -> tuple[bytes, str]:
+        stories, base, q = _feed_stories(request)
+        return feeds.atom(stories, base_url=base, q=q), "application/atom+xml; charset=utf-8"
+
+    return respond(request, build)
+
+
+@router.get("/feed.json")
+async def json_feed(request: Request) -> Response:
+    def build() -> tuple[bytes, str]:
+        stories, base, q = _feed_stories(request)
+        return feeds.json_feed(stories, base_url=base, q=q), "application/feed+json; charset=utf-8"
+
+    return respond(request, build)
+
+
+@router.get("/docs")
+async def docs_page(request: Request) -> Response:
+    """The OpenAPI reference: listed server-side, with Swagger UI on top when its CDN is reachable."""
+    spec = request.app.openapi()
+    endpoints = [{"method": m.upper(), "path": path, "summary": op.get("summary", ""),
+                  "description": op.get("description", ""),
+                  "params": [{"name": p["name"], "in": p["in"], "description": p.get("description", "")}
+                             for p in op.get("parameters", [])]}
+                 for path, ops in spec["paths"].items() for m, op in ops.items()]
+    return _html(request, "docs.html", lambda: {"endpoints": endpoints, "info": spec["info"], "title": "API"})
+
+
+# -- editorial forms --------------------------------------------------------------------------
+async def _form(request: Request) -> dict[str, str]:
+    raw = (await request.body())[:20_000].decode("utf-8", "replace")
+    return {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+
+def _edit(request: Request, story_id: str, form: dict[str, str]) -> str:
+    store = state_of(request).store
+    action, note = form.get("action", ""), form.get("note", "")[:500]
+    if action == "merge":
+        return editorial.merge_stories(store, story_id, form.get("into", "").strip(), note=note)
+    if action == "split":
+        return editorial.split_article(store, story_id, form.get("article", "").strip(), note=note)
+    if action == "pin":
+        return editorial.pin_headline(store, story_id, form.get("headline", ""), note=note)
+    raise editorial.EditorialError(f"unknown editorial action {action!r}")
+
+
+@router.post("/stories/{story_id}/edit")
+async def edit_story(request: Request, story_id: str) -> Response:
+    """The story page's editorial form (needs the editor cookie and the form's token)."""
+    web = state_of(request)
+    form = await _form(request)
+    if not web.is_editor(request) or not token_matches(form.get("csrf"), form_token(web.settings.editor_token,
+                                                                                       story_id)):
+        return error_response(request, 403, "Editorial actions need the editor token "
+                                            "(open the story with ?editor_token=...).")
+    try:
+        with web.lock:
+            target = _edit(request, story_id, form)
+    except editorial.EditorialError as exc:
+        return error_response(request, 404 if exc.not_found else 409, str(exc))
+    finally:
+        web.wrote()
+    return RedirectResponse(f"/stories/{target}", status_code=303)
+
+
+@router.get("/editor/logout")
+async def editor_logout(request: Request) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(EDITOR_COOKIE, path="/")
+    return response

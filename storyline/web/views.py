@@ -1,0 +1,285 @@
+"""Views: compute the data of every page as plain dicts (JSON-ready).
+
+The JSON API returns these dicts as they are; the HTML renderer formats the same dicts, so
+the two never disagree. Dates stay ISO 8601 strings here; links to articles carry both the
+raw ``url`` and ``href`` (the URL when it is safe to link, else None).
+"""
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from ..cluster.features import default_idf
+from ..dedup.minhash import shingles
+from ..store import queries
+from ..store.editorial import editorial_log
+from ..store.sqlite import SQLiteStore
+from ..text import content_words
+from .security import safe_href
+
+MAX_LIMIT = 100
+TIME_RANGES = {"24h": 24.0, "3d": 72.0, "7d": 168.0, "30d": 720.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Pagination asked for by a request."""
+
+    limit: int = 20
+    offset: int = 0
+
+
+def _pages(page: Page, total: int) -> dict[str, Any]:
+    nxt = page.offset + page.limit
+    return {"limit": page.limit, "offset": page.offset, "total": total,
+            "next_offset": nxt if nxt < total else None,
+            "prev_offset": max(0, page.offset - page.limit) if page.offset > 0 else None}
+
+
+def outlet_path(name: str) -> str:
+    return "/outlets/" + quote(name, safe="")
+
+
+def _one_line(summary_json: str) -> str:
+    summary = json.loads(summary_json) if summary_json else {}
+    sentences = summary.get("sentences") or []
+    return str(sentences[0]["text"]) if sentences else str(summary.get("summary", ""))
+
+
+def story_card(row: sqlite3.Row) -> dict[str, Any]:
+    """The short form of a story used in lists, feeds and search results."""
+    return {
+        "id": row["id"], "headline": row["headline"] or "(untitled story)", "pinned": bool(row["pinned"]),
+        "summary": _one_line(row["summary"]), "reports": row["size"], "reprints": row["duplicates"],
+        "outlets": row["outlets"], "first_seen": row["first_seen"], "last_seen": row["last_seen"],
+        "updated_at": row["updated_at"], "url": f"/stories/{row['id']}", "api_url": f"/api/stories/{row['id']}",
+    }
+
+
+def _article_link(row: sqlite3.Row) -> dict[str, Any]:
+    return {"id": row["id"], "title": row["title"], "outlet": row["source"], "outlet_url": outlet_path(row["source"])
+            if row["source"] else None, "url": row["url"], "href": safe_href(row["url"]), "published": row["published"]}
+
+
+# -- lists ------------------------------------------------------------------------------------
+def front(store: SQLiteStore, *, since: str | None = None, outlet: str | None = None, language: str | None = None,
+          page: Page = Page()) -> dict[str, Any]:
+    """Stories ranked by breadth and freshness, with the filter choices the page offers."""
+    since_iso = queries.since_for(store, TIME_RANGES[since]) if since in TIME_RANGES else None
+    flt = queries.StoryFilter(since=since_iso, outlet=outlet or None, language=language or None)
+    rows, total = queries.ranked_stories(store, flt, limit=page.limit, offset=page.offset)
+    return {
+        "stories": [story_card(r) for r in rows], **_pages(page, total),
+        "filters": {"since": since if since in TIME_RANGES else None, "outlet": outlet or None,
+                    "language": language or None},
+        "choices": {"since": list(TIME_RANGES), "outlets": queries.outlet_names(store),
+                    "languages": queries.languages(store)},
+        "as_of": queries.latest_time(store),
+    }
+
+
+def search(store: SQLiteStore, q: str, *, page: Page = Page()) -> dict[str, Any]:
+    """Stories and articles matching ``q`` (words, all required; the last may be a prefix)."""
+    q = q.strip()[:200]
+    found, total_stories = queries.search_stories(store, q, limit=page.limit, offset=page.offset)
+    cards = queries.story_cards(store, [sid for sid, _ in found])
+    stories = [story_card(cards[sid]) for sid, _ in found if sid in cards]
+    arts, total_articles = queries.search_articles(store, q, limit=page.limit, offset=page.offset)
+    articles = [{**_article_link(r), "story_id": r["story_id"], "story_url": f"/stories/{r['story_id']}",
+                 "reprint_of": None if r["canonical_id"] == r["id"] else r["canonical_id"], "snippet": r["snippet"]}
+                for r in arts]
+    return {"q": q, "stories": stories, "articles": articles, "total_articles": total_articles,
+            **_pages(page, max(total_stories, total_articles)), "total": total_stories}
+
+
+def articles(store: SQLiteStore, *, outlet: str | None = None, story: str | None = None,
+             page: Page = Page()) -> dict[str, Any]:
+    rows, total = queries.articles(store, outlet=outlet, story_id=story, limit=page.limit, offset=page.offset)
+    items = [{**_article_link(r), "language": r["language"], "story_id": r["story_id"],
+              "story_url": f"/stories/{r['story_id']}",
+              "reprint_of": None if r["canonical_id"] == r["id"] else r["canonical_id"]} for r in rows]
+    return {"articles": items, **_pages(page, total)}
+
+
+def outlets(store: SQLiteStore) -> dict[str, Any]:
+    items = [{"name": r["name"], "url": outlet_path(r["name"]), "articles": r["articles"], "originals": r["originals"],
+              "reprints": r["reprints"], "stories": r["stories"], "last_published": r["last_published"]}
+             for r in queries.outlets(store)]
+    return {"outlets": items, "total": len(items)}
+
+
+def outlet(store: SQLiteStore, name: str, *, page: Page = Page()) -> dict[str, Any] | None:
+    """What one outlet covered; None when no article comes from ``name``."""
+    counts = next((r for r in queries.outlets(store) if r["name"] == name), None)
+    if counts is None:
+        return None
+    rows, total = queries.outlet_stories(store, name, limit=page.limit, offset=page.offset)
+    recent = articles(store, outlet=name, page=Page(limit=10))["articles"]
+    return {"name": name, "url": outlet_path(name), "articles": counts["articles"], "originals": counts["originals"],
+            "reprints": counts["reprints"], "last_published": counts["last_published"],
+            "stories": [story_card(r) for r in rows], "recent_articles": recent, **_pages(page, total)}
+
+
+# -- one story --------------------------------------------------------------------------------
+def _sources(rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
+    copies: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["canonical_id"] != r["id"]:
+            copies.setdefault(r["canonical_id"], []).append(_article_link(r))
+    return [{**_article_link(r), "language": r["language"], "reprints": copies.get(r["id"], [])}
+            for r in rows if r["canonical_id"] == r["id"]]
+
+
+def _sentences(summary: dict[str, Any], by_id: dict[str, sqlite3.Row]) -> list[dict[str, Any]]:
+    out = []
+    for s in summary.get("sentences") or []:
+        row = by_id.get(s.get("article_id", ""))
+        url = row["url"] if row is not None else s.get("url", "")
+        outlet_name = row["source"] if row is not None else s.get("source", "")
+        out.append({"text": s.get("text", ""), "article_id": s.get("article_id", ""), "outlet": outlet_name,
+                    "outlet_url": outlet_path(outlet_name) if outlet_name else None,
+                    "article_title": row["title"] if row is not None else "", "url": url, "href": safe_href(url)})
+    return out
+
+
+def _story_terms(headline: str, rows: Sequence[sqlite3.Row], keep: int = 10) -> list[str]:
+    idf = default_idf()
+    counts: Counter[str] = Counter(content_words(headline) * 2)
+    for r in rows:
+        if r["canonical_id"] == r["id"]:
+            counts.update(set(content_words(r["title"])))
+    scored = {w: c * idf[w] for w, c in counts.items() if not w.isdigit()}
+    return sorted(scored, key=lambda w: (-scored[w], w))[:keep]
+
+
+def _related(store: SQLiteStore, story_id: str, terms: list[str]) -> list[dict[str, Any]]:
+    found = queries.related_stories(store, story_id, terms, limit=5)
+    cards = queries.story_cards(store, [sid for sid, _ in found])
+    return [story_card(cards[sid]) for sid, _ in found if sid in cards and cards[sid]["size"] > 0]
+
+
+def story(store: SQLiteStore, story_id: str) -> dict[str, Any] | None:
+    """Everything the story page shows; None when ``story_id`` is not a current story."""
+    card = queries.story_cards(store, [story_id]).get(story_id)
+    rows = queries.story_articles(store, story_id)
+    if card is None or not rows:
+        return None
+    summary = json.loads(card["summary"]) if card["summary"] else {}
+    by_id = {r["id"]: r for r in rows}
+    terms = _story_terms(card["headline"], rows)
+    history = [{"story_id": m["old_id"], "merged_at": m["merged_at"], "reason": m["reason"]}
+               for m in queries.merged_into(store, story_id)]
+    return {
+        **story_card(card),
+        "summary": {"text": " ".join(s.get("text", "") for s in summary.get("sentences") or []),
+                    "sentences": _sentences(summary, by_id), "summarizer": summary.get("summarizer", "")},
+        "sources": _sources(rows),
+        "outlet_names": sorted({r["source"] for r in rows if r["source"]}),
+        "timeline": [{"time": r["published"], "outlet": r["source"], "article_id": r["id"],
+                      "kind": "original" if r["canonical_id"] == r["id"] else "reprint"} for r in rows],
+        "terms": terms, "related": _related(store, story_id, terms), "merged_from": history,
+        "editorial_log": editorial_log(store, limit=20, story_id=story_id),
+        "about_url": f"/stories/{story_id}/about",
+    }
+
+
+# -- why each article is in the story ---------------------------------------------------------
+def _vectors(rows: Sequence[sqlite3.Row]) -> dict[str, dict[str, float]]:
+    idf, out = default_idf(), {}
+    for r in rows:
+        tf = Counter(content_words(r["title"]) * 2 + content_words(r["text"])[:400])
+        vec = {w: (1.0 + math.log(c)) * idf[w] for w, c in tf.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        out[r["id"]] = {w: v / norm for w, v in vec.items()}
+    return out
+
+
+def _evidence(aid: str, vecs: dict[str, dict[str, float]]) -> dict[str, Any]:
+    own = vecs[aid]
+    rest: Counter[str] = Counter()
+    share: Counter[str] = Counter()
+    for other, vec in vecs.items():
+        if other != aid:
+            rest.update(vec)
+            share.update(vec.keys())
+    norm = math.sqrt(sum(v * v for v in rest.values())) or 1.0
+    similarity = sum(v * rest.get(w, 0.0) for w, v in own.items()) / norm if rest else None
+    shared = sorted((w for w in own if share[w]), key=lambda w: (-own[w] * share[w], w))[:12]
+    return {"similarity": None if similarity is None else round(similarity, 3),
+            "shared_terms": [{"term": w, "articles": share[w]} for w in shared]}
+
+
+def _jaccard(a: str, b: str) -> float:
+    x, y = shingles(a), shingles(b)
+    return len(x & y) / len(x | y) if x or y else 1.0
+
+
+def about(store: SQLiteStore, story_id: str) -> dict[str, Any] | None:
+    """Similarity evidence for each article of a story: shared terms, similarity to the rest,
+    and for reprints, how closely they copy their original."""
+    card = queries.story_cards(store, [story_id]).get(story_id)
+    rows = queries.story_articles(store, story_id)
+    if card is None or not rows:
+        return None
+    originals = [r for r in rows if r["canonical_id"] == r["id"]]
+    by_id = {r["id"]: r for r in rows}
+    vecs = _vectors(originals)
+    items = []
+    for r in originals:
+        copies = []
+        for c in (c for c in rows if c["canonical_id"] == r["id"] and c["id"] != r["id"]):
+            exact = c["content_hash"] == r["content_hash"]
+            copies.append({**_article_link(c), "match": "exact copy" if exact else "near copy",
+                           "jaccard": 1.0 if exact else round(_jaccard(f"{c['title']}\n{c['text']}",
+                                                                       f"{r['title']}\n{r['text']}"), 3)})
+        items.append({**_article_link(r), **_evidence(r["id"], vecs), "reprints": copies})
+    orphans = [_article_link(r) for r in rows if r["canonical_id"] != r["id"] and r["canonical_id"] not in by_id]
+    return {**story_card(card), "articles": items, "reprints_of_other_stories": orphans,
+            "method": ("Similarity is the cosine between the article's TF-IDF vector and the sum of the other "
+                       "reports' vectors; shared terms are the article's most weighted words that other reports "
+                       "also use; reprints are matched by content hash (exact) or word-trigram overlap (near)")}
+
+
+def article(store: SQLiteStore, article_id: str) -> dict[str, Any] | None:
+    r = queries.article(store, article_id)
+    if r is None:
+        return None
+    return {**_article_link(r), "text": r["text"], "language": r["language"], "story_id": r["story_id"],
+            "story_url": f"/stories/{r['story_id']}",
+            "reprint_of": None if r["canonical_id"] == r["id"] else r["canonical_id"]}
+
+
+def top_stories(store: SQLiteStore, *, q: str = "", limit: int = 20) -> list[dict[str, Any]]:
+    """The stories a feed carries: the front page's top stories, or those matching ``q``."""
+    if q.strip():
+        return list(search(store, q, page=Page(limit=limit))["stories"])
+    return list(front(store, page=Page(limit=limit))["stories"])
+
+
+def story_full(store: SQLiteStore, story_id: str) -> dict[str, Any] | None:
+    """Story detail for feed entries (summary sentences included)."""
+    return story(store, story_id)
+
+
+__all__ = [
+    "MAX_LIMIT",
+    "TIME_RANGES",
+    "Page",
+    "about",
+    "article",
+    "articles",
+    "front",
+    "outlet",
+    "outlet_path",
+    "outlets",
+    "search",
+    "story",
+    "story_card",
+    "top_stories",
+]

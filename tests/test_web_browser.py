@@ -1,0 +1,145 @@
+"""The web UI in a real browser: Playwright driving Debian's Chromium against a live uvicorn server."""
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_web_api import HOSTILE_TITLE, build_store
+
+from storyline.config import Settings
+from storyline.models import Article
+from storyline.web import create_app
+from storyline.web.server import ServerThread, free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(importlib.util.find_spec("playwright") is None,
+                       reason="the playwright package is not installed (pip install playwright)"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)"),
+]
+
+ARTICLE_PAGE = "<!doctype html><title>Outlet article</title><h1>The outlet's own article page</h1>"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live server over the demo corpus, the hostile articles, and one article whose URL is local."""
+    from fastapi.responses import HTMLResponse
+
+    data_dir, port = tmp_path_factory.mktemp("web-browser"), free_port()
+    store = build_store(data_dir)
+    store.add_articles([Article(
+        id="local-1", title="Quendale ferry timetable changes from Monday", source="Mirrow Lake Post",
+        url=f"http://127.0.0.1:{port}/outlet/ferry-timetable",
+        text="The Quendale ferry will leave every forty minutes from Monday, the operator said. "
+             "Evening sailings end at 22:10 instead of midnight.")])
+    app = create_app(Settings(data_dir=data_dir), store=store)
+    app.add_api_route("/outlet/ferry-timetable", lambda: HTMLResponse(ARTICLE_PAGE), include_in_schema=False)
+    with ServerThread(app, port=port) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page that records dialogs and console errors, with outside sites answered locally."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    pg = context.new_page()
+    pg.dialogs, pg.errors = [], []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    context.route("https://**/*", lambda route: route.fulfill(status=200, content_type="text/html",
+                                                             body=ARTICLE_PAGE))
+    yield pg
+    context.close()
+
+
+def test_front_page_story_and_source_link(server: str, page: Any) -> None:
+    page.goto(server + "/")
+    assert page.locator("h1").inner_text() == "Top stories"
+    lead = page.locator(".card.lead .card-headline a")
+    headline = lead.inner_text()
+    lead.click()
+    page.wait_for_url(server + "/stories/*")
+    assert page.locator("h1#story-headline").inner_text().startswith(headline)
+    assert page.locator(".sentences li").count() >= 1
+    assert page.locator("svg.chart rect").count() >= 1
+    assert "original report" in page.locator(".sources").inner_text()
+    link = page.locator(".sentences .source-link").first
+    href = link.get_attribute("href")
+    assert href and href.startswith("https://")
+    link.click()
+    page.wait_for_url(href)
+    assert page.locator("h1").inner_text() == "The outlet's own article page"
+    assert page.dialogs == [] and page.errors == []
+
+
+def test_follow_a_local_source_link(server: str, page: Any) -> None:
+    page.goto(server + "/search?q=ferry+timetable")
+    page.locator(".stories .card-headline a").first.click()
+    page.wait_for_url(server + "/stories/*")
+    page.locator(".source-list .source-link", has_text="Quendale ferry timetable").first.click()
+    page.wait_for_url(server + "/outlet/ferry-timetable")
+    assert page.locator("h1").inner_text() == "The outlet's own article page"
+
+
+def test_search(server: str, page: Any) -> None:
+    page.goto(server + "/")
+    page.fill("#q", "Tellford bridge")
+    page.press("#q", "Enter")
+    page.wait_for_url(server + "/search?q=Tellford*")
+    assert page.locator(".results li").count() >= 1
+    assert page.locator(".results mark").first.inner_text().lower() in ("tellford", "bridge")
+    page.fill("#q", 'NEAR( "unbalanced')
+    page.press("#q", "Enter")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text().startswith("Search")
+    assert page.errors == []
+
+
+def test_hostile_title_shows_as_text_and_runs_nothing(server: str, page: Any) -> None:
+    page.goto(server + "/search?q=regatta")
+    page.locator(".results .source-meta").first.wait_for()
+    page.goto(server + "/api/articles/hostile-1")
+    story_id = page.evaluate("() => JSON.parse(document.body.innerText).story_id")
+    page.goto(f"{server}/stories/{story_id}")
+    assert page.locator("h1#story-headline").inner_text().startswith(HOSTILE_TITLE)
+    assert HOSTILE_TITLE in page.locator(".sources").inner_text()
+    assert page.locator("img").count() == 0
+    assert page.evaluate("() => document.querySelectorAll('script:not([src])').length") == 0
+    assert page.evaluate("() => [...document.querySelectorAll('a[href]')].filter(a => !/^(https?:|\\/|#|\\?)/.test("
+                         "a.getAttribute('href'))).length") == 0
+    for path in ["/", "/search?q=regatta", f"/stories/{story_id}/about", "/outlets"]:
+        page.goto(server + path)
+        assert page.locator("img").count() == 0, path
+    page.wait_for_timeout(300)
+    assert page.dialogs == [], page.dialogs
+    assert page.errors == [], page.errors
+
+
+def test_readable_on_a_phone(server: str, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    pg = context.new_page()
+    pg.goto(server + "/")
+    pg.locator(".card.lead .card-headline a").click()
+    pg.wait_for_url(server + "/stories/*")
+    width = pg.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390, f"the story page scrolls sideways on a phone ({width}px)"
+    context.close()
