@@ -34,3 +34,22 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
         [sys.executable, "-m", "storyline", *args], capture_output=True, text=True,
         env=full_env, input=input, timeout=timeout, cwd=ROOT,
     )
+
+
+_LOCAL_HOSTS = ("localhost", "127.", "::1", "0.0.0.0")
+
+
+@pytest.fixture(autouse=True)
+def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests talk only to loopback: resolving any other host fails loudly."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def guarded(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name and not name.startswith(_LOCAL_HOSTS):
+            raise OSError(f"test tried to reach the network: {name}")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)

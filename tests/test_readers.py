@@ -55,3 +55,12 @@ def test_folders_are_read_recursively_and_missing_paths_reported(tmp_path):
     items = list(read_paths([tmp_path, tmp_path / "missing.txt"], report))
     assert sorted(a.title for a in items) == ["One headline here", "Two"]
     assert "no such file" in str(report.errors[0])
+
+
+def test_json_file_reads_as_json_feed_or_json_lines(tmp_path):
+    feed = write(tmp_path / "feed.json", '{"version": "https://jsonfeed.org/version/1.1", "title": "Harbor Ledger", '
+                 '"items": [{"id": "1", "url": "https://harbor.example/a", "title": "Bridge reopens", '
+                 '"content_text": "The bridge reopened on Friday."}]}')
+    lines = write(tmp_path / "items.json", '{"title": "Line item"}\n')
+    got = list(read_paths([feed, lines]))
+    assert [(a.title, a.source) for a in got] == [("Bridge reopens", "Harbor Ledger"), ("Line item", "")]

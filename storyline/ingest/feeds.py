@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from urllib.parse import urljoin
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import feedparser
 import lxml.etree
@@ -31,7 +32,9 @@ from ..errors import IngestError
 from ..models import Article
 from ..text import clean_text
 from .dates import parse_date
-from .files import ReadReport
+
+if TYPE_CHECKING:
+    from .files import ReadReport
 
 MAX_FEED_BYTES = 10_000_000
 MAX_ENTITY_EXPANSION = 100_000  # characters all entity references together may expand to
@@ -41,6 +44,7 @@ _BLOCK_TAGS = frozenset(
 )
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "template")
 _ENTITY_DECL = re.compile(r"<!ENTITY\s+(%\s+)?([^\s>]+)\s+(.*?)>", re.S)
+_MARKUP = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?|/[a-zA-Z][a-zA-Z0-9]*\s*|!--.*?--)>", re.S)
 _SIMPLE_VALUE = re.compile(r"""^(?:"([^"&%<]*|&#\w+;)"|'([^'&%<]*|&#\w+;)')\s*$""", re.S)
 
 
@@ -81,7 +85,7 @@ def _codec_of(data: bytes) -> str:
 def _doctype_span(text: str) -> tuple[int, int] | None:
     """Start and end of the DOCTYPE declaration in the prolog, quotes and comments respected."""
     i = 0
-    while i < min(len(text), 200_000):  # skip the XML declaration, PIs, comments, whitespace
+    while i < len(text):  # skip the XML declaration, PIs, comments, whitespace
         if text[i] in " \t\r\n\ufeff":
             i += 1
         elif text.startswith("<?", i):
@@ -211,10 +215,21 @@ def _entry_text(entry: Mapping[str, Any]) -> str:
         candidates.append((entry["summary"], detail.get("type", "text/html")))
     best = ""
     for value, kind in candidates:
-        text = clean_text(value) if kind == "text/plain" else html_to_text(value)
+        text = clean_text(value) if kind == "text/plain" and not _MARKUP.search(value) else strip_markup(value)
         if len(text) > len(best):
             best = text
     return best
+
+
+def strip_markup(value: str) -> str:
+    """:func:`html_to_text`, repeated while the result still holds markup (feeds that escape
+    their HTML twice, e.g. Reddit and Blogger)."""
+    text = html_to_text(value)
+    for _ in range(2):
+        if not _MARKUP.search(text):
+            break
+        text = html_to_text(text)
+    return text
 
 
 def _entry_author(entry: Mapping[str, Any]) -> str:
@@ -225,15 +240,19 @@ def _entry_author(entry: Mapping[str, Any]) -> str:
     return html_to_text(author)
 
 
-def _xml_article(entry: Mapping[str, Any], feed: ParsedFeed, key: str, index: int) -> Article | None:
-    link = str(entry.get("link") or "")
-    title = html_to_text(str(entry.get("title") or ""))
+def _xml_article(entry: Mapping[str, Any], feed: ParsedFeed, key: str, index: int, seen: set[str]) -> Article | None:
+    link = str(entry.get("link") or "").strip()
+    title = strip_markup(str(entry.get("title") or ""))
     text = _entry_text(entry)
-    if not title and not text:
+    if not title and not text and not link.startswith(("http://", "https://")):
         return None
     entry_key = str(entry.get("id") or link or f"{title}|{entry.get('published', '')}|{index}")
-    published = (_struct_to_datetime(entry.get("published_parsed")) or _struct_to_datetime(entry.get("updated_parsed"))
-                 or parse_date(entry.get("published") or entry.get("updated")))
+    if entry_key in seen:  # feeds that give several entries one guid (e.g. the home page)
+        entry_key = f"{entry_key}|{title}|{entry.get('published', '')}|{text[:200]}"
+    seen.add(entry_key)
+    plain = dict(entry)  # feedparser's dict maps updated->published with a DeprecationWarning; read raw keys
+    published = (_struct_to_datetime(plain.get("published_parsed")) or _struct_to_datetime(plain.get("updated_parsed"))
+                 or parse_date(plain.get("published") or plain.get("updated")))
     language = ""
     for content in entry.get("content") or []:
         language = language or content.get("language") or ""
@@ -250,17 +269,23 @@ def _short_language(value: str | None) -> str:
 def _parse_xml(data: bytes, origin: str, key: str, headers: Mapping[str, str] | None) -> ParsedFeed:
     safe, warnings = neutralize_doctype(data)
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    if "content-location" not in response_headers and origin.startswith(("http://", "https://")):
-        response_headers["content-location"] = origin
+    if origin.startswith(("http://", "https://")):  # feedparser resolves relative links against it
+        location = urljoin(origin, response_headers.get("content-location", "").strip())
+        response_headers["content-location"] = location if location.startswith(("http://", "https://")) else origin
     raw = feedparser.parse(io.BytesIO(safe), response_headers=response_headers, sanitize_html=True)
     meta = raw.get("feed", {})
     feed = ParsedFeed(origin=origin, title=html_to_text(str(meta.get("title") or "")), link=str(meta.get("link") or ""),
                       language=_short_language(meta.get("language")), version=str(raw.get("version") or ""),
                       warnings=warnings, bozo=bool(raw.get("bozo")), raw=raw)
+    skipped, seen = 0, set[str]()
     for index, entry in enumerate(raw.get("entries") or []):
-        article = _xml_article(entry, feed, key, index)
-        if article is not None:
+        article = _xml_article(entry, feed, key, index, seen)
+        if article is None:
+            skipped += 1
+        else:
             feed.articles.append(article)
+    if skipped:
+        feed.warnings.append(f"{skipped} entr{'y has' if skipped == 1 else 'ies have'} no title, text or link; skipped")
     exc = raw.get("bozo_exception")
     reason = f"{type(exc).__name__}: {exc}" if exc else "unknown problem"
     if feed.bozo and not raw.get("entries"):
@@ -296,9 +321,10 @@ def _parse_json(data: bytes, origin: str, key: str) -> ParsedFeed:
         title = html_to_text(str(item.get("title") or ""))
         text = html_to_text(str(item.get("content_html") or "")) or clean_text(str(item.get("content_text") or "")) \
             or html_to_text(str(item.get("summary") or ""))
-        if not title and not text:
-            continue
         link = str(item.get("url") or item.get("external_url") or "")
+        if not title and not text and not link:
+            feed.warnings.append(f"item {index} has no title, text or url; skipped")
+            continue
         authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
         author = ", ".join(str(a.get("name", "")) for a in authors if isinstance(a, dict) and a.get("name"))
         feed.articles.append(Article(

@@ -24,6 +24,7 @@ import urllib.robotparser
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Iterable
 from urllib.parse import urljoin, urlsplit
 
@@ -44,11 +45,29 @@ class FetchError(IngestError):
 
 
 class HTTPStatusError(FetchError):
-    """The server answered with an error status (4xx/5xx)."""
+    """The server answered with an error status (4xx/5xx); ``retry_after`` is the delay in
+    seconds the server asked for (``Retry-After``), if any."""
 
-    def __init__(self, where: str, reason: str, status: int) -> None:
+    def __init__(self, where: str, reason: str, status: int, retry_after: float | None = None) -> None:
         super().__init__(where, reason)
         self.status = status
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 class TooLargeError(FetchError):
@@ -134,7 +153,8 @@ def _guarded_transport(allow_private: bool, resolver: Resolver, max_connections:
     transport = httpx.HTTPTransport(trust_env=False, limits=httpx.Limits(max_connections=max_connections))
     pool = getattr(transport, "_pool", None)
     if isinstance(pool, httpcore.ConnectionPool) and hasattr(pool, "_network_backend"):
-        pool._network_backend = _GuardedBackend(pool._network_backend, allow_private, resolver)
+        pool._network_backend = _GuardedBackend(  # type: ignore[assignment]
+            pool._network_backend, allow_private, resolver)
     return transport
 
 
@@ -256,6 +276,9 @@ class Fetcher:
                 raise TooManyRedirectsError(url, f"more than {MAX_REDIRECTS} redirects (last to {current}); not followed")
             if current in seen:
                 raise TooManyRedirectsError(url, f"redirect loop back to {current}")
+            if check_robots and not self.allowed_by_robots(current):
+                raise RobotsDisallowedError(current, f"redirected from {url} to a URL robots.txt of "
+                                                     f"{_origin(current)} disallows; not fetched")
         result.redirects = seen
         if result.status == 304:
             result.not_modified = True
@@ -263,7 +286,8 @@ class Fetcher:
             result.last_modified = result.last_modified or last_modified
             return result
         if result.status >= 400:
-            raise HTTPStatusError(result.url, _status_reason(result.status), result.status)
+            raise HTTPStatusError(result.url, _status_reason(result.status), result.status,
+                                  parse_retry_after(result.headers.get("retry-after", "")))
         return result
 
     def allowed_by_robots(self, url: str) -> bool:
@@ -280,13 +304,13 @@ class Fetcher:
                 parser.parse(answer.content.decode("utf-8", "replace").splitlines())
             except HTTPStatusError as exc:
                 if exc.status >= 500:
-                    parser.disallow_all = True
+                    parser.disallow_all = True  # type: ignore[attr-defined]
                 else:
-                    parser.allow_all = True
+                    parser.allow_all = True  # type: ignore[attr-defined]
             except BlockedAddressError:
                 raise
             except IngestError:
-                parser.disallow_all = True
+                parser.disallow_all = True  # type: ignore[attr-defined]
             with self._robots_lock:
                 self._robots[key] = parser
         return parser.can_fetch(self._agent_token(), url)
@@ -374,4 +398,5 @@ __all__ = [
     "RobotsDisallowedError",
     "TooLargeError",
     "TooManyRedirectsError",
+    "parse_retry_after",
 ]

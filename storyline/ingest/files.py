@@ -163,6 +163,42 @@ READERS: dict[str, Reader] = {
 }
 
 
+# Readers for feeds, OPML lists, HTML pages and WARC archives live in their own modules.
+from .feeds import read_feed_file  # noqa: E402
+from .opml import read_opml_file  # noqa: E402
+from .pages import read_html_file  # noqa: E402
+from .warc import read_warc_file  # noqa: E402
+
+def read_json(path: Path, report: ReadReport) -> Iterator[Article]:
+    """A ``.json`` file is a JSON Feed when it looks like one, JSON lines otherwise."""
+    from .feeds import looks_like_json_feed
+
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        report.error(str(path), f"cannot read file ({exc.strerror or exc})")
+        return
+    yield from (read_feed_file if looks_like_json_feed(head) else read_jsonl)(path, report)
+
+
+READERS.update({
+    ".json": read_json,
+    ".xml": read_feed_file,
+    ".rss": read_feed_file,
+    ".atom": read_feed_file,
+    ".rdf": read_feed_file,
+    ".feed": read_feed_file,
+    ".opml": read_opml_file,
+    ".html": read_html_file,
+    ".htm": read_html_file,
+    ".html.gz": read_html_file,
+    ".htm.gz": read_html_file,
+    ".warc": read_warc_file,
+    ".warc.gz": read_warc_file,
+})
+
+
 def _suffix(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     double = "".join(suffixes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeET
@@ -13,7 +13,9 @@ from defusedxml import DefusedXmlException
 
 from ..errors import IngestError
 from ..models import Article
-from .files import ReadReport
+
+if TYPE_CHECKING:
+    from .files import ReadReport
 
 MAX_OPML_BYTES = 5_000_000
 log = logging.getLogger("storyline.ingest")
