@@ -84,6 +84,8 @@ class SQLiteStore:
         self._clusterer_factory = clusterer_factory
         self._dedup: MinHashDeduplicator | None = None
         self._clusterer: Clusterer | None = None
+        self._batches_since_state = 0
+        self.state_every = 32  # batches between clusterer checkpoints; later ones replay on load
         self.migrate()
 
     # -- schema ---------------------------------------------------------------------------
@@ -137,16 +139,33 @@ class SQLiteStore:
         sigs = {r[0]: bytes(r[1]) for r in self.db.execute("SELECT article_id, signature FROM minhash_signatures")}
         dedup.restore({r[0]: r[1] for r in rows}, {r[2]: r[1] for r in rows}, sigs)
         clusterer = self._clusterer_factory(self.settings)
-        row = self.db.execute("SELECT kind, state FROM engine_state WHERE name = 'clusterer'").fetchone()
+        row = self.db.execute("SELECT kind, state, upto_seq FROM engine_state WHERE name = 'clusterer'").fetchone()
+        upto = 0
         if row is not None and row["kind"] == clusterer.name:
             clusterer.set_state(state_codec.loads(row["state"]))
+            upto = int(row["upto_seq"])
         elif row is not None:
             raise StorageError(
                 f"{self.path} was clustered by {row['kind']}, this storyline uses {clusterer.name}; "
                 "start a new --data-dir or re-ingest into an empty one"
             )
+        self._replay(clusterer, upto)
         self._dedup, self._clusterer = dedup, clusterer
         return dedup, clusterer
+
+    def _replay(self, clusterer: Clusterer, upto: int) -> None:
+        """Feed the originals stored after the state checkpoint through the clusterer again, in
+        the batches they were stored in; it is deterministic, so it lands where it was."""
+        rows = self.db.execute(
+            "SELECT * FROM articles WHERE seq > ? AND canonical_id = id ORDER BY seq", (upto,)
+        ).fetchall()
+        batch: list[Article] = []
+        for i, row in enumerate(rows):
+            batch.append(_article(row))
+            if i + 1 == len(rows) or rows[i + 1]["added_batch"] != row["added_batch"]:
+                clusterer.partial_fit(batch)
+                batch = []
+        self._batches_since_state = len({r["added_batch"] for r in rows})
 
     def _forget_engine(self) -> None:
         self._dedup = self._clusterer = None
@@ -171,6 +190,7 @@ class SQLiteStore:
             self._add_batch(batch, result)
             if progress:
                 progress(len(batch))
+        self.checkpoint()
         if refresh:
             self.refresh_stories()
         return result
@@ -205,6 +225,7 @@ class SQLiteStore:
                      dedup: MinHashDeduplicator, clusterer: Clusterer, merges_before: dict[str, str],
                      result: IngestResult) -> None:
         now = _now()
+        batch_no = self.db.execute("SELECT coalesce(max(added_batch), 0) + 1 FROM articles").fetchone()[0]
         for old, new in clusterer.merges_.items():
             if merges_before.get(old) != new:
                 self._record_merge(old, resolve(new, clusterer.merges_), now, "clusterer")
@@ -215,10 +236,11 @@ class SQLiteStore:
             story = story_of.get(art.id) or self._story_of_article(canon, story_of)
             story = resolve(story, merges)
             self.db.execute(
-                f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)}, canonical_id, story_id, added_at) "
-                f"VALUES ({', '.join('?' * (len(_ARTICLE_COLUMNS) + 3))})",
+                f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)}, canonical_id, story_id, added_at, added_batch) "
+                f"VALUES ({', '.join('?' * (len(_ARTICLE_COLUMNS) + 4))})",
                 (art.id, art.url, art.origin, art.source, art.title, art.text, art.author,
-                 _iso(art.published), _iso(art.fetched_at), art.language, art.content_hash, canon, story, now),
+                 _iso(art.published), _iso(art.fetched_at), art.language, art.content_hash, canon, story, now,
+                 batch_no),
             )
             sig = dedup.signature(art.id) if canon == art.id else None
             if sig is not None:
@@ -231,11 +253,25 @@ class SQLiteStore:
             result.new += 1
             result.reprints += canon != art.id
             result.stories_touched.add(story)
+        self._batches_since_state += 1
+        if self._batches_since_state >= self.state_every:
+            self._save_state(clusterer)
+
+    def _save_state(self, clusterer: Clusterer) -> None:
+        """Checkpoint the clusterer (inside the caller's transaction)."""
+        upto = self.db.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
         self.db.execute(
-            "INSERT INTO engine_state VALUES ('clusterer', ?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, state = excluded.state",
-            (clusterer.name, state_codec.dumps(clusterer.get_state())),
+            "INSERT INTO engine_state (name, kind, state, upto_seq) VALUES ('clusterer', ?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, state = excluded.state, upto_seq = excluded.upto_seq",
+            (clusterer.name, state_codec.dumps(clusterer.get_state()), upto),
         )
+        self._batches_since_state = 0
+
+    def checkpoint(self) -> None:
+        """Save the clusterer's state now, so the next start needs no replay."""
+        if self._clusterer is not None and self._batches_since_state:
+            with self.transaction():
+                self._save_state(self._clusterer)
 
     def _record_merge(self, old: str, new: str, now: str, reason: str) -> None:
         self.db.execute(
@@ -333,7 +369,7 @@ class SQLiteStore:
 
     def iter_articles(self) -> Iterator[dict[str, Any]]:
         for row in self.db.execute("SELECT * FROM articles ORDER BY seq"):
-            d = {k: row[k] for k in row.keys() if k not in ("seq",)}
+            d = {k: row[k] for k in row.keys() if k not in ("seq", "added_batch")}
             d["reprint_of"] = None if row["canonical_id"] == row["id"] else row["canonical_id"]
             yield d
 
