@@ -10,21 +10,18 @@ rouge-score (``pip install -e .[test]``); the runtime needs neither.
 1. Off-topic items: a logistic model on item features (:mod:`storyline.summarize.noise`), trained
    on training stories with 0-3 headlines (and sometimes whole articles) from other training
    stories shuffled in, and some on-topic items dropped or reduced to their headline.
-2. Sentences: gradient-boosted trees on sentence features (:mod:`storyline.summarize.features`);
-   target = (clipped unigram matches + clipped bigram matches) with the reference summary per
-   word of the sentence, computed with rouge-score's tokenizer and Porter stemmer.
-3. Headlines: gradient-boosted trees on title features; target = ROUGE-1 F1 of the (trimmed)
-   title against the reference headline.
-4. Selection settings (redundancy penalty, length power) by grid search on the last
-   ``--tune-stories`` training stories, scored with a sentence model fitted without them; the
-   shipped sentence model is then refitted on all of train.
+2. Words and word pairs: gradient-boosted trees (:mod:`storyline.summarize.words`); targets =
+   "the reference summary uses this word at least k times" and "... contains this pair".
+3. Headlines: small gradient-boosted trees on features of each title and of its parts around a
+   dash or colon (including the out-of-fold predicted summary-worthiness of its words); target =
+   ROUGE-1 F1 of that option against the reference headline.
+4. Selection settings are constants chosen by cross-validation on train (``SELECTION``).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import random
-import statistics
 import sys
 from collections import Counter
 from pathlib import Path
@@ -36,20 +33,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rouge_score import rouge_scorer  # noqa: E402
-from rouge_score.tokenizers import DefaultTokenizer  # noqa: E402
-from sklearn.ensemble import GradientBoostingRegressor  # noqa: E402
+from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from storyline.models import Article  # noqa: E402
-from storyline.summarize.features import (  # noqa: E402
-    SENTENCE_FEATURES, StoryView, sentence_features, story_sentences, trim_title,
-)
-from storyline.summarize.headline import HEADLINE_FEATURES, headline_features  # noqa: E402
+from storyline.text import split_sentences  # noqa: E402
+from storyline.summarize.features import StoryView, story_sentences  # noqa: E402
+from storyline.summarize.headline import HEADLINE_FEATURES, headline_features, title_variants  # noqa: E402
 from storyline.summarize.noise import ITEM_FEATURES, item_features  # noqa: E402
+from storyline.summarize.words import PAIR_FEATURES, WORD_FEATURES, tokens, word_table  # noqa: E402
 
 SEED = 13
-BIGRAM_WEIGHT = 1.0
-_TOKENIZER = DefaultTokenizer(use_stemmer=True)
 _SCORER = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
 
 
@@ -77,6 +71,10 @@ def noisy_variants(stories: list[dict[str, Any]], rng: random.Random) -> list[tu
         if rng.random() < 0.15:  # an on-topic item reduced to its headline
             i = rng.randrange(len(arts))
             arts[i] = Article(id=arts[i].id, title=arts[i].title, text="")
+        if rng.random() < 0.2:  # items as one-sentence lines, as in a plain-text file
+            arts = [Article(id=f"{a.id}-{j}", text=s) for a in arts for j, s in enumerate(split_sentences(a.text))] + [
+                Article(id=a.id, title=a.title) for a in arts if rng.random() < 0.5 or not a.text]
+            labels = [0] * len(arts)
         for _ in range(rng.choice([0, 1, 2, 2, 3])):
             other = stories[rng.randrange(len(stories))]
             if other is story:
@@ -111,112 +109,114 @@ def train_offtopic(stories: list[dict[str, Any]]) -> dict[str, Any]:
             "scale": scale.round(6).tolist(), "threshold": 0.5}
 
 
-# ---------------------------------------------------------------- sentences
+# ---------------------------------------------------------------- words and pairs
 
-def ngram_matches(sentence: list[str], reference: Counter[Any], n: int) -> int:
-    grams = Counter(tuple(sentence[i:i + n]) for i in range(len(sentence) - n + 1))
-    return sum(min(c, reference[g]) for g, c in grams.items())
-
-
-def sentence_data(stories: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = [], []
+def word_data(stories: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Word rows with target "the reference uses the word at least k times", pair rows with
+    target "the reference contains the pair" (tokens as :func:`storyline.summarize.words.tokens`)."""
+    xw, yw, xp, yp = [], [], [], []
     for story in stories:
         arts = to_articles(story)
         view = StoryView.build(arts)
-        sents = story_sentences(arts, view.members)
-        if not sents:
-            continue
-        ref = _TOKENIZER.tokenize(story["reference_summary"])
-        uni = Counter((t,) for t in ref)
-        bi = Counter(tuple(ref[i:i + 2]) for i in range(len(ref) - 1))
-        xs.extend(sentence_features(view, sents))
-        for s in sents:
-            toks = _TOKENIZER.tokenize(s.text)
-            m = ngram_matches(toks, uni, 1) + BIGRAM_WEIGHT * ngram_matches(toks, bi, 2)
-            ys.append(m / max(s.words, 1))
-    return np.asarray(xs), np.asarray(ys)
+        table = word_table(view, story_sentences(arts, view.members))
+        ref = tokens(story["reference_summary"])
+        counts, pairs = Counter(ref), set(zip(ref, ref[1:]))
+        xw.extend(table.word_rows)
+        yw.extend(float(counts[w] >= k) for w, k in table.words)
+        xp.extend(table.pair_rows)
+        yp.extend(float(p in pairs) for p in table.pairs)
+    return np.asarray(xw), np.asarray(yw), np.asarray(xp), np.asarray(yp)
 
 
-def export_trees(model: GradientBoostingRegressor, features: tuple[str, ...]) -> dict[str, Any]:
-    trees = [est[0].tree_ for est in model.estimators_]
-    width = max(t.node_count for t in trees)
-    feature, threshold, left, right, value = [], [], [], [], []
-    for t in trees:
+def hist_gbm(leaves: int = 15, rate: float = 0.1) -> HistGradientBoostingRegressor:
+    return HistGradientBoostingRegressor(max_iter=100, max_leaf_nodes=leaves, max_depth=5, learning_rate=rate,
+                                         early_stopping=False, random_state=SEED)
+
+
+def export_hist(model: HistGradientBoostingRegressor, features: tuple[str, ...]) -> dict[str, Any]:
+    """A fitted HistGradientBoostingRegressor as padded node arrays (see TreeEnsembleScorer)."""
+    trees = [pred[0].nodes for pred in model._predictors]
+    width = max(len(t) for t in trees)
+    out: dict[str, list[list[Any]]] = {k: [] for k in ("feature", "threshold", "left", "right", "value")}
+    depth = 0
+    for nodes in trees:
         f, th, lo, hi, v = [], [], [], [], []
-        for node in range(width):
-            if node < t.node_count and t.children_left[node] != -1:
-                f.append(int(t.feature[node])); th.append(float(t.threshold[node]))
-                lo.append(int(t.children_left[node])); hi.append(int(t.children_right[node])); v.append(0.0)
+        for n in range(width):
+            if n < len(nodes) and not nodes["is_leaf"][n]:
+                f.append(int(nodes["feature_idx"][n])); th.append(round(float(nodes["num_threshold"][n]), 6))
+                lo.append(int(nodes["left"][n])); hi.append(int(nodes["right"][n])); v.append(0.0)
             else:
-                leaf = node < t.node_count
-                f.append(0); th.append(0.0); lo.append(node); hi.append(node)
-                v.append(round(float(t.value[node][0][0]) * model.learning_rate, 7) if leaf else 0.0)
-        feature.append(f); threshold.append(th); left.append(lo); right.append(hi); value.append(v)
-    return {"kind": "trees", "features": list(features), "init": float(model.init_.constant_[0][0]),
-            "feature": feature, "threshold": threshold, "left": left, "right": right, "value": value,
-            "depth": int(model.max_depth)}
-
-
-def gbm(n_estimators: int, depth: int) -> GradientBoostingRegressor:
-    return GradientBoostingRegressor(n_estimators=n_estimators, max_depth=depth, learning_rate=0.05,
-                                     subsample=0.8, min_samples_leaf=20, random_state=SEED)
+                f.append(0); th.append(0.0); lo.append(n); hi.append(n)
+                v.append(round(float(nodes["value"][n]), 6) if n < len(nodes) else 0.0)
+        depth = max(depth, int(nodes["depth"].max()))
+        for key, col in zip(("feature", "threshold", "left", "right", "value"), (f, th, lo, hi, v)):
+            out[key].append(col)
+    return {"kind": "trees", "features": list(features), "init": float(np.ravel(model._baseline_prediction)[0]),
+            **out, "depth": depth}
 
 
 # ---------------------------------------------------------------- headlines
 
-def headline_data(stories: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = [], []
+def out_of_fold_word_chances(stories: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """Per story, each word's predicted chance of use (k=1), from a word model fitted on the
+    other half of the stories (so headline training sees honest, not memorized, chances)."""
+    tables = []
     for story in stories:
         arts = to_articles(story)
         view = StoryView.build(arts)
-        titled = [i for i in view.members if arts[i].title.strip()]
-        if not titled:
+        tables.append(word_table(view, story_sentences(arts, view.members)))
+    chances: list[dict[str, float]] = [{} for _ in stories]
+    for fold in (0, 1):
+        fit = [i for i in range(len(stories)) if i % 2 != fold]
+        xw, yw, _, _ = word_data([stories[i] for i in fit])
+        model = hist_gbm().fit(xw, yw)
+        held = [i for i in range(fold, len(stories), 2) if tables[i].words]
+        p = model.predict(np.asarray([row for i in held for row in tables[i].word_rows])).clip(0, 1)
+        start = 0
+        for i in held:  # one predict call for the whole half: per-story calls are slow
+            part = p[start:start + len(tables[i].words)]
+            start += len(tables[i].words)
+            chances[i] = {w: float(q) for (w, k), q in zip(tables[i].words, part) if k == 1}
+    return chances
+
+
+def headline_data(stories: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    chances = out_of_fold_word_chances(stories)
+    xs, ys = [], []
+    for story, word_p in zip(stories, chances):
+        arts = to_articles(story)
+        view = StoryView.build(arts)
+        options = [(i, text, part) for i in view.members if arts[i].title.strip()
+                   for text, part in title_variants(arts[i].title)]
+        if not options:
             continue
-        xs.extend(headline_features(view, titled))
-        for i in titled:
-            ys.append(_SCORER.score(story["reference_title"], trim_title(arts[i].title))["rouge1"].fmeasure)
+        xs.extend(headline_features(view, options, word_p))
+        ys.extend(_SCORER.score(story["reference_title"], text)["rouge1"].fmeasure for _, text, _ in options)
     return np.asarray(xs), np.asarray(ys)
 
 
 # ---------------------------------------------------------------- selection settings
-
-def tune_selection(model: dict[str, Any], stories: list[dict[str, Any]]) -> dict[str, Any]:
-    from storyline.summarize.learned import LearnedSummarizer
-
-    best: tuple[float, dict[str, Any]] = (-1.0, {})
-    for power in (1.0, 1.1, 1.2):
-        for redundancy in (0.0, 0.01, 0.02, 0.04, 0.08):
-            model["selection"] = {"redundancy": redundancy, "length_power": power, "candidates": 12}
-            summ = LearnedSummarizer(model)
-            r1 = statistics.mean(
-                _SCORER.score(s["reference_summary"], summ(to_articles(s)).text)["rouge1"].fmeasure for s in stories
-            )
-            print(f"selection power={power} redundancy={redundancy}: R1 {100 * r1:.2f}", file=sys.stderr)
-            if r1 > best[0] + 1e-9:
-                best = (r1, dict(model["selection"]))
-    return best[1]
+# Chosen by 2-fold cross-validation on train (R1 of the selected sentences; see docs/summaries.md):
+# reference_words 30/40/50/66/90 and pair_weight 0.5/1/2 were tried; differences were within 0.2.
+SELECTION = {"candidates": 12, "reference_words": 40.0, "pair_weight": 1.0}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "neus")
     ap.add_argument("--out", type=Path, default=ROOT / "storyline" / "summarize" / "models" / "learned.v1.json")
-    ap.add_argument("--trees", type=int, default=150)
-    ap.add_argument("--tune-stories", type=int, default=600)
     args = ap.parse_args()
     train = load(args.data / "train.jsonl")
     model: dict[str, Any] = {"name": "learned.v1", "trained_on": "NeuS train.jsonl", "seed": SEED}
     model["offtopic"] = train_offtopic(train)
-    fit, held = train[: -args.tune_stories], train[-args.tune_stories:]
     hx, hy = headline_data(train)
     print(f"headlines: {len(hy)} titles", file=sys.stderr)
-    model["headline"] = export_trees(gbm(100, 2).fit(hx, hy), HEADLINE_FEATURES)
-    x, y = sentence_data(fit)
-    model["sentence"] = export_trees(gbm(args.trees, 3).fit(x, y), SENTENCE_FEATURES)
-    model["selection"] = tune_selection(model, held)
-    x, y = sentence_data(train)
-    print(f"sentences: {len(y)} rows, mean target {y.mean():.3f}", file=sys.stderr)
-    model["sentence"] = export_trees(gbm(args.trees, 3).fit(x, y), SENTENCE_FEATURES)
+    model["headline"] = export_hist(hist_gbm(leaves=4, rate=0.05).fit(hx, hy), HEADLINE_FEATURES)
+    xw, yw, xp, yp = word_data(train)
+    print(f"words: {len(yw)} rows ({yw.mean():.3f} used); pairs: {len(yp)} rows ({yp.mean():.3f} used)", file=sys.stderr)
+    model["words"] = export_hist(hist_gbm().fit(xw, yw), WORD_FEATURES)
+    model["pairs"] = export_hist(hist_gbm().fit(xp, yp), PAIR_FEATURES)
+    model["selection"] = dict(SELECTION)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB), selection {model['selection']}", file=sys.stderr)

@@ -1,11 +1,12 @@
 """Headline choice: the central title (baseline) or a learned choice among member titles."""
 from __future__ import annotations
 
+import re
 from collections import Counter
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..models import Article
-from ..text import content_words, split_sentences
+from ..text import STOPWORDS, content_words, split_sentences
 
 if TYPE_CHECKING:
     from .features import StoryView
@@ -45,29 +46,56 @@ class CentralTitleHeadliner:
 HEADLINE_FEATURES = (
     "agreement", "title_agreement", "words", "content_words", "question", "colon", "quote",
     "exclamation", "capitalized_share", "trimmed", "article_agreement", "text_overlap",
-    "agreement_rank", "titles", "headline_only", "first_person",
+    "agreement_rank", "titles", "headline_only", "first_person", "part", "word_value_mean",
+    "word_value_sum", "content_value_mean", "value_rank",
 )
+_PARTS = re.compile(r"\s+[—–-]\s+|:\s+|;\s+")
+_MIN_PART_WORDS = 4
 
 
-def headline_features(view: "StoryView", titled: Sequence[int]) -> list[list[float]]:
-    """One row per titled member item, columns as in :data:`HEADLINE_FEATURES`."""
-    from .features import bag, trim_title
+def title_variants(title: str) -> list[tuple[str, bool]]:
+    """The trimmed title, and each of its parts around a dash or colon that could stand alone
+    (``(text, is_part)``)."""
+    from .features import trim_title
 
+    full = trim_title(title)
+    out = [(full, False)]
+    parts = _PARTS.split(full)
+    if len(parts) > 1:
+        out.extend((p.strip(), True) for p in parts if len(p.split()) >= _MIN_PART_WORDS)
+    return out
+
+
+def headline_features(view: "StoryView", options: Sequence[tuple[int, str, bool]],
+                      word_p: Mapping[str, float]) -> list[list[float]]:
+    """One row per headline option ``(article, text, is_part)``, columns as in
+    :data:`HEADLINE_FEATURES`; ``word_p`` maps a word (:func:`~.words.tokens`) to the predicted
+    chance that the story's summary uses it."""
+    from .features import bag
+    from .words import tokens
+
+    titled = sorted({i for i, _, _ in options})
     agreement = {i: view.others(i, view.title_bags[i]) for i in titled}
     rank = sorted(titled, key=lambda i: -agreement[i])
+    values = []
+    for _, text, _ in options:
+        toks = tokens(text)
+        content = [t for t in toks if t not in STOPWORDS]
+        values.append((sum(word_p.get(t, 0.0) for t in toks), len(toks), content))
+    by_value = sorted(range(len(options)), key=lambda k: -values[k][0] / (values[k][1] or 1))
     rows = []
-    for i in titled:
+    for n, (i, title, part) in enumerate(options):
         raw = view.articles[i].title.strip()
-        title = trim_title(raw)
         words = title.split()
-        stems = view.title_bags[i]
+        stems = set(bag(title))
         other_titles: set[str] = set()
         for j in titled:
             if j != i:
                 other_titles |= view.title_bags[j]
         text_bag = set(bag(view.articles[i].text))
+        total, n_tokens, content = values[n]
         rows.append([
-            agreement[i],
+            view.others(i, stems),
             len(stems & other_titles) / (len(stems) or 1),
             float(len(words)),
             float(len(stems)),
@@ -83,15 +111,21 @@ def headline_features(view: "StoryView", titled: Sequence[int]) -> list[list[flo
             float(len(titled)),
             float(view.articles[i].headline_only),
             float(any(w in ("I", "We", "we", "My", "my", "Our", "our") for w in words)),
+            float(part),
+            total / (n_tokens or 1),
+            total,
+            sum(word_p.get(t, 0.0) for t in content) / (len(content) or 1),
+            float(by_value.index(n)),
         ])
     return rows
 
 
 class LearnedHeadliner:
-    """Picks the member title a learned model expects to read most like an editor's neutral
-    headline (trained on NeuS: features of agreement with the other items, length, punctuation)
-    and trims outlet names and rubrics from it. Items judged off-topic are never used; with no
-    titles, the summary's best sentence stands in (first clause when long)."""
+    """Picks, among the member titles and their parts around a dash or colon, the one a learned
+    model expects to read most like an editor's neutral headline (trained on NeuS: agreement with
+    the other items, the predicted summary-worthiness of its words, length, punctuation), with
+    outlet names and rubrics trimmed. Items judged off-topic are never used; with no titles, the
+    summary's best sentence stands in (first clause when long)."""
 
     name = "learned-title.v1"
 
@@ -99,28 +133,29 @@ class LearnedHeadliner:
         from .scoring import load_model, scorer_from_dict
 
         self.scorer = scorer_from_dict(model or load_model()["headline"])  # type: ignore[arg-type]
+        self._summarizer: Any = None
 
-    def choose(self, view: "StoryView", fallback: Sequence[tuple[str, int]] = ()) -> tuple[str, int | None]:
+    def choose(self, view: "StoryView", fallback: Sequence[tuple[str, int]] = (),
+               word_p: Mapping[str, float] | None = None) -> tuple[str, int | None]:
         """Headline from ``view``'s member titles, else the first of ``fallback`` (text, article)."""
-        from .features import trim_title
-
-        titled = [i for i in view.members if view.articles[i].title.strip()]
-        if titled:
-            scores = self.scorer.predict(headline_features(view, titled))
-            best = max(range(len(titled)), key=lambda k: (float(scores[k]), -k))
-            return trim_title(view.articles[titled[best]].title), titled[best]
+        options = [(i, text, part) for i in view.members if view.articles[i].title.strip()
+                   for text, part in title_variants(view.articles[i].title)]
+        if options:
+            scores = self.scorer.predict(headline_features(view, options, word_p or {}))
+            best = max(range(len(options)), key=lambda k: (float(scores[k]), -k))
+            return options[best][1], options[best][0]
         for text, article in fallback:
             return _shorten(text), article
         return "", None
 
     def __call__(self, articles: Sequence[Article]) -> tuple[str, int | None]:
-        from .features import StoryView
-        from .noise import OffTopicDetector
+        """Standalone use: runs the learned summarizer (whose word chances feed the choice)."""
+        from .learned import LearnedSummarizer
 
-        view = StoryView.build(articles)
-        view = StoryView.build(articles, OffTopicDetector()(articles, view))
-        fallback = [(s, i) for i in view.members for s in split_sentences(articles[i].text)[:1]]
-        return self.choose(view, fallback)
+        if self._summarizer is None:
+            self._summarizer = LearnedSummarizer()
+        summary = self._summarizer(articles)
+        return summary.headline, summary.headline_article
 
 
 def _shorten(sentence: str) -> str:

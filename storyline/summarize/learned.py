@@ -1,16 +1,19 @@
-"""The product's summarizer: learned sentence scores, budgeted subset search, learned headline.
+"""The product's summarizer: learned word importance, exact budgeted subset search, learned headline.
 
 Steps for one story:
 
-1. :class:`~storyline.summarize.noise.OffTopicDetector` keeps the items that belong.
-2. Every sentence of the members' texts gets features (:mod:`.features`) and a score from a
-   gradient-boosted model trained on NeuS (``scripts/train_summarizer.py``): the expected share
-   of its words and word pairs that an editor's summary of the story contains.
-3. The best-scoring subset that fits the word budget is found by exhaustive search over the top
-   candidates: value = sum of score x words, minus a penalty for content words repeated between
-   chosen sentences (redundancy control, MMR-style but exact over the subset).
-4. Chosen sentences are ordered for reading: the best lead sentence first, the rest by their
-   position in their articles.
+1. :class:`~storyline.summarize.noise.OffTopicDetector` keeps the items that belong; the others
+   give no sentence and never the headline.
+2. :func:`~storyline.summarize.words.word_table` describes every word and adjacent word pair of
+   the members' sentences (how many items use it, in titles, how early, capitalized, ...); two
+   gradient-boosted models trained on NeuS (``scripts/train_summarizer.py``) give the chance that
+   an editor's summary uses each word (at least k times) and each pair.
+3. Among the best candidate sentences, every subset that fits the word budget is valued by its
+   expected matched words and pairs — a word repeated beyond its predicted use earns nothing, so
+   redundant sentences lose — divided by its length plus a reference length (an F1 estimate),
+   and the best subset wins.
+4. Chosen sentences are ordered for reading: the most valuable opening sentence first, the rest
+   by position in their articles.
 5. The headline comes from :class:`~storyline.summarize.headline.LearnedHeadliner`.
 """
 from __future__ import annotations
@@ -19,34 +22,36 @@ from typing import Any, Sequence
 
 from ..models import Article, Summary, SummarySentence
 from .base import DEFAULT_MAX_WORDS
-from .features import SENTENCE_FEATURES, Sentence, StoryView, sentence_features, story_sentences
+from .features import Sentence, StoryView, story_sentences
 from .headline import LearnedHeadliner
 from .noise import OffTopicDetector
 from .scoring import load_model, scorer_from_dict
+from .words import PAIR_FEATURES, WORD_FEATURES, SubsetValue, expected_f1, word_table
 
 
 class LearnedSummarizer:
-    """Extractive summarizer with a learned sentence scorer (see module docstring).
+    """Extractive summarizer driven by learned word importance (see module docstring).
 
     Args:
         model: the exported model dict; by default the packaged ``learned.v1.json``.
-        redundancy: penalty per content word shared by two chosen sentences (default: tuned
-            value stored with the model).
-        candidates: how many top-scored sentences the subset search considers.
+        candidates: how many sentences (best value per word first) the subset search considers.
+        reference_words: the length the F1 estimate assumes for an ideal summary.
+        pair_weight: weight of word pairs against single words.
     """
 
     name = "learned.v1"
 
-    def __init__(self, model: dict[str, Any] | None = None, *, redundancy: float | None = None,
-                 candidates: int | None = None) -> None:
+    def __init__(self, model: dict[str, Any] | None = None, *, candidates: int | None = None,
+                 reference_words: float | None = None, pair_weight: float | None = None) -> None:
         model = model or load_model()
-        if list(model["sentence"]["features"]) != list(SENTENCE_FEATURES):
-            raise ValueError("model file does not match SENTENCE_FEATURES; retrain with scripts/train_summarizer.py")
-        self.scorer = scorer_from_dict(model["sentence"])
+        if list(model["words"]["features"]) != list(WORD_FEATURES) or list(model["pairs"]["features"]) != list(PAIR_FEATURES):
+            raise ValueError("model file does not match the word features; retrain with scripts/train_summarizer.py")
+        self.word_scorer = scorer_from_dict(model["words"])
+        self.pair_scorer = scorer_from_dict(model["pairs"])
         selection = model.get("selection", {})
-        self.redundancy = float(selection.get("redundancy", 0.02) if redundancy is None else redundancy)
-        self.length_power = float(selection.get("length_power", 1.0))
-        self.candidates = int(selection.get("candidates", 12) if candidates is None else candidates)
+        self.candidates = int(candidates or selection.get("candidates", 12))
+        self.reference_words = float(reference_words or selection.get("reference_words", 40.0))
+        self.pair_weight = float(selection.get("pair_weight", 1.0) if pair_weight is None else pair_weight)
         self.detector = OffTopicDetector(model["offtopic"])
         self.headliner = LearnedHeadliner(model["headline"])
 
@@ -56,48 +61,54 @@ class LearnedSummarizer:
         view = StoryView.build(articles)
         view = StoryView.build(articles, self.detector(articles, view))
         sents = story_sentences(articles, view.members)
-        scores = [float(s) for s in self.scorer.predict(sentence_features(view, sents))] if sents else []
-        chosen = self.select(sents, scores, max_words)
-        ranked = sorted(range(len(sents)), key=lambda k: (-scores[k], k))
-        headline, source = self.headliner.choose(view, [(sents[k].text, sents[k].article) for k in ranked])
+        value = self.values(view, sents)
+        ranked = sorted(range(len(sents)), key=lambda k: (-value.alone(k) / (sents[k].words + self.reference_words), k))
+        chosen = self.select(sents, value, ranked, max_words)
+        headline, source = self.headliner.choose(view, [(sents[k].text, sents[k].article) for k in ranked],
+                                                 value.word_chance())
         out = [
             SummarySentence(s.text, s.article, articles[s.article].id, articles[s.article].source, articles[s.article].url)
-            for s in self.reading_order(chosen, sents, scores)
+            for s in self.reading_order(chosen, sents, value)
         ]
         return Summary(headline, out, self.name, source)
 
-    def select(self, sents: Sequence[Sentence], scores: Sequence[float], max_words: int) -> list[int]:
-        """Indices of the subset of ``sents`` with the highest value that fits ``max_words``."""
-        pool = sorted((k for k in range(len(sents)) if 0 < sents[k].words <= max_words),
-                      key=lambda k: (-scores[k], k))[: self.candidates]
-        value = {k: max(scores[k], 0.0) * sents[k].words ** self.length_power for k in pool}
-        shared = {(a, b): len(sents[a].stems & sents[b].stems) for a in pool for b in pool if a < b}
+    def values(self, view: StoryView, sents: Sequence[Sentence]) -> SubsetValue:
+        """Predicted word and pair probabilities of the story, as a subset valuer."""
+        table = word_table(view, sents)
+        word_p = self.word_scorer.predict(table.word_rows).clip(0.0, 1.0)
+        pair_p = self.pair_scorer.predict(table.pair_rows).clip(0.0, 1.0)
+        return SubsetValue(table, word_p, pair_p, self.pair_weight)
+
+    def select(self, sents: Sequence[Sentence], value: SubsetValue, ranked: Sequence[int], max_words: int) -> list[int]:
+        """Indices of the subset of the top candidates with the best expected F1 within ``max_words``."""
+        pool = [k for k in ranked if 0 < sents[k].words <= max_words][: self.candidates]
         best: tuple[float, list[int]] = (0.0, [])
 
-        def search(start: int, chosen: list[int], used: int, total: float) -> None:
+        def search(start: int, chosen: list[int], used: int, matches: float) -> None:
             nonlocal best
-            if total > best[0]:
-                best = (total, list(chosen))
+            score = expected_f1(matches, used, self.reference_words)
+            if score > best[0]:
+                best = (score, list(chosen))
             for pos in range(start, len(pool)):
                 k = pool[pos]
                 if used + sents[k].words > max_words:
                     continue
-                gain = value[k] - self.redundancy * sum(shared[min(k, c), max(k, c)] for c in chosen)
-                if gain <= 0:
-                    continue
+                gain = value.gain(k)
                 chosen.append(k)
-                search(pos + 1, chosen, used + sents[k].words, total + gain)
+                value.add(k)
+                search(pos + 1, chosen, used + sents[k].words, matches + gain)
+                value.remove(k)
                 chosen.pop()
 
         search(0, [], 0, 0.0)
         return best[1]
 
     @staticmethod
-    def reading_order(chosen: Sequence[int], sents: Sequence[Sentence], scores: Sequence[float]) -> list[Sentence]:
-        """The best-scored opening sentence leads; the others follow by position, then article."""
+    def reading_order(chosen: Sequence[int], sents: Sequence[Sentence], value: SubsetValue) -> list[Sentence]:
+        """The most valuable opening sentence leads; the others follow by position, then article."""
         if not chosen:
             return []
         leads = [k for k in chosen if sents[k].position == 0]
-        first = max(leads or chosen, key=lambda k: (scores[k], -k))
+        first = max(leads or chosen, key=lambda k: (value.alone(k), -k))
         rest = sorted((k for k in chosen if k != first), key=lambda k: (sents[k].position, sents[k].article))
         return [sents[first]] + [sents[k] for k in rest]

@@ -17,32 +17,39 @@ from .features import StoryView
 from .scoring import LinearScorer, load_model
 
 ITEM_FEATURES = (
-    "title_cover", "title_agreement", "item_cover", "item_agreement", "headline_only",
-    "log_words", "items", "title_cover_titles", "shared_words",
+    "title_cover", "title_cover_max", "item_cover", "item_cover_max", "title_cover_titles",
+    "other_titles", "headline_only", "log_words", "shared_words",
 )
 
 
 def item_features(view: StoryView) -> list[list[float]]:
-    """One row per item (all items, members or not), columns as in :data:`ITEM_FEATURES`."""
+    """One row per item (all items, members or not), columns as in :data:`ITEM_FEATURES`.
+
+    All are shares or small counts that do not grow with the number of items, so a story of
+    three articles and one of twenty one-sentence items are described alike.
+    """
     n = len(view.articles)
     rows = []
     for i in range(n):
         rest: set[str] = set()
         rest_titles: set[str] = set()
+        title, item = view.title_bags[i] or view.item_bags[i], view.item_bags[i]
+        title_max = item_max = 0.0
         for j in range(n):
             if j != i:
                 rest |= view.item_bags[j]
                 rest_titles |= view.title_bags[j]
-        title, item = view.title_bags[i] or view.item_bags[i], view.item_bags[i]
+                title_max = max(title_max, len(title & view.item_bags[j]) / (len(title) or 1))
+                item_max = max(item_max, len(item & view.item_bags[j]) / (len(item) or 1))
         rows.append([
             len(title & rest) / (len(title) or 1),
-            view.others(i, title),
+            title_max,
             len(item & rest) / (len(item) or 1),
-            view.others(i, item),
+            item_max,
+            len(title & rest_titles) / (len(title) or 1),
+            float(bool(rest_titles)),
             float(view.articles[i].headline_only),
             math.log1p(len(item)),
-            float(n),
-            len(title & rest_titles) / (len(title) or 1),
             float(min(len(item & rest), 10)),
         ])
     return rows

@@ -44,32 +44,39 @@ class TreeEnsembleScorer:
     """A gradient-boosted regression ensemble, all trees walked at once.
 
     Trees are padded to one node count; a leaf points to itself, so ``depth`` steps of
-    ``node = left if x[feature] <= threshold else right`` reach every leaf. Features are compared
+    ``node = left if x[feature] <= threshold else right`` reach every leaf (NaN features, which
+    storyline never produces, would go right). Features are compared
     in float32, as scikit-learn does, so predictions match the trained model.
     """
 
     def __init__(self, *, init: float, feature: list[list[int]], threshold: list[list[float]],
                  left: list[list[int]], right: list[list[int]], value: list[list[float]], depth: int) -> None:
         self.init = float(init)
-        self.feature = np.asarray(feature, dtype=np.int64)
-        self.threshold = np.asarray(threshold, dtype=np.float64)
-        self.left = np.asarray(left, dtype=np.int64)
-        self.right = np.asarray(right, dtype=np.int64)
-        self.value = np.asarray(value, dtype=np.float64)
+        n_trees, width = len(feature), len(feature[0]) if feature else 1
+        offset = (np.arange(n_trees, dtype=np.int64) * width)[:, None]
+        # one flat node table; child pointers made global so each step is a 1-D gather
+        self.feature = np.asarray(feature, dtype=np.int64).ravel()
+        self.threshold = np.asarray(threshold, dtype=np.float64).ravel()
+        left_global = (np.asarray(left, dtype=np.int64) + offset).ravel()
+        right_global = (np.asarray(right, dtype=np.int64) + offset).ravel()
+        self.children = np.stack([left_global, right_global], axis=1).ravel()  # node*2 (+1 = right)
+        self.value = np.asarray(value, dtype=np.float64).ravel()
+        self.roots = offset.ravel()
         self.depth = int(depth)
 
     def predict(self, rows: Sequence[Sequence[float]]) -> np.ndarray:
         if not len(rows):
             return np.zeros(0)
         x = np.asarray(rows, dtype=np.float32).astype(np.float64)
-        n_trees = self.feature.shape[0]
-        trees = np.arange(n_trees)[:, None]
-        samples = np.arange(x.shape[0])[None, :]
-        node = np.zeros((n_trees, x.shape[0]), dtype=np.int64)
+        n, n_features = x.shape
+        flat_x = x.ravel()
+        base = np.repeat(np.arange(n, dtype=np.int64) * n_features, len(self.roots))
+        node = np.tile(self.roots, n)
+        feature, threshold, children = self.feature, self.threshold, self.children
         for _ in range(self.depth):
-            goes_left = x[samples, self.feature[trees, node]] <= self.threshold[trees, node]
-            node = np.where(goes_left, self.left[trees, node], self.right[trees, node])
-        return self.init + self.value[trees, node].sum(axis=0)
+            goes_right = flat_x[base + feature[node]] > threshold[node]
+            node = children[2 * node + goes_right]
+        return self.init + self.value[node].reshape(n, -1).sum(axis=1)
 
 
 def scorer_from_dict(spec: dict[str, Any]) -> Scorer:

@@ -1,0 +1,147 @@
+"""Summarizers on tiny synthetic stories: budget, verbatim attributed sentences, off-topic items,
+empty inputs, determinism."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from storyline.models import Article
+from storyline.summarize import (
+    CentroidSummarizer, LeadSummarizer, LearnedHeadliner, LearnedSummarizer, OffTopicDetector,
+    Summarizer, default_summarizer,
+)
+from storyline.summarize.features import StoryView, trim_title
+from storyline.text import split_sentences
+
+SPECIMEN = Path(__file__).resolve().parents[1].parent / "shared" / "examples" / "iraq-personnel-2019.txt"
+
+FLOOD = [
+    Article(id="a", source="Harbor Post", url="https://harbor.example/flood",
+            title="River Vell floods lower Dunmore as levee fails",
+            text="The River Vell burst a levee in Dunmore on Tuesday, flooding the lower town. "
+                 "About 2,000 residents were evacuated to the Dunmore sports hall overnight. "
+                 "Mayor Ilse Ferrant said the levee had been due for repair since 2019."),
+    Article(id="b", source="Valley Courier", title="Dunmore evacuates 2,000 after levee breach on the Vell",
+            text="Emergency crews evacuated some 2,000 people from lower Dunmore after a levee on the "
+                 "River Vell failed on Tuesday. Water reached the first floors of homes near the bridge. "
+                 "Ferrant promised an inquiry into why the repair was delayed."),
+    Article(id="c", source="Northern Wire", title="Levee failure on the River Vell: what we know",
+            text="A levee on the River Vell gave way on Tuesday, sending water into lower Dunmore. "
+                 "Officials said no one was hurt. The town's mayor, Ilse Ferrant, blamed delays in repair work."),
+]
+FOREIGN = [
+    Article(id="x1", title="Walmart says higher tariffs will push prices higher"),
+    Article(id="x2", title="Former wrestler says doc abused him at age 14"),
+]
+SUMMARIZERS = [LeadSummarizer, CentroidSummarizer, LearnedSummarizer]
+
+
+def check_summary(summary, articles, max_words):  # type: ignore[no-untyped-def]
+    assert len(summary.text.split()) <= max_words
+    for sent in summary.sentences:
+        art = articles[sent.article]
+        assert sent.text in split_sentences(art.text), "sentence is not verbatim from its article"
+        assert sent.article_id == art.id
+        assert sent.source == art.source and sent.url == art.url
+
+
+@pytest.mark.parametrize("make", SUMMARIZERS)
+@pytest.mark.parametrize("budget", [5, 12, 25, 50, 80])
+def test_budget_verbatim_attribution(make, budget):  # type: ignore[no-untyped-def]
+    summary = make()(FLOOD, budget)
+    check_summary(summary, FLOOD, budget)
+    assert re.fullmatch(r"[a-z-]+\.v\d+", summary.summarizer)
+
+
+@pytest.mark.parametrize("make", SUMMARIZERS)
+def test_protocol_and_empty_inputs(make):  # type: ignore[no-untyped-def]
+    summarizer = make()
+    assert isinstance(summarizer, Summarizer)
+    assert summarizer([]).sentences == []
+    assert summarizer([Article(id="e")]).sentences == []
+    one = summarizer([Article(id="t", title="Only a headline here")])
+    assert one.sentences == [] and one.headline == "Only a headline here"
+    single = summarizer([FLOOD[0]])
+    check_summary(single, [FLOOD[0]], 50)
+    assert single.sentences
+
+
+def test_default_is_learned_and_deterministic():
+    first = default_summarizer()
+    assert isinstance(first, LearnedSummarizer) and first.name == "learned.v1"
+    story = FOREIGN[:1] + FLOOD + FOREIGN[1:]
+    a, b = first(story), LearnedSummarizer()(story)
+    assert a == b and a == first(story)
+
+
+def test_off_topic_headlines_never_cited_nor_headline():
+    story = [FOREIGN[0], FLOOD[0], FLOOD[1], FOREIGN[1], FLOOD[2]]
+    members = OffTopicDetector()(story)
+    assert 0 not in members and 3 not in members
+    assert {1, 2, 4} <= set(members)
+    summary = LearnedSummarizer()(story)
+    assert summary.sentences and all(s.article in (1, 2, 4) for s in summary.sentences)
+    assert summary.headline_article in (1, 2, 4)
+    assert "Walmart" not in summary.headline and "wrestler" not in summary.headline
+    assert LearnedHeadliner()(story)[1] in (1, 2, 4)
+
+
+def test_headline_only_on_topic_item_is_kept():
+    story = FLOOD + [Article(id="h", title="Dunmore levee fails, River Vell floods the lower town")]
+    assert 3 in OffTopicDetector()(story)
+
+
+def test_no_titles_falls_back_to_a_sentence():
+    story = [Article(id=a.id, text=a.text) for a in FLOOD]
+    summary = LearnedSummarizer()(story)
+    assert summary.headline and summary.headline_article is not None
+    assert len(summary.headline.split()) <= 21
+
+
+def test_one_sentence_items_like_a_text_file():
+    """Each line an item, as ``storyline digest`` reads plain text."""
+    story = [Article(id=f"s{i}", text=s) for i, a in enumerate(FLOOD) for s in split_sentences(a.text)]
+    story += [Article(id="t", title=FLOOD[0].title)] + FOREIGN
+    summary = LearnedSummarizer()(story)
+    check_summary(summary, story, 50)
+    assert summary.headline == FLOOD[0].title
+    assert not {len(story) - 2, len(story) - 1} & {s.article for s in summary.sentences}
+
+
+@pytest.mark.skipif(not SPECIMEN.exists(), reason=f"specimen not found at {SPECIMEN}")
+def test_iraq_specimen_foreign_lines():
+    lines = [ln.strip() for ln in SPECIMEN.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    items = [Article(id=str(i), title=ln) if not ln.endswith((".", '"', "”", "!", "?")) else Article(id=str(i), text=ln)
+             for i, ln in enumerate(lines)]
+    foreign = {i for i, ln in enumerate(lines) if ln.startswith(("Walmart", "Former wrestler"))}
+    assert len(foreign) == 2
+    for story in (items, items[2:]):  # with and without the collapsed copies of the headline
+        offset = len(items) - len(story)
+        summary = LearnedSummarizer()(story)
+        assert summary.headline == "USA orders personnel to leave Iraq"
+        assert 2 <= len(summary.sentences) <= 4
+        assert not {i - offset for i in foreign} & {s.article for s in summary.sentences}
+        assert not {i - offset for i in foreign} & set(OffTopicDetector()(story))
+
+
+def test_view_ignores_non_members():
+    view = StoryView.build(FLOOD + FOREIGN, members=[0, 1, 2])
+    assert "walmart" not in view.df and view.df["levee"] == 3
+
+
+@pytest.mark.parametrize("raw, trimmed", [
+    ("Iran seizes tanker in the Gulf - CNN", "Iran seizes tanker in the Gulf"),
+    ("Iran seizes tanker in the Gulf | Fox News", "Iran seizes tanker in the Gulf"),
+    ("EXCLUSIVE: Pentagon to start creating Space Force", "Pentagon to start creating Space Force"),
+    ("Short - CNN", "Short - CNN"),
+    ("  Levee fails   in Dunmore ", "Levee fails in Dunmore"),
+])
+def test_trim_title(raw, trimmed):  # type: ignore[no-untyped-def]
+    assert trim_title(raw) == trimmed
+
+
+def test_splitter_keeps_abbreviations():
+    text = "The U.S. Army said Mr. Smith left at 5 p.m. on Tuesday. He returned Wednesday."
+    assert split_sentences(text) == ["The U.S. Army said Mr. Smith left at 5 p.m. on Tuesday.", "He returned Wednesday."]
