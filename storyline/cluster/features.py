@@ -29,6 +29,7 @@ IDF_FILE = MODELS_DIR / "idf-news.v1.json.gz"
 _CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'’-]*[A-Za-z]|[A-Z]{2,}|\d[\d,.]*\d)")
 _MAX_TEXT_WORDS = 350
 _MAX_TERMS = 80
+_LOOSE_WORDS = 35
 
 
 @dataclass(slots=True)
@@ -43,6 +44,7 @@ class ArticleVector:
     short: bool
     words: int = 0
     top: list[str] = field(default_factory=list)
+    loose: bool = False  # an undated headline or lone sentence (title or text, not both)
 
 
 class IdfTable:
@@ -109,8 +111,9 @@ def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTa
         title = _tfidf(title_words or text_words[:20], idf, 30)
         when = art.published.timestamp() if isinstance(art.published, datetime) else None
         words = len(title_words) + len(text_words)
-        top = sorted(terms, key=lambda w: (-terms[w], w))[:12]
-        out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top))
+        top = sorted(terms, key=lambda w: (-terms[w], w))[:8]
+        loose = when is None and not (art.title.strip() and art.text.strip()) and words <= _LOOSE_WORDS
+        out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose))
     if embedder is not None and out:
         dense = embedder.embed([f"{a.title}\n{a.text}".strip() for a in articles])
         for vec, row in zip(out, dense):

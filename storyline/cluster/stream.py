@@ -13,6 +13,7 @@ when the model is confident (``merge_threshold``), recorded in ``merges_``.
 """
 from __future__ import annotations
 
+import base64
 import json
 import math
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..models import Article
 from ..text.embed import Embedder, WordLlamaEmbedder
@@ -29,10 +31,21 @@ from .index import DenseStoryIndex, TermIndex
 
 FEATURES = (
     "sparse_cos", "dense_cos", "entity_cos", "title_cos", "sparse_x_dense",
-    "log_size", "short", "time_gap_days", "has_time", "rank_sparse", "best_margin",
+    "log_size", "short", "rank_sparse", "rank_dense", "dense_margin", "best_margin", "log_entities", "member_sparse", "member_dense",
 )
-MODEL_FILE = MODELS_DIR / "join-logit.v1.json"
+MODEL_FILE = MODELS_DIR / "join-mlp.v1.json"
 _CENTROID_TERMS = 300  # terms kept per story centroid (the heaviest)
+_INDEXED_TERMS = 40  # of which the inverted index holds these
+_MEMBERS = 8  # member vectors kept per story for closest-member features
+
+
+def _pack(vector: np.ndarray | None) -> str | None:
+    """A float32 vector as base64 text: exact, JSON-safe and a third the size of a float list."""
+    return None if vector is None else base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
+
+
+def _unpack(text: str | None) -> np.ndarray | None:
+    return None if text is None else np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float32)
 
 
 @dataclass
@@ -48,9 +61,14 @@ class StoryState:
     first: float | None = None
     last: float | None = None
     norms: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    loose: bool = True  # every member is a loose item (undated headline or lone sentence)
+    members: list[tuple[dict[str, float], np.ndarray | None]] = field(default_factory=list)
 
     def add(self, vec: ArticleVector) -> None:
         self.size += 1
+        self.loose = self.loose and vec.loose
+        if len(self.members) < _MEMBERS:
+            self.members.append((vec.terms, vec.dense))
         for target, source in ((self.terms, vec.terms), (self.entities, vec.entities), (self.title, vec.title)):
             for w, v in source.items():
                 target[w] = target.get(w, 0.0) + v
@@ -65,6 +83,8 @@ class StoryState:
 
     def absorb(self, other: "StoryState") -> None:
         self.size += other.size
+        self.loose = self.loose and other.loose
+        self.members = (self.members + other.members)[:_MEMBERS]
         for target, source in ((self.terms, other.terms), (self.entities, other.entities), (self.title, other.title)):
             for w, v in source.items():
                 target[w] = target.get(w, 0.0) + v
@@ -76,6 +96,12 @@ class StoryState:
                 self.last = t if self.last is None else max(self.last, t)
         self.norms = tuple(math.sqrt(sum(v * v for v in d.values())) or 1.0 for d in (self.terms, self.entities, self.title))  # type: ignore[assignment]
 
+    def indexed(self) -> set[str]:
+        """The centroid's heaviest terms, the ones the inverted index holds."""
+        if len(self.terms) <= _INDEXED_TERMS:
+            return set(self.terms)
+        return set(sorted(self.terms, key=lambda w: (-self.terms[w], w))[:_INDEXED_TERMS])
+
     def unit_dense(self) -> np.ndarray | None:
         if self.dense is None:
             return None
@@ -83,11 +109,14 @@ class StoryState:
 
 
 class JoinModel:
-    """Logistic model over :data:`FEATURES`: probability that an article belongs to a story."""
+    """Probability that an article belongs to a story, from its :data:`FEATURES` row.
 
-    def __init__(self, coef: Sequence[float], intercept: float, mean: Sequence[float], scale: Sequence[float]) -> None:
-        self.coef = np.asarray(coef, dtype=np.float64)
-        self.intercept = float(intercept)
+    A small multilayer perceptron (ReLU hidden layers, logistic output) over standardized
+    features; with no hidden layers it is a logistic regression.
+    """
+
+    def __init__(self, layers: Sequence[tuple[Any, Any]], mean: Sequence[float], scale: Sequence[float]) -> None:
+        self.layers = [(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)) for w, b in layers]
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
 
@@ -96,17 +125,26 @@ class JoinModel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if list(data["features"]) != list(FEATURES):
             raise ValueError(f"{path} was trained on other features; rerun scripts/train_clusterer.py")
-        return cls(data["coef"], data["intercept"], data["mean"], data["scale"])
+        return cls([(layer["w"], layer["b"]) for layer in data["layers"]], data["mean"], data["scale"])
+
+    @classmethod
+    def linear(cls, coef: Sequence[float], intercept: float) -> "JoinModel":
+        """A logistic model on raw (unscaled) features."""
+        n = len(FEATURES)
+        return cls([(np.asarray(coef, dtype=np.float64).reshape(n, 1), [intercept])], [0.0] * n, [1.0] * n)
 
     @classmethod
     def fallback(cls) -> "JoinModel":
         """A hand-set model (sparse and dense similarity only), used when no trained file exists."""
-        coef = [12.0, 8.0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-        return cls(coef, -7.0, [0.0] * len(FEATURES), [1.0] * len(FEATURES))
+        return cls.linear([12.0, 8.0] + [0.0] * (len(FEATURES) - 2), -7.0)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+        h = (x - self.mean) / self.scale
+        for i, (w, b) in enumerate(self.layers):
+            h = h @ w + b
+            if i < len(self.layers) - 1:
+                h = np.maximum(h, 0.0)
+        return 1.0 / (1.0 + np.exp(-h[:, 0]))
 
 
 class StoryClusterer:
@@ -115,9 +153,12 @@ class StoryClusterer:
     Args:
         window_days: An article only joins stories seen within this many days (when dated).
         join_threshold: Minimum join probability; below it the article opens a story.
+        loose_threshold: Loose items (undated headlines or lone sentences, as in a pasted list)
+            carry too few words for event-level evidence; they are grouped by topic instead,
+            joining a story made only of loose items when the embedding cosine reaches this.
         merge_threshold: Minimum probability for merging two stories.
         merge_every: Articles between merge passes.
-        max_open: Most stories kept open; the least recently updated close first.
+        max_open: Most stories kept open; the earliest opened close first.
         candidates: Stories retrieved from each index per article.
         embedder: Dense embedder (default: WordLlama's bundled static embeddings); ``None`` to
             use sparse features only.
@@ -130,16 +171,18 @@ class StoryClusterer:
         self,
         *,
         window_days: float = 3.0,
-        join_threshold: float = 0.5,
-        merge_threshold: float = 0.8,
-        merge_every: int = 100,
+        join_threshold: float = 0.4,
+        loose_threshold: float = 0.22,
+        merge_threshold: float = 0.9,
+        merge_every: int = 500,
         max_open: int = 50_000,
-        candidates: int = 10,
+        candidates: int = 6,
         embedder: Embedder | None | str = "default",
         model: JoinModel | None = None,
     ) -> None:
         self.window_days = window_days
         self.join_threshold = join_threshold
+        self.loose_threshold = loose_threshold
         self.merge_threshold = merge_threshold
         self.merge_every = merge_every
         self.max_open = max_open
@@ -171,12 +214,11 @@ class StoryClusterer:
         for w in vec.top:
             a_w = vec.terms[w]
             for s in self.terms_.get(w):
-                st = self.stories_[s]
-                acc[s] = acc.get(s, 0.0) + a_w * st.terms.get(w, 0.0) / st.norms[0]
-        found = sorted(acc, key=lambda s: (-acc[s], s))[: self.candidates]
+                acc[s] = acc.get(s, 0.0) + a_w
+        found = sorted(acc, key=lambda s: (-acc[s], s))[: self.candidates] if len(acc) > self.candidates else sorted(acc)
         if self.dense_ is not None and vec.dense is not None:
             for s, _ in sorted(self.dense_.top(vec.dense, self.candidates), key=lambda p: (-p[1], p[0])):
-                if s not in acc:
+                if s not in found:
                     found.append(s)
         return [s for s in found if self._open(self.stories_[s], vec.when)]
 
@@ -190,14 +232,17 @@ class StoryClusterer:
                 dn = float(vec.dense @ st.dense) / (float(np.linalg.norm(st.dense)) or 1.0)
             en = sparse_dot(vec.entities, st.entities) / st.norms[1]
             ti = sparse_dot(vec.title, st.title) / st.norms[2]
-            has_time = vec.when is not None and st.last is not None
-            gap = abs(vec.when - st.last) / 86400 if has_time else 0.0  # type: ignore[operator]
-            rows.append([sp, dn, en, ti, sp * dn, math.log1p(st.size), float(vec.short), min(gap, 30.0), float(has_time), 0.0, 0.0])
+            m_sp = max((sparse_dot(vec.terms, t) for t, _ in st.members), default=0.0)
+            m_dn = max((float(vec.dense @ d) for _, d in st.members if d is not None and vec.dense is not None), default=0.0)
+            rows.append([sp, dn, en, ti, sp * dn, math.log1p(min(st.size, 10)), float(vec.short), 0.0, 0.0, 0.0, 0.0,
+                         math.log1p(len(vec.entities)), m_sp, m_dn])
         x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
         if len(rows):
-            order = np.argsort(-x[:, 0], kind="stable")
-            x[order, 9] = np.arange(len(rows))
-            x[:, 10] = x[:, 0] - np.sort(x[:, 0])[::-1][1 if len(rows) > 1 else 0]
+            for col, src in ((7, 0), (8, 1)):
+                x[np.argsort(-x[:, src], kind="stable"), col] = np.minimum(np.arange(len(rows)), 5)
+            for col, src in ((9, 1), (10, 0)):
+                ranked = np.sort(x[:, src])[::-1]
+                x[:, col] = x[:, src] - ranked[1 if len(rows) > 1 else 0]
         return x
 
     def score(self, vec: ArticleVector) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -209,26 +254,45 @@ class StoryClusterer:
     # -- the stream ----------------------------------------------------------------------------
 
     def partial_fit(self, articles: Sequence[Article]) -> list[str]:
+        # Matrix-vector products this small run ~20x slower when BLAS spreads them over threads.
+        with threadpool_limits(1, user_api="blas"):
+            return self._fit(articles)
+
+    def _fit(self, articles: Sequence[Article]) -> list[str]:
         out = []
         for art, vec in zip(articles, represent(articles, self.embedder)):
-            cands, _, probs = self.score(vec)
-            best = int(np.argmax(probs)) if len(cands) else -1
-            if best >= 0 and probs[best] >= self.join_threshold:
-                story = cands[best]
-            else:
-                story = story_id_for(art.id)
+            story = self.decide(art.id, vec)[0]
             out.append(story)
             self._add(story, vec)
         return out
+
+    def decide(self, article_id: str, vec: ArticleVector) -> tuple[str, list[str], np.ndarray]:
+        """The story an article joins (or opens), with its candidates and their feature rows."""
+        cands, x, probs = self.score(vec)
+        best = int(np.argmax(probs)) if len(cands) else -1
+        if best >= 0 and probs[best] >= self.join_threshold:
+            return cands[best], cands, x
+        return self._loose_match(vec, cands, x) or story_id_for(article_id), cands, x
+
+    def _loose_match(self, vec: ArticleVector, cands: list[str], x: np.ndarray) -> str | None:
+        """For a loose item: the loose-only story it is closest to by embedding, if close enough."""
+        if not vec.loose:
+            return None
+        best, best_cos = None, self.loose_threshold
+        for story, row in zip(cands, x):
+            if self.stories_[story].loose and row[1] >= best_cos:
+                best, best_cos = story, float(row[1])
+        return best
 
     def _add(self, story: str, vec: ArticleVector) -> None:
         st = self.stories_.get(story)
         if st is None:
             st = self.stories_[story] = StoryState(story)
-        old_terms = set(st.terms)
+        old_terms = st.indexed()
         st.add(vec)
-        self.terms_.remove(story, old_terms - set(st.terms))
-        self.terms_.add(story, [w for w in st.terms if w not in old_terms])
+        new_terms = st.indexed()
+        self.terms_.remove(story, old_terms - new_terms)
+        self.terms_.add(story, new_terms - old_terms)
         if self.dense_ is not None and st.dense is not None:
             self.dense_.set(story, st.unit_dense())  # type: ignore[arg-type]
         self.touched_.append(story)
@@ -254,7 +318,7 @@ class StoryClusterer:
         self.touched_ = []
         for s in touched:
             st = self.stories_.get(s)
-            if st is None or st.size < 2:
+            if st is None or st.size < 3:
                 continue
             cands, _, probs = self.score(self._story_vector(st))
             pairs = [(p, c) for c, p in zip(cands, probs) if c != s and self.stories_[c].size >= 2]
@@ -267,10 +331,12 @@ class StoryClusterer:
     def _merge(self, a: str, b: str) -> None:
         keep, gone = sorted((a, b), key=lambda s: (-self.stories_[s].size, s))
         kst, gst = self.stories_[keep], self.stories_.pop(gone)
-        self.terms_.remove(gone, gst.terms)
-        old = set(kst.terms)
+        self.terms_.remove(gone, gst.indexed())
+        old = kst.indexed()
         kst.absorb(gst)
-        self.terms_.add(keep, [w for w in kst.terms if w not in old])
+        new = kst.indexed()
+        self.terms_.remove(keep, old - new)
+        self.terms_.add(keep, new - old)
         if self.dense_ is not None:
             self.dense_.remove([gone])
             if kst.dense is not None:
@@ -280,7 +346,7 @@ class StoryClusterer:
     def _close(self, stories: list[str]) -> None:
         for s in stories:
             st = self.stories_.pop(s)
-            self.terms_.remove(s, st.terms)
+            self.terms_.remove(s, st.indexed())
         if self.dense_ is not None:
             self.dense_.remove(stories)
 
@@ -302,7 +368,8 @@ class StoryClusterer:
             "merges": self.merges_,
             "stories": [
                 {"id": st.id, "size": st.size, "terms": st.terms, "entities": st.entities, "title": st.title,
-                 "dense": None if st.dense is None else st.dense.tolist(), "first": st.first, "last": st.last}
+                 "dense": _pack(st.dense), "first": st.first, "last": st.last, "loose": st.loose,
+                 "members": [[t, _pack(d)] for t, d in st.members]}
                 for st in self.stories_.values()
             ],
         }
@@ -315,11 +382,11 @@ class StoryClusterer:
         self.merges_ = dict(state.get("merges", {}))
         for d in state.get("stories", []):
             st = StoryState(d["id"], int(d["size"]), dict(d["terms"]), dict(d["entities"]), dict(d["title"]),
-                            None if d.get("dense") is None else np.asarray(d["dense"], dtype=np.float32),
-                            d.get("first"), d.get("last"))
+                            _unpack(d.get("dense")), d.get("first"), d.get("last"), loose=bool(d.get("loose", True)),
+                            members=[(dict(t), _unpack(v)) for t, v in d.get("members", [])])
             st.norms = tuple(math.sqrt(sum(v * v for v in x.values())) or 1.0 for x in (st.terms, st.entities, st.title))  # type: ignore[assignment]
             self.stories_[st.id] = st
-            self.terms_.add(st.id, st.terms)
+            self.terms_.add(st.id, st.indexed())
             if self.dense_ is not None and st.dense is not None:
                 self.dense_.set(st.id, st.unit_dense())  # type: ignore[arg-type]
 

@@ -77,7 +77,8 @@ class SentenceTransformerEmbedder:
 
         self.model_ = SentenceTransformer(model, device=device)
         self.name = f"sentence-transformers:{Path(model).name}"
-        self.dim = int(self.model_.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self.model_, "get_embedding_dimension", None) or self.model_.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 0)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self.model_.encode(list(texts), batch_size=64, show_progress_bar=False)

