@@ -88,25 +88,12 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def _read_jsonl_records(path: str, report: ReadReport) -> Iterator[tuple[str, dict[str, Any]]]:
-    source: IO[bytes]
-    source = sys.stdin.buffer if path == "-" else open(path, "rb")
+    from .ingest.files import decode_lines, json_records
+
+    source: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")
     with source:
-        for number, raw in enumerate(source, start=1):
-            where = f"{path}:{number}"
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                report.error(where, f"not valid UTF-8 (byte {exc.start + 1}); line skipped")
-                continue
-            except json.JSONDecodeError as exc:
-                report.error(where, f"malformed JSON ({exc.msg} at column {exc.colno}); line skipped")
-                continue
-            if not isinstance(record, dict):
-                report.error(where, f"expected a JSON object, found {type(record).__name__}")
-                continue
-            yield where, record
+        for number, record in json_records(decode_lines(source, path, report), path, report):
+            yield f"{path}:{number}", record
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:

@@ -45,24 +45,45 @@ class ReadReport:
         self.errors.append(InputError(where, reason))
 
 
-def _decoded_lines(path: Path, report: ReadReport) -> Iterator[tuple[int, str]]:
+def decode_lines(raw_lines: Iterable[bytes], where: str, report: ReadReport) -> Iterator[tuple[int, str]]:
     """(line number, text) for each line that decodes as UTF-8; others are reported."""
+    for number, line in enumerate(raw_lines, start=1):
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        try:
+            yield number, line.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            report.error(
+                f"{where}:{number}",
+                f"not valid UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1}); "
+                "line skipped — re-save the file as UTF-8",
+            )
+
+
+def _decoded_lines(path: Path, report: ReadReport) -> Iterator[tuple[int, str]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         report.error(str(path), f"cannot read file ({exc.strerror or exc})")
         return
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    for number, line in enumerate(raw.splitlines(), start=1):
+    yield from decode_lines(raw.splitlines(), str(path), report)
+
+
+def json_records(lines: Iterable[tuple[int, str]], where: str, report: ReadReport) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each line holding a JSON object; bad lines are reported."""
+    for number, line in lines:
+        if not line.strip():
+            continue
+        at = f"{where}:{number}"
         try:
-            yield number, line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            report.error(
-                f"{path}:{number}",
-                f"not valid UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1}); "
-                "line skipped — re-save the file as UTF-8",
-            )
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            report.error(at, f"malformed JSON ({exc.msg} at column {exc.colno}); line skipped")
+            continue
+        if not isinstance(record, dict):
+            report.error(at, f"expected a JSON object, found {type(record).__name__}")
+            continue
+        yield number, record
 
 
 def _item_id(path: Path, number: int, given: Any = None) -> str:
@@ -113,18 +134,8 @@ def read_plain_text(path: Path, report: ReadReport) -> Iterator[Article]:
 def read_jsonl(path: Path, report: ReadReport) -> Iterator[Article]:
     """One JSON object per line with ``title``, ``text`` and optional ``url``, ``source``,
     ``published``, ``id``."""
-    for number, line in _decoded_lines(path, report):
-        if not line.strip():
-            continue
+    for number, record in json_records(_decoded_lines(path, report), str(path), report):
         where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            report.error(where, f"malformed JSON ({exc.msg} at column {exc.colno}); line skipped")
-            continue
-        if not isinstance(record, dict):
-            report.error(where, f"expected a JSON object, found {type(record).__name__}")
-            continue
         try:
             yield article_from_record(record, item_id=_item_id(path, number, record.get("id")), origin=where)
         except ValueError as exc:

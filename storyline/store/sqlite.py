@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..cluster import Clusterer, default_clusterer, resolve
