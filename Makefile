@@ -14,7 +14,7 @@ install:
 	$(PIP) install -q -e .
 
 install-test: system-deps
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -e '.[test,embeddings]'
 
 system-deps:
 	bash scripts/install-system-deps.sh
