@@ -14,7 +14,6 @@ sumy (``pip install -e .[test]``). Prints one table.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import sys
@@ -27,7 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from rouge_score import rouge_scorer  # noqa: E402
 
+from storyline.evaluate import read_records  # noqa: E402
 from storyline.models import Article, Summary, SummarySentence  # noqa: E402
+from storyline.summarize.base import story_articles  # noqa: E402
 from storyline.summarize import (  # noqa: E402
     CentralTitleHeadliner, CentroidSummarizer, LeadSummarizer, LearnedSummarizer,
 )
@@ -98,15 +99,6 @@ def sumy_ranker(cls: Any) -> Any:
     return Ranked
 
 
-def load(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def articles_of(story: dict[str, Any]) -> list[Article]:
-    return [Article(id=f"{story['id']}-{i}", title=a.get("title") or "", text=a.get("text") or "")
-            for i, a in enumerate(story["articles"])]
-
 
 def score(stories: list[dict[str, Any]], preds: list[Summary], max_words: int) -> dict[str, float]:
     """The shared scorer's figures (tools/score_summaries.py), computed in-process."""
@@ -132,7 +124,7 @@ def run(make: Callable[[], Any], stories: list[dict[str, Any]], max_words: int) 
     t0 = time.perf_counter()
     summarizer = make()
     load_s = time.perf_counter() - t0
-    inputs = [articles_of(s) for s in stories]
+    inputs = [story_articles(s) for s in stories]
     t0 = time.perf_counter()
     preds = [summarizer(arts, max_words) for arts in inputs]
     return preds, len(stories) / (time.perf_counter() - t0), load_s
@@ -154,7 +146,7 @@ def main() -> None:
         ("centroid", CentroidSummarizer),
         ("ours", LearnedSummarizer),
     ]
-    files = {name: load(args.data / f"{name}.jsonl") for name in ("val", "val_noisy")}
+    files = {name: read_records(args.data / f"{name}.jsonl") for name in ("val", "val_noisy")}
     if args.limit:
         files = {k: v[: args.limit] for k, v in files.items()}
     header = (f"{'summarizer':<16}{'name':<16}{'val R1/R2/RL':>20}{'head R1':>9}{'noisy R1/R2/RL':>20}"

@@ -36,7 +36,9 @@ from rouge_score import rouge_scorer  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
+from storyline.evaluate import read_records  # noqa: E402
 from storyline.models import Article  # noqa: E402
+from storyline.summarize.base import story_articles  # noqa: E402
 from storyline.text import split_sentences  # noqa: E402
 from storyline.summarize.features import StoryView, story_sentences  # noqa: E402
 from storyline.summarize.headline import HEADLINE_FEATURES, headline_features, title_variants  # noqa: E402
@@ -47,15 +49,6 @@ SEED = 13
 _SCORER = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
 
 
-def load(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def to_articles(story: dict[str, Any]) -> list[Article]:
-    return [Article(id=f"{story['id']}-{i}", title=a.get("title") or "", text=a.get("text") or "")
-            for i, a in enumerate(story["articles"])]
-
 
 # ---------------------------------------------------------------- off-topic items
 
@@ -63,7 +56,7 @@ def noisy_variants(stories: list[dict[str, Any]], rng: random.Random) -> list[tu
     """(articles, labels) with label 1 for foreign items."""
     out = []
     for n, story in enumerate(stories):
-        arts = to_articles(story)
+        arts = story_articles(story)
         labels = [0] * len(arts)
         if rng.random() < 0.3:  # fewer on-topic items
             keep = sorted(rng.sample(range(len(arts)), rng.randint(1, len(arts))))
@@ -116,7 +109,7 @@ def word_data(stories: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np
     target "the reference contains the pair" (tokens as :func:`storyline.summarize.words.tokens`)."""
     xw, yw, xp, yp = [], [], [], []
     for story in stories:
-        arts = to_articles(story)
+        arts = story_articles(story)
         view = StoryView.build(arts)
         table = word_table(view, story_sentences(arts, view.members))
         ref = tokens(story["reference_summary"])
@@ -162,7 +155,7 @@ def out_of_fold_word_chances(stories: list[dict[str, Any]]) -> list[dict[str, fl
     other half of the stories (so headline training sees honest, not memorized, chances)."""
     tables = []
     for story in stories:
-        arts = to_articles(story)
+        arts = story_articles(story)
         view = StoryView.build(arts)
         tables.append(word_table(view, story_sentences(arts, view.members)))
     chances: list[dict[str, float]] = [{} for _ in stories]
@@ -184,7 +177,7 @@ def headline_data(stories: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray
     chances = out_of_fold_word_chances(stories)
     xs, ys = [], []
     for story, word_p in zip(stories, chances):
-        arts = to_articles(story)
+        arts = story_articles(story)
         view = StoryView.build(arts)
         options = [(i, text, part) for i in view.members if arts[i].title.strip()
                    for text, part in title_variants(arts[i].title)]
@@ -206,7 +199,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "neus")
     ap.add_argument("--out", type=Path, default=ROOT / "storyline" / "summarize" / "models" / "learned.v1.json")
     args = ap.parse_args()
-    train = load(args.data / "train.jsonl")
+    train = read_records(args.data / "train.jsonl")
     model: dict[str, Any] = {"name": "learned.v1", "trained_on": "NeuS train.jsonl", "seed": SEED}
     model["offtopic"] = train_offtopic(train)
     hx, hy = headline_data(train)

@@ -122,6 +122,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 
 def cmd_summarize(args: argparse.Namespace) -> int:
     from .summarize import default_summarizer
+    from .summarize.base import story_articles
 
     settings = _settings(args)
     summarizer = default_summarizer()
@@ -133,16 +134,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
             if not isinstance(raw, list):
                 report.error(where, "story has no 'articles' list")
                 continue
-            articles = []
-            for i, item in enumerate(raw):
-                if not isinstance(item, dict):
-                    item = {}
-                articles.append(Article(
-                    id=str(item.get("id") or i), title=str(item.get("title") or ""),
-                    text=str(item.get("text") or ""), url=str(item.get("url") or ""),
-                    source=str(item.get("source") or ""),
-                ))
-            summary = summarizer(articles, settings.max_words)
+            summary = summarizer(story_articles(record), settings.max_words)
             out.write(json.dumps({
                 "id": record.get("id", where), "headline": summary.headline, "summary": summary.text,
                 "sentences": [{"text": s.text, "article": s.article} for s in summary.sentences],

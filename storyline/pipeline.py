@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from .cluster import Clusterer, resolve
+from .cluster import Clusterer, default_clusterer, resolve
 from .config import Settings
 from .dedup import Deduplicator, MinHashDeduplicator
 from .models import Article, Story
@@ -35,12 +35,6 @@ def arrival_order(articles: Sequence[Article]) -> list[Article]:
         return (a.published.timestamp() if a.published else float("-inf"), i)
 
     return [a for _, a in sorted(enumerate(articles), key=key)]
-
-
-def default_clusterer(settings: Settings) -> Clusterer:
-    from .cluster import default_clusterer as make
-
-    return make(settings)
 
 
 @dataclass

@@ -26,8 +26,8 @@ pytestmark = [pytest.mark.data, pytest.mark.slow]
 
 
 def summarize_file(gold: Path, pred: Path) -> None:
-    from storyline.models import Article
     from storyline.summarize import default_summarizer
+    from storyline.summarize.base import story_articles
 
     summarizer = default_summarizer()
     with gold.open(encoding="utf-8") as f, pred.open("w", encoding="utf-8") as out:
@@ -35,9 +35,7 @@ def summarize_file(gold: Path, pred: Path) -> None:
             if not line.strip():
                 continue
             story = json.loads(line)
-            articles = [Article(id=f"{story['id']}-{i}", title=a.get("title") or "", text=a.get("text") or "")
-                        for i, a in enumerate(story["articles"])]
-            s = summarizer(articles, MAX_WORDS)
+            s = summarizer(story_articles(story), MAX_WORDS)
             out.write(json.dumps({"id": story["id"], "headline": s.headline, "summary": s.text,
                                   "sentences": [{"text": x.text, "article": x.article} for x in s.sentences]}) + "\n")
 

@@ -6,21 +6,16 @@ README). Gold labels are returned separately from the articles, which never carr
 """
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ..evaluate import read_records
 from ..ingest.dates import parse_date
 from ..models import Article
 
 Labelled = tuple[list[Article], list[str]]
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def neus_story_records(path: Path) -> list[dict[str, Any]]:

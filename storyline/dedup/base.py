@@ -19,13 +19,10 @@ class DedupResult:
 
     def reprints(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for item_id, canon in self._pairs():
+        for item_id, canon in zip(self._ids, self.canonical):
             if item_id != canon:
                 out.setdefault(canon, []).append(item_id)
         return out
-
-    def _pairs(self) -> list[tuple[str, str]]:
-        return list(zip(self._ids, self.canonical))
 
     _ids: list[str] = field(default_factory=list)
 

@@ -6,7 +6,7 @@ headline and sentences quoted verbatim from the articles, each naming the articl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 from ..models import Article, Summary, SummarySentence
 from ..text import split_sentences
@@ -33,6 +33,19 @@ def candidates(articles: Sequence[Article]) -> list[Candidate]:
     for i, art in enumerate(articles):
         for j, sent in enumerate(split_sentences(art.text)):
             out.append(Candidate(sent, i, j))
+    return out
+
+
+def story_articles(story: Mapping[str, Any]) -> list[Article]:
+    """The articles of a story cluster record (``{"id", "articles": [{"title", "text", ...}]}``);
+    an article without an ``id`` gets ``<story id>-<index>``."""
+    out = []
+    for i, item in enumerate(story.get("articles") or []):
+        item = item if isinstance(item, Mapping) else {}
+        out.append(Article(
+            id=str(item.get("id") or f"{story.get('id', '')}-{i}"), title=str(item.get("title") or ""),
+            text=str(item.get("text") or ""), url=str(item.get("url") or ""), source=str(item.get("source") or ""),
+        ))
     return out
 
 
