@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from .config import Settings
 from .errors import InputError
@@ -20,6 +20,9 @@ from .ingest import ReadReport, read_paths
 from .ingest.files import _expand, _suffix
 from .models import Article, FeedState
 from .store import IngestResult, SQLiteStore
+
+if TYPE_CHECKING:
+    from .ingest.watch import UrlRead
 
 Progress = Callable[[int], None]
 _WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
@@ -159,14 +162,13 @@ def _subscribe(store: SQLiteStore, url: str, title: str) -> None:
         store.save_feed(FeedState(url=url, title=title))
 
 
-def _note_feed_success(store: SQLiteStore, url: str, title: str, read: object, new: int) -> None:
-    now = datetime.now(timezone.utc)
-    fetch = getattr(read, "fetch", None)
+def _note_feed_success(store: SQLiteStore, url: str, title: str, read: UrlRead, new: int) -> None:
     state = store.get_feed(url) or FeedState(url=url)
+    fetch = read.fetch
     store.save_feed(replace(
-        state, title=state.title or title, last_success_at=now, consecutive_failures=0,
-        etag=getattr(fetch, "etag", "") or state.etag,
-        last_modified=getattr(fetch, "last_modified", "") or state.last_modified,
+        state, title=state.title or title, last_success_at=datetime.now(timezone.utc), consecutive_failures=0,
+        etag=(fetch.etag if fetch else "") or state.etag,
+        last_modified=(fetch.last_modified if fetch else "") or state.last_modified,
         entries_seen=state.entries_seen + new,
     ))
 
