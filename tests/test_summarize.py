@@ -12,7 +12,9 @@ from storyline.summarize import (
     CentroidSummarizer, LeadSummarizer, LearnedHeadliner, LearnedSummarizer, OffTopicDetector,
     Summarizer, default_summarizer,
 )
-from storyline.summarize.features import StoryView, trim_title
+from storyline.summarize.features import StoryView, story_sentences, trim_title
+from storyline.summarize.scoring import MODEL_FILE
+from storyline.summarize.words import PAIR_FEATURES, TITLE_WORD_FEATURES, WORD_FEATURES, Lexicon, word_table
 from storyline.text import split_sentences
 
 SPECIMEN = Path(__file__).resolve().parents[1].parent / "shared" / "examples" / "iraq-personnel-2019.txt"
@@ -70,7 +72,7 @@ def test_protocol_and_empty_inputs(make):  # type: ignore[no-untyped-def]
 
 def test_default_is_learned_and_deterministic():
     first = default_summarizer()
-    assert isinstance(first, LearnedSummarizer) and first.name == "learned.v1"
+    assert isinstance(first, LearnedSummarizer) and first.name == "learned.v2"
     story = FOREIGN[:1] + FLOOD + FOREIGN[1:]
     a, b = first(story), LearnedSummarizer()(story)
     assert a == b and a == first(story)
@@ -124,6 +126,37 @@ def test_iraq_specimen_foreign_lines():
         assert 2 <= len(summary.sentences) <= 4
         assert not {i - offset for i in foreign} & {s.article for s in summary.sentences}
         assert not {i - offset for i in foreign} & set(OffTopicDetector()(story))
+
+
+def test_view_ignores_non_members_and_reuses_bags():
+    view = StoryView.build(FLOOD + FOREIGN).with_members([0, 1, 2])
+    assert "walmart" not in view.df and view.df["levee"] == 3
+
+
+def test_reference_length_follows_story_length():
+    summarizer = LearnedSummarizer()
+    short = story_sentences(FLOOD[:1], [0])
+    long = story_sentences(FLOOD, [0, 1, 2])
+    low, high = summarizer.reference_range
+    assert low <= summarizer.reference_length(short) < summarizer.reference_length(long) <= high
+    assert LearnedSummarizer(reference_words=40).reference_length(short) == 40.0
+
+
+def test_lexicon_and_headline_word_rows():
+    lexicon = Lexicon({"levee": (0.5, 0.4, 2.0)}, (0.1, 0.05, 0.0))
+    assert lexicon("levee") == (0.5, 0.4, 2.0) and lexicon("unseen") == (0.1, 0.05, 0.0)
+    assert Lexicon.from_dict({"words": ["levee"], "values": [[0.5, 0.4, 2.0]], "default": [0.1, 0.05, 0.0]}).entries == lexicon.entries
+    view = StoryView.build(FLOOD)
+    table = word_table(view, story_sentences(FLOOD, view.members), lexicon)
+    assert "breach" in table.title_words and "breach" not in {w for w, _ in table.words}  # title-only word
+    assert all(len(row) == len(TITLE_WORD_FEATURES) for row in table.title_rows)
+    assert all(len(row) == len(WORD_FEATURES) for row in table.word_rows)
+    assert all(len(row) == len(PAIR_FEATURES) for row in table.pair_rows)
+
+
+def test_packaged_model_is_small():
+    path = Path(__file__).resolve().parents[1] / "storyline" / "summarize" / "models" / MODEL_FILE
+    assert path.stat().st_size < 1_000_000
 
 
 def test_view_ignores_non_members():

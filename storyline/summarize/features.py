@@ -58,6 +58,13 @@ class StoryView:
             view.df.update(view.item_bags[i])
         return view
 
+    def with_members(self, members: Sequence[int]) -> "StoryView":
+        """The same items (bags reused, not recomputed) with only ``members`` counted."""
+        view = StoryView(self.articles, list(members), self.title_bags, self.item_bags)
+        for i in view.members:
+            view.df.update(view.item_bags[i])
+        return view
+
     def others(self, i: int, words: set[str] | list[str]) -> float:
         """Share of ``words`` found in member items other than ``i`` (counted per item)."""
         n_other = len(self.members) - (i in self.members)

@@ -47,8 +47,10 @@ HEADLINE_FEATURES = (
     "agreement", "title_agreement", "words", "content_words", "question", "colon", "quote",
     "exclamation", "capitalized_share", "trimmed", "article_agreement", "text_overlap",
     "agreement_rank", "titles", "headline_only", "first_person", "part", "word_value_mean",
-    "word_value_sum", "content_value_mean", "value_rank",
+    "word_value_sum", "content_value_mean", "value_rank", "title_value_sum", "title_value_mean",
+    "title_f1", "title_f1_rank", "title_f1_gap",
 )
+REFERENCE_HEADLINE_WORDS = 8.5  # typical length of an editor's headline (NeuS train median 8, mean 8.4)
 _PARTS = re.compile(r"\s+[—–-]\s+|:\s+|;\s+")
 _MIN_PART_WORDS = 4
 
@@ -67,23 +69,28 @@ def title_variants(title: str) -> list[tuple[str, bool]]:
 
 
 def headline_features(view: "StoryView", options: Sequence[tuple[int, str, bool]],
-                      word_p: Mapping[str, float]) -> list[list[float]]:
+                      word_p: Mapping[str, float], title_p: Mapping[str, float]) -> list[list[float]]:
     """One row per headline option ``(article, text, is_part)``, columns as in
     :data:`HEADLINE_FEATURES`; ``word_p`` maps a word (:func:`~.words.tokens`) to the predicted
-    chance that the story's summary uses it."""
+    chance that the story's summary uses it, ``title_p`` to the chance an editor's headline does."""
     from .features import bag
     from .words import tokens
 
     titled = sorted({i for i, _, _ in options})
     agreement = {i: view.others(i, view.title_bags[i]) for i in titled}
     rank = sorted(titled, key=lambda i: -agreement[i])
-    values = []
+    values, title_f1 = [], []
     for _, text, _ in options:
         toks = tokens(text)
         content = [t for t in toks if t not in STOPWORDS]
         values.append((sum(word_p.get(t, 0.0) for t in toks), len(toks), content))
+        hit = sum(title_p.get(t, 0.0) for t in set(toks))
+        title_f1.append((hit, 2.0 * hit / (len(toks) + REFERENCE_HEADLINE_WORDS)))
     by_value = sorted(range(len(options)), key=lambda k: -values[k][0] / (values[k][1] or 1))
+    best_f1 = max(f for _, f in title_f1)
+    by_f1 = sorted(range(len(options)), key=lambda k: -title_f1[k][1])
     rows = []
+    text_bags: dict[int, set[str]] = {}
     for n, (i, title, part) in enumerate(options):
         raw = view.articles[i].title.strip()
         words = title.split()
@@ -92,7 +99,9 @@ def headline_features(view: "StoryView", options: Sequence[tuple[int, str, bool]
         for j in titled:
             if j != i:
                 other_titles |= view.title_bags[j]
-        text_bag = set(bag(view.articles[i].text))
+        if i not in text_bags:
+            text_bags[i] = set(bag(view.articles[i].text))
+        text_bag = text_bags[i]
         total, n_tokens, content = values[n]
         rows.append([
             view.others(i, stems),
@@ -116,6 +125,11 @@ def headline_features(view: "StoryView", options: Sequence[tuple[int, str, bool]
             total,
             sum(word_p.get(t, 0.0) for t in content) / (len(content) or 1),
             float(by_value.index(n)),
+            title_f1[n][0],
+            title_f1[n][0] / (n_tokens or 1),
+            title_f1[n][1],
+            float(by_f1.index(n)),
+            best_f1 - title_f1[n][1],
         ])
     return rows
 
@@ -127,7 +141,7 @@ class LearnedHeadliner:
     outlet names and rubrics trimmed. Items judged off-topic are never used; with no titles, the
     summary's best sentence stands in (first clause when long)."""
 
-    name = "learned-title.v1"
+    name = "learned-title.v2"
 
     def __init__(self, model: "dict[str, object] | None" = None) -> None:
         from .scoring import load_model, scorer_from_dict
@@ -136,12 +150,13 @@ class LearnedHeadliner:
         self._summarizer: Any = None
 
     def choose(self, view: "StoryView", fallback: Sequence[tuple[str, int]] = (),
-               word_p: Mapping[str, float] | None = None) -> tuple[str, int | None]:
+               word_p: Mapping[str, float] | None = None,
+               title_p: Mapping[str, float] | None = None) -> tuple[str, int | None]:
         """Headline from ``view``'s member titles, else the first of ``fallback`` (text, article)."""
         options = [(i, text, part) for i in view.members if view.articles[i].title.strip()
                    for text, part in title_variants(view.articles[i].title)]
         if options:
-            scores = self.scorer.predict(headline_features(view, options, word_p or {}))
+            scores = self.scorer.predict(headline_features(view, options, word_p or {}, title_p or {}))
             best = max(range(len(options)), key=lambda k: (float(scores[k]), -k))
             return options[best][1], options[best][0]
         for text, article in fallback:

@@ -5,16 +5,18 @@ Steps for one story:
 1. :class:`~storyline.summarize.noise.OffTopicDetector` keeps the items that belong; the others
    give no sentence and never the headline.
 2. :func:`~storyline.summarize.words.word_table` describes every word and adjacent word pair of
-   the members' sentences (how many items use it, in titles, how early, capitalized, ...); two
-   gradient-boosted models trained on NeuS (``scripts/train_summarizer.py``) give the chance that
-   an editor's summary uses each word (at least k times) and each pair.
+   the members' sentences (how many items use it, in titles, how early, capitalized, how often
+   training editors kept it: the :class:`~storyline.summarize.words.Lexicon`); gradient-boosted
+   models trained on NeuS (``scripts/train_summarizer.py``) give the chance that an editor's
+   summary uses each word (at least k times) and each pair, and that the headline uses each word.
 3. Among the best candidate sentences, every subset that fits the word budget is valued by its
    expected matched words and pairs — a word repeated beyond its predicted use earns nothing, so
    redundant sentences lose — divided by its length plus a reference length (an F1 estimate),
    and the best subset wins.
 4. Chosen sentences are ordered for reading: the most valuable opening sentence first, the rest
    by position in their articles.
-5. The headline comes from :class:`~storyline.summarize.headline.LearnedHeadliner`.
+5. The headline comes from :class:`~storyline.summarize.headline.LearnedHeadliner` (fed the
+   summary- and headline-word chances).
 """
 from __future__ import annotations
 
@@ -26,31 +28,38 @@ from .features import Sentence, StoryView, story_sentences
 from .headline import LearnedHeadliner
 from .noise import OffTopicDetector
 from .scoring import load_model, scorer_from_dict
-from .words import PAIR_FEATURES, WORD_FEATURES, SubsetValue, expected_f1, word_table
+from .words import PAIR_FEATURES, TITLE_WORD_FEATURES, WORD_FEATURES, Lexicon, SubsetValue, expected_f1, word_table
 
 
 class LearnedSummarizer:
     """Extractive summarizer driven by learned word importance (see module docstring).
 
     Args:
-        model: the exported model dict; by default the packaged ``learned.v1.json``.
+        model: the exported model dict; by default the packaged ``learned.v2.json``.
         candidates: how many sentences (best value per word first) the subset search considers.
-        reference_words: the length the F1 estimate assumes for an ideal summary.
+        reference_words: the length the F1 estimate assumes for an ideal summary; by default
+            ``reference_share`` of the story's words (editors write longer summaries of longer
+            coverage), kept within ``reference_range``.
         pair_weight: weight of word pairs against single words.
     """
 
-    name = "learned.v1"
+    name = "learned.v2"
 
     def __init__(self, model: dict[str, Any] | None = None, *, candidates: int | None = None,
                  reference_words: float | None = None, pair_weight: float | None = None) -> None:
         model = model or load_model()
-        if list(model["words"]["features"]) != list(WORD_FEATURES) or list(model["pairs"]["features"]) != list(PAIR_FEATURES):
+        expected = {"words": WORD_FEATURES, "pairs": PAIR_FEATURES, "title_words": TITLE_WORD_FEATURES}
+        if any(part not in model or list(model[part]["features"]) != list(names) for part, names in expected.items()):
             raise ValueError("model file does not match the word features; retrain with scripts/train_summarizer.py")
         self.word_scorer = scorer_from_dict(model["words"])
         self.pair_scorer = scorer_from_dict(model["pairs"])
+        self.title_scorer = scorer_from_dict(model["title_words"])
+        self.lexicon = Lexicon.from_dict(model["lexicon"])
         selection = model.get("selection", {})
         self.candidates = int(candidates or selection.get("candidates", 12))
-        self.reference_words = float(reference_words or selection.get("reference_words", 40.0))
+        self.reference_words = float(reference_words) if reference_words else None
+        self.reference_share = float(selection.get("reference_share", 0.17))
+        self.reference_range = tuple(selection.get("reference_range", (10.0, 120.0)))
         self.pair_weight = float(selection.get("pair_weight", 1.0) if pair_weight is None else pair_weight)
         self.detector = OffTopicDetector(model["offtopic"])
         self.headliner = LearnedHeadliner(model["headline"])
@@ -59,13 +68,14 @@ class LearnedSummarizer:
         if not articles:
             return Summary("", [], self.name, None)
         view = StoryView.build(articles)
-        view = StoryView.build(articles, self.detector(articles, view))
+        view = view.with_members(self.detector(articles, view))
         sents = story_sentences(articles, view.members)
         value = self.values(view, sents)
-        ranked = sorted(range(len(sents)), key=lambda k: (-value.alone(k) / (sents[k].words + self.reference_words), k))
-        chosen = self.select(sents, value, ranked, max_words)
+        reference = self.reference_length(sents)
+        ranked = sorted(range(len(sents)), key=lambda k: (-value.alone(k) / (sents[k].words + reference), k))
+        chosen = self.select(sents, value, ranked, max_words, reference)
         headline, source = self.headliner.choose(view, [(sents[k].text, sents[k].article) for k in ranked],
-                                                 value.word_chance())
+                                                 value.word_chance(), value.title_chance)
         out = [
             SummarySentence(s.text, s.article, articles[s.article].id, articles[s.article].source, articles[s.article].url)
             for s in self.reading_order(chosen, sents, value)
@@ -73,20 +83,30 @@ class LearnedSummarizer:
         return Summary(headline, out, self.name, source)
 
     def values(self, view: StoryView, sents: Sequence[Sentence]) -> SubsetValue:
-        """Predicted word and pair probabilities of the story, as a subset valuer."""
-        table = word_table(view, sents)
+        """Predicted word, pair and headline-word probabilities of the story, as a subset valuer."""
+        table = word_table(view, sents, self.lexicon)
         word_p = self.word_scorer.predict(table.word_rows).clip(0.0, 1.0)
         pair_p = self.pair_scorer.predict(table.pair_rows).clip(0.0, 1.0)
-        return SubsetValue(table, word_p, pair_p, self.pair_weight)
+        title_p = self.title_scorer.predict(table.title_rows).clip(0.0, 1.0)
+        return SubsetValue(table, word_p, pair_p, self.pair_weight, title_p)
 
-    def select(self, sents: Sequence[Sentence], value: SubsetValue, ranked: Sequence[int], max_words: int) -> list[int]:
-        """Indices of the subset of the top candidates with the best expected F1 within ``max_words``."""
+    def reference_length(self, sents: Sequence[Sentence]) -> float:
+        """The summary length the F1 estimate assumes: fixed if set, else a share of the story's words."""
+        if self.reference_words:
+            return self.reference_words
+        low, high = self.reference_range
+        return min(max(self.reference_share * sum(s.words for s in sents), low), high)
+
+    def select(self, sents: Sequence[Sentence], value: SubsetValue, ranked: Sequence[int], max_words: int,
+               reference: float) -> list[int]:
+        """Indices of the subset of the top candidates with the best expected F1 within ``max_words``
+        (``reference``: the assumed length of an ideal summary)."""
         pool = [k for k in ranked if 0 < sents[k].words <= max_words][: self.candidates]
         best: tuple[float, list[int]] = (0.0, [])
 
         def search(start: int, chosen: list[int], used: int, matches: float) -> None:
             nonlocal best
-            score = expected_f1(matches, used, self.reference_words)
+            score = expected_f1(matches, used, reference)
             if score > best[0]:
                 best = (score, list(chosen))
             for pos in range(start, len(pool)):

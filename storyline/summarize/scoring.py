@@ -13,13 +13,13 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-MODEL_FILE = "learned.v1.json"
+MODEL_FILE = "learned.v2.json"
 
 
 class Scorer(Protocol):
     """Maps feature rows to one score per row."""
 
-    def predict(self, rows: Sequence[Sequence[float]]) -> np.ndarray: ...
+    def predict(self, rows: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray: ...
 
 
 class LinearScorer:
@@ -33,7 +33,7 @@ class LinearScorer:
         self.scale = np.asarray(scale, dtype=float)
         self.logistic = logistic
 
-    def predict(self, rows: Sequence[Sequence[float]]) -> np.ndarray:
+    def predict(self, rows: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         if not len(rows):
             return np.zeros(0)
         z = ((np.asarray(rows, dtype=float) - self.mean) / self.scale) @ self.weights + self.bias
@@ -64,7 +64,7 @@ class TreeEnsembleScorer:
         self.roots = offset.ravel()
         self.depth = int(depth)
 
-    def predict(self, rows: Sequence[Sequence[float]]) -> np.ndarray:
+    def predict(self, rows: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         if not len(rows):
             return np.zeros(0)
         x = np.asarray(rows, dtype=np.float32).astype(np.float64)

@@ -14,7 +14,9 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
 
 from ..text import STOPWORDS
 from .features import Sentence, StoryView
@@ -23,14 +25,37 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 _CASED_TOKEN = re.compile(r"[A-Za-z0-9]+")
 MAX_REPEAT = 5
 
-WORD_FEATURES = (
-    "k", "stopword", "item_share", "items", "title_share", "text_count", "first_position",
+_WORD_BASE = (
+    "stopword", "item_share", "items", "title_share", "text_count", "first_position",
     "lead_count", "capitalized", "numeric", "length", "sentence_share", "members",
+    "lexicon_summary", "lexicon_headline", "lexicon_stories",
 )
+WORD_FEATURES = ("k",) + _WORD_BASE
+TITLE_WORD_FEATURES = _WORD_BASE + ("title_position", "title_capitalized")
+_LEXICON_SUMMARY = _WORD_BASE.index("lexicon_summary")
 PAIR_FEATURES = (
     "item_share", "items", "title_share", "count", "first_position", "lead_count",
     "stopwords", "min_word_share", "max_word_share", "capitalized", "members",
+    "min_lexicon_summary", "max_lexicon_summary",
 )
+
+
+class Lexicon:
+    """What training stories say about single words: for a word seen in a training story, the
+    (smoothed) share of those stories whose editor's summary, and whose headline, used it, and
+    log(1 + number of such stories). Unseen words get the overall rates and 0."""
+
+    def __init__(self, entries: Mapping[str, Sequence[float]] | None = None,
+                 default: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
+        self.entries = {w: tuple(float(x) for x in v) for w, v in (entries or {}).items()}
+        self.default = tuple(float(x) for x in default)
+
+    def __call__(self, word: str) -> tuple[float, ...]:
+        return self.entries.get(word, self.default)
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> "Lexicon":
+        return cls(dict(zip(spec["words"], spec["values"])), spec["default"])
 
 
 @lru_cache(maxsize=1 << 16)
@@ -56,8 +81,10 @@ class WordTable:
     words: list[tuple[str, int]]  # (word, k)
     word_rows: list[list[float]]
     pairs: list[tuple[str, str]]
-    pair_rows: list[list[float]]
+    pair_rows: np.ndarray  # one row per pair, columns as in PAIR_FEATURES
     sentence_tokens: list[list[str]]
+    title_words: list[str]  # every word of the member titles
+    title_rows: list[list[float]]
 
 
 def _sentence_tokens(text: str, caps: Counter[str], seen: Counter[str]) -> list[str]:
@@ -73,8 +100,10 @@ def _sentence_tokens(text: str, caps: Counter[str], seen: Counter[str]) -> list[
     return out
 
 
-def word_table(view: StoryView, sents: Sequence[Sentence]) -> WordTable:
-    """Word rows (one per word and repeat ``k``) and pair rows for ``sents`` of ``view``."""
+def word_table(view: StoryView, sents: Sequence[Sentence], lexicon: Lexicon | None = None) -> WordTable:
+    """Word rows (one per word and repeat ``k``), pair rows and headline-word rows for ``sents``
+    of ``view``, with what ``lexicon`` knows of each word."""
+    lexicon = lexicon or Lexicon()
     members = view.members
     n_items = max(len(members), 1)
     caps_count: Counter[str] = Counter()
@@ -84,8 +113,15 @@ def word_table(view: StoryView, sents: Sequence[Sentence]) -> WordTable:
     title_words: Counter[str] = Counter()
     item_pairs: dict[tuple[str, str], set[int]] = defaultdict(set)
     title_pairs: Counter[tuple[str, str]] = Counter()
+    title_position: dict[str, float] = {}
+    title_caps: Counter[str] = Counter()
     for i in members:
-        title = tokens(view.articles[i].title)
+        title_caps_here: Counter[str] = Counter()
+        title = _sentence_tokens(view.articles[i].title, title_caps_here, Counter())
+        for n, t in enumerate(title):
+            if t not in title_position or n / len(title) < title_position[t]:
+                title_position[t] = n / len(title)
+        title_caps.update(title_caps_here.keys())
         for t in set(title):
             title_words[t] += 1
             item_words[t].add(i)
@@ -135,22 +171,48 @@ def word_table(view: StoryView, sents: Sequence[Sentence]) -> WordTable:
             float(t in STOPWORDS or len(t) < 2), len(item_words[t]) / n_items, float(len(item_words[t])),
             title_words.get(t, 0) / n_items, float(count[t]), float(min(first[t], 10)), float(lead[t]),
             caps.get(t, 0.0), float(t.isdigit()), float(len(t)), in_sentences[t] / n_sents, float(n_items),
+            *lexicon(t),
         ]
         base[t] = row
         for k in range(1, min(max_in_sentence[t] + 1, MAX_REPEAT, count[t]) + 1):
             words.append((t, k))
             word_rows.append([float(k)] + row)
-    pairs, pair_rows = [], []
-    for p in sorted(pair_count):
-        a, b = base[p[0]], base[p[1]]
-        pairs.append(p)
-        pair_rows.append([
-            len(item_pairs[p]) / n_items, float(len(item_pairs[p])), title_pairs.get(p, 0) / n_items,
-            float(pair_count[p]), float(min(pair_first[p], 10)), float(pair_lead[p]),
-            a[0] + b[0], min(a[1], b[1]), max(a[1], b[1]), min(caps.get(p[0], 0.0), caps.get(p[1], 0.0)),
-            float(n_items),
-        ])
-    return WordTable(words, word_rows, pairs, pair_rows, sentence_tokens)
+    title_vocab, title_rows = [], []
+    for t in sorted(title_words):
+        row = base.get(t) or [  # a word only the titles use
+            float(t in STOPWORDS or len(t) < 2), len(item_words[t]) / n_items, float(len(item_words[t])),
+            title_words[t] / n_items, 0.0, 11.0, 0.0, 0.0, float(t.isdigit()), float(len(t)), 0.0, float(n_items),
+            *lexicon(t),
+        ]
+        title_vocab.append(t)
+        title_rows.append(row + [title_position.get(t, 1.5), title_caps[t] / (title_words[t] or 1)])
+    pairs = sorted(pair_count)
+    return WordTable(words, word_rows, pairs, _pair_rows(pairs, base, n_items, item_pairs, title_pairs,
+                                                         pair_count, pair_first, pair_lead),
+                     sentence_tokens, title_vocab, title_rows)
+
+
+def _pair_rows(pairs: list[tuple[str, str]], base: Mapping[str, list[float]], n_items: int,
+               item_pairs: Mapping[tuple[str, str], set[int]], title_pairs: Mapping[tuple[str, str], int],
+               pair_count: Mapping[tuple[str, str], int], pair_first: Mapping[tuple[str, str], int],
+               pair_lead: Mapping[tuple[str, str], int]) -> np.ndarray:
+    """Rows of :data:`PAIR_FEATURES`; the columns drawn from the two words' rows are computed
+    for all pairs at once."""
+    if not pairs:
+        return np.zeros((0, len(PAIR_FEATURES)))
+    own = np.array([
+        (len(item_pairs[p]) / n_items, len(item_pairs[p]), title_pairs.get(p, 0) / n_items,
+         pair_count[p], min(pair_first[p], 10), pair_lead[p]) for p in pairs
+    ], dtype=float)
+    index = {w: n for n, w in enumerate(base)}
+    table = np.array(list(base.values()), dtype=float)[:, [0, 1, 7, _LEXICON_SUMMARY]]
+    a = table[[index[p[0]] for p in pairs]]
+    b = table[[index[p[1]] for p in pairs]]
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    return np.column_stack([
+        own, a[:, 0] + b[:, 0], low[:, 1], high[:, 1], low[:, 2], np.full(len(pairs), float(n_items)),
+        low[:, 3], high[:, 3],
+    ])
 
 
 class SubsetValue:
@@ -161,13 +223,16 @@ class SubsetValue:
     :meth:`add`/:meth:`remove` keep the running word and pair counts of the set being built.
     """
 
-    def __init__(self, table: WordTable, word_p: Iterable[float], pair_p: Iterable[float], pair_weight: float) -> None:
+    def __init__(self, table: WordTable, word_p: Iterable[float], pair_p: Iterable[float], pair_weight: float,
+                 title_p: Iterable[float] = ()) -> None:
         self.word_p = {wk: float(p) for wk, p in zip(table.words, word_p)}
         self.pair_p = {pair: float(p) * pair_weight for pair, p in zip(table.pairs, pair_p)}
         self.sentence_words = [list(Counter(toks).items()) for toks in table.sentence_tokens]
         self.sentence_pairs = [list(set(zip(toks, toks[1:]))) for toks in table.sentence_tokens]
         self.used_words: dict[str, int] = {}
         self.used_pairs: dict[tuple[str, str], int] = {}
+        # word -> chance an editor's headline uses it (headline-word model; feeds the headline choice)
+        self.title_chance = {w: float(p) for w, p in zip(table.title_words, title_p)}
 
     def word_chance(self) -> dict[str, float]:
         """Each word's predicted chance of being used at least once."""
