@@ -145,6 +145,9 @@ def run_ours(stream: Iterator[tuple[Article, str]]) -> tuple[list[str], list[str
             flush()
     if batch:
         flush()
+    t = time.perf_counter()
+    clusterer.consolidate()  # end of input, as `storyline cluster` does
+    elapsed += time.perf_counter() - t
     return gold, [resolve(p, clusterer.merges_) for p in pred], elapsed
 
 

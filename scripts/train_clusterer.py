@@ -143,7 +143,7 @@ def main() -> int:
     }
     xs, ys = [], []
     for name, records in streams.items():
-        clusterer = StoryClusterer(merge_every=10**9, model=JoinModel.fallback())
+        clusterer = StoryClusterer(close_every=10**9, model=JoinModel.fallback())
         x, y = teacher_forced_pairs(records, idf, clusterer)
         print(f"{name}: {len(records)} articles, {len(y)} teacher-forced pairs, {int(y.sum())} positive", file=sys.stderr)
         xs.append(x)
@@ -153,7 +153,7 @@ def main() -> int:
     # also learns from the impure stories its mistakes create (they otherwise snowball).
     model0 = JoinModel([(layer["w"], layer["b"]) for layer in first["layers"]], first["mean"], first["scale"])
     for name, records in (streams.items() if args.rounds == 2 else ()):
-        clusterer = StoryClusterer(merge_every=10**9, model=model0)
+        clusterer = StoryClusterer(close_every=10**9, model=model0)
         x, y = self_forced_pairs(records, idf, clusterer)
         print(f"{name}: {len(y)} self-forced pairs, {int(y.sum())} positive", file=sys.stderr)
         xs.append(x)

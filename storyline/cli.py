@@ -114,6 +114,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         for i in range(0, len(ordered), 512):
             pipe.add(ordered[i : i + 512])
             advance(len(ordered[i : i + 512]))
+    pipe.finish()
     with _output(args.output) as out:
         for art in articles:
             out.write(json.dumps({"id": art.id, "story": pipe.story_id(art.id)}) + "\n")

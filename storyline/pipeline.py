@@ -77,6 +77,11 @@ class Pipeline:
             self.story_of_[art.id] = story
         return [self.story_id(a.id) for a in batch]
 
+    def finish(self) -> None:
+        """End of input: let the clusterer merge stories that turned out to be one."""
+        assert self.clusterer is not None
+        self.clusterer.consolidate()
+
     def story_id(self, article_id: str) -> str:
         assert self.clusterer is not None
         canon = self.canonical_.get(article_id, article_id)
@@ -106,4 +111,5 @@ def digest(articles: Sequence[Article], settings: Settings | None = None, **stag
     """One-shot: group ``articles`` into summarized stories, biggest first."""
     pipe = Pipeline(settings or Settings(), **stages)  # type: ignore[arg-type]
     pipe.add(arrival_order(articles))
+    pipe.finish()
     return pipe.stories()

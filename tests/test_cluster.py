@@ -99,32 +99,55 @@ def test_batches_equal_one_run(articles: list[Article]) -> None:
 
 
 def test_state_save_load_then_continue_equals_one_run(articles: list[Article]) -> None:
-    one = StoryClusterer(merge_every=2)
+    one = StoryClusterer(close_every=2)
     expected = one.partial_fit(articles)
-    first = StoryClusterer(merge_every=2)
+    first = StoryClusterer(close_every=2)
     head = first.partial_fit(articles[:4])
     state = json.loads(json.dumps(first.get_state()))
-    second = StoryClusterer(merge_every=2)
+    second = StoryClusterer(close_every=2)
     second.set_state(state)
     assert head + second.partial_fit(articles[4:]) == expected
     assert second.merges_ == one.merges_
 
 
 def test_merges_resolve() -> None:
-    # A permissive merge model joins every pair of multi-article stories.
+    # A permissive model makes every story the best match of some other: consolidate links pairs.
     eager = JoinModel.linear([0.0] * len(FEATURES), 50.0)
-    c = StoryClusterer(merge_every=10**9, merge_threshold=0.5)
+    c = StoryClusterer()
     arts = event_articles()
     ids = c.partial_fit(arts)
     c.model = eager
-    c._merge_pass()  # noqa: SLF001 - the periodic pass, forced
-    assert c.merges_, "the eager model should have merged the two quake stories"
+    new = c.consolidate()
+    assert new and new == c.merges_, "the eager model should have merged stories"
     for story in set(ids):
         final = resolve(story, c.merges_)
         assert final not in c.merges_
     for gone, keep in c.merges_.items():
         assert keep in c.stories_ or keep in c.merges_
-        assert gone not in c.stories_
+        assert c.stories_[gone].opened >= c.stories_[resolve(gone, c.merges_)].opened, "the earlier story keeps its id"
+        # the merged-away story keeps its own state for later join decisions
+        assert gone in c.stories_
+    assert c.consolidate() == {}, "nothing touched since: nothing new to merge"
+
+
+def test_consolidate_joins_mutual_best_singletons() -> None:
+    # Nothing may join on arrival (threshold above 1), so four reports of two events are four
+    # stories; at the end each is the best match of its counterpart and the pairs become stories.
+    arts = [
+        Article(id="q1", title="Magnitude 6.1 quake strikes off Tonga coast",
+                text="A magnitude 6.1 earthquake struck off the coast of Tonga early Tuesday, the USGS said."),
+        Article(id="f1", title="Harbor City win the cup final on penalties",
+                text="Harbor City beat Westquay Rovers on penalties to lift the cup at the national stadium."),
+        Article(id="q2", title="Tonga shaken by strong undersea earthquake",
+                text="Residents felt strong shaking on Tuesday when an undersea earthquake of magnitude 6.1 hit near Tonga."),
+        Article(id="f2", title="Penalties hand Harbor City the cup",
+                text="Westquay Rovers lost the cup final to Harbor City after a penalty shootout at the stadium."),
+    ]
+    c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=0.0)
+    ids = c.partial_fit(arts)
+    assert len(set(ids)) == 4
+    assert c.consolidate() == {ids[2]: ids[0], ids[3]: ids[1]}
+    assert {resolve(s, c.merges_) for s in ids} == {ids[0], ids[1]}
 
 
 def test_time_window_keeps_old_stories_closed() -> None:

@@ -2,7 +2,8 @@
 figures pinned in ``tests/baselines/clustering.json``.
 
 Each set runs the way ``storyline cluster`` does: articles in ``published`` order (file order where
-absent) through :class:`storyline.pipeline.Pipeline` (dedup, then the default clusterer). After a
+absent) through :class:`storyline.pipeline.Pipeline` (dedup, then the default clusterer), then
+``Pipeline.finish`` (end-of-input consolidation). After a
 deliberate change that moves a figure, update the baseline file in the same commit and say why.
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ def cluster_f1(name: str) -> float:
     articles, gold = to_labelled(dev_sets(DATA)[name]())
     pipe = Pipeline(Settings())
     pipe.add(arrival_order(articles))
+    pipe.finish()
     return bcubed_f1(gold, [pipe.story_id(a.id) for a in articles])[2]
 
 

@@ -103,3 +103,31 @@ def test_sigkill_mid_ingest_leaves_a_consistent_db_and_rerun_completes(data_dir)
     fresh.add_articles(read_paths([DEMO]))
     assert {r["id"]: r["story_id"] for r in store.iter_articles()} == {r["id"]: r["story_id"] for r in fresh.iter_articles()}
     assert json.loads(json.dumps(list(store.iter_stories())))
+
+
+def test_merges_found_at_the_end_of_an_ingest_are_stored_and_resolve(data_dir):
+    # A clusterer that never joins on arrival leaves every article alone; the end-of-run
+    # consolidation then merges mutually-best stories, and the store must record and apply it.
+    from storyline.cluster import StoryClusterer, story_id_for
+    from storyline.models import Article
+    from storyline.store.sqlite import SQLiteStore
+
+    def strict(settings):
+        return StoryClusterer(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=0.0)
+
+    arts = [
+        Article(id="q1", title="Magnitude 6.1 quake strikes off Tonga coast",
+                text="A magnitude 6.1 earthquake struck off the coast of Tonga early Tuesday, the USGS said."),
+        Article(id="q2", title="Tonga shaken by strong undersea earthquake",
+                text="Residents felt strong shaking on Tuesday when an undersea earthquake of magnitude 6.1 hit near Tonga."),
+    ]
+    store = SQLiteStore(Settings(data_dir=data_dir), clusterer_factory=strict)
+    store.add_articles(arts)
+    rows = store.db.execute("SELECT old_id, new_id, reason FROM story_merges").fetchall()
+    assert [tuple(r) for r in rows] == [(story_id_for("q2"), story_id_for("q1"), "clusterer")]
+    stories = {r[0] for r in store.db.execute("SELECT story_id FROM articles")}
+    assert stories == {story_id_for("q1")}, "both articles now belong to the kept story"
+    store.close()
+    reopened = SQLiteStore(Settings(data_dir=data_dir), clusterer_factory=strict)
+    listed = reopened.list_stories(limit=10)
+    assert [(s["id"], s["size"]) for s in listed] == [(story_id_for("q1"), 2)]

@@ -19,13 +19,16 @@ class Clusterer(Protocol):
     ``partial_fit`` assigns each article, in the order given, to an existing story or a new one,
     never looking ahead, and returns one story id per article. ``merges_`` maps ids of stories
     that were merged away to the id that absorbed them. ``get_state``/``set_state`` round-trip
-    everything needed to resume the stream later.
+    everything needed to resume the stream later. ``consolidate`` is called at the end of input
+    (and of each ingest run) to merge stories that turned out to be one; it returns the new merges.
     """
 
     name: str
     merges_: dict[str, str]
 
     def partial_fit(self, articles: Sequence[Article]) -> list[str]: ...
+
+    def consolidate(self) -> dict[str, str]: ...
 
     def get_state(self) -> dict[str, Any]: ...
 
@@ -49,6 +52,9 @@ class SingletonClusterer:
     def __init__(self) -> None:
         self.merges_: dict[str, str] = {}
 
+    def consolidate(self) -> dict[str, str]:
+        return {}
+
     def partial_fit(self, articles: Sequence[Article]) -> list[str]:
         return [story_id_for(a.id) for a in articles]
 
@@ -68,6 +74,9 @@ class LabelClusterer:
         self.label_of = label_of
         self.merges_: dict[str, str] = {}
         self.first_: dict[str, str] = {}
+
+    def consolidate(self) -> dict[str, str]:
+        return {}
 
     def partial_fit(self, articles: Sequence[Article]) -> list[str]:
         out = []

@@ -57,6 +57,9 @@ class OnlineCentroidClusterer:
         norm = math.sqrt(sum(v * v for v in cen.values())) or 1.0
         return dot / norm
 
+    def consolidate(self) -> dict[str, str]:
+        return {}
+
     def partial_fit(self, articles: Sequence[Article]) -> list[str]:
         out = []
         for art in articles:

@@ -189,6 +189,7 @@ class SQLiteStore:
             self._add_batch(batch, result)
             if progress:
                 progress(len(batch))
+        self._consolidate(result)
         self.checkpoint()
         if refresh:
             self.refresh_stories()
@@ -218,6 +219,25 @@ class SQLiteStore:
                 self._write_batch(fresh, canonical, story_of, dedup, clusterer, merges_before, result)
         except BaseException:
             self._forget_engine()  # in-memory state is ahead of the database: reload next time
+            raise
+
+    def _consolidate(self, result: IngestResult) -> None:
+        """End of a run: record the stories the clusterer merges now (see ``consolidate``)."""
+        if self._clusterer is None or not result.new:
+            return
+        try:
+            merged = self._clusterer.consolidate()
+            if merged:
+                with self.transaction():
+                    now = _now()
+                    for old in merged:
+                        new = resolve(old, self._clusterer.merges_)
+                        self._record_merge(old, new, now, "clusterer")
+                        result.stories_touched.discard(old)
+                        result.stories_touched.add(new)
+                    self._save_state(self._clusterer)
+        except BaseException:
+            self._forget_engine()
             raise
 
     def _write_batch(self, fresh: Sequence[Article], canonical: Sequence[str], story_of: dict[str, str],
