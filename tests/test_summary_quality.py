@@ -45,7 +45,11 @@ def score(name: str, workdir: Path) -> dict[str, Any]:
     summarize_file(gold, pred)
     done = subprocess.run([sys.executable, str(SCORER), "--gold", str(gold), "--pred", str(pred),
                            "--max-words", str(MAX_WORDS)], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout)
+    result = json.loads(done.stdout)
+    with pred.open(encoding="utf-8") as f:
+        sources = [len({x["article"] for x in json.loads(line)["sentences"]}) for line in f if line.strip()]
+    result["several_sources_share"] = round(sum(n >= 2 for n in sources) / max(1, len(sources)), 4)
+    return result
 
 
 def skip_reason() -> str:
@@ -78,6 +82,14 @@ def test_rouge_not_below_pinned(scores: dict[str, dict[str, Any]], name: str) ->
         f"{name}: summary ROUGE-1 {got['summary']['rouge1']} fell more than {tol} below the pinned {want['summary']['rouge1']}")
     assert got["headline"]["rouge1"] >= want["headline"]["rouge1"] - tol, (
         f"{name}: headline ROUGE-1 {got['headline']['rouge1']} fell more than {tol} below the pinned {want['headline']['rouge1']}")
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_summaries_quote_several_reports(scores: dict[str, dict[str, Any]], name: str) -> None:
+    # The product promises summaries drawn from several outlets; the summarizer prefers a subset
+    # quoting two or more reports when it scores nearly as well (without it: 0.36 on val).
+    pinned = json.loads(BASELINE.read_text(encoding="utf-8"))[name]["several_sources_share"]
+    assert scores[name]["several_sources_share"] >= pinned - 0.03
 
 
 def test_noise_robustness(scores: dict[str, dict[str, Any]]) -> None:
