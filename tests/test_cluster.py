@@ -150,6 +150,26 @@ def test_consolidate_joins_mutual_best_singletons() -> None:
     assert {resolve(s, c.merges_) for s in ids} == {ids[0], ids[1]}
 
 
+def test_consolidate_keeps_lone_items_that_only_share_a_place_apart() -> None:
+    # Each is the other's best match only because nothing else mentions Quendale.
+    arts = [
+        Article(id="regatta", title="Lantern regatta returns to Mirrow Lake",
+                text="Organizers of the Quendale lantern regatta said on Thursday that forty handmade boats will sail "
+                     "across Mirrow Lake after dark. The regatta began in 1987 and draws visitors from the whole valley."),
+        Article(id="ferry", title="Quendale ferry timetable changes from Monday",
+                text="The Quendale ferry will leave every forty minutes from Monday, the operator said. "
+                     "Evening sailings end at 22:10 instead of midnight."),
+    ]
+    c = StoryClusterer()
+    ids = c.partial_fit(arts)
+    assert ids[0] != ids[1]
+    assert c.consolidate() == {}
+    # the same pair does merge when the evidence floor is removed, so the floor is what holds
+    loose = StoryClusterer(mutual_min_dense=0.0, mutual_threshold=0.0)
+    loose.partial_fit(arts)
+    assert loose.consolidate()
+
+
 def test_time_window_keeps_old_stories_closed() -> None:
     a = Article(id="old", title="Port Averill bridge closed after ship strike", text="A cargo ship hit the Tellford Bridge.", published=T0)
     b = Article(id="new", title="Port Averill bridge closed after ship strike", text="A cargo ship hit the Tellford Bridge.", published=T0 + timedelta(days=30))

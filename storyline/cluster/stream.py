@@ -143,8 +143,11 @@ class StoryClusterer:
             joining a story made only of loose items when the embedding cosine reaches this.
         merge_threshold: Minimum probability for merging two stories that are each other's best
             match when both are bigger than ``small_merge_size``.
-        mutual_threshold: Minimum probability for merging two mutually-best stories when one of
-            them has at most ``small_merge_size`` articles.
+        mutual_threshold: Minimum probability for merging two mutually-best stories when both
+            have at most ``small_merge_size`` articles.
+        mutual_min_dense: ...and the minimum embedding cosine between them: two lone items that
+            are each other's best match only because nothing else shares their town read less
+            alike than reports of one event.
         close_every: Articles between sweeps that close stories outside the time window.
         max_open: Most stories kept open; the earliest opened close first.
         candidates: Stories retrieved from each index per article.
@@ -163,6 +166,7 @@ class StoryClusterer:
         loose_threshold: float = 0.22,
         merge_threshold: float = 0.9,
         mutual_threshold: float = 0.03,
+        mutual_min_dense: float = 0.35,
         small_merge_size: int = 2,
         close_every: int = 500,
         max_open: int = 50_000,
@@ -175,6 +179,7 @@ class StoryClusterer:
         self.loose_threshold = loose_threshold
         self.merge_threshold = merge_threshold
         self.mutual_threshold = mutual_threshold
+        self.mutual_min_dense = mutual_min_dense
         self.small_merge_size = small_merge_size
         self.close_every = close_every
         self.max_open = max_open
@@ -304,11 +309,12 @@ class StoryClusterer:
         top = sorted(terms, key=lambda w: (-terms[w], w))[:12]
         return ArticleVector(terms, unit(st.entities, st.norms[1]), unit(st.title, st.norms[2]), st.unit_dense(), st.last, False, 100, top)
 
-    def _best_partner(self, story: str) -> tuple[float, str | None]:
-        """The open story most probably the same as ``story`` (scored as one pseudo-article)."""
-        cands, _, probs = self.score(self._story_vector(self.stories_[story]))
-        pairs = [(float(p), c) for c, p in zip(cands, probs) if c != story]
-        return max(pairs) if pairs else (0.0, None)
+    def _best_partner(self, story: str) -> tuple[float, str | None, float]:
+        """The open story most probably the same as ``story`` (scored as one pseudo-article), with
+        the probability and the embedding cosine of the two."""
+        cands, x, probs = self.score(self._story_vector(self.stories_[story]))
+        found = [(float(p), c, float(row[1])) for c, p, row in zip(cands, probs, x) if c != story]
+        return max(found) if found else (0.0, None, 0.0)
 
     def consolidate(self) -> dict[str, str]:
         """Merge stories that are each other's best match; returns the new merges (old -> kept).
@@ -335,15 +341,15 @@ class StoryClusterer:
     def _mutual_pass(self) -> None:
         touched = [s for s in self.touched_ if s in self.stories_]
         self.touched_ = {}
-        best: dict[str, tuple[float, str | None]] = {}
+        best: dict[str, tuple[float, str | None, float]] = {}
         for s in touched:
             best[s] = self._best_partner(s)
         done: set[str] = set()
-        for s, (p, other) in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        for s, (p, other, dense) in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0])):
             if other is None or p < self.mutual_threshold or s in done or other in done or other not in self.stories_:
                 continue
             small = max(self.stories_[s].size, self.stories_[other].size) <= self.small_merge_size
-            if not (small or p >= self.merge_threshold):
+            if not (p >= self.merge_threshold or (small and dense >= self.mutual_min_dense)):
                 continue
             if other not in best:
                 best[other] = self._best_partner(other)
