@@ -33,6 +33,13 @@ def test_specimen_gives_one_iraq_story_with_copies_collapsed_and_strays_apart(sp
     assert walmart != wrestler
 
 
+def test_specimen_summary_states_what_the_headline_announces(specimen):
+    # The pile repeats background (the nuclear deal) more often than the news; the summary must
+    # still be about Iraq (the summarizer's title-coverage bonus; without it, it is not).
+    top = digest_json(str(specimen))["stories"][0]
+    assert any(IRAQ.search(s["text"]) for s in top["sentences"]), top["summary"]
+
+
 def test_specimen_summary_sentences_are_verbatim_and_attributed(specimen):
     top = digest_json(str(specimen))["stories"][0]
     lines = specimen.read_text(encoding="utf-8")

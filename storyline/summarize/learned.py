@@ -44,13 +44,15 @@ class LearnedSummarizer:
         several_sources: take the best subset that quotes at least two reports over a better one
             quoting a single report when its estimated F1 is at least this share of the best
             (0 turns the preference off).
+        title_weight: bonus, added to a subset's estimated F1, per share of the member titles'
+            words the subset covers: the summary should state what the headline announces.
     """
 
     name = "learned.v2"
 
     def __init__(self, model: dict[str, Any] | None = None, *, candidates: int | None = None,
                  reference_words: float | None = None, pair_weight: float | None = None,
-                 several_sources: float = 0.97) -> None:
+                 several_sources: float = 0.97, title_weight: float = 0.2) -> None:
         model = model or load_model()
         expected = {"words": WORD_FEATURES, "pairs": PAIR_FEATURES, "title_words": TITLE_WORD_FEATURES}
         if any(part not in model or list(model[part]["features"]) != list(names) for part, names in expected.items()):
@@ -66,6 +68,7 @@ class LearnedSummarizer:
         self.reference_range = tuple(selection.get("reference_range", (10.0, 120.0)))
         self.pair_weight = float(selection.get("pair_weight", 1.0) if pair_weight is None else pair_weight)
         self.several_sources = several_sources
+        self.title_weight = title_weight
         self.detector = OffTopicDetector(model["offtopic"])
         self.headliner = LearnedHeadliner(model["headline"])
 
@@ -78,7 +81,8 @@ class LearnedSummarizer:
         value = self.values(view, sents)
         reference = self.reference_length(sents)
         ranked = sorted(range(len(sents)), key=lambda k: (-value.alone(k) / (sents[k].words + reference), k))
-        chosen = self.select(sents, value, ranked, max_words, reference)
+        title_words = set().union(*(view.title_bags[i] for i in view.members)) if view.members else set()
+        chosen = self.select(sents, value, ranked, max_words, reference, title_words)
         headline, source = self.headliner.choose(view, [(sents[k].text, sents[k].article) for k in ranked],
                                                  value.word_chance(), value.title_chance)
         out = [
@@ -103,16 +107,20 @@ class LearnedSummarizer:
         return min(max(self.reference_share * sum(s.words for s in sents), low), high)
 
     def select(self, sents: Sequence[Sentence], value: SubsetValue, ranked: Sequence[int], max_words: int,
-               reference: float) -> list[int]:
+               reference: float, title_words: set[str] | frozenset[str] = frozenset()) -> list[int]:
         """Indices of the subset of the top candidates with the best expected F1 within ``max_words``
         (``reference``: the assumed length of an ideal summary)."""
         pool = [k for k in ranked if 0 < sents[k].words <= max_words][: self.candidates]
         best: tuple[float, list[int]] = (0.0, [])
         several: tuple[float, list[int]] = (0.0, [])  # the best that quotes two or more reports
 
-        def search(start: int, chosen: list[int], used: int, matches: float) -> None:
+        in_title = {k: sents[k].stems & title_words for k in pool} if self.title_weight and title_words else {}
+        cover: dict[str, int] = {}
+        bonus = self.title_weight / len(title_words) if in_title else 0.0
+
+        def search(start: int, chosen: list[int], used: int, matches: float, covered: int) -> None:
             nonlocal best, several
-            score = expected_f1(matches, used, reference)
+            score = expected_f1(matches, used, reference) + bonus * covered
             if score > best[0]:
                 best = (score, list(chosen))
             if score > several[0] and len({sents[k].article for k in chosen}) >= 2:
@@ -124,11 +132,17 @@ class LearnedSummarizer:
                 gain = value.gain(k)
                 chosen.append(k)
                 value.add(k)
-                search(pos + 1, chosen, used + sents[k].words, matches + gain)
+                fresh = 0
+                for w in in_title.get(k, ()):
+                    cover[w] = cover.get(w, 0) + 1
+                    fresh += cover[w] == 1
+                search(pos + 1, chosen, used + sents[k].words, matches + gain, covered + fresh)
+                for w in in_title.get(k, ()):
+                    cover[w] -= 1
                 value.remove(k)
                 chosen.pop()
 
-        search(0, [], 0, 0.0)
+        search(0, [], 0, 0.0, 0)
         # A story told by several reports gets a summary quoting several of them, when a subset
         # that does so fits the budget (measured on NeuS val: ROUGE-1 unchanged within noise).
         if self.several_sources and several[1] and several[0] >= self.several_sources * best[0]:
