@@ -322,8 +322,9 @@ class StoryClusterer:
         An article joins a story on arrival only with clear evidence, which leaves a story's
         articles scattered when the first of them had nothing close enough yet. Once more of the
         stream is in, two stories that are *mutually* each other's best match are one story even
-        at a modest probability: at ``mutual_threshold`` when one of them has at most
-        ``small_merge_size`` articles, otherwise at ``merge_threshold``. Merges only redirect the
+        at a modest probability: at ``mutual_threshold`` (and embedding cosine
+        ``mutual_min_dense``) when both have at most ``small_merge_size`` articles, otherwise at
+        ``merge_threshold``. Merges only redirect the
         presented id (``merges_``); each side keeps its own state for later join decisions, so a
         merged pair does not become a broad attractor. Only stories touched since the last call
         start a search, so the cost follows the new articles, not the open set.
@@ -353,21 +354,19 @@ class StoryClusterer:
                 continue
             if other not in best:
                 best[other] = self._best_partner(other)
-            if best[other][1] == s and self._root(s) != self._root(other):
-                self._link(s, other)
+            if best[other][1] == s and self._link(s, other):
                 done.update((s, other))
 
-    def _root(self, story: str) -> str:
-        return resolve(story, self.merges_)
-
-    def _link(self, a: str, b: str) -> None:
+    def _link(self, a: str, b: str) -> bool:
         """Present ``a`` and ``b`` as one story from now on (recorded in ``merges_``; the later-
-        opened group points to the earlier one). Both keep their own state for join decisions,
-        so a merged pair does not turn into a broad attractor for later articles."""
-        ra, rb = self._root(a), self._root(b)
-        if ra != rb:
-            keep, gone = sorted((ra, rb), key=lambda s: (self.stories_[s].opened if s in self.stories_ else -1, s))
-            self.merges_[gone] = keep
+        opened group points to the earlier one); False when they already are. Both keep their own
+        state for join decisions, so a merged pair does not turn into a broad attractor."""
+        ra, rb = resolve(a, self.merges_), resolve(b, self.merges_)
+        if ra == rb:
+            return False
+        keep, gone = sorted((ra, rb), key=lambda s: (self.stories_[s].opened if s in self.stories_ else -1, s))
+        self.merges_[gone] = keep
+        return True
 
     def _close(self, stories: list[str]) -> None:
         for s in stories:

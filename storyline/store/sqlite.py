@@ -229,10 +229,7 @@ class SQLiteStore:
             merged = self._clusterer.consolidate()
             if merged:
                 with self.transaction():
-                    now = _now()
-                    for old in merged:
-                        new = resolve(old, self._clusterer.merges_)
-                        self._record_merge(old, new, now, "clusterer")
+                    for old, new in self._record_clusterer_merges(self._clusterer, merged, _now()):
                         result.stories_touched.discard(old)
                         result.stories_touched.add(new)
                     self._save_state(self._clusterer)
@@ -245,9 +242,7 @@ class SQLiteStore:
                      result: IngestResult) -> None:
         now = _now()
         batch_no = self.db.execute("SELECT coalesce(max(added_batch), 0) + 1 FROM articles").fetchone()[0]
-        for old, new in clusterer.merges_.items():
-            if merges_before.get(old) != new:
-                self._record_merge(old, resolve(new, clusterer.merges_), now, "clusterer")
+        self._record_clusterer_merges(clusterer, {o: n for o, n in clusterer.merges_.items() if merges_before.get(o) != n}, now)
         # story_merges holds the clusterer's merges and the editors': resolving through it keeps
         # an editor's merge when the clusterer still knows the merged-away story
         merges = {r[0]: r[1] for r in self.db.execute("SELECT old_id, new_id FROM story_merges")}
@@ -291,6 +286,13 @@ class SQLiteStore:
         if self._clusterer is not None and self._batches_since_state:
             with self.transaction():
                 self._save_state(self._clusterer)
+
+    def _record_clusterer_merges(self, clusterer: Clusterer, merged: dict[str, str], now: str) -> list[tuple[str, str]]:
+        """Record the clusterer's new merges (old id -> the id it resolves to now)."""
+        pairs = [(old, resolve(new, clusterer.merges_)) for old, new in merged.items()]
+        for old, new in pairs:
+            self._record_merge(old, new, now, "clusterer")
+        return pairs
 
     def _record_merge(self, old: str, new: str, now: str, reason: str) -> None:
         self.db.execute(

@@ -51,12 +51,9 @@ class StoryView:
 
     @classmethod
     def build(cls, articles: Sequence[Article], members: Sequence[int] | None = None) -> "StoryView":
-        view = cls(articles, list(range(len(articles))) if members is None else list(members))
-        view.title_bags = [set(bag(a.title)) for a in articles]
-        view.item_bags = [view.title_bags[i] | set(bag(a.text)) for i, a in enumerate(articles)]
-        for i in view.members:
-            view.df.update(view.item_bags[i])
-        return view
+        title_bags = [set(bag(a.title)) for a in articles]
+        item_bags = [t | set(bag(a.text)) for t, a in zip(title_bags, articles)]
+        return cls(articles, [], title_bags, item_bags).with_members(range(len(articles)) if members is None else members)
 
     def with_members(self, members: Sequence[int]) -> "StoryView":
         """The same items (bags reused, not recomputed) with only ``members`` counted."""

@@ -166,24 +166,27 @@ def word_table(view: StoryView, sents: Sequence[Sentence], lexicon: Lexicon | No
     n_sents = max(len(sents), 1)
     words, word_rows = [], []
     base: dict[str, list[float]] = {}
-    for t in sorted(count):
-        row = [
+
+    def word_row(t: str) -> list[float]:
+        # text statistics (count, first position, leads, capitalization, sentences) are 0, with
+        # position 11, for a word only the titles use
+        in_text = t in count
+        return [
             float(t in STOPWORDS or len(t) < 2), len(item_words[t]) / n_items, float(len(item_words[t])),
-            title_words.get(t, 0) / n_items, float(count[t]), float(min(first[t], 10)), float(lead[t]),
-            caps.get(t, 0.0), float(t.isdigit()), float(len(t)), in_sentences[t] / n_sents, float(n_items),
-            *lexicon(t),
+            title_words.get(t, 0) / n_items, float(count[t]) if in_text else 0.0,
+            float(min(first[t], 10)) if in_text else 11.0, float(lead[t]) if in_text else 0.0,
+            caps.get(t, 0.0) if in_text else 0.0, float(t.isdigit()), float(len(t)),
+            in_sentences[t] / n_sents if in_text else 0.0, float(n_items), *lexicon(t),
         ]
-        base[t] = row
+
+    for t in sorted(count):
+        row = base[t] = word_row(t)
         for k in range(1, min(max_in_sentence[t] + 1, MAX_REPEAT, count[t]) + 1):
             words.append((t, k))
             word_rows.append([float(k)] + row)
     title_vocab, title_rows = [], []
     for t in sorted(title_words):
-        row = base.get(t) or [  # a word only the titles use
-            float(t in STOPWORDS or len(t) < 2), len(item_words[t]) / n_items, float(len(item_words[t])),
-            title_words[t] / n_items, 0.0, 11.0, 0.0, 0.0, float(t.isdigit()), float(len(t)), 0.0, float(n_items),
-            *lexicon(t),
-        ]
+        row = base.get(t) or word_row(t)
         title_vocab.append(t)
         title_rows.append(row + [title_position.get(t, 1.5), title_caps[t] / (title_words[t] or 1)])
     pairs = sorted(pair_count)

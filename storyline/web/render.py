@@ -33,22 +33,22 @@ def _dt(value: str | datetime | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def when(value: str | datetime | None) -> str:
-    """A readable UTC date and time: ``Tue 10 Mar 2026, 07:15 UTC``."""
+def _utc_format(value: str | datetime | None, layout: str) -> str:
     dt = _dt(value)
     if dt is None:
         return "undated"
     dt = dt.astimezone(UTC)
-    return f"{dt:%a} {dt.day} {dt:%b %Y, %H:%M} UTC"
+    return layout.format(dt=dt, day=dt.day)
+
+
+def when(value: str | datetime | None) -> str:
+    """A readable UTC date and time: ``Tue 10 Mar 2026, 07:15 UTC``."""
+    return _utc_format(value, "{dt:%a} {day} {dt:%b %Y, %H:%M} UTC")
 
 
 def short_when(value: str | datetime | None) -> str:
     """A compact date: ``10 Mar, 07:15``."""
-    dt = _dt(value)
-    if dt is None:
-        return "undated"
-    dt = dt.astimezone(UTC)
-    return f"{dt.day} {dt:%b, %H:%M}"
+    return _utc_format(value, "{day} {dt:%b, %H:%M}")
 
 
 def iso(value: str | datetime | None) -> str:
