@@ -8,6 +8,15 @@ def test_split_keeps_abbreviations_and_initials():
     ]
 
 
+def test_split_keeps_plural_titles_and_runs_of_initials():
+    text = ("Sens. Mitt Romney and Susan Collins voted no. President George H.W. Bush signed H.R. 3 in "
+            "Houston. Reps. Jim Jordan (R-Ohio) and Maj. Gen. Smith spoke. The vote was 51-49.")
+    assert split_sentences(text) == [
+        "Sens. Mitt Romney and Susan Collins voted no.", "President George H.W. Bush signed H.R. 3 in Houston.",
+        "Reps. Jim Jordan (R-Ohio) and Maj. Gen. Smith spoke.", "The vote was 51-49.",
+    ]
+
+
 def test_split_handles_quotes_and_newlines():
     text = 'He said: "We will leave." The embassy closed.\nA second paragraph'
     assert split_sentences(text) == ['He said: "We will leave."', "The embassy closed.", "A second paragraph"]

@@ -4,7 +4,8 @@ Written by hand because the library splitters either need data downloads (NLTK's
 milliseconds per paragraph (pysbd), and summarizing hundreds of stories a second needs microseconds.
 The rules: a sentence ends at ``. ! ?`` (optionally followed by closing quotes or brackets) before
 whitespace and an opening capital, digit or quote, unless the word before the period is a known
-abbreviation, an initial (``J.``), or part of a dotted acronym (``U.S.`` followed by a name).
+abbreviation (titles such as ``Sens.``, months, US states' short forms), an initial (``J.``), or
+a dotted acronym or run of initials (``U.S.``, ``H.W.``, ``H.R.``) followed by a name or number.
 """
 from __future__ import annotations
 
@@ -12,24 +13,27 @@ import re
 
 _ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof sr jr st mt gen col lt sgt capt cmdr adm gov sen rep rev hon pres
-    no nos vol fig jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp bros
-    vs etc approx dept est univ ave blvd rd ft a.m p.m e.g i.e u.s u.k u.n e.u d.c""".split()
+    vol fig jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp bros
+    vs etc approx dept est univ ave blvd rd ft a.m p.m e.g i.e u.s u.k u.n e.u d.c
+    sens reps govs gens maj messrs supt dep calif ala ariz colo conn fla mich minn okla tenn wis""".split()
 )
+_NUMBER_SIGNS = frozenset({"no", "nos"})  # "No. 5", but "voted no. Then"
+_DOTTED = re.compile(r"(?:[a-z]\.)+[a-z]")  # initials and dotted acronyms: "h.w", "j.b", "h.r"
 _BOUNDARY = re.compile(r"""([.!?…]+["'”’)\]]*)(\s+)(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])""")
 _LAST_WORD = re.compile(r"(\S+)$")
 _MIN_CHARS = 2
 
 
-def _is_abbreviation(before: str) -> bool:
+def _is_abbreviation(before: str, following: str) -> bool:
     match = _LAST_WORD.search(before)
     if not match:
         return False
     word = match.group(1).lstrip("\"'“‘([").rstrip(".").casefold()
-    if word in _ABBREVIATIONS:
+    if word in _ABBREVIATIONS or (word in _NUMBER_SIGNS and following[:1].isdigit()):
         return True
     if len(word) == 1 and word.isalpha():  # an initial: "John F. Kennedy"
         return True
-    return False
+    return _DOTTED.fullmatch(word) is not None  # "George H.W. Bush", "H.R. 1"
 
 
 def split_sentences(text: str) -> list[str]:
@@ -42,7 +46,7 @@ def split_sentences(text: str) -> list[str]:
         start = 0
         for m in _BOUNDARY.finditer(para):
             end = m.end(1)
-            if m.group(1) == "." and _is_abbreviation(para[start:m.start(1)]):
+            if m.group(1) == "." and _is_abbreviation(para[start:m.start(1)], para[m.end(2):]):
                 continue
             piece = para[start:end].strip()
             if len(piece) >= _MIN_CHARS:
