@@ -63,8 +63,12 @@ class StoryState:
     loose: bool = True  # every member is a loose item (undated headline or lone sentence)
     members: list[tuple[dict[str, float], np.ndarray | None]] = field(default_factory=list)
     opened: int = 0  # articles seen before this story opened
+    # caches for the feature computation, rebuilt on demand after add()
+    unit_: np.ndarray | None = field(default=None, repr=False, compare=False)
+    member_dense_: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def add(self, vec: ArticleVector) -> None:
+        self.unit_ = self.member_dense_ = None
         self.size += 1
         self.loose = self.loose and vec.loose
         if len(self.members) < _MEMBERS:
@@ -90,7 +94,16 @@ class StoryState:
     def unit_dense(self) -> np.ndarray | None:
         if self.dense is None:
             return None
-        return self.dense / (float(np.linalg.norm(self.dense)) or 1.0)
+        if self.unit_ is None:
+            self.unit_ = self.dense / (float(np.linalg.norm(self.dense)) or 1.0)
+        return self.unit_
+
+    def member_dense(self) -> np.ndarray | None:
+        """The members' embeddings stacked as rows (None when no member has one)."""
+        if self.member_dense_ is None:
+            rows = [d for _, d in self.members if d is not None]
+            self.member_dense_ = np.vstack(rows) if rows else None
+        return self.member_dense_
 
 
 class JoinModel:
@@ -212,7 +225,11 @@ class StoryClusterer:
             a_w = vec.terms[w]
             for s in self.terms_.get(w):
                 acc[s] = acc.get(s, 0.0) + a_w
-        found = sorted(acc, key=lambda s: (-acc[s], s))[: self.candidates] if len(acc) > self.candidates else sorted(acc)
+        if len(acc) > self.candidates:  # the k heaviest, ties by id; only those at the cut get sorted
+            cut = sorted(acc.values(), reverse=True)[self.candidates - 1]
+            found = sorted((s for s, v in acc.items() if v >= cut), key=lambda s: (-acc[s], s))[: self.candidates]
+        else:
+            found = sorted(acc)
         if self.dense_ is not None and vec.dense is not None:
             for s, _ in sorted(self.dense_.top(vec.dense, self.candidates), key=lambda p: (-p[1], p[0])):
                 if s not in found:
@@ -224,13 +241,15 @@ class StoryClusterer:
         for s in stories:
             st = self.stories_[s]
             sp = sparse_dot(vec.terms, st.terms) / st.norms[0]
-            dn = 0.0
+            dn = m_dn = 0.0
             if vec.dense is not None and st.dense is not None:
-                dn = float(vec.dense @ st.dense) / (float(np.linalg.norm(st.dense)) or 1.0)
+                dn = float(st.unit_dense() @ vec.dense)  # type: ignore[operator]
+            members = st.member_dense() if vec.dense is not None else None
+            if members is not None:
+                m_dn = float((members @ vec.dense).max())
             en = sparse_dot(vec.entities, st.entities) / st.norms[1]
             ti = sparse_dot(vec.title, st.title) / st.norms[2]
             m_sp = max((sparse_dot(vec.terms, t) for t, _ in st.members), default=0.0)
-            m_dn = max((float(vec.dense @ d) for _, d in st.members if d is not None and vec.dense is not None), default=0.0)
             rows.append([sp, dn, en, ti, sp * dn, math.log1p(min(st.size, 10)), float(vec.short), 0.0, 0.0, 0.0, 0.0,
                          math.log1p(len(vec.entities)), m_sp, m_dn])
         x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
