@@ -227,3 +227,18 @@ def test_wordllama_loads_offline() -> None:
 
     vectors = WordLlamaEmbedder().embed(["Cargo ship strikes bridge", ""])
     assert vectors.shape == (2, 256)
+
+
+def test_wordllama_batch_matches_the_library_text_by_text() -> None:
+    """The unpadded batch path gives the same bits as WordLlama's own embed(), one text a call."""
+    import numpy as np
+
+    from storyline.text.embed import WordLlamaEmbedder, _normalize, _wordllama
+
+    texts = ["Cargo ship strikes bridge", "", "Crews searched the river overnight. " * 60, "Ünïcödé – “quotes” 2024"]
+    embedder = WordLlamaEmbedder()
+    model = _wordllama(embedder.dim)
+    expected = _normalize(np.vstack([model.embed([t[: embedder.max_chars]], norm=False)[0] for t in texts]))
+    got = embedder.embed(texts)
+    assert np.array_equal(got, expected)
+    assert not got[1].any() and abs(float(np.linalg.norm(got[0])) - 1.0) < 1e-5
