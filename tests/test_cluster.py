@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from storyline.cluster import Clusterer, StoryClusterer, default_clusterer, resolve, story_id_for
@@ -231,8 +232,6 @@ def test_wordllama_loads_offline() -> None:
 
 def test_wordllama_batch_matches_the_library_text_by_text() -> None:
     """The unpadded batch path gives the same bits as WordLlama's own embed(), one text a call."""
-    import numpy as np
-
     from storyline.text.embed import WordLlamaEmbedder, _normalize, _wordllama
 
     texts = ["Cargo ship strikes bridge", "", "Crews searched the river overnight. " * 60, "Ünïcödé – “quotes” 2024"]
@@ -242,3 +241,60 @@ def test_wordllama_batch_matches_the_library_text_by_text() -> None:
     got = embedder.embed(texts)
     assert np.array_equal(got, expected)
     assert not got[1].any() and abs(float(np.linalg.norm(got[0])) - 1.0) < 1e-5
+
+
+def test_time_cues_agree_or_conflict() -> None:
+    """Weekdays, years and months the texts name: +1 when shared, -1 when both name some and share
+    none, 0 when either names none (two look-alike store fires five years apart)."""
+    from storyline.cluster.features import represent
+
+    c = StoryClusterer(embedder=None)
+    first = Article(id="fire-2008", title="Fire guts Waitrose store in Banstead",
+                    text="A fire ripped through the Waitrose supermarket in Banstead on Tuesday, December 9, 2008, police said.")
+    c.partial_fit([first])
+    later = [
+        Article(id="same", title="Waitrose Banstead fire treated as suspicious",
+                text="Police said on Tuesday the Banstead Waitrose fire of December 2008 was potentially suspicious."),
+        Article(id="twin", title="Major fire at Waitrose in Wellington",
+                text="A large fire broke out at the Waitrose supermarket in Wellington on Sunday, July 21, 2013."),
+        Article(id="silent", title="Waitrose fire", text="Firefighters tackled a blaze at a Waitrose supermarket."),
+    ]
+    cols = [FEATURES.index(name) for name in ("weekday_match", "year_match", "month_match")]
+    rows = {}
+    for art, vec in zip(later, represent(later, None)):
+        cands, x, _ = c.score(vec)
+        assert cands == [story_id_for("fire-2008")]
+        rows[art.id] = [float(x[0, i]) for i in cols]
+    assert rows == {"same": [1.0, 1.0, 1.0], "twin": [-1.0, -1.0, -1.0], "silent": [0.0, 0.0, 0.0]}
+
+
+def test_time_cues_survive_state_round_trip(articles: list[Article]) -> None:
+    c = StoryClusterer()
+    c.partial_fit(articles)
+    again = StoryClusterer()
+    again.set_state(json.loads(json.dumps(c.get_state())))
+    quake = c.stories_[story_id_for("quake0-0")]
+    assert "Monday" in quake.days
+    restored = again.stories_[story_id_for("quake0-0")]
+    assert (restored.days, restored.years, restored.months) == (quake.days, quake.years, quake.months)
+
+
+def test_join_model_averages_its_networks() -> None:
+    n = len(FEATURES)
+    eager, shy = JoinModel.linear([0.0] * n, 2.0), JoinModel.linear([0.0] * n, -2.0)
+    both = JoinModel.from_dict({"networks": [
+        {"layers": [{"w": net[0][0][0].tolist(), "b": net[0][0][1].tolist()}], "mean": net[1].tolist(), "scale": net[2].tolist()}
+        for net in (eager.networks[0], shy.networks[0])
+    ]})
+    x = np.full((1, n), 0.5)
+    assert abs(float(both.predict(x)[0]) - 0.5) < 1e-12
+    assert float(eager.predict(x)[0]) > 0.88
+
+
+def test_short_dated_items_join_at_the_headline_threshold() -> None:
+    c = StoryClusterer(join_threshold=0.99, headline_join_threshold=0.0, mutual_threshold=2.0)
+    heads = [Article(id=f"h{i}", title=t, text="", published=T0 + timedelta(minutes=i)) for i, t in
+             enumerate(["Chile quake triggers tsunami alert", "Tsunami alert after Chile quake"])]
+    assert len(set(c.partial_fit(heads))) == 1
+    undated = StoryClusterer(join_threshold=0.99, headline_join_threshold=0.0, mutual_threshold=2.0, loose_threshold=2.0)
+    assert len(set(undated.partial_fit([Article(id=a.id, title=a.title, text="") for a in heads]))) == 2

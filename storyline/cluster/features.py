@@ -3,7 +3,7 @@
 An :class:`ArticleVector` holds what the clusterer compares: a sparse TF-IDF vector (title words
 count twice, IDF from a small committed table learned on the training splits), a set of
 named-entity-ish tokens (capitalized words and numbers), the title's own words, a dense static
-embedding, and the publication time.
+embedding, the publication time, and the time cues the text names (weekdays, years, months).
 """
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ MODELS_DIR = Path(__file__).parent / "models"
 IDF_FILE = MODELS_DIR / "idf-news.v1.json.gz"
 
 _CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'’-]*[A-Za-z]|[A-Z]{2,}|\d[\d,.]*\d)")
+_WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
+                    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b")
 _MAX_TEXT_WORDS = 350
 _MAX_TERMS = 80
 _LOOSE_WORDS = 35
@@ -45,6 +49,9 @@ class ArticleVector:
     words: int = 0
     top: list[str] = field(default_factory=list)
     loose: bool = False  # an undated headline or lone sentence (title or text, not both)
+    days: frozenset[str] = frozenset()  # weekdays named in title and lead ("Tuesday")
+    years: frozenset[str] = frozenset()  # years named ("2009")
+    months: frozenset[str] = frozenset()  # months named, as three letters ("Feb")
 
 
 class IdfTable:
@@ -113,7 +120,9 @@ def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTa
         words = len(title_words) + len(text_words)
         top = sorted(terms, key=lambda w: (-terms[w], w))[:8]
         loose = when is None and not (art.title.strip() and art.text.strip()) and words <= _LOOSE_WORDS
-        out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose))
+        out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose,
+                                 frozenset(_WEEKDAY.findall(head)), frozenset(_YEAR.findall(head)),
+                                 frozenset(m[:3] for m in _MONTH.findall(head))))
     if embedder is not None and out:
         dense = embedder.embed([f"{a.title}\n{a.text}".strip() for a in articles])
         for vec, row in zip(out, dense):
