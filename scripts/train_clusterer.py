@@ -7,9 +7,10 @@ Writes, deterministically (fixed seeds, sorted keys, gzip without timestamps):
 - ``idf-news.v1.json.gz``: document frequencies of content words over ECB+ train and NeuS train
   articles (terms seen at least twice), the IDF the clusterer uses;
 - ``join-mlp.v2.json``: three small MLPs (seeds 0, 1, 2; their probabilities are averaged) over
-  the clusterer's similarity features, learned by teacher forcing: each training stream is replayed in order, every article is scored against the
-  candidate stories the clusterer would retrieve (stories built from the gold labels so far),
-  and each (article, candidate) pair is labelled by whether the candidate is its gold story.
+  the clusterer's similarity features, learned by teacher forcing: each training stream is
+  replayed in order, every article is scored against the candidate stories the clusterer would
+  retrieve (stories built from the gold labels so far), and each (article, candidate) pair is
+  labelled by whether the candidate is its gold story.
 
 Only training splits are read (ECB+ train, NeuS train); dev and val sets stay for evaluation.
 """

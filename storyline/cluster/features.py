@@ -105,6 +105,15 @@ def entity_tokens(text: str) -> list[str]:
     return out
 
 
+TIME_CUES = ("days", "years", "months")  # the ArticleVector / StoryState fields holding them
+
+
+def time_cues(text: str) -> dict[str, frozenset[str]]:
+    """The weekdays, years and months (as three letters) ``text`` names, by :data:`TIME_CUES` field."""
+    return {"days": frozenset(_WEEKDAY.findall(text)), "years": frozenset(_YEAR.findall(text)),
+            "months": frozenset(m[:3] for m in _MONTH.findall(text))}
+
+
 def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTable | None = None) -> list[ArticleVector]:
     """Vectors for ``articles`` (dense embeddings computed in one call when an embedder is given)."""
     idf = idf or default_idf()
@@ -120,9 +129,7 @@ def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTa
         words = len(title_words) + len(text_words)
         top = sorted(terms, key=lambda w: (-terms[w], w))[:8]
         loose = when is None and not (art.title.strip() and art.text.strip()) and words <= _LOOSE_WORDS
-        out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose,
-                                 frozenset(_WEEKDAY.findall(head)), frozenset(_YEAR.findall(head)),
-                                 frozenset(m[:3] for m in _MONTH.findall(head))))
+        out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose, **time_cues(head)))
     if embedder is not None and out:
         dense = embedder.embed([f"{a.title}\n{a.text}".strip() for a in articles])
         for vec, row in zip(out, dense):
@@ -136,4 +143,4 @@ def sparse_dot(a: dict[str, float], b: dict[str, float]) -> float:
     return math.fsum([a[w] * b[w] for w in a.keys() & b.keys()])
 
 
-__all__ = ["ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "MODELS_DIR"]
+__all__ = ["ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "time_cues", "TIME_CUES", "MODELS_DIR"]

@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from ..models import Article
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import resolve, story_id_for
-from .features import MODELS_DIR, ArticleVector, represent, sparse_dot
+from .features import MODELS_DIR, TIME_CUES, ArticleVector, represent, sparse_dot
 from .index import DenseStoryIndex, TermIndex
 
 FEATURES = (
@@ -83,9 +83,8 @@ class StoryState:
         self.unit_ = self.member_dense_ = None
         self.size += 1
         self.loose = self.loose and vec.loose
-        self.days |= vec.days
-        self.years |= vec.years
-        self.months |= vec.months
+        for cue in TIME_CUES:
+            getattr(self, cue).update(getattr(vec, cue))
         if len(self.members) < _MEMBERS:
             self.members.append((vec.terms, vec.dense))
         for target, source in ((self.terms, vec.terms), (self.entities, vec.entities), (self.title, vec.title)):
@@ -131,21 +130,16 @@ class JoinModel:
     """
 
     def __init__(self, layers: Sequence[tuple[Any, Any]], mean: Sequence[float], scale: Sequence[float]) -> None:
-        self.networks = [self._network(layers, mean, scale)]
-
-    @staticmethod
-    def _network(layers: Sequence[tuple[Any, Any]], mean: Sequence[float], scale: Sequence[float]) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
-        return ([(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)) for w, b in layers],
-                np.asarray(mean, dtype=np.float64), np.asarray(scale, dtype=np.float64))
+        self.networks = [([(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)) for w, b in layers],
+                          np.asarray(mean, dtype=np.float64), np.asarray(scale, dtype=np.float64))]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "JoinModel":
         """From the exported form: ``{"networks": [{"layers", "mean", "scale"}, ...]}`` (or one
         network's ``layers``/``mean``/``scale`` at the top level)."""
-        nets = data.get("networks") or [data]
-        model = cls([(layer["w"], layer["b"]) for layer in nets[0]["layers"]], nets[0]["mean"], nets[0]["scale"])
-        model.networks += [cls._network([(layer["w"], layer["b"]) for layer in n["layers"]], n["mean"], n["scale"]) for n in nets[1:]]
-        return model
+        models = [cls([(layer["w"], layer["b"]) for layer in n["layers"]], n["mean"], n["scale"]) for n in data.get("networks") or [data]]
+        models[0].networks = [m.networks[0] for m in models]
+        return models[0]
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> "JoinModel":
@@ -290,7 +284,7 @@ class StoryClusterer:
             m_sp = max((sparse_dot(vec.terms, t) for t, _ in st.members), default=0.0)
             rows.append([sp, dn, en, ti, sp * dn, math.log1p(min(st.size, 10)), float(vec.short), 0.0, 0.0, 0.0, 0.0,
                          math.log1p(len(vec.entities)), m_sp, m_dn,
-                         _match(vec.days, st.days), _match(vec.years, st.years), _match(vec.months, st.months)])
+                         *(_match(getattr(vec, cue), getattr(st, cue)) for cue in TIME_CUES)])
         x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
         if len(rows):
             for col, src in ((7, 0), (8, 1)):
@@ -325,7 +319,8 @@ class StoryClusterer:
         """The story an article joins (or opens), with its candidates and their feature rows."""
         cands, x, probs = self.score(vec)
         best = int(np.argmax(probs)) if len(cands) else -1
-        if best >= 0 and probs[best] >= (self.headline_join_threshold if vec.short and vec.when is not None else self.join_threshold):
+        threshold = self.headline_join_threshold if vec.short and vec.when is not None else self.join_threshold
+        if best >= 0 and probs[best] >= threshold:
             return cands[best], cands, x
         return self._loose_match(vec, cands, x) or story_id_for(article_id), cands, x
 
@@ -366,7 +361,7 @@ class StoryClusterer:
         terms = unit(st.terms, st.norms[0])
         top = sorted(terms, key=lambda w: (-terms[w], w))[:12]
         return ArticleVector(terms, unit(st.entities, st.norms[1]), unit(st.title, st.norms[2]), st.unit_dense(), st.last, False, 100, top,
-                             days=frozenset(st.days), years=frozenset(st.years), months=frozenset(st.months))
+                             **{cue: frozenset(getattr(st, cue)) for cue in TIME_CUES})
 
     def _best_partner(self, story: str) -> tuple[float, str | None, float]:
         """The open story most probably the same as ``story`` (scored as one pseudo-article), with
@@ -454,7 +449,7 @@ class StoryClusterer:
                 {"id": st.id, "size": st.size, "terms": st.terms, "entities": st.entities, "title": st.title,
                  "dense": _pack(st.dense), "first": st.first, "last": st.last, "loose": st.loose, "opened": st.opened,
                  "members": [[t, _pack(d)] for t, d in st.members],
-                 "days": sorted(st.days), "years": sorted(st.years), "months": sorted(st.months)}
+                 **{cue: sorted(getattr(st, cue)) for cue in TIME_CUES}}
                 for st in self.stories_.values()
             ],
         }
@@ -470,7 +465,7 @@ class StoryClusterer:
                             _unpack(d.get("dense")), d.get("first"), d.get("last"), loose=bool(d.get("loose", True)),
                             opened=int(d.get("opened", 0)),
                             members=[(dict(t), _unpack(v)) for t, v in d.get("members", [])],
-                            days=set(d.get("days", ())), years=set(d.get("years", ())), months=set(d.get("months", ())))
+                            **{cue: set(d.get(cue, ())) for cue in TIME_CUES})
             st.norms = tuple(math.sqrt(sum(v * v for v in x.values())) or 1.0 for x in (st.terms, st.entities, st.title))  # type: ignore[assignment]
             self.stories_[st.id] = st
             self.terms_.add(st.id, st.indexed())

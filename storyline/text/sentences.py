@@ -14,22 +14,22 @@ import re
 _ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof sr jr st mt gen col lt sgt capt cmdr adm gov sen rep rev hon pres
     vol fig jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp bros
-    vs etc approx dept est univ ave blvd rd ft a.m p.m e.g i.e u.s u.k u.n e.u d.c
+    vs etc approx dept est univ ave blvd rd ft
     sens reps govs gens maj messrs supt dep calif ala ariz colo conn fla mich minn okla tenn wis""".split()
 )
 _NUMBER_SIGNS = frozenset({"no", "nos"})  # "No. 5", but "voted no. Then"
-_DOTTED = re.compile(r"(?:[a-z]\.)+[a-z]")  # initials and dotted acronyms: "h.w", "j.b", "h.r"
+_DOTTED = re.compile(r"(?:[a-z]\.)+[a-z]")  # dotted acronyms and runs of initials: "u.s", "a.m", "h.w"
 _BOUNDARY = re.compile(r"""([.!?…]+["'”’)\]]*)(\s+)(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])""")
 _LAST_WORD = re.compile(r"(\S+)$")
 _MIN_CHARS = 2
 
 
-def _is_abbreviation(before: str, following: str) -> bool:
+def _is_abbreviation(before: str, next_char: str) -> bool:
     match = _LAST_WORD.search(before)
     if not match:
         return False
     word = match.group(1).lstrip("\"'“‘([").rstrip(".").casefold()
-    if word in _ABBREVIATIONS or (word in _NUMBER_SIGNS and following[:1].isdigit()):
+    if word in _ABBREVIATIONS or (word in _NUMBER_SIGNS and next_char.isdigit()):
         return True
     if len(word) == 1 and word.isalpha():  # an initial: "John F. Kennedy"
         return True
@@ -46,7 +46,7 @@ def split_sentences(text: str) -> list[str]:
         start = 0
         for m in _BOUNDARY.finditer(para):
             end = m.end(1)
-            if m.group(1) == "." and _is_abbreviation(para[start:m.start(1)], para[m.end(2):]):
+            if m.group(1) == "." and _is_abbreviation(para[start:m.start(1)], para[m.end(2):m.end(2) + 1]):
                 continue
             piece = para[start:end].strip()
             if len(piece) >= _MIN_CHARS:
