@@ -114,7 +114,7 @@ def test_state_save_load_then_continue_equals_one_run(articles: list[Article]) -
 def test_merges_resolve() -> None:
     # A permissive model makes every story the best match of some other: consolidate links pairs.
     eager = JoinModel.linear([0.0] * len(FEATURES), 50.0)
-    c = StoryClusterer()
+    c = StoryClusterer(fold_size=0)  # no folding: every merged-away story keeps its state
     arts = event_articles()
     ids = c.partial_fit(arts)
     c.model = eager
@@ -149,6 +149,42 @@ def test_consolidate_joins_mutual_best_singletons() -> None:
     assert len(set(ids)) == 4
     assert c.consolidate() == {ids[2]: ids[0], ids[3]: ids[1]}
     assert {resolve(s, c.merges_) for s in ids} == {ids[0], ids[1]}
+
+
+def test_consolidate_folds_small_pairs_and_searches_again() -> None:
+    # Three reports of one event and two of another, none joined on arrival. Two of the quake
+    # reports are each other's best match; once folded into one story, that story and the third
+    # report are mutually best, which a second round finds. One round leaves the third apart.
+    arts = [
+        Article(id="q1", title="Magnitude 6.1 quake strikes off Tonga coast",
+                text="A magnitude 6.1 earthquake struck off the coast of Tonga early Tuesday, the USGS said."),
+        Article(id="f1", title="Harbor City win the cup final on penalties",
+                text="Harbor City beat Westquay Rovers on penalties to lift the cup at the national stadium."),
+        Article(id="q2", title="Tonga shaken by strong undersea earthquake",
+                text="Residents felt strong shaking on Tuesday when an undersea earthquake of magnitude 6.1 hit near Tonga."),
+        Article(id="f2", title="Penalties hand Harbor City the cup",
+                text="Westquay Rovers lost the cup final to Harbor City after a penalty shootout at the stadium."),
+        Article(id="q3", title="Undersea quake rattles Tonga, no tsunami warning",
+                text="The USGS measured the Tuesday earthquake near Tonga at magnitude 6.1; no tsunami warning was issued."),
+    ]
+    settings = dict(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=0.0)
+    one_round = StoryClusterer(merge_rounds=1, **settings)
+    ids = one_round.partial_fit(arts)
+    one_round.consolidate()
+    assert len({resolve(s, one_round.merges_) for s in ids}) == 3
+    c = StoryClusterer(**settings)
+    ids = c.partial_fit(arts)
+    merged = c.consolidate()
+    story = {a.id: resolve(s, c.merges_) for a, s in zip(arts, ids)}
+    assert story["q1"] == story["q2"] == story["q3"] != story["f1"] == story["f2"]
+    assert set(merged) == {ids[2], ids[3], ids[4]}, "every merged-away id is reported and still resolves"
+    # folded stories are one state: the quake story holds all three reports, the others closed
+    assert c.stories_[story["q1"]].size == 3 and ids[2] not in c.stories_ and ids[4] not in c.stories_
+    # and a later report joins the kept story directly
+    later = Article(id="q4", title="Tonga quake: magnitude 6.1 tremor off the coast on Tuesday",
+                    text="An undersea earthquake of magnitude 6.1 struck near Tonga on Tuesday, the USGS said; no tsunami.")
+    c.join_threshold = 0.5
+    assert c.partial_fit([later]) == [story["q1"]]
 
 
 def test_consolidate_keeps_lone_items_that_only_share_a_place_apart() -> None:

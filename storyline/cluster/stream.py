@@ -97,6 +97,30 @@ class StoryState:
         if vec.when is not None:
             self.first = vec.when if self.first is None else min(self.first, vec.when)
             self.last = vec.when if self.last is None else max(self.last, vec.when)
+        self._renorm()
+
+    def absorb(self, other: "StoryState") -> None:
+        """Fold ``other`` into this story (the two turned out to be one)."""
+        self.unit_ = self.member_dense_ = None
+        self.size += other.size
+        self.loose = self.loose and other.loose
+        for cue in TIME_CUES:
+            getattr(self, cue).update(getattr(other, cue))
+        self.members = (self.members + other.members)[:_MEMBERS]
+        for target, source in ((self.terms, other.terms), (self.entities, other.entities), (self.title, other.title)):
+            for w, v in source.items():
+                target[w] = target.get(w, 0.0) + v
+        if len(self.terms) > _CENTROID_TERMS * 1.5:
+            self.terms = dict(sorted(self.terms.items(), key=lambda kv: -kv[1])[:_CENTROID_TERMS])
+        if other.dense is not None:
+            self.dense = other.dense.copy() if self.dense is None else self.dense + other.dense
+        for when in (other.first, other.last):
+            if when is not None:
+                self.first = when if self.first is None else min(self.first, when)
+                self.last = when if self.last is None else max(self.last, when)
+        self._renorm()
+
+    def _renorm(self) -> None:
         self.norms = tuple(math.sqrt(sum(v * v for v in d.values())) or 1.0 for d in (self.terms, self.entities, self.title))  # type: ignore[assignment]
 
     def indexed(self) -> set[str]:
@@ -191,6 +215,8 @@ class StoryClusterer:
         mutual_min_dense: ...and the minimum embedding cosine between them: two lone items that
             are each other's best match only because nothing else shares their town read less
             alike than reports of one event.
+        fold_size: Merged stories holding at most this many articles together become one state.
+        merge_rounds: Most consolidation rounds (a folded story searches again in the next).
         close_every: Articles between sweeps that close stories outside the time window.
         max_open: Most stories kept open; the earliest opened close first.
         candidates: Stories retrieved from each index per article.
@@ -212,6 +238,8 @@ class StoryClusterer:
         mutual_threshold: float = 0.03,
         mutual_min_dense: float = 0.35,
         small_merge_size: int = 2,
+        fold_size: int = 4,
+        merge_rounds: int = 3,
         close_every: int = 500,
         max_open: int = 50_000,
         candidates: int = 6,
@@ -226,6 +254,8 @@ class StoryClusterer:
         self.mutual_threshold = mutual_threshold
         self.mutual_min_dense = mutual_min_dense
         self.small_merge_size = small_merge_size
+        self.fold_size = fold_size
+        self.merge_rounds = merge_rounds
         self.close_every = close_every
         self.max_open = max_open
         self.candidates = candidates
@@ -378,10 +408,13 @@ class StoryClusterer:
         stream is in, two stories that are *mutually* each other's best match are one story even
         at a modest probability: at ``mutual_threshold`` (and embedding cosine
         ``mutual_min_dense``) when both have at most ``small_merge_size`` articles, otherwise at
-        ``merge_threshold``. Merges only redirect the
-        presented id (``merges_``); each side keeps its own state for later join decisions, so a
-        merged pair does not become a broad attractor. Only stories touched since the last call
-        start a search, so the cost follows the new articles, not the open set.
+        ``merge_threshold``. A merge is recorded in ``merges_`` (the old id still resolves). When the
+        two hold at most ``fold_size`` articles together they become one state (the later-opened
+        one is closed), and the folded story searches again, up to ``merge_rounds`` rounds: a
+        story scattered over three singletons comes back whole (NeuS val 0.901 -> 0.907, 9k mixed
+        stream 0.796 -> 0.799). Bigger merged stories keep their own states for later join
+        decisions, so a merged pair does not become a broad attractor. Only stories touched since
+        the last call start a search, so the cost follows the new articles, not the open set.
 
         Called at the end of input (``storyline cluster``, ``digest``) and at the end of each
         ``ingest`` run. Measured: linking at fixed article counts mid-stream instead (when fewer
@@ -396,10 +429,19 @@ class StoryClusterer:
     def _mutual_pass(self) -> None:
         touched = [s for s in self.touched_ if s in self.stories_]
         self.touched_ = {}
+        for _ in range(self.merge_rounds):
+            touched = self._mutual_round(touched)
+            if not touched:
+                break
+
+    def _mutual_round(self, touched: list[str]) -> list[str]:
+        """Link every mutually-best pair among ``touched`` and their partners; fold the small
+        ones into one state. Returns the stories that grew by a fold (they search again)."""
         best: dict[str, tuple[float, str | None, float]] = {}
         for s in touched:
             best[s] = self._best_partner(s)
         done: set[str] = set()
+        folds: list[tuple[str, str]] = []
         for s, (p, other, dense) in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0])):
             if other is None or p < self.mutual_threshold or s in done or other in done or other not in self.stories_:
                 continue
@@ -408,8 +450,26 @@ class StoryClusterer:
                 continue
             if other not in best:
                 best[other] = self._best_partner(other)
+            roots = s not in self.merges_ and other not in self.merges_
             if best[other][1] == s and self._link(s, other):
                 done.update((s, other))
+                if roots and self.stories_[s].size + self.stories_[other].size <= self.fold_size:
+                    gone = s if s in self.merges_ else other
+                    folds.append((self.merges_[gone], gone))
+        return [self._fold(keep, gone) for keep, gone in folds]
+
+    def _fold(self, keep: str, gone: str) -> str:
+        """Make ``gone`` (just linked to ``keep``) part of ``keep``'s state and close it."""
+        st = self.stories_[keep]
+        old_terms = st.indexed()
+        st.absorb(self.stories_[gone])
+        self._close([gone])
+        new_terms = st.indexed()
+        self.terms_.remove(keep, old_terms - new_terms)
+        self.terms_.add(keep, new_terms - old_terms)
+        if self.dense_ is not None and st.dense is not None:
+            self.dense_.set(keep, st.unit_dense())  # type: ignore[arg-type]
+        return keep
 
     def _link(self, a: str, b: str) -> bool:
         """Present ``a`` and ``b`` as one story from now on (recorded in ``merges_``; the later-
@@ -466,7 +526,7 @@ class StoryClusterer:
                             opened=int(d.get("opened", 0)),
                             members=[(dict(t), _unpack(v)) for t, v in d.get("members", [])],
                             **{cue: set(d.get(cue, ())) for cue in TIME_CUES})
-            st.norms = tuple(math.sqrt(sum(v * v for v in x.values())) or 1.0 for x in (st.terms, st.entities, st.title))  # type: ignore[assignment]
+            st._renorm()
             self.stories_[st.id] = st
             self.terms_.add(st.id, st.indexed())
             if self.dense_ is not None and st.dense is not None:
