@@ -22,6 +22,20 @@ def test_split_handles_quotes_and_newlines():
     assert split_sentences(text) == ['He said: "We will leave."', "The embassy closed.", "A second paragraph"]
 
 
+def test_split_leaves_out_an_opening_wire_dateline():
+    for text, first in [
+        ("WASHINGTON (AP) — The Senate voted 51-49. Debate ended.", "The Senate voted 51-49."),
+        ("TUSCALOOSA, Ala. (AP) — A storm hit the city.", "A storm hit the city."),
+        ("Washington (CNN) - The House adjourned.", "The House adjourned."),
+        ("NEW YORK — \"We are open,\" the mayor said.", '"We are open," the mayor said.'),
+    ]:
+        assert split_sentences(text)[0] == first
+    # only at the start of the text, and never a dash inside a sentence
+    assert split_sentences("Trump — the president — said no.") == ["Trump — the president — said no."]
+    assert split_sentences("NASA - the agency said so.") == ["NASA - the agency said so."]
+    assert split_sentences("First line.\nWASHINGTON — Second.") == ["First line.", "WASHINGTON — Second."]
+
+
 def test_clean_text_normalizes_without_changing_words():
     assert clean_text("  Caf\u0065\u0301\u00a0au &amp; lait\u200b \n\n next ") == "Café au & lait\nnext"
     assert clean_text("<b>bold</b> move", strip_tags=True) == "bold move"

@@ -21,6 +21,11 @@ _NUMBER_SIGNS = frozenset({"no", "nos"})  # "No. 5", but "voted no. Then"
 _DOTTED = re.compile(r"(?:[a-z]\.)+[a-z]")  # dotted acronyms and runs of initials: "u.s", "a.m", "h.w"
 _BOUNDARY = re.compile(r"""([.!?…]+["'”’)\]]*)(\s+)(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])""")
 _LAST_WORD = re.compile(r"(\S+)$")
+# A wire dateline opening an article: "WASHINGTON —", "TUSCALOOSA, Ala. (AP) —", "Washington (CNN) -".
+# It says where the report was filed, not what happened, so no summary sentence starts with it.
+_DATELINE = re.compile(
+    r"""^(?:[A-Z][A-Z.'’-]+(?:\s[A-Z][A-Z.'’-]+){0,3}(?:,\s[A-Z][A-Za-z.]+(?:\s[A-Z][A-Za-z.]+)?)?(?:\s\([A-Za-z][\w .&-]{0,30}\))?"""
+    r"""|[A-Z][a-z]+(?:\s[A-Z][a-z]+){0,2}(?:,\s[A-Z][A-Za-z.]+)?\s\([A-Z][\w .&-]{0,30}\))\s*[—–-]{1,2}\s+(?=["“‘]?[A-Z0-9])""")
 _MIN_CHARS = 2
 
 
@@ -37,12 +42,15 @@ def _is_abbreviation(before: str, next_char: str) -> bool:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split ``text`` into sentences; newlines always end a sentence."""
+    """Split ``text`` into sentences; newlines always end a sentence, and a wire dateline opening
+    the text ("WASHINGTON (AP) —") is left out."""
     out: list[str] = []
     for para in text.split("\n"):
         para = para.strip()
         if not para:
             continue
+        if not out:
+            para = _DATELINE.sub("", para, count=1)
         start = 0
         for m in _BOUNDARY.finditer(para):
             end = m.end(1)
