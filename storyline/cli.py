@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
 from .config import Settings
-from .errors import StorylineError
+from .errors import InputError, StorylineError
 from .ingest import ReadReport, read_paths
 from .ingest.files import article_from_record
 from .models import Article
@@ -90,7 +90,14 @@ def cmd_digest(args: argparse.Namespace) -> int:
 def _read_jsonl_records(path: str, report: ReadReport) -> Iterator[tuple[str, dict[str, Any]]]:
     from .ingest.files import decode_lines, json_records
 
-    source: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")
+    try:
+        source: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a folder; give a JSONL file (or - for stdin)") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot open: {exc.strerror or exc}") from None
     with source:
         for number, record in json_records(decode_lines(source, path, report), path, report):
             yield f"{path}:{number}", record

@@ -5,6 +5,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from conftest import DEMO, run_cli
 
 IRAQ = re.compile(r"\bIraq", re.I)
@@ -96,6 +97,14 @@ def test_nothing_readable_exits_non_zero(tmp_path):
     bad.write_text("not json\n", encoding="utf-8")
     proc = run_cli("digest", str(bad))
     assert proc.returncode == 1 and "nothing could be read" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["cluster", "summarize"])
+def test_unreadable_input_file_is_a_clear_error(command, tmp_path):
+    for target, reason in ((tmp_path / "missing.jsonl", "no such file"), (tmp_path, "is a folder")):
+        proc = run_cli(command, str(target))
+        assert proc.returncode == 1
+        assert f"{target}: {reason}" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_cluster_contract(tmp_path):
