@@ -131,10 +131,9 @@ def test_merges_resolve() -> None:
     assert c.consolidate() == {}, "nothing touched since: nothing new to merge"
 
 
-def test_consolidate_joins_mutual_best_singletons() -> None:
-    # Nothing may join on arrival (threshold above 1), so four reports of two events are four
-    # stories; at the end each is the best match of its counterpart and the pairs become stories.
-    arts = [
+def two_events() -> list[Article]:
+    """Two reports each of a quake and a cup final, interleaved: q1, f1, q2, f2."""
+    return [
         Article(id="q1", title="Magnitude 6.1 quake strikes off Tonga coast",
                 text="A magnitude 6.1 earthquake struck off the coast of Tonga early Tuesday, the USGS said."),
         Article(id="f1", title="Harbor City win the cup final on penalties",
@@ -144,6 +143,12 @@ def test_consolidate_joins_mutual_best_singletons() -> None:
         Article(id="f2", title="Penalties hand Harbor City the cup",
                 text="Westquay Rovers lost the cup final to Harbor City after a penalty shootout at the stadium."),
     ]
+
+
+def test_consolidate_joins_mutual_best_singletons() -> None:
+    # Nothing may join on arrival (threshold above 1), so four reports of two events are four
+    # stories; at the end each is the best match of its counterpart and the pairs become stories.
+    arts = two_events()
     c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=0.0)
     ids = c.partial_fit(arts)
     assert len(set(ids)) == 4
@@ -155,18 +160,9 @@ def test_consolidate_folds_small_pairs_and_searches_again() -> None:
     # Three reports of one event and two of another, none joined on arrival. Two of the quake
     # reports are each other's best match; once folded into one story, that story and the third
     # report are mutually best, which a second round finds. One round leaves the third apart.
-    arts = [
-        Article(id="q1", title="Magnitude 6.1 quake strikes off Tonga coast",
-                text="A magnitude 6.1 earthquake struck off the coast of Tonga early Tuesday, the USGS said."),
-        Article(id="f1", title="Harbor City win the cup final on penalties",
-                text="Harbor City beat Westquay Rovers on penalties to lift the cup at the national stadium."),
-        Article(id="q2", title="Tonga shaken by strong undersea earthquake",
-                text="Residents felt strong shaking on Tuesday when an undersea earthquake of magnitude 6.1 hit near Tonga."),
-        Article(id="f2", title="Penalties hand Harbor City the cup",
-                text="Westquay Rovers lost the cup final to Harbor City after a penalty shootout at the stadium."),
-        Article(id="q3", title="Undersea quake rattles Tonga, no tsunami warning",
-                text="The USGS measured the Tuesday earthquake near Tonga at magnitude 6.1; no tsunami warning was issued."),
-    ]
+    third = Article(id="q3", title="Undersea quake rattles Tonga, no tsunami warning",
+                    text="The USGS measured the Tuesday earthquake near Tonga at magnitude 6.1; no tsunami warning was issued.")
+    arts = [*two_events(), third]
     settings = dict(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=0.0)
     one_round = StoryClusterer(merge_rounds=1, **settings)
     ids = one_round.partial_fit(arts)

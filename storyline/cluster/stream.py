@@ -80,27 +80,12 @@ class StoryState:
     member_dense_: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def add(self, vec: ArticleVector) -> None:
-        self.unit_ = self.member_dense_ = None
-        self.size += 1
-        self.loose = self.loose and vec.loose
-        for cue in TIME_CUES:
-            getattr(self, cue).update(getattr(vec, cue))
-        if len(self.members) < _MEMBERS:
-            self.members.append((vec.terms, vec.dense))
-        for target, source in ((self.terms, vec.terms), (self.entities, vec.entities), (self.title, vec.title)):
-            for w, v in source.items():
-                target[w] = target.get(w, 0.0) + v
-        if len(self.terms) > _CENTROID_TERMS * 1.5:
-            self.terms = dict(sorted(self.terms.items(), key=lambda kv: -kv[1])[:_CENTROID_TERMS])
-        if vec.dense is not None:
-            self.dense = vec.dense.copy() if self.dense is None else self.dense + vec.dense
-        if vec.when is not None:
-            self.first = vec.when if self.first is None else min(self.first, vec.when)
-            self.last = vec.when if self.last is None else max(self.last, vec.when)
-        self._renorm()
+        self.absorb(StoryState(self.id, 1, vec.terms, vec.entities, vec.title, vec.dense, vec.when, vec.when, loose=vec.loose,
+                               members=[(vec.terms, vec.dense)], **{cue: getattr(vec, cue) for cue in TIME_CUES}))
 
     def absorb(self, other: "StoryState") -> None:
-        """Fold ``other`` into this story (the two turned out to be one)."""
+        """Fold ``other`` (one new article's state, or a story that turned out to be this one) in;
+        ``other`` is only read."""
         self.unit_ = self.member_dense_ = None
         self.size += other.size
         self.loose = self.loose and other.loose
