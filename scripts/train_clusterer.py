@@ -6,6 +6,11 @@
 Writes, deterministically (fixed seeds, sorted keys, gzip without timestamps):
 - ``idf-news.v1.json.gz``: document frequencies of content words over ECB+ train and NeuS train
   articles (terms seen at least twice), the IDF the clusterer uses;
+- ``merge-trees.v1.json``: boosted trees deciding which mutually-best story pairs merge at
+  consolidation. The clusterer (with the new join model and the hand-set merge rule) runs over
+  two shuffles of the mixed training stream; every mutually-best pair it meets at the end is a
+  row of :data:`MERGE_FEATURES`, labelled by whether both sides' articles are mostly of one
+  gold story;
 - ``join-mlp.v2.json``: three small MLPs (seeds 0, 1, 2; their probabilities are averaged) over
   the clusterer's similarity features, learned by teacher forcing: each training stream is
   replayed in order, every article is scored against the candidate stories the clusterer would
@@ -33,8 +38,10 @@ sys.path.insert(0, str(ROOT))
 from storyline.cluster.base import story_id_for  # noqa: E402
 from storyline.cluster.corpora import mixed_records, read_records, neus_story_records, to_labelled  # noqa: E402
 from storyline.cluster.features import IdfTable, represent  # noqa: E402
-from storyline.cluster.stream import FEATURES, JoinModel, StoryClusterer  # noqa: E402
+from storyline.cluster.base import resolve  # noqa: E402
+from storyline.cluster.stream import FEATURES, MERGE_FEATURES, JoinModel, StoryClusterer  # noqa: E402
 from storyline.pipeline import prepare  # noqa: E402
+from storyline.summarize.scoring import export_hist  # noqa: E402
 from storyline.text import content_words  # noqa: E402
 
 
@@ -94,6 +101,44 @@ def self_forced_pairs(records: list[dict], idf: IdfTable, clusterer: StoryCluste
 
 def _plurality(counts: Counter[str]) -> str:
     return min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+def merge_pairs(records: list[dict], model: JoinModel) -> tuple[np.ndarray, np.ndarray]:
+    """Consolidation candidates met at the end of one stream, as rows and labels."""
+    arts, gold = to_labelled(records)
+    arts = [prepare(a) for a in arts]
+    clusterer = StoryClusterer(model=model, merge_model=None)
+    stories = clusterer.partial_fit(arts)
+    inside: dict[str, Counter[str]] = {}
+    for story, label in zip(stories, gold):
+        inside.setdefault(story, Counter())[label] += 1
+
+    def plurality(story: str) -> str:
+        root = resolve(story, clusterer.merges_)
+        counts: Counter[str] = Counter()
+        for s in inside:
+            if resolve(s, clusterer.merges_) == root:
+                counts.update(inside[s])
+        return _plurality(counts)
+
+    rows: list[list[float]] = []
+    labels: list[int] = []
+
+    def probe(row: list[float], story: str, partner: str) -> None:
+        rows.append(row)
+        labels.append(int(plurality(story) == plurality(partner)))
+
+    clusterer.merge_probe_ = probe
+    clusterer.consolidate()
+    return np.asarray(rows, dtype=np.float64), np.asarray(labels, dtype=np.int8)
+
+
+def fit_merge_model(x: np.ndarray, y: np.ndarray) -> dict:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(max_leaf_nodes=7, max_iter=200, learning_rate=0.05, early_stopping=False,
+                                           random_state=0).fit(x, y)
+    return export_hist(model, MERGE_FEATURES)
 
 
 def fit(x: np.ndarray, y: np.ndarray, hidden: list[int], seed: int = 0) -> dict:
@@ -164,6 +209,15 @@ def main() -> int:
             print(f"{name}: {len(y2)} self-forced pairs, {int(y2.sum())} positive", file=sys.stderr)
             x, y = np.vstack([x, x2]), np.concatenate([y, y2])
         networks = [fit(x, y, args.hidden, seed) for seed in args.seeds]
+    join_model = JoinModel.from_dict({"networks": networks})
+    mx, my = [], []
+    for seed in (7, 8):
+        x_m, y_m = merge_pairs(mixed_records(ecb + neus, seed=seed), join_model)
+        print(f"merge candidates (mixed train, seed {seed}): {len(y_m)}, {int(y_m.sum())} one story", file=sys.stderr)
+        mx.append(x_m)
+        my.append(y_m)
+    merge = {"name": "merge-trees.v1", **fit_merge_model(np.vstack(mx), np.concatenate(my)), "pairs": int(sum(len(y) for y in my))}
+    (args.out / "merge-trees.v1.json").write_text(json.dumps(merge, separators=(",", ":")) + "\n", encoding="utf-8")
     out = {"name": "join-mlp.v2", "features": list(FEATURES), "hidden": list(args.hidden),
            "networks": [{"seed": seed, **net} for seed, net in zip(args.seeds, networks)],
            "trained_on": sorted(streams), "pairs": int(len(y))}

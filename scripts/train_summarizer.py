@@ -47,6 +47,7 @@ from storyline.summarize.base import story_articles  # noqa: E402
 from storyline.text import split_sentences  # noqa: E402
 from storyline.summarize.features import StoryView, story_sentences  # noqa: E402
 from storyline.summarize.headline import HEADLINE_FEATURES, headline_features, title_variants  # noqa: E402
+from storyline.summarize.scoring import export_hist  # noqa: E402
 from storyline.summarize.noise import ITEM_FEATURES, item_features  # noqa: E402
 from storyline.summarize.words import (  # noqa: E402
     PAIR_FEATURES, TITLE_WORD_FEATURES, WORD_FEATURES, Lexicon, WordTable, tokens, word_table,
@@ -191,28 +192,6 @@ def train_words(stories: list[dict[str, Any]], tables: list[WordTable]) -> dict[
 def hist_gbm(leaves: int = 15, rate: float = 0.1) -> HistGradientBoostingRegressor:
     return HistGradientBoostingRegressor(max_iter=100, max_leaf_nodes=leaves, max_depth=5, learning_rate=rate,
                                          early_stopping=False, random_state=SEED)
-
-
-def export_hist(model: HistGradientBoostingRegressor, features: tuple[str, ...]) -> dict[str, Any]:
-    """A fitted HistGradientBoostingRegressor as padded node arrays (see TreeEnsembleScorer)."""
-    trees = [pred[0].nodes for pred in model._predictors]
-    width = max(len(t) for t in trees)
-    out: dict[str, list[list[Any]]] = {k: [] for k in ("feature", "threshold", "left", "right", "value")}
-    depth = 0
-    for nodes in trees:
-        f, th, lo, hi, v = [], [], [], [], []
-        for n in range(width):
-            if n < len(nodes) and not nodes["is_leaf"][n]:
-                f.append(int(nodes["feature_idx"][n])); th.append(round(float(nodes["num_threshold"][n]), 6))
-                lo.append(int(nodes["left"][n])); hi.append(int(nodes["right"][n])); v.append(0.0)
-            else:
-                f.append(0); th.append(0.0); lo.append(n); hi.append(n)
-                v.append(round(float(nodes["value"][n]), 6) if n < len(nodes) else 0.0)
-        depth = max(depth, int(nodes["depth"].max()))
-        for key, col in zip(("feature", "threshold", "left", "right", "value"), (f, th, lo, hi, v)):
-            out[key].append(col)
-    return {"kind": "trees", "features": list(features), "init": float(np.ravel(model._baseline_prediction)[0]),
-            **out, "depth": depth}
 
 
 # ---------------------------------------------------------------- headlines

@@ -114,7 +114,7 @@ def test_state_save_load_then_continue_equals_one_run(articles: list[Article]) -
 def test_merges_resolve() -> None:
     # A permissive model makes every story the best match of some other: consolidate links pairs.
     eager = JoinModel.linear([0.0] * len(FEATURES), 50.0)
-    c = StoryClusterer(fold_size=0)  # no folding: every merged-away story keeps its state
+    c = StoryClusterer(fold_size=0, merge_model=None)  # the rule, no folding: every merged-away story keeps its state
     arts = event_articles()
     ids = c.partial_fit(arts)
     c.model = eager
@@ -147,13 +147,30 @@ def two_events() -> list[Article]:
 
 def test_consolidate_joins_mutual_best_singletons() -> None:
     # Nothing may join on arrival (threshold above 1), so four reports of two events are four
-    # stories; at the end each is the best match of its counterpart and the pairs become stories.
+    # stories; at the end each is the best match of its counterpart and, under the hand-set rule
+    # with no probability floor, the pairs become stories.
     arts = two_events()
-    c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=0.0)
+    c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=0.0, merge_model=None)
     ids = c.partial_fit(arts)
     assert len(set(ids)) == 4
     assert c.consolidate() == {ids[2]: ids[0], ids[3]: ids[1]}
     assert {resolve(s, c.merges_) for s in ids} == {ids[0], ids[1]}
+
+
+def test_learned_merge_model_decides_consolidation() -> None:
+    # The committed merge model joins the two quake reports and never a quake with a cup final.
+    arts = two_events()
+    c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0)
+    assert c.merge_model is not None, "the committed merge-trees model should load"
+    ids = c.partial_fit(arts)
+    merged = c.consolidate()
+    assert merged.get(ids[2]) == ids[0]
+    story = {a.id: resolve(s, c.merges_) for a, s in zip(arts, ids)}
+    assert story["q1"] == story["q2"] != story["f1"] and story["f2"] != story["q1"]
+    # with the model's bar above any probability nothing merges: the model is what decides
+    strict = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, learned_merge_threshold=1.01)
+    strict.partial_fit(arts)
+    assert strict.consolidate() == {}
 
 
 def test_consolidate_folds_small_pairs_and_searches_again() -> None:
@@ -163,7 +180,7 @@ def test_consolidate_folds_small_pairs_and_searches_again() -> None:
     third = Article(id="q3", title="Undersea quake rattles Tonga, no tsunami warning",
                     text="The USGS measured the Tuesday earthquake near Tonga at magnitude 6.1; no tsunami warning was issued.")
     arts = [*two_events(), third]
-    settings = dict(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=0.0)
+    settings = dict(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=0.0, merge_model=None)
     one_round = StoryClusterer(merge_rounds=1, **settings)
     ids = one_round.partial_fit(arts)
     one_round.consolidate()

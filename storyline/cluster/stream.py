@@ -17,12 +17,13 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..models import Article
+from ..summarize.scoring import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import resolve, story_id_for
 from .features import MODELS_DIR, TIME_CUES, ArticleVector, represent, sparse_dot
@@ -34,9 +35,23 @@ FEATURES = (
     "weekday_match", "year_match", "month_match",
 )
 MODEL_FILE = MODELS_DIR / "join-mlp.v2.json"
+MERGE_FILE = MODELS_DIR / "merge-trees.v1.json"
+# A consolidation candidate (two mutually-best stories) as the merge model sees it: both
+# directions' join probability, embedding cosine, the smaller and larger size, and the
+# pair's FEATURES row (the first story as a pseudo-article against the second).
+MERGE_FEATURES = ("p", "p_back", "dense", "log_min_size", "log_max_size", *(f"pair_{f}" for f in FEATURES))
 _CENTROID_TERMS = 300  # terms kept per story centroid (the heaviest)
 _INDEXED_TERMS = 40  # of which the inverted index holds these
 _MEMBERS = 8  # member vectors kept per story for closest-member features
+
+
+def merge_row(p: float, p_back: float, dense: float, size_a: int, size_b: int, row: np.ndarray) -> list[float]:
+    """The :data:`MERGE_FEATURES` row of a consolidation candidate."""
+    return [p, p_back, dense, math.log1p(min(size_a, size_b)), math.log1p(max(size_a, size_b)), *map(float, row)]
+
+
+def _sigmoid_array(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def _match(a: frozenset[str] | set[str], b: set[str]) -> float:
@@ -193,8 +208,8 @@ class StoryClusterer:
         loose_threshold: Loose items (undated headlines or lone sentences, as in a pasted list)
             carry too few words for event-level evidence; they are grouped by topic instead,
             joining a story made only of loose items when the embedding cosine reaches this.
-        merge_threshold: Minimum probability for merging two stories that are each other's best
-            match when both are bigger than ``small_merge_size``.
+        merge_threshold: Without a merge model: minimum probability for merging two stories
+            that are each other's best match when both are bigger than ``small_merge_size``.
         mutual_threshold: Minimum probability for merging two mutually-best stories when both
             have at most ``small_merge_size`` articles.
         mutual_min_dense: ...and the minimum embedding cosine between them: two lone items that
@@ -208,6 +223,10 @@ class StoryClusterer:
         embedder: Dense embedder (default: WordLlama's bundled static embeddings); ``None`` to
             use sparse features only.
         model: Join model (default: the committed trained model).
+        merge_model: Decides which mutually-best pairs merge at consolidation (default: the
+            committed boosted trees, ``MERGE_FILE``); ``None`` for the hand-set rule of
+            ``mutual_threshold`` / ``mutual_min_dense`` / ``merge_threshold``.
+        learned_merge_threshold: Minimum merge-model probability for a merge.
     """
 
     name = "story-logit.v1"
@@ -230,6 +249,8 @@ class StoryClusterer:
         candidates: int = 6,
         embedder: Embedder | None | str = "default",
         model: JoinModel | None = None,
+        merge_model: Scorer | None | str = "default",
+        learned_merge_threshold: float = 0.5,
     ) -> None:
         self.window_days = window_days
         self.join_threshold = join_threshold
@@ -248,6 +269,12 @@ class StoryClusterer:
         if model is None:
             model = JoinModel.load() if MODEL_FILE.exists() else JoinModel.fallback()
         self.model = model
+        if merge_model == "default":
+            merge_model = scorer_from_dict(json.loads(MERGE_FILE.read_text(encoding="utf-8"))) if MERGE_FILE.exists() else None
+        self.merge_model: Scorer | None = merge_model  # type: ignore[assignment]
+        self.learned_merge_threshold = learned_merge_threshold
+        # called with (MERGE_FEATURES row, story, partner) for every mutually-best pair (training)
+        self.merge_probe_: Callable[[list[float], str, str], None] | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -378,12 +405,12 @@ class StoryClusterer:
         return ArticleVector(terms, unit(st.entities, st.norms[1]), unit(st.title, st.norms[2]), st.unit_dense(), st.last, False, 100, top,
                              **{cue: frozenset(getattr(st, cue)) for cue in TIME_CUES})
 
-    def _best_partner(self, story: str) -> tuple[float, str | None, float]:
+    def _best_partner(self, story: str) -> tuple[float, str | None, float, np.ndarray | None]:
         """The open story most probably the same as ``story`` (scored as one pseudo-article), with
-        the probability and the embedding cosine of the two."""
+        the probability, the embedding cosine of the two and the pair's feature row."""
         cands, x, probs = self.score(self._story_vector(self.stories_[story]))
-        found = [(float(p), c, float(row[1])) for c, p, row in zip(cands, probs, x) if c != story]
-        return max(found) if found else (0.0, None, 0.0)
+        found = [(float(p), c, float(row[1]), row) for c, p, row in zip(cands, probs, x) if c != story]
+        return max(found, key=lambda t: (t[0], t[1])) if found else (0.0, None, 0.0, None)
 
     def consolidate(self) -> dict[str, str]:
         """Merge stories that are each other's best match; returns the new merges (old -> kept).
@@ -420,28 +447,56 @@ class StoryClusterer:
                 break
 
     def _mutual_round(self, touched: list[str]) -> list[str]:
-        """Link every mutually-best pair among ``touched`` and their partners; fold the small
-        ones into one state. Returns the stories that grew by a fold (they search again)."""
-        best: dict[str, tuple[float, str | None, float]] = {}
-        for s in touched:
-            best[s] = self._best_partner(s)
-        done: set[str] = set()
-        folds: list[tuple[str, str]] = []
-        for s, (p, other, dense) in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0])):
-            if other is None or p < self.mutual_threshold or s in done or other in done or other not in self.stories_:
+        """Link every mutually-best pair among ``touched`` and their partners that the merge
+        decision accepts; fold the small ones into one state. Returns the stories that grew by a
+        fold (they search again). A story has one best partner, so mutual pairs are disjoint and
+        can be decided all at once."""
+        best = {s: self._best_partner(s) for s in touched}
+        pairs: list[tuple[str, str, list[float]]] = []
+        seen: set[str] = set()
+        for s, (p, other, dense, row) in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0])):
+            if other is None or s in seen or other not in self.stories_:
                 continue
-            small = max(self.stories_[s].size, self.stories_[other].size) <= self.small_merge_size
-            if not (p >= self.merge_threshold or (small and dense >= self.mutual_min_dense)):
-                continue
+            if self.merge_probe_ is None:  # a pair that fails on this side needs no look at the partner's
+                if self.merge_model is None and not self._rule_merges(s, other, p, dense):
+                    continue
+                if self.merge_model is not None and dense < self.mutual_min_dense:
+                    seen.add(s)  # its only possible pair is with ``other``, and it fails
+                    continue
             if other not in best:
                 best[other] = self._best_partner(other)
+            if best[other][1] != s:
+                continue
+            seen.update((s, other))
+            # the pair seen from each side (each as the pseudo-article against the other)
+            rows = [merge_row(a, b, d, self.stories_[s].size, self.stories_[other].size, r)
+                    for a, b, d, r in ((p, best[other][0], dense, row), (best[other][0], p, best[other][2], best[other][3]))]
+            if self.merge_probe_ is not None:
+                for r in rows:
+                    self.merge_probe_(r, s, other)
+            if self.merge_model is not None:
+                if dense >= self.mutual_min_dense:  # the embedding floor holds for the model too
+                    pairs.append((s, other, rows))
+            elif self._rule_merges(s, other, p, dense):
+                pairs.append((s, other, rows))
+        if self.merge_model is not None and pairs:
+            z = self.merge_model.predict([r for _, _, rows in pairs for r in rows]).reshape(len(pairs), 2)
+            keep = _sigmoid_array(z.mean(axis=1)) >= self.learned_merge_threshold  # both views' mean log-odds
+            pairs = [pr for pr, ok in zip(pairs, keep) if ok]
+        folds: list[tuple[str, str]] = []
+        for s, other, _ in pairs:
             roots = s not in self.merges_ and other not in self.merges_
-            if best[other][1] == s and self._link(s, other):
-                done.update((s, other))
-                if roots and self.stories_[s].size + self.stories_[other].size <= self.fold_size:
-                    gone = s if s in self.merges_ else other
-                    folds.append((self.merges_[gone], gone))
+            if self._link(s, other) and roots and self.stories_[s].size + self.stories_[other].size <= self.fold_size:
+                gone = s if s in self.merges_ else other
+                folds.append((self.merges_[gone], gone))
         return [self._fold(keep, gone) for keep, gone in folds]
+
+    def _rule_merges(self, s: str, other: str, p: float, dense: float) -> bool:
+        """The hand-set merge rule, used when no merge model is loaded."""
+        if p < self.mutual_threshold:
+            return False
+        small = max(self.stories_[s].size, self.stories_[other].size) <= self.small_merge_size
+        return p >= self.merge_threshold or (small and dense >= self.mutual_min_dense)
 
     def _fold(self, keep: str, gone: str) -> str:
         """Make ``gone`` (just linked to ``keep``) part of ``keep``'s state and close it."""
@@ -518,4 +573,4 @@ class StoryClusterer:
                 self.dense_.set(st.id, st.unit_dense())  # type: ignore[arg-type]
 
 
-__all__ = ["StoryClusterer", "StoryState", "JoinModel", "FEATURES"]
+__all__ = ["StoryClusterer", "StoryState", "JoinModel", "FEATURES", "MERGE_FEATURES", "merge_row"]

@@ -82,12 +82,35 @@ class TreeEnsembleScorer:
 def scorer_from_dict(spec: dict[str, Any]) -> Scorer:
     """Build a scorer from its exported JSON form (``{"kind": "linear"|"trees", ...}``)."""
     kind = spec["kind"]
-    params = {k: v for k, v in spec.items() if k not in ("kind", "features")}
+    params = {k: v for k, v in spec.items() if k not in ("kind", "features", "name", "pairs")}
     if kind == "linear":
         return LinearScorer(**params)
     if kind == "trees":
         return TreeEnsembleScorer(**params)
     raise ValueError(f"unknown scorer kind {kind!r}; expected 'linear' or 'trees'")
+
+
+def export_hist(model: Any, features: Sequence[str]) -> dict[str, Any]:
+    """A fitted scikit-learn HistGradientBoosting model (regressor, or binary classifier: its raw
+    log-odds) as padded node arrays for :class:`TreeEnsembleScorer`. Used by the training scripts."""
+    trees = [pred[0].nodes for pred in model._predictors]
+    width = max(len(t) for t in trees)
+    out: dict[str, list[list[Any]]] = {k: [] for k in ("feature", "threshold", "left", "right", "value")}
+    depth = 0
+    for nodes in trees:
+        f, th, lo, hi, v = [], [], [], [], []
+        for n in range(width):
+            if n < len(nodes) and not nodes["is_leaf"][n]:
+                f.append(int(nodes["feature_idx"][n])); th.append(round(float(nodes["num_threshold"][n]), 6))
+                lo.append(int(nodes["left"][n])); hi.append(int(nodes["right"][n])); v.append(0.0)
+            else:
+                f.append(0); th.append(0.0); lo.append(n); hi.append(n)
+                v.append(round(float(nodes["value"][n]), 6) if n < len(nodes) else 0.0)
+        depth = max(depth, int(nodes["depth"].max()))
+        for key, col in zip(("feature", "threshold", "left", "right", "value"), (f, th, lo, hi, v)):
+            out[key].append(col)
+    return {"kind": "trees", "features": list(features), "init": float(np.ravel(model._baseline_prediction)[0]),
+            **out, "depth": depth}
 
 
 @lru_cache(maxsize=4)
