@@ -118,9 +118,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     pipe = Pipeline(settings)
     ordered = arrival_order(articles)
     with progress("clustering", len(ordered)) as advance:
-        for i in range(0, len(ordered), 512):
-            pipe.add(ordered[i : i + 512])
-            advance(len(ordered[i : i + 512]))
+        pipe.add_all(ordered, progress=advance)
     pipe.finish()
     with _output(args.output) as out:
         for art in articles:

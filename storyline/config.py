@@ -40,6 +40,7 @@ class Settings:
     max_concurrency: int = 8
     editor_token: str = ""  # empty: editorial actions disabled
     embedder: str = ""  # empty: the built-in default; or a sentence-transformers model path
+    workers: int = 1  # helper processes preparing long inputs ahead of the stream; 0: none
 
     def with_(self, **changes: Any) -> "Settings":
         known = {f.name for f in fields(self)}

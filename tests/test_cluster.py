@@ -214,8 +214,8 @@ def test_consolidate_keeps_lone_items_that_only_share_a_place_apart() -> None:
     ids = c.partial_fit(arts)
     assert ids[0] != ids[1]
     assert c.consolidate() == {}
-    # the same pair does merge when the evidence floor is removed, so the floor is what holds
-    loose = StoryClusterer(mutual_min_dense=0.0, mutual_threshold=0.0)
+    # the same pair does merge when the evidence floors are removed, so the floors are what hold
+    loose = StoryClusterer(mutual_min_dense=0.0, mutual_threshold=0.0, merge_min_p=0.0)
     loose.partial_fit(arts)
     assert loose.consolidate()
 

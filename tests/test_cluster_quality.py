@@ -2,7 +2,7 @@
 figures pinned in ``tests/baselines/clustering.json``.
 
 Each set runs the way ``storyline cluster`` does: articles in ``published`` order (file order where
-absent) through :class:`storyline.pipeline.Pipeline` (dedup, then the default clusterer), then
+absent) through :class:`storyline.pipeline.Pipeline` (``add_all``: dedup, then the default clusterer), then
 ``Pipeline.finish`` (end-of-input consolidation). After a
 deliberate change that moves a figure, update the baseline file in the same commit and say why.
 """
@@ -33,7 +33,7 @@ def cluster_f1(name: str) -> float:
     """B-cubed F1 of the default pipeline on one development set."""
     articles, gold = to_labelled(dev_sets(DATA)[name]())
     pipe = Pipeline(Settings())
-    pipe.add(arrival_order(articles))
+    pipe.add_all(arrival_order(articles))
     pipe.finish()
     return bcubed_f1(gold, [pipe.story_id(a.id) for a in articles])[2]
 

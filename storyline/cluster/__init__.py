@@ -17,5 +17,6 @@ def default_clusterer(settings: Settings) -> Clusterer:
     if settings.embedder:
         from ..text.embed import make_embedder
 
-        return StoryClusterer(window_days=settings.cluster_window_days, embedder=make_embedder(settings.embedder))
-    return StoryClusterer(window_days=settings.cluster_window_days)
+        return StoryClusterer(window_days=settings.cluster_window_days, embedder=make_embedder(settings.embedder),
+                              workers=settings.workers)
+    return StoryClusterer(window_days=settings.cluster_window_days, workers=settings.workers)

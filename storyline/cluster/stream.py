@@ -15,7 +15,10 @@ from __future__ import annotations
 import base64
 import json
 import math
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -195,6 +198,28 @@ class JoinModel:
         return out / len(self.networks)
 
 
+_PARALLEL_SEARCH = 2000  # stories to search before forked helpers pay off (a fork costs ~50 ms)
+_SEARCHING: "StoryClusterer | None" = None  # the clusterer a forked helper searches in
+
+
+def _search_in_child(stories: list[str]) -> list[tuple[float, str | None, float, np.ndarray | None]]:
+    assert _SEARCHING is not None
+    with threadpool_limits(1, user_api="blas"):
+        return [_SEARCHING._best_partner(s) for s in stories]
+
+
+@dataclass
+class Representer:
+    """An article's :class:`ArticleVector` from its own text: the part of clustering that needs
+    no story state, so it can run ahead of the stream (it pickles small: the embedder's weights
+    load where it runs)."""
+
+    embedder: Embedder | None
+
+    def __call__(self, articles: Sequence[Article]) -> list[ArticleVector]:
+        return represent(articles, self.embedder)
+
+
 class StoryClusterer:
     """Online story clustering with learned join decisions, candidate indexes and merges.
 
@@ -227,6 +252,11 @@ class StoryClusterer:
             committed boosted trees, ``MERGE_FILE``); ``None`` for the hand-set rule of
             ``mutual_threshold`` / ``mutual_min_dense`` / ``merge_threshold``.
         learned_merge_threshold: Minimum merge-model probability for a merge.
+        merge_min_p: With the merge model, pairs whose join probability is below this are not
+            even asked: almost no evidence (a stray pothole report whose only mutual match is
+            a big bridge story, p 0.004, went in at mid-stream consolidation without it).
+        workers: Forked helper processes (Linux only) that share the first consolidation search
+            over many stories (at least ``_PARALLEL_SEARCH`` of them); 0 searches here alone.
     """
 
     name = "story-logit.v1"
@@ -251,6 +281,8 @@ class StoryClusterer:
         model: JoinModel | None = None,
         merge_model: Scorer | None | str = "default",
         learned_merge_threshold: float = 0.5,
+        merge_min_p: float = 0.01,
+        workers: int = 0,
     ) -> None:
         self.window_days = window_days
         self.join_threshold = join_threshold
@@ -273,6 +305,8 @@ class StoryClusterer:
             merge_model = scorer_from_dict(json.loads(MERGE_FILE.read_text(encoding="utf-8"))) if MERGE_FILE.exists() else None
         self.merge_model: Scorer | None = merge_model  # type: ignore[assignment]
         self.learned_merge_threshold = learned_merge_threshold
+        self.merge_min_p = merge_min_p
+        self.workers = workers
         # called with (MERGE_FEATURES row, story, partner) for every mutually-best pair (training)
         self.merge_probe_: Callable[[list[float], str, str], None] | None = None
         self._reset()
@@ -344,14 +378,20 @@ class StoryClusterer:
 
     # -- the stream ----------------------------------------------------------------------------
 
-    def partial_fit(self, articles: Sequence[Article]) -> list[str]:
+    def preparer(self) -> "Representer":
+        """The per-article work of :meth:`partial_fit` (see :class:`storyline.pipeline.Prepares`)."""
+        return Representer(self.embedder)
+
+    def partial_fit(self, articles: Sequence[Article], prepared: Sequence[ArticleVector] | None = None) -> list[str]:
+        """Assign each article, in order, to a story; ``prepared``: the articles' vectors from
+        :meth:`preparer`, when they were computed ahead."""
         # Matrix-vector products this small run ~20x slower when BLAS spreads them over threads.
         with threadpool_limits(1, user_api="blas"):
-            return self._fit(articles)
+            return self._fit(articles, represent(articles, self.embedder) if prepared is None else prepared)
 
-    def _fit(self, articles: Sequence[Article]) -> list[str]:
+    def _fit(self, articles: Sequence[Article], vectors: Sequence[ArticleVector]) -> list[str]:
         out = []
-        for art, vec in zip(articles, represent(articles, self.embedder)):
+        for art, vec in zip(articles, vectors, strict=True):
             story = self.decide(art.id, vec)[0]
             out.append(story)
             self._add(story, vec)
@@ -412,6 +452,26 @@ class StoryClusterer:
         found = [(float(p), c, float(row[1]), row) for c, p, row in zip(cands, probs, x) if c != story]
         return max(found, key=lambda t: (t[0], t[1])) if found else (0.0, None, 0.0, None)
 
+    def _best_partners(self, stories: list[str]) -> dict[str, tuple[float, str | None, float, np.ndarray | None]]:
+        """:meth:`_best_partner` of every story; a long list is shared with forked helpers, which
+        read the same state (the search changes nothing), so the result is the same."""
+        if self.workers < 1 or len(stories) < _PARALLEL_SEARCH or sys.platform != "linux":
+            return {s: self._best_partner(s) for s in stories}
+        global _SEARCHING
+        share = len(stories) // (self.workers + 1)
+        chunks = [stories[i * share : (i + 1) * share] for i in range(1, self.workers + 1)]
+        chunks[-1] = stories[self.workers * share :]
+        _SEARCHING = self
+        try:
+            with ProcessPoolExecutor(self.workers, mp_context=get_context("fork")) as pool:
+                futures = [pool.submit(_search_in_child, chunk) for chunk in chunks]
+                out = {s: self._best_partner(s) for s in stories[:share]}
+                for chunk, future in zip(chunks, futures):
+                    out.update(zip(chunk, future.result()))
+        finally:
+            _SEARCHING = None
+        return out
+
     def consolidate(self) -> dict[str, str]:
         """Merge stories that are each other's best match; returns the new merges (old -> kept).
 
@@ -451,7 +511,7 @@ class StoryClusterer:
         decision accepts; fold the small ones into one state. Returns the stories that grew by a
         fold (they search again). A story has one best partner, so mutual pairs are disjoint and
         can be decided all at once."""
-        best = {s: self._best_partner(s) for s in touched}
+        best = self._best_partners(touched)
         pairs: list[tuple[str, str, list[float]]] = []
         seen: set[str] = set()
         for s, (p, other, dense, row) in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0])):
@@ -460,7 +520,7 @@ class StoryClusterer:
             if self.merge_probe_ is None:  # a pair that fails on this side needs no look at the partner's
                 if self.merge_model is None and not self._rule_merges(s, other, p, dense):
                     continue
-                if self.merge_model is not None and dense < self.mutual_min_dense:
+                if self.merge_model is not None and not self._may_merge(p, dense):
                     seen.add(s)  # its only possible pair is with ``other``, and it fails
                     continue
             if other not in best:
@@ -475,7 +535,7 @@ class StoryClusterer:
                 for r in rows:
                     self.merge_probe_(r, s, other)
             if self.merge_model is not None:
-                if dense >= self.mutual_min_dense:  # the embedding floor holds for the model too
+                if self._may_merge(p, dense):
                     pairs.append((s, other, rows))
             elif self._rule_merges(s, other, p, dense):
                 pairs.append((s, other, rows))
@@ -490,6 +550,11 @@ class StoryClusterer:
                 gone = s if s in self.merges_ else other
                 folds.append((self.merges_[gone], gone))
         return [self._fold(keep, gone) for keep, gone in folds]
+
+    def _may_merge(self, p: float, dense: float) -> bool:
+        """The floors a pair must pass before the merge model is asked: join probability (the
+        higher side's) at least ``merge_min_p`` and embedding cosine ``mutual_min_dense``."""
+        return p >= self.merge_min_p and dense >= self.mutual_min_dense
 
     def _rule_merges(self, s: str, other: str, p: float, dense: float) -> bool:
         """The hand-set merge rule, used when no merge model is loaded."""
@@ -573,4 +638,4 @@ class StoryClusterer:
                 self.dense_.set(st.id, st.unit_dense())  # type: ignore[arg-type]
 
 
-__all__ = ["StoryClusterer", "StoryState", "JoinModel", "FEATURES", "MERGE_FEATURES", "merge_row"]
+__all__ = ["StoryClusterer", "StoryState", "Representer", "JoinModel", "FEATURES", "MERGE_FEATURES", "merge_row"]

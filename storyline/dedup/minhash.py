@@ -1,7 +1,8 @@
 """Exact and near-duplicate detection with datasketch's MinHash LSH."""
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -19,6 +20,43 @@ def shingles(text: str, k: int = _SHINGLE) -> set[bytes]:
     if len(words) < k:
         return {" ".join(words).encode()} if words else set()
     return {" ".join(words[i : i + k]).encode() for i in range(len(words) - k + 1)}
+
+
+Sketch = tuple[np.ndarray, int] | None  # an article's MinHash values and trigram count (None: too short)
+
+
+@dataclass
+class MinHashSketcher:
+    """An article's MinHash sketch, from its text alone: the part of deduplication that needs no
+    index, so it can run ahead of the stream (in another process: it pickles small). One set of
+    permutations serves every sketch; building them per article cost as much as the hashing."""
+
+    num_perm: int = 128
+    seed: int = 1
+    _template: MinHash | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"num_perm": self.num_perm, "seed": self.seed, "_template": None}
+
+    def minhash(self, grams: Iterable[bytes] = (), values: np.ndarray | None = None) -> MinHash:
+        """A MinHash of ``grams``, or holding ``values`` already computed."""
+        if self._template is None:
+            self._template = MinHash(num_perm=self.num_perm, seed=self.seed)
+        m = MinHash(num_perm=self.num_perm, seed=self.seed, scheme=self._template.scheme,
+                    permutations=self._template.permutations, hashvalues=values)
+        grams = list(grams)
+        if grams:
+            m.update_batch(grams)
+        return m
+
+    def sketch(self, article: Article) -> Sketch:
+        grams = shingles(article.body)
+        if len(grams) < _MIN_SHINGLES:
+            return None
+        return self.minhash(grams).hashvalues, len(grams)
+
+    def __call__(self, articles: Sequence[Article]) -> list[Sketch]:
+        return [self.sketch(a) for a in articles]
 
 
 class MinHashDeduplicator:
@@ -45,33 +83,30 @@ class MinHashDeduplicator:
         self.by_hash_: dict[str, str] = {}
         self.signatures_: dict[str, MinHash] = {}
         self.canonical_of_: dict[str, str] = {}
-        self._scheme = MinHash(num_perm=num_perm, seed=seed).scheme
+        self._sketcher = MinHashSketcher(num_perm, seed)
 
-    def _minhash(self, grams: set[bytes]) -> MinHash:
-        m = MinHash(num_perm=self.num_perm, seed=self.seed)
-        m.update_batch(list(grams))
-        return m
+    def preparer(self) -> MinHashSketcher:
+        """The per-article work of :meth:`partial_fit` (see :class:`storyline.pipeline.Prepares`)."""
+        return self._sketcher
 
-    def _match(self, article: Article) -> str | None:
+    def _match(self, article: Article, sketch: Sketch) -> str | None:
         exact = self.by_hash_.get(article.content_hash)
-        if exact is not None:
+        if exact is not None or sketch is None:
             return exact
-        grams = shingles(article.body)
-        if len(grams) < _MIN_SHINGLES:
-            return None
-        sig = self._minhash(grams)
+        values, size = sketch
+        sig = self._sketcher.minhash(values=values)
         best, best_sim = None, 0.0
         for cand in sorted(self.lsh_.query(sig)):
             jac = sig.jaccard(self.signatures_[cand])
             other = self.sizes_[cand]
-            shared = jac * (len(grams) + other) / (1 + jac)
-            contained = shared / min(len(grams), other)
+            shared = jac * (size + other) / (1 + jac)
+            contained = shared / min(size, other)
             if (jac >= self.threshold or contained >= self.containment) and jac > best_sim:
                 best, best_sim = cand, jac
         if best is None:
             self.lsh_.insert(article.id, sig)
             self.signatures_[article.id] = sig
-            self.sizes_[article.id] = len(grams)
+            self.sizes_[article.id] = size
         return best
 
     def signature(self, article_id: str) -> bytes | None:
@@ -88,18 +123,22 @@ class MinHashDeduplicator:
             self.by_hash_.setdefault(digest, canon)
         for article_id, blob in signatures.items():
             values = np.frombuffer(blob, dtype="<u8")
-            sig = MinHash(num_perm=self.num_perm, seed=self.seed, scheme=self._scheme, hashvalues=values[:-1].copy())
+            sig = self._sketcher.minhash(values=values[:-1].copy())
             self.signatures_[article_id] = sig
             self.sizes_[article_id] = int(values[-1])
             self.lsh_.insert(article_id, sig)
 
-    def partial_fit(self, articles: Sequence[Article]) -> DedupResult:
+    def partial_fit(self, articles: Sequence[Article], prepared: Sequence[Sketch] | None = None) -> DedupResult:
+        """Assign each article to itself or the earlier article it copies. ``prepared``: the
+        articles' sketches from :meth:`preparer`, when they were computed ahead."""
         ids, canonical = [], []
-        for art in articles:
+        for i, art in enumerate(articles):
             if art.id in self.canonical_of_:
                 canon = self.canonical_of_[art.id]
             else:
-                match = self._match(art)
+                exact = art.content_hash in self.by_hash_
+                sketch = None if exact else prepared[i] if prepared is not None else self._sketcher.sketch(art)
+                match = self._match(art, sketch)
                 canon = self.canonical_of_.get(match, match) if match else art.id
                 self.canonical_of_[art.id] = canon
                 self.by_hash_.setdefault(art.content_hash, canon)
@@ -108,4 +147,4 @@ class MinHashDeduplicator:
         return DedupResult(canonical=canonical, _ids=ids)
 
 
-__all__ = ["MinHashDeduplicator", "shingles"]
+__all__ = ["MinHashDeduplicator", "MinHashSketcher", "shingles"]
