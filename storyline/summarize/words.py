@@ -11,8 +11,8 @@ predicted — repeats earn nothing, which is the redundancy control.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -79,136 +79,185 @@ class WordTable:
     """The story's word and pair statistics and the rows the word models score."""
 
     words: list[tuple[str, int]]  # (word, k)
-    word_rows: list[list[float]]
+    word_rows: np.ndarray  # one row per (word, k), columns as in WORD_FEATURES
     pairs: list[tuple[str, str]]
     pair_rows: np.ndarray  # one row per pair, columns as in PAIR_FEATURES
     sentence_tokens: list[list[str]]
     title_words: list[str]  # every word of the member titles
-    title_rows: list[list[float]]
+    title_rows: np.ndarray  # one row per title word, columns as in TITLE_WORD_FEATURES
+    sentence_pairs: list[set[tuple[str, str]]] = field(default_factory=list)  # adjacent pairs per sentence
 
 
-def _sentence_tokens(text: str, caps: Counter[str], seen: Counter[str]) -> list[str]:
-    """:func:`tokens` of ``text``, counting in ``caps`` the non-initial capitalized uses."""
+_STEMMED: dict[str, str] = {}  # raw token -> stem(token.lower()); a cache, cleared when large
+
+
+def _stems(raw: list[str]) -> list[str]:
+    """``stem(token.lower())`` of each raw token (cached: a story repeats its words)."""
+    cache = _STEMMED
+    if len(cache) > 1 << 17:
+        cache.clear()
     out = []
-    for n, m in enumerate(_CASED_TOKEN.finditer(text)):
-        raw = m.group()
-        t = stem(raw.lower())
+    for r in raw:
+        t = cache.get(r)
+        if t is None:
+            t = cache[r] = stem(r.lower())
         out.append(t)
-        seen[t] += 1
-        if n and raw[0].isupper():
-            caps[t] += 1
     return out
+
+
+@dataclass(slots=True)
+class _Counts:
+    """Per word (and per adjacent pair) counts over the member titles and sentences."""
+
+    items: Counter[str] = field(default_factory=Counter)  # member items (title or text) using it
+    titles: Counter[str] = field(default_factory=Counter)  # member titles using it
+    text: Counter[str] = field(default_factory=Counter)  # uses in the sentences
+    sentences: Counter[str] = field(default_factory=Counter)  # sentences using it
+    leads: Counter[str] = field(default_factory=Counter)  # opening sentences using it
+    first: dict[str, int] = field(default_factory=dict)  # earliest sentence position
+    item_pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    title_pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    pair_sentences: Counter[tuple[str, str]] = field(default_factory=Counter)
+    pair_leads: Counter[tuple[str, str]] = field(default_factory=Counter)
+    pair_first: dict[tuple[str, str], int] = field(default_factory=dict)
+    capitalized: Counter[str] = field(default_factory=Counter)  # non-initial capitalized uses in sentences
+    max_in_sentence: dict[str, int] = field(default_factory=dict)  # only where above 1
+    title_position: dict[str, float] = field(default_factory=dict)  # earliest relative position in a title
+    title_capitalized: Counter[str] = field(default_factory=Counter)  # titles capitalizing it mid-title
+
+
+def _count_titles(view: StoryView, counts: _Counts) -> dict[int, tuple[set[str], set[tuple[str, str]]]]:
+    """Title statistics of the members; returns each member title's words and pairs."""
+    out = {}
+    for i in view.members:
+        raw = _CASED_TOKEN.findall(view.articles[i].title)
+        title = _stems(raw)
+        position = counts.title_position
+        for n, t in enumerate(title):
+            if t not in position or n / len(title) < position[t]:
+                position[t] = n / len(title)
+        counts.title_capitalized.update({t for r, t in zip(raw[1:], title[1:]) if r[0].isupper()})
+        words, pairs = set(title), set(zip(title, title[1:]))
+        counts.titles.update(words)
+        counts.title_pairs.update(pairs)
+        out[i] = (words, pairs)
+    return out
+
+
+def _count_sentences(sents: Sequence[Sentence], counts: _Counts) -> tuple[list[list[str]], list[set[str]],
+                                                                             list[set[tuple[str, str]]]]:
+    """Sentence statistics; returns each sentence's tokens, word set and pair set."""
+    tokens_of, words_of, pairs_of = [], [], []
+    for s in sents:
+        raw = _CASED_TOKEN.findall(s.text)
+        toks = _stems(raw)
+        words, pairs = set(toks), set(zip(toks, toks[1:]))
+        counts.text.update(toks)
+        counts.capitalized.update([t for r, t in zip(raw[1:], toks[1:]) if r[0].isupper()])
+        counts.sentences.update(words)
+        counts.pair_sentences.update(pairs)
+        if len(words) < len(toks):
+            most = counts.max_in_sentence
+            for t, c in Counter(toks).items():
+                if c > 1 and c > most.get(t, 1):
+                    most[t] = c
+        if s.position == 0:
+            counts.leads.update(words)
+            counts.pair_leads.update(pairs)
+        tokens_of.append(toks)
+        words_of.append(words)
+        pairs_of.append(pairs)
+    # earliest positions: write the latest sentences first, so earlier ones overwrite them
+    for k in sorted(range(len(sents)), key=lambda k: -sents[k].position):
+        counts.first.update(dict.fromkeys(words_of[k], sents[k].position))
+        counts.pair_first.update(dict.fromkeys(pairs_of[k], sents[k].position))
+    return tokens_of, words_of, pairs_of
 
 
 def word_table(view: StoryView, sents: Sequence[Sentence], lexicon: Lexicon | None = None) -> WordTable:
     """Word rows (one per word and repeat ``k``), pair rows and headline-word rows for ``sents``
     of ``view``, with what ``lexicon`` knows of each word."""
     lexicon = lexicon or Lexicon()
-    members = view.members
-    n_items = max(len(members), 1)
-    caps_count: Counter[str] = Counter()
-    seen: Counter[str] = Counter()
-    sentence_tokens = [_sentence_tokens(s.text, caps_count, seen) for s in sents]
-    item_words: dict[str, set[int]] = defaultdict(set)
-    title_words: Counter[str] = Counter()
-    item_pairs: dict[tuple[str, str], set[int]] = defaultdict(set)
-    title_pairs: Counter[tuple[str, str]] = Counter()
-    title_position: dict[str, float] = {}
-    title_caps: Counter[str] = Counter()
-    for i in members:
-        title_caps_here: Counter[str] = Counter()
-        title = _sentence_tokens(view.articles[i].title, title_caps_here, Counter())
-        for n, t in enumerate(title):
-            if t not in title_position or n / len(title) < title_position[t]:
-                title_position[t] = n / len(title)
-        title_caps.update(title_caps_here.keys())
-        for t in set(title):
-            title_words[t] += 1
-            item_words[t].add(i)
-        for p in set(zip(title, title[1:])):
-            title_pairs[p] += 1
-            item_pairs[p].add(i)
-    count: dict[str, int] = {}
-    first: dict[str, int] = {}
-    lead: dict[str, int] = {}
-    in_sentences: dict[str, int] = {}
-    max_in_sentence: dict[str, int] = {}
-    pair_count: dict[tuple[str, str], int] = {}
-    pair_first: dict[tuple[str, str], int] = {}
-    pair_lead: dict[tuple[str, str], int] = {}
-    for s, toks in zip(sents, sentence_tokens):
-        here: dict[str, int] = {}
-        for t in toks:
-            here[t] = here.get(t, 0) + 1
-        pos, is_lead, art = s.position, int(s.position == 0), s.article
-        for t, c in here.items():
-            item_words[t].add(art)
-            if t in count:
-                count[t] += c
-                in_sentences[t] += 1
-                if c > max_in_sentence[t]:
-                    max_in_sentence[t] = c
-                if pos < first[t]:
-                    first[t] = pos
-                lead[t] += is_lead
-            else:
-                count[t], in_sentences[t], max_in_sentence[t], first[t], lead[t] = c, 1, c, pos, is_lead
-        for p in set(zip(toks, toks[1:])):
-            item_pairs[p].add(art)
-            if p in pair_count:
-                pair_count[p] += 1
-                if pos < pair_first[p]:
-                    pair_first[p] = pos
-                pair_lead[p] += is_lead
-            else:
-                pair_count[p], pair_first[p], pair_lead[p] = 1, pos, is_lead
-    caps = {t: caps_count[t] / seen[t] for t in seen}
-    n_sents = max(len(sents), 1)
-    words, word_rows = [], []
-    base: dict[str, list[float]] = {}
-
-    def word_row(t: str) -> list[float]:
-        # text statistics (count, first position, leads, capitalization, sentences) are 0, with
-        # position 11, for a word only the titles use
-        in_text = t in count
-        return [
-            float(t in STOPWORDS or len(t) < 2), len(item_words[t]) / n_items, float(len(item_words[t])),
-            title_words.get(t, 0) / n_items, float(count[t]) if in_text else 0.0,
-            float(min(first[t], 10)) if in_text else 11.0, float(lead[t]) if in_text else 0.0,
-            caps.get(t, 0.0) if in_text else 0.0, float(t.isdigit()), float(len(t)),
-            in_sentences[t] / n_sents if in_text else 0.0, float(n_items), *lexicon(t),
-        ]
-
-    for t in sorted(count):
-        row = base[t] = word_row(t)
-        for k in range(1, min(max_in_sentence[t] + 1, MAX_REPEAT, count[t]) + 1):
-            words.append((t, k))
-            word_rows.append([float(k)] + row)
-    title_vocab, title_rows = [], []
-    for t in sorted(title_words):
-        row = base.get(t) or word_row(t)
-        title_vocab.append(t)
-        title_rows.append(row + [title_position.get(t, 1.5), title_caps[t] / (title_words[t] or 1)])
-    pairs = sorted(pair_count)
-    return WordTable(words, word_rows, pairs, _pair_rows(pairs, base, n_items, item_pairs, title_pairs,
-                                                         pair_count, pair_first, pair_lead),
-                     sentence_tokens, title_vocab, title_rows)
+    counts = _Counts()
+    titles = _count_titles(view, counts)
+    sentence_tokens, words_of, pairs_of = _count_sentences(sents, counts)
+    item_words: dict[int, set[str]] = {i: set(w) for i, (w, _) in titles.items()}
+    item_pairs: dict[int, set[tuple[str, str]]] = {i: set(p) for i, (_, p) in titles.items()}
+    for s, words, pairs in zip(sents, words_of, pairs_of):
+        item_words.setdefault(s.article, set()).update(words)
+        item_pairs.setdefault(s.article, set()).update(pairs)
+    for words in item_words.values():
+        counts.items.update(words)
+    for pairs in item_pairs.values():
+        counts.item_pairs.update(pairs)
+    n_items = max(len(view.members), 1)
+    vocab = sorted(counts.text.keys() | counts.titles.keys())
+    base = _word_base(vocab, counts, n_items, max(len(sents), 1), lexicon)
+    index = {t: n for n, t in enumerate(vocab)}
+    text = counts.text
+    in_text = [n for n, t in enumerate(vocab) if t in text]
+    repeats = np.array([min(counts.max_in_sentence.get(vocab[n], 1) + 1, MAX_REPEAT, text[vocab[n]]) for n in in_text],
+                       dtype=np.int64)
+    rows = np.repeat(np.asarray(in_text, dtype=np.int64), repeats)
+    ks = np.arange(len(rows)) - np.repeat(np.cumsum(repeats) - repeats, repeats) + 1
+    words = [(vocab[n], int(k)) for n, k in zip(rows.tolist(), ks.tolist())]
+    word_rows = np.column_stack([ks.astype(float), base[rows]])
+    title_vocab = sorted(counts.titles)
+    title_index = [index[t] for t in title_vocab]
+    title_rows = np.column_stack([
+        base[title_index].reshape(len(title_vocab), base.shape[1]),
+        np.array([counts.title_position.get(t, 1.5) for t in title_vocab], dtype=float),
+        np.array([counts.title_capitalized[t] / (counts.titles[t] or 1) for t in title_vocab], dtype=float),
+    ]) if title_vocab else np.zeros((0, len(TITLE_WORD_FEATURES)))
+    pairs = sorted(counts.pair_sentences)
+    return WordTable(words, word_rows, pairs, _pair_rows(pairs, base, index, n_items, counts),
+                     sentence_tokens, title_vocab, title_rows, pairs_of)
 
 
-def _pair_rows(pairs: list[tuple[str, str]], base: Mapping[str, list[float]], n_items: int,
-               item_pairs: Mapping[tuple[str, str], set[int]], title_pairs: Mapping[tuple[str, str], int],
-               pair_count: Mapping[tuple[str, str], int], pair_first: Mapping[tuple[str, str], int],
-               pair_lead: Mapping[tuple[str, str], int]) -> np.ndarray:
+def _word_base(vocab: list[str], counts: _Counts, n_items: int, n_sents: int, lexicon: Lexicon) -> np.ndarray:
+    """Rows of :data:`_WORD_BASE` for ``vocab``. Text statistics (count, first position, leads,
+    capitalization, sentences) are 0, with position 11, for a word only the titles use."""
+    if not vocab:
+        return np.zeros((0, len(_WORD_BASE)))
+    text, first = counts.text, counts.first
+    items = np.array([counts.items[t] for t in vocab], dtype=float)
+    used = np.array([text.get(t, 0) for t in vocab], dtype=float)
+    in_text = used > 0
+    capitalized = np.array([counts.capitalized.get(t, 0) for t in vocab], dtype=float)
+    sentences = np.array([counts.sentences.get(t, 0) for t in vocab], dtype=float)
+    return np.column_stack([
+        np.array([float(t in STOPWORDS or len(t) < 2) for t in vocab]),
+        items / n_items,
+        items,
+        np.array([counts.titles.get(t, 0) for t in vocab], dtype=float) / n_items,
+        used,
+        np.array([min(first[t], 10) if t in first else 11 for t in vocab], dtype=float),
+        np.array([counts.leads.get(t, 0) for t in vocab], dtype=float),
+        np.divide(capitalized, used, out=np.zeros(len(vocab)), where=in_text),
+        np.array([float(t.isdigit()) for t in vocab]),
+        np.array([float(len(t)) for t in vocab]),
+        sentences / n_sents,
+        np.full(len(vocab), float(n_items)),
+        np.array([lexicon(t) for t in vocab], dtype=float).reshape(len(vocab), -1),
+    ])
+
+
+def _pair_rows(pairs: list[tuple[str, str]], base: np.ndarray, index: Mapping[str, int], n_items: int,
+               counts: _Counts) -> np.ndarray:
     """Rows of :data:`PAIR_FEATURES`; the columns drawn from the two words' rows are computed
     for all pairs at once."""
     if not pairs:
         return np.zeros((0, len(PAIR_FEATURES)))
-    own = np.array([
-        (len(item_pairs[p]) / n_items, len(item_pairs[p]), title_pairs.get(p, 0) / n_items,
-         pair_count[p], min(pair_first[p], 10), pair_lead[p]) for p in pairs
-    ], dtype=float)
-    index = {w: n for n, w in enumerate(base)}
-    table = np.array(list(base.values()), dtype=float)[:, [0, 1, 7, _LEXICON_SUMMARY]]
+    items = np.array([counts.item_pairs[p] for p in pairs], dtype=float)
+    first = counts.pair_first
+    own = np.column_stack([
+        items / n_items, items,
+        np.array([counts.title_pairs.get(p, 0) for p in pairs], dtype=float) / n_items,
+        np.array([counts.pair_sentences[p] for p in pairs], dtype=float),
+        np.array([min(first[p], 10) for p in pairs], dtype=float),
+        np.array([counts.pair_leads.get(p, 0) for p in pairs], dtype=float),
+    ])
+    table = base[:, [0, 1, 7, _LEXICON_SUMMARY]]
     a = table[[index[p[0]] for p in pairs]]
     b = table[[index[p[1]] for p in pairs]]
     low, high = np.minimum(a, b), np.maximum(a, b)
