@@ -11,10 +11,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from typing import Sequence
 
 from ..models import Article
-from ..text import content_words, split_sentences
+from ..text import STOPWORDS, split_sentences
+from ..text.tokens import _WORD  # the tokens of storyline.text.content_words
 
 _OUTLET_SUFFIX = re.compile(
     r"\s+(?:\|\s+[^|]{2,40}|[-–—]\s+(?:[A-Z][\w.&']*\s?){1,3}|[-–—]\s+\S+\.(?:com|net|org|co\.uk))$"
@@ -33,31 +35,57 @@ def stem(word: str) -> str:
     return word
 
 
+_BAG_WORD: dict[str, str] = {}  # raw token -> its stemmed content word, or "" for a stopword; a cache
+
+
+def _bag_word(raw: str) -> str:
+    """:func:`stem` of the content word a raw token makes (as ``content_words``), "" if none."""
+    w = raw.replace(".", "").casefold()
+    word = stem(w) if w not in STOPWORDS and (len(w) > 1 or w.isdigit()) else ""
+    if len(_BAG_WORD) > 1 << 17:
+        _BAG_WORD.clear()
+    _BAG_WORD[raw] = word
+    return word
+
+
 def bag(text: str) -> list[str]:
-    """Stemmed content words of ``text`` in reading order."""
-    return [stem(w) for w in content_words(text)]
+    """Stemmed content words of ``text`` in reading order (``stem`` of each of
+    ``storyline.text.content_words(text)``; memoized per raw token)."""
+    cache = _BAG_WORD
+    out = []
+    for raw in _WORD.findall(text):
+        word = cache.get(raw)
+        if word is None:
+            word = _bag_word(raw)
+        if word:
+            out.append(word)
+    return out
 
 
 @dataclass(slots=True)
 class StoryView:
-    """A story's items as word bags: ``title_bags``/``item_bags`` per article, ``df`` the number
-    of member items containing each word; items not in ``members`` contribute nothing."""
+    """A story's items as word bags: ``title_bags``/``text_bags``/``item_bags`` (both) per
+    article, ``df`` the number of member items containing each word; items not in ``members``
+    contribute nothing."""
 
     articles: Sequence[Article]
     members: list[int]
     title_bags: list[set[str]] = field(default_factory=list)
     item_bags: list[set[str]] = field(default_factory=list)
     df: Counter[str] = field(default_factory=Counter)
+    text_bags: list[set[str]] = field(default_factory=list)
 
     @classmethod
     def build(cls, articles: Sequence[Article], members: Sequence[int] | None = None) -> "StoryView":
         title_bags = [set(bag(a.title)) for a in articles]
-        item_bags = [t | set(bag(a.text)) for t, a in zip(title_bags, articles)]
-        return cls(articles, [], title_bags, item_bags).with_members(range(len(articles)) if members is None else members)
+        text_bags = [set(bag(a.text)) for a in articles]
+        item_bags = [t | x for t, x in zip(title_bags, text_bags)]
+        view = cls(articles, [], title_bags, item_bags, text_bags=text_bags)
+        return view.with_members(range(len(articles)) if members is None else members)
 
     def with_members(self, members: Sequence[int]) -> "StoryView":
         """The same items (bags reused, not recomputed) with only ``members`` counted."""
-        view = StoryView(self.articles, list(members), self.title_bags, self.item_bags)
+        view = StoryView(self.articles, list(members), self.title_bags, self.item_bags, text_bags=self.text_bags)
         for i in view.members:
             view.df.update(view.item_bags[i])
         return view
@@ -67,8 +95,10 @@ class StoryView:
         n_other = len(self.members) - (i in self.members)
         if not words or n_other <= 0:
             return 0.0
-        own = self.item_bags[i]
-        return sum(self.df[w] - (w in own and i in self.members) for w in words) / (len(words) * n_other)
+        found = sum(map(self.df.get, words, repeat(0)))
+        if i in self.members:  # its own uses do not count
+            found -= sum(map(self.item_bags[i].__contains__, words))
+        return found / (len(words) * n_other)
 
 
 @dataclass(frozen=True, slots=True)

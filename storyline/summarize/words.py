@@ -14,6 +14,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -49,9 +51,18 @@ class Lexicon:
                  default: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
         self.entries = {w: tuple(float(x) for x in v) for w, v in (entries or {}).items()}
         self.default = tuple(float(x) for x in default)
+        # the same numbers as a matrix (the default last), for looking up a story's words at once
+        self._index = {w: n for n, w in enumerate(self.entries)}
+        self._matrix = np.array([*self.entries.values(), self.default], dtype=float).reshape(
+            len(self.entries) + 1, len(self.default))
 
     def __call__(self, word: str) -> tuple[float, ...]:
         return self.entries.get(word, self.default)
+
+    def rows(self, words: Sequence[str]) -> np.ndarray:
+        """What the lexicon knows of each of ``words``, one row each (the default for unseen words)."""
+        rows = np.fromiter(map(self._index.get, words, repeat(-1)), dtype=np.intp, count=len(words))
+        return self._matrix[rows]
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> "Lexicon":
@@ -78,14 +89,23 @@ def tokens(text: str) -> list[str]:
 class WordTable:
     """The story's word and pair statistics and the rows the word models score."""
 
-    words: list[tuple[str, int]]  # (word, k)
+    text_words: list[str]  # the words of the sentences, sorted
+    word_index: np.ndarray  # per word row: its word's index in text_words
+    word_k: np.ndarray  # per word row: the repeat k
     word_rows: np.ndarray  # one row per (word, k), columns as in WORD_FEATURES
     pairs: list[tuple[str, str]]
     pair_rows: np.ndarray  # one row per pair, columns as in PAIR_FEATURES
     sentence_tokens: list[list[str]]
     title_words: list[str]  # every word of the member titles
     title_rows: np.ndarray  # one row per title word, columns as in TITLE_WORD_FEATURES
-    sentence_pairs: list[set[tuple[str, str]]] = field(default_factory=list)  # adjacent pairs per sentence
+    sentence_counts: list[list[tuple[str, int]]]  # per sentence: (word, uses), in order of first use
+    sentence_pairs: list[set[tuple[str, str]]]  # per sentence: its adjacent word pairs
+
+    @property
+    def words(self) -> list[tuple[str, int]]:
+        """(word, k) of each word row."""
+        text = self.text_words
+        return [(text[n], k) for n, k in zip(self.word_index.tolist(), self.word_k.tolist())]
 
 
 _STEMMED: dict[str, str] = {}  # raw token -> stem(token.lower()); a cache, cleared when large
@@ -129,49 +149,53 @@ class _Counts:
 def _count_titles(view: StoryView, counts: _Counts) -> dict[int, tuple[set[str], set[tuple[str, str]]]]:
     """Title statistics of the members; returns each member title's words and pairs."""
     out = {}
+    position = counts.title_position
     for i in view.members:
         raw = _CASED_TOKEN.findall(view.articles[i].title)
         title = _stems(raw)
-        position = counts.title_position
         for n, t in enumerate(title):
             if t not in position or n / len(title) < position[t]:
                 position[t] = n / len(title)
         counts.title_capitalized.update({t for r, t in zip(raw[1:], title[1:]) if r[0].isupper()})
-        words, pairs = set(title), set(zip(title, title[1:]))
-        counts.titles.update(words)
-        counts.title_pairs.update(pairs)
-        out[i] = (words, pairs)
+        out[i] = (set(title), set(zip(title, title[1:])))
+    counts.titles.update(chain.from_iterable(words for words, _ in out.values()))
+    counts.title_pairs.update(chain.from_iterable(pairs for _, pairs in out.values()))
     return out
 
 
-def _count_sentences(sents: Sequence[Sentence], counts: _Counts) -> tuple[list[list[str]], list[set[str]],
-                                                                             list[set[tuple[str, str]]]]:
-    """Sentence statistics; returns each sentence's tokens, word set and pair set."""
-    tokens_of, words_of, pairs_of = [], [], []
+def _count_sentences(sents: Sequence[Sentence], counts: _Counts) -> tuple[
+        list[list[str]], list[set[str]], list[set[tuple[str, str]]], list[list[tuple[str, int]]]]:
+    """Sentence statistics; returns each sentence's tokens, word set, pair set and word uses."""
+    tokens_of, words_of, pairs_of, uses_of, capitalized = [], [], [], [], []
+    most = counts.max_in_sentence
     for s in sents:
         raw = _CASED_TOKEN.findall(s.text)
         toks = _stems(raw)
-        words, pairs = set(toks), set(zip(toks, toks[1:]))
-        counts.text.update(toks)
-        counts.capitalized.update([t for r, t in zip(raw[1:], toks[1:]) if r[0].isupper()])
-        counts.sentences.update(words)
-        counts.pair_sentences.update(pairs)
+        words = set(toks)
+        capitalized.append([t for r, t in zip(raw[1:], toks[1:]) if r[0].isupper()])
         if len(words) < len(toks):
-            most = counts.max_in_sentence
-            for t, c in Counter(toks).items():
+            uses = list(Counter(toks).items())
+            for t, c in uses:
                 if c > 1 and c > most.get(t, 1):
                     most[t] = c
-        if s.position == 0:
-            counts.leads.update(words)
-            counts.pair_leads.update(pairs)
+        else:
+            uses = [(t, 1) for t in toks]
         tokens_of.append(toks)
         words_of.append(words)
-        pairs_of.append(pairs)
+        pairs_of.append(set(zip(toks, toks[1:])))
+        uses_of.append(uses)
+    leads = [k for k, s in enumerate(sents) if s.position == 0]
+    counts.text.update(chain.from_iterable(tokens_of))
+    counts.capitalized.update(chain.from_iterable(capitalized))
+    counts.sentences.update(chain.from_iterable(words_of))
+    counts.pair_sentences.update(chain.from_iterable(pairs_of))
+    counts.leads.update(chain.from_iterable(words_of[k] for k in leads))
+    counts.pair_leads.update(chain.from_iterable(pairs_of[k] for k in leads))
     # earliest positions: write the latest sentences first, so earlier ones overwrite them
     for k in sorted(range(len(sents)), key=lambda k: -sents[k].position):
         counts.first.update(dict.fromkeys(words_of[k], sents[k].position))
         counts.pair_first.update(dict.fromkeys(pairs_of[k], sents[k].position))
-    return tokens_of, words_of, pairs_of
+    return tokens_of, words_of, pairs_of, uses_of
 
 
 def word_table(view: StoryView, sents: Sequence[Sentence], lexicon: Lexicon | None = None) -> WordTable:
@@ -180,38 +204,39 @@ def word_table(view: StoryView, sents: Sequence[Sentence], lexicon: Lexicon | No
     lexicon = lexicon or Lexicon()
     counts = _Counts()
     titles = _count_titles(view, counts)
-    sentence_tokens, words_of, pairs_of = _count_sentences(sents, counts)
+    sentence_tokens, words_of, pairs_of, uses_of = _count_sentences(sents, counts)
     item_words: dict[int, set[str]] = {i: set(w) for i, (w, _) in titles.items()}
     item_pairs: dict[int, set[tuple[str, str]]] = {i: set(p) for i, (_, p) in titles.items()}
     for s, words, pairs in zip(sents, words_of, pairs_of):
         item_words.setdefault(s.article, set()).update(words)
         item_pairs.setdefault(s.article, set()).update(pairs)
-    for words in item_words.values():
-        counts.items.update(words)
-    for pairs in item_pairs.values():
-        counts.item_pairs.update(pairs)
+    counts.items.update(chain.from_iterable(item_words.values()))
+    counts.item_pairs.update(chain.from_iterable(item_pairs.values()))
     n_items = max(len(view.members), 1)
     vocab = sorted(counts.text.keys() | counts.titles.keys())
     base = _word_base(vocab, counts, n_items, max(len(sents), 1), lexicon)
     index = {t: n for n, t in enumerate(vocab)}
-    text = counts.text
-    in_text = [n for n, t in enumerate(vocab) if t in text]
-    repeats = np.array([min(counts.max_in_sentence.get(vocab[n], 1) + 1, MAX_REPEAT, text[vocab[n]]) for n in in_text],
-                       dtype=np.int64)
-    rows = np.repeat(np.asarray(in_text, dtype=np.int64), repeats)
-    ks = np.arange(len(rows)) - np.repeat(np.cumsum(repeats) - repeats, repeats) + 1
-    words = [(vocab[n], int(k)) for n, k in zip(rows.tolist(), ks.tolist())]
-    word_rows = np.column_stack([ks.astype(float), base[rows]])
+    text, most = counts.text, counts.max_in_sentence
+    text_words = sorted(text)
+    in_text = np.array([index[t] for t in text_words], dtype=np.intp)
+    repeats = np.array([min(most.get(t, 1) + 1, MAX_REPEAT, text[t]) for t in text_words], dtype=np.intp)
+    word_index = np.repeat(np.arange(len(text_words), dtype=np.intp), repeats)
+    word_k = np.arange(len(word_index)) - np.repeat(np.cumsum(repeats) - repeats, repeats) + 1
+    word_rows = np.column_stack([word_k.astype(float), base[in_text[word_index]]])
     title_vocab = sorted(counts.titles)
-    title_index = [index[t] for t in title_vocab]
     title_rows = np.column_stack([
-        base[title_index].reshape(len(title_vocab), base.shape[1]),
+        base[[index[t] for t in title_vocab]].reshape(len(title_vocab), base.shape[1]),
         np.array([counts.title_position.get(t, 1.5) for t in title_vocab], dtype=float),
         np.array([counts.title_capitalized[t] / (counts.titles[t] or 1) for t in title_vocab], dtype=float),
     ]) if title_vocab else np.zeros((0, len(TITLE_WORD_FEATURES)))
     pairs = sorted(counts.pair_sentences)
-    return WordTable(words, word_rows, pairs, _pair_rows(pairs, base, index, n_items, counts),
-                     sentence_tokens, title_vocab, title_rows, pairs_of)
+    return WordTable(text_words, word_index, word_k, word_rows, pairs, _pair_rows(pairs, base, index, n_items, counts),
+                     sentence_tokens, title_vocab, title_rows, uses_of, pairs_of)
+
+
+def _column(values: Mapping[Any, int], keys: Sequence[Any], default: int = 0) -> np.ndarray:
+    """``values.get(key, default)`` for each of ``keys``, as floats."""
+    return np.fromiter(map(values.get, keys, repeat(default)), dtype=float, count=len(keys))
 
 
 def _word_base(vocab: list[str], counts: _Counts, n_items: int, n_sents: int, lexicon: Lexicon) -> np.ndarray:
@@ -219,26 +244,28 @@ def _word_base(vocab: list[str], counts: _Counts, n_items: int, n_sents: int, le
     capitalization, sentences) are 0, with position 11, for a word only the titles use."""
     if not vocab:
         return np.zeros((0, len(_WORD_BASE)))
-    text, first = counts.text, counts.first
-    items = np.array([counts.items[t] for t in vocab], dtype=float)
-    used = np.array([text.get(t, 0) for t in vocab], dtype=float)
+    n = len(vocab)
+    items = _column(counts.items, vocab)
+    used = _column(counts.text, vocab)
     in_text = used > 0
-    capitalized = np.array([counts.capitalized.get(t, 0) for t in vocab], dtype=float)
-    sentences = np.array([counts.sentences.get(t, 0) for t in vocab], dtype=float)
+    first = np.minimum(_column(counts.first, vocab, 11), 10.0)
+    first[~in_text] = 11.0
+    length = np.fromiter(map(len, vocab), dtype=float, count=n)
+    stopword = np.fromiter(map(STOPWORDS.__contains__, vocab), dtype=bool, count=n) | (length < 2)
     return np.column_stack([
-        np.array([float(t in STOPWORDS or len(t) < 2) for t in vocab]),
+        stopword.astype(float),
         items / n_items,
         items,
-        np.array([counts.titles.get(t, 0) for t in vocab], dtype=float) / n_items,
+        _column(counts.titles, vocab) / n_items,
         used,
-        np.array([min(first[t], 10) if t in first else 11 for t in vocab], dtype=float),
-        np.array([counts.leads.get(t, 0) for t in vocab], dtype=float),
-        np.divide(capitalized, used, out=np.zeros(len(vocab)), where=in_text),
-        np.array([float(t.isdigit()) for t in vocab]),
-        np.array([float(len(t)) for t in vocab]),
-        sentences / n_sents,
-        np.full(len(vocab), float(n_items)),
-        np.array([lexicon(t) for t in vocab], dtype=float).reshape(len(vocab), -1),
+        first,
+        _column(counts.leads, vocab),
+        np.divide(_column(counts.capitalized, vocab), used, out=np.zeros(n), where=in_text),
+        np.fromiter(map(str.isdigit, vocab), dtype=float, count=n),
+        length,
+        _column(counts.sentences, vocab) / n_sents,
+        np.full(n, float(n_items)),
+        lexicon.rows(vocab),
     ])
 
 
@@ -248,21 +275,21 @@ def _pair_rows(pairs: list[tuple[str, str]], base: np.ndarray, index: Mapping[st
     for all pairs at once."""
     if not pairs:
         return np.zeros((0, len(PAIR_FEATURES)))
-    items = np.array([counts.item_pairs[p] for p in pairs], dtype=float)
-    first = counts.pair_first
+    n = len(pairs)
+    items = _column(counts.item_pairs, pairs)
     own = np.column_stack([
         items / n_items, items,
-        np.array([counts.title_pairs.get(p, 0) for p in pairs], dtype=float) / n_items,
-        np.array([counts.pair_sentences[p] for p in pairs], dtype=float),
-        np.array([min(first[p], 10) for p in pairs], dtype=float),
-        np.array([counts.pair_leads.get(p, 0) for p in pairs], dtype=float),
+        _column(counts.title_pairs, pairs) / n_items,
+        _column(counts.pair_sentences, pairs),
+        np.minimum(_column(counts.pair_first, pairs), 10.0),
+        _column(counts.pair_leads, pairs),
     ])
     table = base[:, [0, 1, 7, _LEXICON_SUMMARY]]
-    a = table[[index[p[0]] for p in pairs]]
-    b = table[[index[p[1]] for p in pairs]]
+    a = table[np.fromiter(map(index.__getitem__, map(itemgetter(0), pairs)), dtype=np.intp, count=n)]
+    b = table[np.fromiter(map(index.__getitem__, map(itemgetter(1), pairs)), dtype=np.intp, count=n)]
     low, high = np.minimum(a, b), np.maximum(a, b)
     return np.column_stack([
-        own, a[:, 0] + b[:, 0], low[:, 1], high[:, 1], low[:, 2], np.full(len(pairs), float(n_items)),
+        own, a[:, 0] + b[:, 0], low[:, 1], high[:, 1], low[:, 2], np.full(n, float(n_items)),
         low[:, 3], high[:, 3],
     ])
 
@@ -270,68 +297,86 @@ def _pair_rows(pairs: list[tuple[str, str]], base: np.ndarray, index: Mapping[st
 class SubsetValue:
     """Expected ROUGE-style matches of a set of sentences, built from predicted probabilities.
 
-    ``word_p[(w, k)]`` is the chance the reference uses ``w`` at least ``k`` times; a set that
-    uses ``w`` ``c`` times earns ``sum(word_p[(w, 1..c)])``. Pairs count the same way, once.
-    :meth:`add`/:meth:`remove` keep the running word and pair counts of the set being built.
+    ``word_p`` holds, per word row of ``table``, the chance the reference uses the word at least
+    ``k`` times; a set that uses ``w`` ``c`` times earns the chances for ``k`` = 1..``c`` (at most
+    :data:`MAX_REPEAT`). Pairs count the same way, once. :meth:`add`/:meth:`remove` keep the
+    running word and pair counts of the set being built.
     """
 
-    def __init__(self, table: WordTable, word_p: Iterable[float], pair_p: Iterable[float], pair_weight: float,
+    def __init__(self, table: WordTable, word_p: np.ndarray, pair_p: np.ndarray, pair_weight: float,
                  title_p: Iterable[float] = ()) -> None:
-        self.word_p = {wk: float(p) for wk, p in zip(table.words, word_p)}
-        self.pair_p = {pair: float(p) * pair_weight for pair, p in zip(table.pairs, pair_p)}
-        self.sentence_words = [list(Counter(toks).items()) for toks in table.sentence_tokens]
-        self.sentence_pairs = [list(set(zip(toks, toks[1:]))) for toks in table.sentence_tokens]
+        chances = np.zeros((len(table.text_words), MAX_REPEAT))
+        chances[table.word_index, table.word_k - 1] = word_p
+        # word -> [chance of >= 1 use, >= 2, ...] (0 beyond the rows the table scored)
+        self.chances: dict[str, list[float]] = dict(zip(table.text_words, chances.tolist()))
+        pair_value = dict(zip(table.pairs, (np.asarray(pair_p, dtype=float) * pair_weight).tolist()))
+        self.sentence_words = [[(w, c, self.chances[w]) for w, c in uses] for uses in table.sentence_counts]
+        self.sentence_pairs = [[(p, pair_value[p]) for p in pairs] for pairs in table.sentence_pairs]
         self.used_words: dict[str, int] = {}
         self.used_pairs: dict[tuple[str, str], int] = {}
+        self._alone: dict[int, float] = {}
         # word -> chance an editor's headline uses it (headline-word model; feeds the headline choice)
         self.title_chance = {w: float(p) for w, p in zip(table.title_words, title_p)}
 
     def word_chance(self) -> dict[str, float]:
         """Each word's predicted chance of being used at least once."""
-        return {w: p for (w, k), p in self.word_p.items() if k == 1}
+        return {w: p[0] for w, p in self.chances.items()}
 
     def alone(self, k: int) -> float:
         """Value of sentence ``k`` on its own."""
-        wp, pp = self.word_p, self.pair_p
-        gain = sum(wp.get((w, j), 0.0) for w, c in self.sentence_words[k] for j in range(1, min(c, MAX_REPEAT) + 1))
-        return gain + sum(pp.get(p, 0.0) for p in self.sentence_pairs[k])
+        if k not in self._alone:
+            gain = sum(ps[j] for _, c, ps in self.sentence_words[k] for j in range(min(c, MAX_REPEAT)))
+            self._alone[k] = gain + sum(v for _, v in self.sentence_pairs[k])
+        return self._alone[k]
 
     def gain(self, k: int) -> float:
         """Value sentence ``k`` adds to the set built so far."""
         gain = 0.0
-        wp, used = self.word_p, self.used_words
-        for w, c in self.sentence_words[k]:
+        used = self.used_words
+        for w, c, ps in self.sentence_words[k]:
             have = used.get(w, 0)
-            if have < MAX_REPEAT:
-                for j in range(have + 1, min(have + c, MAX_REPEAT) + 1):
-                    gain += wp.get((w, j), 0.0)
-        pp, used_pairs = self.pair_p, self.used_pairs
-        for p in self.sentence_pairs[k]:
-            if p not in used_pairs:
-                gain += pp.get(p, 0.0)
+            if not have and c == 1:
+                gain += ps[0]
+            elif have < MAX_REPEAT:
+                for j in range(have, min(have + c, MAX_REPEAT)):
+                    gain += ps[j]
+        used_pairs = self.used_pairs
+        for p, v in self.sentence_pairs[k]:
+            if not used_pairs.get(p):
+                gain += v
+        return gain
+
+    def take(self, k: int) -> float:
+        """Put sentence ``k`` into the set; returns what it added (:meth:`gain` before adding)."""
+        gain = 0.0
+        used = self.used_words
+        for w, c, ps in self.sentence_words[k]:
+            have = used.get(w, 0)
+            if not have and c == 1:
+                gain += ps[0]
+            elif have < MAX_REPEAT:
+                for j in range(have, min(have + c, MAX_REPEAT)):
+                    gain += ps[j]
+            used[w] = have + c
+        used_pairs = self.used_pairs
+        for p, v in self.sentence_pairs[k]:
+            have = used_pairs.get(p, 0)
+            if not have:
+                gain += v
+            used_pairs[p] = have + 1
         return gain
 
     def add(self, k: int) -> None:
         """Put sentence ``k`` into the set."""
-        used, used_pairs = self.used_words, self.used_pairs
-        for w, c in self.sentence_words[k]:
-            used[w] = used.get(w, 0) + c
-        for p in self.sentence_pairs[k]:
-            used_pairs[p] = used_pairs.get(p, 0) + 1
+        self.take(k)
 
     def remove(self, k: int) -> None:
-        """Take sentence ``k`` out of the set."""
+        """Take sentence ``k`` out of the set (counts fall to 0, which :meth:`gain` reads as unused)."""
         used, used_pairs = self.used_words, self.used_pairs
-        for w, c in self.sentence_words[k]:
-            if used[w] == c:
-                del used[w]
-            else:
-                used[w] -= c
-        for p in self.sentence_pairs[k]:
-            if used_pairs[p] == 1:
-                del used_pairs[p]
-            else:
-                used_pairs[p] -= 1
+        for w, c, _ in self.sentence_words[k]:
+            used[w] -= c
+        for p, _ in self.sentence_pairs[k]:
+            used_pairs[p] -= 1
 
 
 def expected_f1(matches: float, words: int, reference_words: float) -> float:
