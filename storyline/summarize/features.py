@@ -51,22 +51,18 @@ def _bag_word(raw: str) -> str:
 def bag(text: str) -> list[str]:
     """Stemmed content words of ``text`` in reading order (``stem`` of each of
     ``storyline.text.content_words(text)``; memoized per raw token)."""
-    cache = _BAG_WORD
-    out = []
-    for raw in _WORD.findall(text):
-        word = cache.get(raw)
-        if word is None:
-            word = _bag_word(raw)
-        if word:
-            out.append(word)
-    return out
+    raw = _WORD.findall(text)
+    words = list(map(_BAG_WORD.get, raw))
+    if None in words:
+        words = [_bag_word(r) if w is None else w for r, w in zip(raw, words)]
+    return list(filter(None, words))
 
 
 @dataclass(slots=True)
 class StoryView:
     """A story's items as word bags: ``title_bags``/``text_bags``/``item_bags`` (both) per
-    article, ``df`` the number of member items containing each word; items not in ``members``
-    contribute nothing."""
+    article, ``df`` the number of member items containing each word, and each article's
+    ``sentences``; items not in ``members`` contribute nothing."""
 
     articles: Sequence[Article]
     members: list[int]
@@ -74,18 +70,21 @@ class StoryView:
     item_bags: list[set[str]] = field(default_factory=list)
     df: Counter[str] = field(default_factory=Counter)
     text_bags: list[set[str]] = field(default_factory=list)
+    sentences: list[list["Sentence"]] = field(default_factory=list)
 
     @classmethod
     def build(cls, articles: Sequence[Article], members: Sequence[int] | None = None) -> "StoryView":
         title_bags = [set(bag(a.title)) for a in articles]
-        text_bags = [set(bag(a.text)) for a in articles]
+        sentences = [article_sentences(a.text, i) for i, a in enumerate(articles)]
+        text_bags = [_text_bag(a.text, s) for a, s in zip(articles, sentences)]
         item_bags = [t | x for t, x in zip(title_bags, text_bags)]
-        view = cls(articles, [], title_bags, item_bags, text_bags=text_bags)
+        view = cls(articles, [], title_bags, item_bags, text_bags=text_bags, sentences=sentences)
         return view.with_members(range(len(articles)) if members is None else members)
 
     def with_members(self, members: Sequence[int]) -> "StoryView":
         """The same items (bags reused, not recomputed) with only ``members`` counted."""
-        view = StoryView(self.articles, list(members), self.title_bags, self.item_bags, text_bags=self.text_bags)
+        view = StoryView(self.articles, list(members), self.title_bags, self.item_bags,
+                         text_bags=self.text_bags, sentences=self.sentences)
         for i in view.members:
             view.df.update(view.item_bags[i])
         return view
@@ -112,13 +111,25 @@ class Sentence:
     stems: frozenset[str]
 
 
-def story_sentences(articles: Sequence[Article], members: Sequence[int]) -> list[Sentence]:
-    """Every sentence of the member articles' texts, in article then reading order."""
-    out = []
-    for i in members:
-        for j, text in enumerate(split_sentences(articles[i].text)):
-            out.append(Sentence(text, i, j, len(text.split()), frozenset(bag(text))))
-    return out
+def article_sentences(text: str, article: int) -> list[Sentence]:
+    """Every sentence of one article's ``text``, in reading order."""
+    return [Sentence(s, article, j, len(s.split()), frozenset(bag(s))) for j, s in enumerate(split_sentences(text))]
+
+
+def _text_bag(text: str, sentences: Sequence[Sentence]) -> set[str]:
+    """``set(bag(text))``, from its sentences' words when they hold all of its non-space text
+    (no dateline or fragment left out): tokens never cross the spaces between sentences."""
+    if "".join(text.split()) == "".join("".join(s.text for s in sentences).split()):
+        return set().union(*(s.stems for s in sentences))
+    return set(bag(text))
+
+
+def story_sentences(articles: Sequence[Article], members: Sequence[int], view: StoryView | None = None) -> list[Sentence]:
+    """Every sentence of the member articles' texts, in article then reading order (taken from
+    ``view`` when it has split them)."""
+    if view is not None and view.sentences:
+        return [s for i in members for s in view.sentences[i]]
+    return [s for i in members for s in article_sentences(articles[i].text, i)]
 
 
 def trim_title(title: str) -> str:

@@ -77,7 +77,7 @@ class LearnedSummarizer:
             return Summary("", [], self.name, None)
         view = StoryView.build(articles)
         view = view.with_members(self.detector(articles, view))
-        sents = story_sentences(articles, view.members)
+        sents = story_sentences(articles, view.members, view)
         value = self.values(view, sents)
         reference = self.reference_length(sents)
         ranked = sorted(range(len(sents)), key=lambda k: (-value.alone(k) / (sents[k].words + reference), k))

@@ -25,6 +25,7 @@ from .features import Sentence, StoryView
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _CASED_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_CAPITALIZED = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]*")  # the _CASED_TOKEN tokens that start upper-case
 MAX_REPEAT = 5
 
 _WORD_BASE = (
@@ -82,7 +83,7 @@ def stem(token: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Lower-cased alphanumeric tokens, lightly stemmed (the way ROUGE tokenizes, roughly)."""
-    return [stem(t) for t in _TOKEN.findall(text.lower())]
+    return list(map(stem, _TOKEN.findall(text.lower())))
 
 
 @dataclass(slots=True)
@@ -100,6 +101,8 @@ class WordTable:
     title_rows: np.ndarray  # one row per title word, columns as in TITLE_WORD_FEATURES
     sentence_counts: list[list[tuple[str, int]]]  # per sentence: (word, uses), in order of first use
     sentence_pairs: list[set[tuple[str, str]]]  # per sentence: its adjacent word pairs
+    word_sentences: Mapping[str, int] = field(default_factory=dict)  # sentences using each word
+    pair_sentences: Mapping[tuple[str, str], int] = field(default_factory=dict)  # sentences using each pair
 
     @property
     def words(self) -> list[tuple[str, int]]:
@@ -113,16 +116,14 @@ _STEMMED: dict[str, str] = {}  # raw token -> stem(token.lower()); a cache, clea
 
 def _stems(raw: list[str]) -> list[str]:
     """``stem(token.lower())`` of each raw token (cached: a story repeats its words)."""
-    cache = _STEMMED
-    if len(cache) > 1 << 17:
-        cache.clear()
-    out = []
-    for r in raw:
-        t = cache.get(r)
-        if t is None:
-            t = cache[r] = stem(r.lower())
-        out.append(t)
-    return out
+    out = list(map(_STEMMED.get, raw))
+    if None in out:
+        if len(_STEMMED) > 1 << 17:
+            _STEMMED.clear()
+        for n, r in enumerate(raw):
+            if out[n] is None:
+                out[n] = _STEMMED[r] = stem(r.lower())
+    return out  # type: ignore[return-value]
 
 
 @dataclass(slots=True)
@@ -172,7 +173,8 @@ def _count_sentences(sents: Sequence[Sentence], counts: _Counts) -> tuple[
         raw = _CASED_TOKEN.findall(s.text)
         toks = _stems(raw)
         words = set(toks)
-        capitalized.append([t for r, t in zip(raw[1:], toks[1:]) if r[0].isupper()])
+        opening = _CAPITALIZED.findall(s.text)  # capitalized tokens, the opening one left out
+        capitalized.extend(opening[1:] if raw and raw[0][0].isupper() else opening)
         if len(words) < len(toks):
             uses = list(Counter(toks).items())
             for t, c in uses:
@@ -186,7 +188,7 @@ def _count_sentences(sents: Sequence[Sentence], counts: _Counts) -> tuple[
         uses_of.append(uses)
     leads = [k for k, s in enumerate(sents) if s.position == 0]
     counts.text.update(chain.from_iterable(tokens_of))
-    counts.capitalized.update(chain.from_iterable(capitalized))
+    counts.capitalized.update(_stems(capitalized))
     counts.sentences.update(chain.from_iterable(words_of))
     counts.pair_sentences.update(chain.from_iterable(pairs_of))
     counts.leads.update(chain.from_iterable(words_of[k] for k in leads))
@@ -231,7 +233,8 @@ def word_table(view: StoryView, sents: Sequence[Sentence], lexicon: Lexicon | No
     ]) if title_vocab else np.zeros((0, len(TITLE_WORD_FEATURES)))
     pairs = sorted(counts.pair_sentences)
     return WordTable(text_words, word_index, word_k, word_rows, pairs, _pair_rows(pairs, base, index, n_items, counts),
-                     sentence_tokens, title_vocab, title_rows, uses_of, pairs_of)
+                     sentence_tokens, title_vocab, title_rows, uses_of, pairs_of, counts.sentences,
+                     counts.pair_sentences)
 
 
 def _column(values: Mapping[Any, int], keys: Sequence[Any], default: int = 0) -> np.ndarray:
@@ -299,8 +302,9 @@ class SubsetValue:
 
     ``word_p`` holds, per word row of ``table``, the chance the reference uses the word at least
     ``k`` times; a set that uses ``w`` ``c`` times earns the chances for ``k`` = 1..``c`` (at most
-    :data:`MAX_REPEAT`). Pairs count the same way, once. :meth:`add`/:meth:`remove` keep the
-    running word and pair counts of the set being built.
+    :data:`MAX_REPEAT`). Pairs count the same way, once. :meth:`take`/:meth:`remove` keep the
+    running word and pair counts of the set being built. What a sentence earns from words and
+    pairs no other sentence has does not depend on the set, so it is summed once (``fixed``).
     """
 
     def __init__(self, table: WordTable, word_p: np.ndarray, pair_p: np.ndarray, pair_weight: float,
@@ -310,8 +314,28 @@ class SubsetValue:
         # word -> [chance of >= 1 use, >= 2, ...] (0 beyond the rows the table scored)
         self.chances: dict[str, list[float]] = dict(zip(table.text_words, chances.tolist()))
         pair_value = dict(zip(table.pairs, (np.asarray(pair_p, dtype=float) * pair_weight).tolist()))
-        self.sentence_words = [[(w, c, self.chances[w]) for w, c in uses] for uses in table.sentence_counts]
-        self.sentence_pairs = [[(p, pair_value[p]) for p in pairs] for pairs in table.sentence_pairs]
+        word_sentences, pair_sentences = table.word_sentences, table.pair_sentences
+        self.sentence_words: list[list[tuple[str, int, list[float]]]] = []  # words other sentences share
+        self.sentence_pairs: list[list[tuple[tuple[str, str], float]]] = []  # pairs other sentences share
+        self.fixed: list[float] = []  # what the sentence's own words and pairs earn
+        for uses, pairs in zip(table.sentence_counts, table.sentence_pairs):
+            shared, fixed = [], 0.0
+            for w, c in uses:
+                ps = self.chances[w]
+                if word_sentences[w] > 1:
+                    shared.append((w, c, ps))
+                else:
+                    for j in range(min(c, MAX_REPEAT)):
+                        fixed += ps[j]
+            shared_pairs = []
+            for pair in pairs:
+                if pair_sentences[pair] > 1:
+                    shared_pairs.append((pair, pair_value[pair]))
+                else:
+                    fixed += pair_value[pair]
+            self.sentence_words.append(shared)
+            self.sentence_pairs.append(shared_pairs)
+            self.fixed.append(fixed)
         self.used_words: dict[str, int] = {}
         self.used_pairs: dict[tuple[str, str], int] = {}
         self._alone: dict[int, float] = {}
@@ -325,13 +349,18 @@ class SubsetValue:
     def alone(self, k: int) -> float:
         """Value of sentence ``k`` on its own."""
         if k not in self._alone:
-            gain = sum(ps[j] for _, c, ps in self.sentence_words[k] for j in range(min(c, MAX_REPEAT)))
-            self._alone[k] = gain + sum(v for _, v in self.sentence_pairs[k])
+            gain = self.fixed[k]
+            for _, c, ps in self.sentence_words[k]:
+                for j in range(min(c, MAX_REPEAT)):
+                    gain += ps[j]
+            for _, v in self.sentence_pairs[k]:
+                gain += v
+            self._alone[k] = gain
         return self._alone[k]
 
     def gain(self, k: int) -> float:
         """Value sentence ``k`` adds to the set built so far."""
-        gain = 0.0
+        gain = self.fixed[k]
         used = self.used_words
         for w, c, ps in self.sentence_words[k]:
             have = used.get(w, 0)
@@ -348,7 +377,7 @@ class SubsetValue:
 
     def take(self, k: int) -> float:
         """Put sentence ``k`` into the set; returns what it added (:meth:`gain` before adding)."""
-        gain = 0.0
+        gain = self.fixed[k]
         used = self.used_words
         for w, c, ps in self.sentence_words[k]:
             have = used.get(w, 0)
