@@ -88,27 +88,42 @@ def tokens(text: str) -> list[str]:
 
 @dataclass(slots=True)
 class WordTable:
-    """The story's word and pair statistics and the rows the word models score."""
+    """The story's word and pair statistics and the rows the word models score.
 
+    Words are numbered by their place in ``vocab`` (sorted), pairs by ``pair_codes``
+    (``first * len(vocab) + second``, sorted: the pairs in the order of their words); the
+    per-sentence entries list each distinct word (pair) of each sentence, sentence by sentence.
+    """
+
+    vocab: list[str]  # every word of the member titles and sentences, sorted
     text_words: list[str]  # the words of the sentences, sorted
     word_index: np.ndarray  # per word row: its word's index in text_words
     word_k: np.ndarray  # per word row: the repeat k
     word_rows: np.ndarray  # one row per (word, k), columns as in WORD_FEATURES
-    pairs: list[tuple[str, str]]
+    pair_codes: np.ndarray  # per pair of the sentences: first word * len(vocab) + second word
     pair_rows: np.ndarray  # one row per pair, columns as in PAIR_FEATURES
     sentence_tokens: list[list[str]]
     title_words: list[str]  # every word of the member titles
     title_rows: np.ndarray  # one row per title word, columns as in TITLE_WORD_FEATURES
-    sentence_counts: list[list[tuple[str, int]]]  # per sentence: (word, uses), in order of first use
-    sentence_pairs: list[set[tuple[str, str]]]  # per sentence: its adjacent word pairs
-    word_sentences: Mapping[str, int] = field(default_factory=dict)  # sentences using each word
-    pair_sentences: Mapping[tuple[str, str], int] = field(default_factory=dict)  # sentences using each pair
+    entry_sentence: np.ndarray  # per (sentence, word): the sentence
+    entry_word: np.ndarray  # ... the word's index in text_words
+    entry_uses: np.ndarray  # ... how often the sentence uses it
+    pair_entry_sentence: np.ndarray  # per (sentence, pair): the sentence
+    pair_entry_pair: np.ndarray  # ... the pair's index in pair_codes
+    word_sentences: np.ndarray  # per text word: sentences using it
+    pair_sentences: np.ndarray  # per pair: sentences using it
 
     @property
     def words(self) -> list[tuple[str, int]]:
         """(word, k) of each word row."""
         text = self.text_words
         return [(text[n], k) for n, k in zip(self.word_index.tolist(), self.word_k.tolist())]
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """Each pair row's two words."""
+        vocab, n = self.vocab, max(len(self.vocab), 1)
+        return [(vocab[c // n], vocab[c % n]) for c in self.pair_codes.tolist()]
 
 
 _STEMMED: dict[str, str] = {}  # raw token -> stem(token.lower()); a cache, cleared when large
@@ -126,173 +141,166 @@ def _stems(raw: list[str]) -> list[str]:
     return out  # type: ignore[return-value]
 
 
-@dataclass(slots=True)
-class _Counts:
-    """Per word (and per adjacent pair) counts over the member titles and sentences."""
-
-    items: Counter[str] = field(default_factory=Counter)  # member items (title or text) using it
-    titles: Counter[str] = field(default_factory=Counter)  # member titles using it
-    text: Counter[str] = field(default_factory=Counter)  # uses in the sentences
-    sentences: Counter[str] = field(default_factory=Counter)  # sentences using it
-    leads: Counter[str] = field(default_factory=Counter)  # opening sentences using it
-    first: dict[str, int] = field(default_factory=dict)  # earliest sentence position
-    item_pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
-    title_pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
-    pair_sentences: Counter[tuple[str, str]] = field(default_factory=Counter)
-    pair_leads: Counter[tuple[str, str]] = field(default_factory=Counter)
-    pair_first: dict[tuple[str, str], int] = field(default_factory=dict)
-    capitalized: Counter[str] = field(default_factory=Counter)  # non-initial capitalized uses in sentences
-    max_in_sentence: dict[str, int] = field(default_factory=dict)  # only where above 1
-    title_position: dict[str, float] = field(default_factory=dict)  # earliest relative position in a title
-    title_capitalized: Counter[str] = field(default_factory=Counter)  # titles capitalizing it mid-title
+def _tokenize(texts: Iterable[str]) -> tuple[list[list[str]], list[list[str]]]:
+    """Each text's tokens, and its capitalized tokens other than its first (both stemmed)."""
+    tokens_of, capitalized = [], []
+    for text in texts:
+        raw = _CASED_TOKEN.findall(text)
+        tokens_of.append(_stems(raw))
+        caps = _CAPITALIZED.findall(text)
+        capitalized.append(_stems(caps[1:] if raw and raw[0][0].isupper() else caps))
+    return tokens_of, capitalized
 
 
-def _count_titles(view: StoryView, counts: _Counts) -> dict[int, tuple[set[str], set[tuple[str, str]]]]:
-    """Title statistics of the members; returns each member title's words and pairs."""
-    out = {}
-    position = counts.title_position
-    for i in view.members:
-        raw = _CASED_TOKEN.findall(view.articles[i].title)
-        title = _stems(raw)
-        for n, t in enumerate(title):
-            if t not in position or n / len(title) < position[t]:
-                position[t] = n / len(title)
-        counts.title_capitalized.update({t for r, t in zip(raw[1:], title[1:]) if r[0].isupper()})
-        out[i] = (set(title), set(zip(title, title[1:])))
-    counts.titles.update(chain.from_iterable(words for words, _ in out.values()))
-    counts.title_pairs.update(chain.from_iterable(pairs for _, pairs in out.values()))
+def _ids(tokens_of: list[list[str]], index: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The word numbers of all tokens, and for each the number of the text holding it."""
+    lengths = np.fromiter(map(len, tokens_of), dtype=np.intp, count=len(tokens_of))
+    total = int(lengths.sum())
+    ids = np.fromiter(map(index.__getitem__, chain.from_iterable(tokens_of)), dtype=np.intp, count=total)
+    return ids, np.repeat(np.arange(len(tokens_of), dtype=np.intp), lengths)
+
+
+def _distinct(text: np.ndarray, item: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (text, item) entries, sorted, with how often each occurs."""
+    keys, uses = np.unique(text * size + item, return_counts=True)
+    return keys // size, keys % size, uses
+
+
+def _count(values: np.ndarray, size: int) -> np.ndarray:
+    return np.bincount(values, minlength=size).astype(float)
+
+
+def _earliest(where: np.ndarray, position: np.ndarray, size: int) -> np.ndarray:
+    """Per word (pair), the earliest position among ``where``/``position`` entries, at most 10; 11 if none."""
+    out = np.full(size, 11.0)
+    np.minimum.at(out, where, np.minimum(position, 10).astype(float))
     return out
 
 
-def _count_sentences(sents: Sequence[Sentence], counts: _Counts) -> tuple[
-        list[list[str]], list[set[str]], list[set[tuple[str, str]]], list[list[tuple[str, int]]]]:
-    """Sentence statistics; returns each sentence's tokens, word set, pair set and word uses."""
-    tokens_of, words_of, pairs_of, uses_of, capitalized = [], [], [], [], []
-    most = counts.max_in_sentence
-    for s in sents:
-        raw = _CASED_TOKEN.findall(s.text)
-        toks = _stems(raw)
-        words = set(toks)
-        opening = _CAPITALIZED.findall(s.text)  # capitalized tokens, the opening one left out
-        capitalized.extend(opening[1:] if raw and raw[0][0].isupper() else opening)
-        if len(words) < len(toks):
-            uses = list(Counter(toks).items())
-            for t, c in uses:
-                if c > 1 and c > most.get(t, 1):
-                    most[t] = c
-        else:
-            uses = [(t, 1) for t in toks]
-        tokens_of.append(toks)
-        words_of.append(words)
-        pairs_of.append(set(zip(toks, toks[1:])))
-        uses_of.append(uses)
-    leads = [k for k, s in enumerate(sents) if s.position == 0]
-    counts.text.update(chain.from_iterable(tokens_of))
-    counts.capitalized.update(_stems(capitalized))
-    counts.sentences.update(chain.from_iterable(words_of))
-    counts.pair_sentences.update(chain.from_iterable(pairs_of))
-    counts.leads.update(chain.from_iterable(words_of[k] for k in leads))
-    counts.pair_leads.update(chain.from_iterable(pairs_of[k] for k in leads))
-    # earliest positions: write the latest sentences first, so earlier ones overwrite them
-    for k in sorted(range(len(sents)), key=lambda k: -sents[k].position):
-        counts.first.update(dict.fromkeys(words_of[k], sents[k].position))
-        counts.pair_first.update(dict.fromkeys(pairs_of[k], sents[k].position))
-    return tokens_of, words_of, pairs_of, uses_of
+@dataclass(slots=True)
+class _Adjacent:
+    """Adjacent word pairs of some texts: per distinct (text, pair) entry its text and code."""
+
+    text: np.ndarray
+    code: np.ndarray
+
+    @classmethod
+    def of(cls, ids: np.ndarray, text: np.ndarray, n_words: int) -> "_Adjacent":
+        same = text[1:] == text[:-1]
+        codes = ids[:-1][same] * n_words + ids[1:][same]
+        where, code, _ = _distinct(text[1:][same], codes, n_words * n_words)
+        return cls(where, code)
 
 
 def word_table(view: StoryView, sents: Sequence[Sentence], lexicon: Lexicon | None = None) -> WordTable:
     """Word rows (one per word and repeat ``k``), pair rows and headline-word rows for ``sents``
     of ``view``, with what ``lexicon`` knows of each word."""
     lexicon = lexicon or Lexicon()
-    counts = _Counts()
-    titles = _count_titles(view, counts)
-    sentence_tokens, words_of, pairs_of, uses_of = _count_sentences(sents, counts)
-    item_words: dict[int, set[str]] = {i: set(w) for i, (w, _) in titles.items()}
-    item_pairs: dict[int, set[tuple[str, str]]] = {i: set(p) for i, (_, p) in titles.items()}
-    for s, words, pairs in zip(sents, words_of, pairs_of):
-        item_words.setdefault(s.article, set()).update(words)
-        item_pairs.setdefault(s.article, set()).update(pairs)
-    counts.items.update(chain.from_iterable(item_words.values()))
-    counts.item_pairs.update(chain.from_iterable(item_pairs.values()))
-    n_items = max(len(view.members), 1)
-    vocab = sorted(counts.text.keys() | counts.titles.keys())
-    base = _word_base(vocab, counts, n_items, max(len(sents), 1), lexicon)
-    index = {t: n for n, t in enumerate(vocab)}
-    text, most = counts.text, counts.max_in_sentence
-    text_words = sorted(text)
-    in_text = np.array([index[t] for t in text_words], dtype=np.intp)
-    repeats = np.array([min(most.get(t, 1) + 1, MAX_REPEAT, text[t]) for t in text_words], dtype=np.intp)
-    word_index = np.repeat(np.arange(len(text_words), dtype=np.intp), repeats)
+    members = view.members
+    n_items, n_sents = max(len(members), 1), max(len(sents), 1)
+    sentence_tokens, capitalized = _tokenize(s.text for s in sents)
+    title_tokens, title_capitalized = _tokenize(view.articles[i].title for i in members)
+    vocab = sorted(set(chain.from_iterable(sentence_tokens)).union(chain.from_iterable(title_tokens)))
+    n = max(len(vocab), 1)
+    index = dict(zip(vocab, range(len(vocab))))
+    position = np.array([s.position for s in sents], dtype=np.intp)
+    article = np.array([s.article for s in sents], dtype=np.intp)
+    lead = position == 0
+    ids, sid = _ids(sentence_tokens, index)
+    e_s, e_w, e_uses = _distinct(sid, ids, n)
+    used = _count(ids, n)
+    most = np.zeros(n, dtype=np.intp)
+    np.maximum.at(most, e_w, e_uses)
+    t_ids, tid = _ids(title_tokens, index)
+    t_lengths = np.bincount(tid, minlength=len(members))
+    title_position = np.full(n, 1.5)
+    np.minimum.at(title_position, t_ids, (np.arange(len(t_ids)) - np.repeat(np.cumsum(t_lengths) - t_lengths, t_lengths))
+                  / np.repeat(t_lengths, t_lengths))
+    t_e_s, t_e_w, _ = _distinct(tid, t_ids, n)
+    titles = _count(t_e_w, n)
+    caps_ids, caps_title = _ids(title_capitalized, index)
+    title_caps = _count(_distinct(caps_title, caps_ids, n)[1], n)  # titles capitalizing the word mid-title
+    owner = np.asarray(members, dtype=np.intp)
+    _, items_w, _ = _distinct(np.concatenate([article[e_s], owner[t_e_s]]), np.concatenate([e_w, t_e_w]), n)
+    counts = {
+        "items": _count(items_w, n), "titles": titles, "text": used, "sentences": _count(e_w, n),
+        "leads": _count(e_w[lead[e_s]], n), "first": _earliest(e_w, position[e_s], n),
+        "capitalized": _count(_ids(capitalized, index)[0], n),
+    }
+    base = _word_base(vocab, counts, n_items, n_sents, lexicon)
+    in_text = used > 0
+    text_index = np.flatnonzero(in_text)
+    repeats = np.minimum(np.minimum(most[text_index] + 1, MAX_REPEAT), used[text_index].astype(np.intp))
+    word_index = np.repeat(np.arange(len(text_index), dtype=np.intp), repeats)
     word_k = np.arange(len(word_index)) - np.repeat(np.cumsum(repeats) - repeats, repeats) + 1
-    word_rows = np.column_stack([word_k.astype(float), base[in_text[word_index]]])
-    title_vocab = sorted(counts.titles)
-    title_rows = np.column_stack([
-        base[[index[t] for t in title_vocab]].reshape(len(title_vocab), base.shape[1]),
-        np.array([counts.title_position.get(t, 1.5) for t in title_vocab], dtype=float),
-        np.array([counts.title_capitalized[t] / (counts.titles[t] or 1) for t in title_vocab], dtype=float),
-    ]) if title_vocab else np.zeros((0, len(TITLE_WORD_FEATURES)))
-    pairs = sorted(counts.pair_sentences)
-    return WordTable(text_words, word_index, word_k, word_rows, pairs, _pair_rows(pairs, base, index, n_items, counts),
-                     sentence_tokens, title_vocab, title_rows, uses_of, pairs_of, counts.sentences,
-                     counts.pair_sentences)
+    word_rows = np.column_stack([word_k.astype(float), base[text_index[word_index]]])
+    in_title = np.flatnonzero(titles > 0)
+    title_rows = np.column_stack([base[in_title], title_position[in_title],
+                                  title_caps[in_title] / np.maximum(titles[in_title], 1)])
+    pairs = _Adjacent.of(ids, sid, n)
+    title_pairs = _Adjacent.of(t_ids, tid, n)
+    pair_codes, pair_entry = np.unique(pairs.code, return_inverse=True)
+    pair_rows = _pair_rows(pair_codes, pair_entry, pairs, title_pairs, base, n, n_items, position, article, owner)
+    text_of = np.cumsum(in_text) - 1  # vocab number -> text word number
+    return WordTable(
+        vocab, [vocab[i] for i in text_index.tolist()], word_index, word_k, word_rows, pair_codes, pair_rows,
+        sentence_tokens, [vocab[i] for i in in_title.tolist()], title_rows, e_s, text_of[e_w], e_uses,
+        pairs.text, pair_entry.reshape(-1), _count(e_w, n)[text_index].astype(np.intp),
+        np.bincount(pair_entry.reshape(-1), minlength=len(pair_codes)),
+    )
 
 
-def _column(values: Mapping[Any, int], keys: Sequence[Any], default: int = 0) -> np.ndarray:
-    """``values.get(key, default)`` for each of ``keys``, as floats."""
-    return np.fromiter(map(values.get, keys, repeat(default)), dtype=float, count=len(keys))
-
-
-def _word_base(vocab: list[str], counts: _Counts, n_items: int, n_sents: int, lexicon: Lexicon) -> np.ndarray:
+def _word_base(vocab: list[str], counts: Mapping[str, np.ndarray], n_items: int, n_sents: int,
+               lexicon: Lexicon) -> np.ndarray:
     """Rows of :data:`_WORD_BASE` for ``vocab``. Text statistics (count, first position, leads,
     capitalization, sentences) are 0, with position 11, for a word only the titles use."""
     if not vocab:
         return np.zeros((0, len(_WORD_BASE)))
     n = len(vocab)
-    items = _column(counts.items, vocab)
-    used = _column(counts.text, vocab)
-    in_text = used > 0
-    first = np.minimum(_column(counts.first, vocab, 11), 10.0)
-    first[~in_text] = 11.0
+    items, used = counts["items"], counts["text"]
     length = np.fromiter(map(len, vocab), dtype=float, count=n)
     stopword = np.fromiter(map(STOPWORDS.__contains__, vocab), dtype=bool, count=n) | (length < 2)
     return np.column_stack([
         stopword.astype(float),
         items / n_items,
         items,
-        _column(counts.titles, vocab) / n_items,
+        counts["titles"] / n_items,
         used,
-        first,
-        _column(counts.leads, vocab),
-        np.divide(_column(counts.capitalized, vocab), used, out=np.zeros(n), where=in_text),
+        counts["first"],
+        counts["leads"],
+        np.divide(counts["capitalized"], used, out=np.zeros(n), where=used > 0),
         np.fromiter(map(str.isdigit, vocab), dtype=float, count=n),
         length,
-        _column(counts.sentences, vocab) / n_sents,
+        counts["sentences"] / n_sents,
         np.full(n, float(n_items)),
         lexicon.rows(vocab),
     ])
 
 
-def _pair_rows(pairs: list[tuple[str, str]], base: np.ndarray, index: Mapping[str, int], n_items: int,
-               counts: _Counts) -> np.ndarray:
-    """Rows of :data:`PAIR_FEATURES`; the columns drawn from the two words' rows are computed
-    for all pairs at once."""
-    if not pairs:
+def _pair_rows(codes: np.ndarray, entry_pair: np.ndarray, pairs: _Adjacent, title_pairs: _Adjacent,
+               base: np.ndarray, n_words: int, n_items: int, position: np.ndarray, article: np.ndarray,
+               owner: np.ndarray) -> np.ndarray:
+    """Rows of :data:`PAIR_FEATURES` for the sentences' pairs ``codes`` (``entry_pair``: each
+    (sentence, pair) entry's pair)."""
+    size = len(codes)
+    if not size:
         return np.zeros((0, len(PAIR_FEATURES)))
-    n = len(pairs)
-    items = _column(counts.item_pairs, pairs)
+    entry_pair = entry_pair.reshape(-1)
+    # the titles' pairs that the sentences also have
+    spot = np.minimum(np.searchsorted(codes, title_pairs.code), size - 1)
+    titled = codes[spot] == title_pairs.code
+    _, item_pair, _ = _distinct(np.concatenate([article[pairs.text], owner[title_pairs.text[titled]]]),
+                                np.concatenate([entry_pair, spot[titled]]), size)
+    items = _count(item_pair, size)
     own = np.column_stack([
-        items / n_items, items,
-        _column(counts.title_pairs, pairs) / n_items,
-        _column(counts.pair_sentences, pairs),
-        np.minimum(_column(counts.pair_first, pairs), 10.0),
-        _column(counts.pair_leads, pairs),
+        items / n_items, items, _count(spot[titled], size) / n_items, _count(entry_pair, size),
+        _earliest(entry_pair, position[pairs.text], size), _count(entry_pair[position[pairs.text] == 0], size),
     ])
     table = base[:, [0, 1, 7, _LEXICON_SUMMARY]]
-    a = table[np.fromiter(map(index.__getitem__, map(itemgetter(0), pairs)), dtype=np.intp, count=n)]
-    b = table[np.fromiter(map(index.__getitem__, map(itemgetter(1), pairs)), dtype=np.intp, count=n)]
+    a, b = table[codes // n_words], table[codes % n_words]
     low, high = np.minimum(a, b), np.maximum(a, b)
     return np.column_stack([
-        own, a[:, 0] + b[:, 0], low[:, 1], high[:, 1], low[:, 2], np.full(n, float(n_items)),
+        own, a[:, 0] + b[:, 0], low[:, 1], high[:, 1], low[:, 2], np.full(size, float(n_items)),
         low[:, 3], high[:, 3],
     ])
 
@@ -311,40 +319,36 @@ class SubsetValue:
                  title_p: Iterable[float] = ()) -> None:
         chances = np.zeros((len(table.text_words), MAX_REPEAT))
         chances[table.word_index, table.word_k - 1] = word_p
-        # word -> [chance of >= 1 use, >= 2, ...] (0 beyond the rows the table scored)
-        self.chances: dict[str, list[float]] = dict(zip(table.text_words, chances.tolist()))
-        pair_value = dict(zip(table.pairs, (np.asarray(pair_p, dtype=float) * pair_weight).tolist()))
-        word_sentences, pair_sentences = table.word_sentences, table.pair_sentences
-        self.sentence_words: list[list[tuple[str, int, list[float]]]] = []  # words other sentences share
-        self.sentence_pairs: list[list[tuple[tuple[str, str], float]]] = []  # pairs other sentences share
-        self.fixed: list[float] = []  # what the sentence's own words and pairs earn
-        for uses, pairs in zip(table.sentence_counts, table.sentence_pairs):
-            shared, fixed = [], 0.0
-            for w, c in uses:
-                ps = self.chances[w]
-                if word_sentences[w] > 1:
-                    shared.append((w, c, ps))
-                else:
-                    for j in range(min(c, MAX_REPEAT)):
-                        fixed += ps[j]
-            shared_pairs = []
-            for pair in pairs:
-                if pair_sentences[pair] > 1:
-                    shared_pairs.append((pair, pair_value[pair]))
-                else:
-                    fixed += pair_value[pair]
-            self.sentence_words.append(shared)
-            self.sentence_pairs.append(shared_pairs)
-            self.fixed.append(fixed)
-        self.used_words: dict[str, int] = {}
-        self.used_pairs: dict[tuple[str, str], int] = {}
+        self.text_words = table.text_words
+        self.first_chance = chances[:, 0]
+        n_sents = len(table.sentence_tokens)
+        words, uses, where = table.entry_word, table.entry_uses, table.entry_sentence
+        earned = np.cumsum(chances, axis=1)[words, np.minimum(uses, MAX_REPEAT) - 1]
+        own = table.word_sentences[words] == 1
+        pair_value = np.asarray(pair_p, dtype=float) * pair_weight
+        pairs, pair_where = table.pair_entry_pair, table.pair_entry_sentence
+        own_pair = table.pair_sentences[pairs] == 1
+        self.fixed: list[float] = (np.bincount(where[own], earned[own], minlength=n_sents)
+                                   + np.bincount(pair_where[own_pair], pair_value[pairs[own_pair]],
+                                                 minlength=n_sents)).tolist()
+        # per sentence, the words and pairs other sentences share: (word, uses, chances), (pair, value)
+        rows = chances.tolist()
+        self.sentence_words: list[list[tuple[int, int, list[float]]]] = [[] for _ in range(n_sents)]
+        for s, w, c in zip(where[~own].tolist(), words[~own].tolist(), uses[~own].tolist()):
+            self.sentence_words[s].append((w, c, rows[w]))
+        values = pair_value.tolist()
+        self.sentence_pairs: list[list[tuple[int, float]]] = [[] for _ in range(n_sents)]
+        for s, p in zip(pair_where[~own_pair].tolist(), pairs[~own_pair].tolist()):
+            self.sentence_pairs[s].append((p, values[p]))
+        self.used_words = [0] * len(table.text_words)
+        self.used_pairs = [0] * len(pair_value)
         self._alone: dict[int, float] = {}
         # word -> chance an editor's headline uses it (headline-word model; feeds the headline choice)
         self.title_chance = {w: float(p) for w, p in zip(table.title_words, title_p)}
 
     def word_chance(self) -> dict[str, float]:
         """Each word's predicted chance of being used at least once."""
-        return {w: p[0] for w, p in self.chances.items()}
+        return dict(zip(self.text_words, self.first_chance.tolist()))
 
     def alone(self, k: int) -> float:
         """Value of sentence ``k`` on its own."""
@@ -363,7 +367,7 @@ class SubsetValue:
         gain = self.fixed[k]
         used = self.used_words
         for w, c, ps in self.sentence_words[k]:
-            have = used.get(w, 0)
+            have = used[w]
             if not have and c == 1:
                 gain += ps[0]
             elif have < MAX_REPEAT:
@@ -371,7 +375,7 @@ class SubsetValue:
                     gain += ps[j]
         used_pairs = self.used_pairs
         for p, v in self.sentence_pairs[k]:
-            if not used_pairs.get(p):
+            if not used_pairs[p]:
                 gain += v
         return gain
 
@@ -380,7 +384,7 @@ class SubsetValue:
         gain = self.fixed[k]
         used = self.used_words
         for w, c, ps in self.sentence_words[k]:
-            have = used.get(w, 0)
+            have = used[w]
             if not have and c == 1:
                 gain += ps[0]
             elif have < MAX_REPEAT:
@@ -389,10 +393,9 @@ class SubsetValue:
             used[w] = have + c
         used_pairs = self.used_pairs
         for p, v in self.sentence_pairs[k]:
-            have = used_pairs.get(p, 0)
-            if not have:
+            if not used_pairs[p]:
                 gain += v
-            used_pairs[p] = have + 1
+            used_pairs[p] += 1
         return gain
 
     def add(self, k: int) -> None:
@@ -400,7 +403,7 @@ class SubsetValue:
         self.take(k)
 
     def remove(self, k: int) -> None:
-        """Take sentence ``k`` out of the set (counts fall to 0, which :meth:`gain` reads as unused)."""
+        """Take sentence ``k`` out of the set."""
         used, used_pairs = self.used_words, self.used_pairs
         for w, c, _ in self.sentence_words[k]:
             used[w] -= c
