@@ -11,10 +11,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from typing import Sequence
 
 from ..models import Article
-from ..text import content_words, split_sentences
+from ..text import STOPWORDS, split_sentences
+from ..text.tokens import _WORD  # the tokens of storyline.text.content_words
 
 _OUTLET_SUFFIX = re.compile(
     r"\s+(?:\|\s+[^|]{2,40}|[-–—]\s+(?:[A-Z][\w.&']*\s?){1,3}|[-–—]\s+\S+\.(?:com|net|org|co\.uk))$"
@@ -33,31 +35,56 @@ def stem(word: str) -> str:
     return word
 
 
+_BAG_WORD: dict[str, str] = {}  # raw token -> its stemmed content word, or "" for a stopword; a cache
+
+
+def _bag_word(raw: str) -> str:
+    """:func:`stem` of the content word a raw token makes (as ``content_words``), "" if none."""
+    w = raw.replace(".", "").casefold()
+    word = stem(w) if w not in STOPWORDS and (len(w) > 1 or w.isdigit()) else ""
+    if len(_BAG_WORD) > 1 << 17:
+        _BAG_WORD.clear()
+    _BAG_WORD[raw] = word
+    return word
+
+
 def bag(text: str) -> list[str]:
-    """Stemmed content words of ``text`` in reading order."""
-    return [stem(w) for w in content_words(text)]
+    """Stemmed content words of ``text`` in reading order (``stem`` of each of
+    ``storyline.text.content_words(text)``; memoized per raw token)."""
+    raw = _WORD.findall(text)
+    words = list(map(_BAG_WORD.get, raw))
+    if None in words:
+        words = [_bag_word(r) if w is None else w for r, w in zip(raw, words)]
+    return list(filter(None, words))
 
 
 @dataclass(slots=True)
 class StoryView:
-    """A story's items as word bags: ``title_bags``/``item_bags`` per article, ``df`` the number
-    of member items containing each word; items not in ``members`` contribute nothing."""
+    """A story's items as word bags: ``title_bags``/``text_bags``/``item_bags`` (both) per
+    article, ``df`` the number of member items containing each word, and each article's
+    ``sentences``; items not in ``members`` contribute nothing."""
 
     articles: Sequence[Article]
     members: list[int]
     title_bags: list[set[str]] = field(default_factory=list)
     item_bags: list[set[str]] = field(default_factory=list)
     df: Counter[str] = field(default_factory=Counter)
+    text_bags: list[set[str]] = field(default_factory=list)
+    sentences: list[list["Sentence"]] = field(default_factory=list)
 
     @classmethod
     def build(cls, articles: Sequence[Article], members: Sequence[int] | None = None) -> "StoryView":
         title_bags = [set(bag(a.title)) for a in articles]
-        item_bags = [t | set(bag(a.text)) for t, a in zip(title_bags, articles)]
-        return cls(articles, [], title_bags, item_bags).with_members(range(len(articles)) if members is None else members)
+        sentences = [article_sentences(a.text, i) for i, a in enumerate(articles)]
+        text_bags = [_text_bag(a.text, s) for a, s in zip(articles, sentences)]
+        item_bags = [t | x for t, x in zip(title_bags, text_bags)]
+        view = cls(articles, [], title_bags, item_bags, text_bags=text_bags, sentences=sentences)
+        return view.with_members(range(len(articles)) if members is None else members)
 
     def with_members(self, members: Sequence[int]) -> "StoryView":
         """The same items (bags reused, not recomputed) with only ``members`` counted."""
-        view = StoryView(self.articles, list(members), self.title_bags, self.item_bags)
+        view = StoryView(self.articles, list(members), self.title_bags, self.item_bags,
+                         text_bags=self.text_bags, sentences=self.sentences)
         for i in view.members:
             view.df.update(view.item_bags[i])
         return view
@@ -67,8 +94,10 @@ class StoryView:
         n_other = len(self.members) - (i in self.members)
         if not words or n_other <= 0:
             return 0.0
-        own = self.item_bags[i]
-        return sum(self.df[w] - (w in own and i in self.members) for w in words) / (len(words) * n_other)
+        found = sum(map(self.df.get, words, repeat(0)))
+        if i in self.members:  # its own uses do not count
+            found -= sum(map(self.item_bags[i].__contains__, words))
+        return found / (len(words) * n_other)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +111,25 @@ class Sentence:
     stems: frozenset[str]
 
 
-def story_sentences(articles: Sequence[Article], members: Sequence[int]) -> list[Sentence]:
-    """Every sentence of the member articles' texts, in article then reading order."""
-    out = []
-    for i in members:
-        for j, text in enumerate(split_sentences(articles[i].text)):
-            out.append(Sentence(text, i, j, len(text.split()), frozenset(bag(text))))
-    return out
+def article_sentences(text: str, article: int) -> list[Sentence]:
+    """Every sentence of one article's ``text``, in reading order."""
+    return [Sentence(s, article, j, len(s.split()), frozenset(bag(s))) for j, s in enumerate(split_sentences(text))]
+
+
+def _text_bag(text: str, sentences: Sequence[Sentence]) -> set[str]:
+    """``set(bag(text))``, from its sentences' words when they hold all of its non-space text
+    (no dateline or fragment left out): tokens never cross the spaces between sentences."""
+    if "".join(text.split()) == "".join("".join(s.text for s in sentences).split()):
+        return set().union(*(s.stems for s in sentences))
+    return set(bag(text))
+
+
+def story_sentences(articles: Sequence[Article], members: Sequence[int], view: StoryView | None = None) -> list[Sentence]:
+    """Every sentence of the member articles' texts, in article then reading order (taken from
+    ``view`` when it has split them)."""
+    if view is not None and view.sentences:
+        return [s for i in members for s in view.sentences[i]]
+    return [s for i in members for s in article_sentences(articles[i].text, i)]
 
 
 def trim_title(title: str) -> str:

@@ -90,18 +90,16 @@ def headline_features(view: "StoryView", options: Sequence[tuple[int, str, bool]
     best_f1 = max(f for _, f in title_f1)
     by_f1 = sorted(range(len(options)), key=lambda k: -title_f1[k][1])
     rows = []
-    text_bags: dict[int, set[str]] = {}
+    per_article = {}  # what every option of one article shares
+    for i in titled:
+        other_titles = set().union(*(view.title_bags[j] for j in titled if j != i))
+        text_bag = view.text_bags[i] if view.text_bags else set(bag(view.articles[i].text))
+        per_article[i] = (other_titles, view.others(i, view.item_bags[i]), text_bag, float(rank.index(i)))
     for n, (i, title, part) in enumerate(options):
         raw = view.articles[i].title.strip()
         words = title.split()
         stems = set(bag(title))
-        other_titles: set[str] = set()
-        for j in titled:
-            if j != i:
-                other_titles |= view.title_bags[j]
-        if i not in text_bags:
-            text_bags[i] = set(bag(view.articles[i].text))
-        text_bag = text_bags[i]
+        other_titles, article_agreement, text_bag, article_rank = per_article[i]
         total, n_tokens, content = values[n]
         rows.append([
             view.others(i, stems),
@@ -114,9 +112,9 @@ def headline_features(view: "StoryView", options: Sequence[tuple[int, str, bool]
             float("!" in title),
             sum(w[:1].isupper() for w in words) / (len(words) or 1),
             float(title != raw),
-            view.others(i, view.item_bags[i]),
+            article_agreement,
             len(stems & text_bag) / (len(stems) or 1),
-            float(rank.index(i)),
+            article_rank,
             float(len(titled)),
             float(view.articles[i].headline_only),
             float(any(w in ("I", "We", "we", "My", "my", "Our", "our") for w in words)),

@@ -77,7 +77,7 @@ class LearnedSummarizer:
             return Summary("", [], self.name, None)
         view = StoryView.build(articles)
         view = view.with_members(self.detector(articles, view))
-        sents = story_sentences(articles, view.members)
+        sents = story_sentences(articles, view.members, view)
         value = self.values(view, sents)
         reference = self.reference_length(sents)
         ranked = sorted(range(len(sents)), key=lambda k: (-value.alone(k) / (sents[k].words + reference), k))
@@ -113,36 +113,32 @@ class LearnedSummarizer:
         pool = [k for k in ranked if 0 < sents[k].words <= max_words][: self.candidates]
         best: tuple[float, list[int]] = (0.0, [])
         several: tuple[float, list[int]] = (0.0, [])  # the best that quotes two or more reports
+        # the title words each candidate covers, and the articles it comes from, as bit sets
+        bit = {w: 1 << n for n, w in enumerate(sorted(title_words))} if self.title_weight else {}
+        covers = [sum(bit[w] for w in sents[k].stems & title_words) if bit else 0 for k in pool]
+        sources = [1 << sents[k].article for k in pool]
+        words = [sents[k].words for k in pool]
+        bonus = self.title_weight / len(title_words) if bit else 0.0
+        take, remove = value.take, value.remove
 
-        in_title = {k: sents[k].stems & title_words for k in pool} if self.title_weight and title_words else {}
-        cover: dict[str, int] = {}
-        bonus = self.title_weight / len(title_words) if in_title else 0.0
-
-        def search(start: int, chosen: list[int], used: int, matches: float, covered: int) -> None:
+        def search(start: int, chosen: list[int], used: int, matches: float, covered: int, quoted: int) -> None:
             nonlocal best, several
-            score = expected_f1(matches, used, reference) + bonus * covered
+            score = expected_f1(matches, used, reference) + bonus * covered.bit_count()
             if score > best[0]:
                 best = (score, list(chosen))
-            if score > several[0] and len({sents[k].article for k in chosen}) >= 2:
+            if score > several[0] and quoted & (quoted - 1):  # two or more reports
                 several = (score, list(chosen))
             for pos in range(start, len(pool)):
-                k = pool[pos]
-                if used + sents[k].words > max_words:
+                if used + words[pos] > max_words:
                     continue
-                gain = value.gain(k)
+                k = pool[pos]
+                more = take(k)
                 chosen.append(k)
-                value.add(k)
-                fresh = 0
-                for w in in_title.get(k, ()):
-                    cover[w] = cover.get(w, 0) + 1
-                    fresh += cover[w] == 1
-                search(pos + 1, chosen, used + sents[k].words, matches + gain, covered + fresh)
-                for w in in_title.get(k, ()):
-                    cover[w] -= 1
-                value.remove(k)
+                search(pos + 1, chosen, used + words[pos], matches + more, covered | covers[pos], quoted | sources[pos])
+                remove(k)
                 chosen.pop()
 
-        search(0, [], 0, 0.0, 0)
+        search(0, [], 0, 0.0, 0, 0)
         # A story told by several reports gets a summary quoting several of them, when a subset
         # that does so fits the budget (measured on NeuS val: ROUGE-1 unchanged within noise).
         if self.several_sources and several[1] and several[0] >= self.several_sources * best[0]:

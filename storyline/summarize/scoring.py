@@ -40,43 +40,74 @@ class LinearScorer:
         return 1.0 / (1.0 + np.exp(-z)) if self.logistic else z
 
 
+def _float32_below(threshold: np.ndarray) -> np.ndarray:
+    """The largest float32 at or below each float64 ``threshold``: for a float32 ``x``,
+    ``x > threshold`` exactly when ``x > _float32_below(threshold)``."""
+    rounded = threshold.astype(np.float32)
+    return np.where(rounded.astype(np.float64) > threshold, np.nextafter(rounded, np.float32(-np.inf)), rounded)
+
+
 class TreeEnsembleScorer:
     """A gradient-boosted regression ensemble, all trees walked at once.
 
     Trees are padded to one node count; a leaf points to itself, so ``depth`` steps of
     ``node = left if x[feature] <= threshold else right`` reach every leaf (NaN features, which
-    storyline never produces, would go right). Features are compared
-    in float32, as scikit-learn does, so predictions match the trained model.
+    storyline never produces, would go left). Features are rounded to float32 (as the
+    exported models have always been evaluated) and compared with each threshold rounded down to
+    float32: exactly the decisions of comparing them with the float64 thresholds.
+
+    The walk keeps node numbers doubled (``2 * node``; ``+ 1`` for the right child) in one flat
+    table of all trees, so each step is a few gathers into preallocated buffers; the roots'
+    split, the same node for every row, is taken for all rows at once.
     """
 
     def __init__(self, *, init: float, feature: list[list[int]], threshold: list[list[float]],
                  left: list[list[int]], right: list[list[int]], value: list[list[float]], depth: int) -> None:
         self.init = float(init)
         n_trees, width = len(feature), len(feature[0]) if feature else 1
-        offset = (np.arange(n_trees, dtype=np.int64) * width)[:, None]
-        # one flat node table; child pointers made global so each step is a 1-D gather
-        self.feature = np.asarray(feature, dtype=np.int64).ravel()
-        self.threshold = np.asarray(threshold, dtype=np.float64).ravel()
-        left_global = (np.asarray(left, dtype=np.int64) + offset).ravel()
-        right_global = (np.asarray(right, dtype=np.int64) + offset).ravel()
-        self.children = np.stack([left_global, right_global], axis=1).ravel()  # node*2 (+1 = right)
-        self.value = np.asarray(value, dtype=np.float64).ravel()
-        self.roots = offset.ravel()
+        offset = (np.arange(n_trees, dtype=np.intp) * width)[:, None]
+        flat_feature = np.asarray(feature, dtype=np.intp).reshape(n_trees, width)
+        flat_threshold = _float32_below(np.asarray(threshold, dtype=np.float64).reshape(n_trees, width))
+        left_global = (np.asarray(left, dtype=np.intp).reshape(n_trees, width) + offset).ravel()
+        right_global = (np.asarray(right, dtype=np.intp).reshape(n_trees, width) + offset).ravel()
+        # entry 2*node holds 2*left child, entry 2*node + 1 holds 2*right child
+        self.children = 2 * np.stack([left_global, right_global], axis=1).ravel()
+        self.feature = np.repeat(flat_feature.ravel(), 2)
+        self.threshold = np.repeat(flat_threshold.ravel(), 2)
+        self.value = np.repeat(np.asarray(value, dtype=np.float64).ravel(), 2)
+        self.n_trees = n_trees
+        self.roots = 2 * offset.ravel()
+        self.root_feature = flat_feature[:, 0].copy()
+        self.root_threshold = flat_threshold[:, 0].copy()
+        self.root_children = np.stack([self.children[self.roots], self.children[self.roots + 1]])
         self.depth = int(depth)
 
     def predict(self, rows: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         if not len(rows):
             return np.zeros(0)
-        x = np.asarray(rows, dtype=np.float32).astype(np.float64)
+        x = np.asarray(rows, dtype=np.float32)
         n, n_features = x.shape
+        size = n * self.n_trees
+        if self.depth:
+            goes_right = x[:, self.root_feature] > self.root_threshold  # (rows, trees)
+            node = np.where(goes_right, self.root_children[1], self.root_children[0]).ravel()
+        else:
+            node = np.tile(self.roots, n)
+        base = np.repeat(np.arange(n, dtype=np.intp) * n_features, self.n_trees)
         flat_x = x.ravel()
-        base = np.repeat(np.arange(n, dtype=np.int64) * n_features, len(self.roots))
-        node = np.tile(self.roots, n)
+        step, seen, limit = np.empty(size, dtype=np.intp), np.empty(size, dtype=np.float32), np.empty(size, dtype=np.float32)
+        right = np.empty(size, dtype=bool)
         feature, threshold, children = self.feature, self.threshold, self.children
-        for _ in range(self.depth):
-            goes_right = flat_x[base + feature[node]] > threshold[node]
-            node = children[2 * node + goes_right]
-        return self.init + self.value[node].reshape(n, -1).sum(axis=1)
+        for _ in range(self.depth - 1):
+            np.take(feature, node, out=step, mode="clip")
+            step += base
+            np.take(flat_x, step, out=seen, mode="clip")
+            np.take(threshold, node, out=limit, mode="clip")
+            np.greater(seen, limit, out=right)
+            node += right
+            np.take(children, node, out=step, mode="clip")
+            node, step = step, node
+        return self.init + np.take(self.value, node, mode="clip").reshape(n, -1).sum(axis=1)
 
 
 def scorer_from_dict(spec: dict[str, Any]) -> Scorer:

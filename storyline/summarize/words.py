@@ -11,9 +11,11 @@ predicted — repeats earn nothing, which is the redundancy control.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -23,6 +25,7 @@ from .features import Sentence, StoryView
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _CASED_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_CAPITALIZED = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]*")  # the _CASED_TOKEN tokens that start upper-case
 MAX_REPEAT = 5
 
 _WORD_BASE = (
@@ -49,9 +52,18 @@ class Lexicon:
                  default: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
         self.entries = {w: tuple(float(x) for x in v) for w, v in (entries or {}).items()}
         self.default = tuple(float(x) for x in default)
+        # the same numbers as a matrix (the default last), for looking up a story's words at once
+        self._index = {w: n for n, w in enumerate(self.entries)}
+        self._matrix = np.array([*self.entries.values(), self.default], dtype=float).reshape(
+            len(self.entries) + 1, len(self.default))
 
     def __call__(self, word: str) -> tuple[float, ...]:
         return self.entries.get(word, self.default)
+
+    def rows(self, words: Sequence[str]) -> np.ndarray:
+        """What the lexicon knows of each of ``words``, one row each (the default for unseen words)."""
+        rows = np.fromiter(map(self._index.get, words, repeat(-1)), dtype=np.intp, count=len(words))
+        return self._matrix[rows]
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> "Lexicon":
@@ -71,33 +83,113 @@ def stem(token: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Lower-cased alphanumeric tokens, lightly stemmed (the way ROUGE tokenizes, roughly)."""
-    return [stem(t) for t in _TOKEN.findall(text.lower())]
+    return list(map(stem, _TOKEN.findall(text.lower())))
 
 
 @dataclass(slots=True)
 class WordTable:
-    """The story's word and pair statistics and the rows the word models score."""
+    """The story's word and pair statistics and the rows the word models score.
 
-    words: list[tuple[str, int]]  # (word, k)
-    word_rows: list[list[float]]
-    pairs: list[tuple[str, str]]
+    Words are numbered by their place in ``vocab`` (sorted), pairs by ``pair_codes``
+    (``first * len(vocab) + second``, sorted: the pairs in the order of their words); the
+    per-sentence entries list each distinct word (pair) of each sentence, sentence by sentence.
+    """
+
+    vocab: list[str]  # every word of the member titles and sentences, sorted
+    text_words: list[str]  # the words of the sentences, sorted
+    word_index: np.ndarray  # per word row: its word's index in text_words
+    word_k: np.ndarray  # per word row: the repeat k
+    word_rows: np.ndarray  # one row per (word, k), columns as in WORD_FEATURES
+    pair_codes: np.ndarray  # per pair of the sentences: first word * len(vocab) + second word
     pair_rows: np.ndarray  # one row per pair, columns as in PAIR_FEATURES
     sentence_tokens: list[list[str]]
     title_words: list[str]  # every word of the member titles
-    title_rows: list[list[float]]
+    title_rows: np.ndarray  # one row per title word, columns as in TITLE_WORD_FEATURES
+    entry_sentence: np.ndarray  # per (sentence, word): the sentence
+    entry_word: np.ndarray  # ... the word's index in text_words
+    entry_uses: np.ndarray  # ... how often the sentence uses it
+    pair_entry_sentence: np.ndarray  # per (sentence, pair): the sentence
+    pair_entry_pair: np.ndarray  # ... the pair's index in pair_codes
+    word_sentences: np.ndarray  # per text word: sentences using it
+    pair_sentences: np.ndarray  # per pair: sentences using it
+
+    @property
+    def words(self) -> list[tuple[str, int]]:
+        """(word, k) of each word row."""
+        text = self.text_words
+        return [(text[n], k) for n, k in zip(self.word_index.tolist(), self.word_k.tolist())]
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """Each pair row's two words."""
+        vocab, n = self.vocab, max(len(self.vocab), 1)
+        return [(vocab[c // n], vocab[c % n]) for c in self.pair_codes.tolist()]
 
 
-def _sentence_tokens(text: str, caps: Counter[str], seen: Counter[str]) -> list[str]:
-    """:func:`tokens` of ``text``, counting in ``caps`` the non-initial capitalized uses."""
-    out = []
-    for n, m in enumerate(_CASED_TOKEN.finditer(text)):
-        raw = m.group()
-        t = stem(raw.lower())
-        out.append(t)
-        seen[t] += 1
-        if n and raw[0].isupper():
-            caps[t] += 1
+_STEMMED: dict[str, str] = {}  # raw token -> stem(token.lower()); a cache, cleared when large
+
+
+def _stems(raw: list[str]) -> list[str]:
+    """``stem(token.lower())`` of each raw token (cached: a story repeats its words)."""
+    out = list(map(_STEMMED.get, raw))
+    if None in out:
+        if len(_STEMMED) > 1 << 17:
+            _STEMMED.clear()
+        for n, r in enumerate(raw):
+            if out[n] is None:
+                out[n] = _STEMMED[r] = stem(r.lower())
+    return out  # type: ignore[return-value]
+
+
+def _tokenize(texts: Iterable[str]) -> tuple[list[list[str]], list[list[str]]]:
+    """Each text's tokens, and its capitalized tokens other than its first (both stemmed)."""
+    tokens_of, capitalized = [], []
+    for text in texts:
+        raw = _CASED_TOKEN.findall(text)
+        tokens_of.append(_stems(raw))
+        caps = _CAPITALIZED.findall(text)
+        capitalized.append(_stems(caps[1:] if raw and raw[0][0].isupper() else caps))
+    return tokens_of, capitalized
+
+
+def _ids(tokens_of: list[list[str]], index: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The word numbers of all tokens, and for each the number of the text holding it."""
+    lengths = np.fromiter(map(len, tokens_of), dtype=np.intp, count=len(tokens_of))
+    total = int(lengths.sum())
+    ids = np.fromiter(map(index.__getitem__, chain.from_iterable(tokens_of)), dtype=np.intp, count=total)
+    return ids, np.repeat(np.arange(len(tokens_of), dtype=np.intp), lengths)
+
+
+def _distinct(text: np.ndarray, item: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (text, item) entries, sorted, with how often each occurs."""
+    keys, uses = np.unique(text * size + item, return_counts=True)
+    return keys // size, keys % size, uses
+
+
+def _count(values: np.ndarray, size: int) -> np.ndarray:
+    return np.bincount(values, minlength=size).astype(float)
+
+
+def _earliest(where: np.ndarray, position: np.ndarray, size: int) -> np.ndarray:
+    """Per word (pair), the earliest position among ``where``/``position`` entries, at most 10; 11 if none."""
+    out = np.full(size, 11.0)
+    np.minimum.at(out, where, np.minimum(position, 10).astype(float))
     return out
+
+
+@dataclass(slots=True)
+class _Adjacent:
+    """Adjacent word pairs of some texts: per distinct (text, pair) entry its text and code."""
+
+    text: np.ndarray
+    code: np.ndarray
+
+    @classmethod
+    def of(cls, ids: np.ndarray, text: np.ndarray, n_words: int) -> "_Adjacent":
+        same = text[1:] == text[:-1]
+        codes = ids[:-1][same] * n_words + ids[1:][same]
+        where, code, _ = _distinct(text[1:][same], codes, n_words * n_words)
+        return cls(where, code)
 
 
 def word_table(view: StoryView, sents: Sequence[Sentence], lexicon: Lexicon | None = None) -> WordTable:
@@ -105,115 +197,110 @@ def word_table(view: StoryView, sents: Sequence[Sentence], lexicon: Lexicon | No
     of ``view``, with what ``lexicon`` knows of each word."""
     lexicon = lexicon or Lexicon()
     members = view.members
-    n_items = max(len(members), 1)
-    caps_count: Counter[str] = Counter()
-    seen: Counter[str] = Counter()
-    sentence_tokens = [_sentence_tokens(s.text, caps_count, seen) for s in sents]
-    item_words: dict[str, set[int]] = defaultdict(set)
-    title_words: Counter[str] = Counter()
-    item_pairs: dict[tuple[str, str], set[int]] = defaultdict(set)
-    title_pairs: Counter[tuple[str, str]] = Counter()
-    title_position: dict[str, float] = {}
-    title_caps: Counter[str] = Counter()
-    for i in members:
-        title_caps_here: Counter[str] = Counter()
-        title = _sentence_tokens(view.articles[i].title, title_caps_here, Counter())
-        for n, t in enumerate(title):
-            if t not in title_position or n / len(title) < title_position[t]:
-                title_position[t] = n / len(title)
-        title_caps.update(title_caps_here.keys())
-        for t in set(title):
-            title_words[t] += 1
-            item_words[t].add(i)
-        for p in set(zip(title, title[1:])):
-            title_pairs[p] += 1
-            item_pairs[p].add(i)
-    count: dict[str, int] = {}
-    first: dict[str, int] = {}
-    lead: dict[str, int] = {}
-    in_sentences: dict[str, int] = {}
-    max_in_sentence: dict[str, int] = {}
-    pair_count: dict[tuple[str, str], int] = {}
-    pair_first: dict[tuple[str, str], int] = {}
-    pair_lead: dict[tuple[str, str], int] = {}
-    for s, toks in zip(sents, sentence_tokens):
-        here: dict[str, int] = {}
-        for t in toks:
-            here[t] = here.get(t, 0) + 1
-        pos, is_lead, art = s.position, int(s.position == 0), s.article
-        for t, c in here.items():
-            item_words[t].add(art)
-            if t in count:
-                count[t] += c
-                in_sentences[t] += 1
-                if c > max_in_sentence[t]:
-                    max_in_sentence[t] = c
-                if pos < first[t]:
-                    first[t] = pos
-                lead[t] += is_lead
-            else:
-                count[t], in_sentences[t], max_in_sentence[t], first[t], lead[t] = c, 1, c, pos, is_lead
-        for p in set(zip(toks, toks[1:])):
-            item_pairs[p].add(art)
-            if p in pair_count:
-                pair_count[p] += 1
-                if pos < pair_first[p]:
-                    pair_first[p] = pos
-                pair_lead[p] += is_lead
-            else:
-                pair_count[p], pair_first[p], pair_lead[p] = 1, pos, is_lead
-    caps = {t: caps_count[t] / seen[t] for t in seen}
-    n_sents = max(len(sents), 1)
-    words, word_rows = [], []
-    base: dict[str, list[float]] = {}
-
-    def word_row(t: str) -> list[float]:
-        # text statistics (count, first position, leads, capitalization, sentences) are 0, with
-        # position 11, for a word only the titles use
-        in_text = t in count
-        return [
-            float(t in STOPWORDS or len(t) < 2), len(item_words[t]) / n_items, float(len(item_words[t])),
-            title_words.get(t, 0) / n_items, float(count[t]) if in_text else 0.0,
-            float(min(first[t], 10)) if in_text else 11.0, float(lead[t]) if in_text else 0.0,
-            caps.get(t, 0.0) if in_text else 0.0, float(t.isdigit()), float(len(t)),
-            in_sentences[t] / n_sents if in_text else 0.0, float(n_items), *lexicon(t),
-        ]
-
-    for t in sorted(count):
-        row = base[t] = word_row(t)
-        for k in range(1, min(max_in_sentence[t] + 1, MAX_REPEAT, count[t]) + 1):
-            words.append((t, k))
-            word_rows.append([float(k)] + row)
-    title_vocab, title_rows = [], []
-    for t in sorted(title_words):
-        row = base.get(t) or word_row(t)
-        title_vocab.append(t)
-        title_rows.append(row + [title_position.get(t, 1.5), title_caps[t] / (title_words[t] or 1)])
-    pairs = sorted(pair_count)
-    return WordTable(words, word_rows, pairs, _pair_rows(pairs, base, n_items, item_pairs, title_pairs,
-                                                         pair_count, pair_first, pair_lead),
-                     sentence_tokens, title_vocab, title_rows)
+    n_items, n_sents = max(len(members), 1), max(len(sents), 1)
+    sentence_tokens, capitalized = _tokenize(s.text for s in sents)
+    title_tokens, title_capitalized = _tokenize(view.articles[i].title for i in members)
+    vocab = sorted(set(chain.from_iterable(sentence_tokens)).union(chain.from_iterable(title_tokens)))
+    n = max(len(vocab), 1)
+    index = dict(zip(vocab, range(len(vocab))))
+    position = np.array([s.position for s in sents], dtype=np.intp)
+    article = np.array([s.article for s in sents], dtype=np.intp)
+    lead = position == 0
+    ids, sid = _ids(sentence_tokens, index)
+    e_s, e_w, e_uses = _distinct(sid, ids, n)
+    used = _count(ids, n)
+    most = np.zeros(n, dtype=np.intp)
+    np.maximum.at(most, e_w, e_uses)
+    t_ids, tid = _ids(title_tokens, index)
+    t_lengths = np.bincount(tid, minlength=len(members))
+    title_position = np.full(n, 1.5)
+    np.minimum.at(title_position, t_ids, (np.arange(len(t_ids)) - np.repeat(np.cumsum(t_lengths) - t_lengths, t_lengths))
+                  / np.repeat(t_lengths, t_lengths))
+    t_e_s, t_e_w, _ = _distinct(tid, t_ids, n)
+    titles = _count(t_e_w, n)
+    caps_ids, caps_title = _ids(title_capitalized, index)
+    title_caps = _count(_distinct(caps_title, caps_ids, n)[1], n)  # titles capitalizing the word mid-title
+    owner = np.asarray(members, dtype=np.intp)
+    _, items_w, _ = _distinct(np.concatenate([article[e_s], owner[t_e_s]]), np.concatenate([e_w, t_e_w]), n)
+    counts = {
+        "items": _count(items_w, n), "titles": titles, "text": used, "sentences": _count(e_w, n),
+        "leads": _count(e_w[lead[e_s]], n), "first": _earliest(e_w, position[e_s], n),
+        "capitalized": _count(_ids(capitalized, index)[0], n),
+    }
+    base = _word_base(vocab, counts, n_items, n_sents, lexicon)
+    in_text = used > 0
+    text_index = np.flatnonzero(in_text)
+    repeats = np.minimum(np.minimum(most[text_index] + 1, MAX_REPEAT), used[text_index].astype(np.intp))
+    word_index = np.repeat(np.arange(len(text_index), dtype=np.intp), repeats)
+    word_k = np.arange(len(word_index)) - np.repeat(np.cumsum(repeats) - repeats, repeats) + 1
+    word_rows = np.column_stack([word_k.astype(float), base[text_index[word_index]]])
+    in_title = np.flatnonzero(titles > 0)
+    title_rows = np.column_stack([base[in_title], title_position[in_title],
+                                  title_caps[in_title] / np.maximum(titles[in_title], 1)])
+    pairs = _Adjacent.of(ids, sid, n)
+    title_pairs = _Adjacent.of(t_ids, tid, n)
+    pair_codes, pair_entry = np.unique(pairs.code, return_inverse=True)
+    pair_rows = _pair_rows(pair_codes, pair_entry, pairs, title_pairs, base, n, n_items, position, article, owner)
+    text_of = np.cumsum(in_text) - 1  # vocab number -> text word number
+    return WordTable(
+        vocab, [vocab[i] for i in text_index.tolist()], word_index, word_k, word_rows, pair_codes, pair_rows,
+        sentence_tokens, [vocab[i] for i in in_title.tolist()], title_rows, e_s, text_of[e_w], e_uses,
+        pairs.text, pair_entry.reshape(-1), _count(e_w, n)[text_index].astype(np.intp),
+        np.bincount(pair_entry.reshape(-1), minlength=len(pair_codes)),
+    )
 
 
-def _pair_rows(pairs: list[tuple[str, str]], base: Mapping[str, list[float]], n_items: int,
-               item_pairs: Mapping[tuple[str, str], set[int]], title_pairs: Mapping[tuple[str, str], int],
-               pair_count: Mapping[tuple[str, str], int], pair_first: Mapping[tuple[str, str], int],
-               pair_lead: Mapping[tuple[str, str], int]) -> np.ndarray:
-    """Rows of :data:`PAIR_FEATURES`; the columns drawn from the two words' rows are computed
-    for all pairs at once."""
-    if not pairs:
+def _word_base(vocab: list[str], counts: Mapping[str, np.ndarray], n_items: int, n_sents: int,
+               lexicon: Lexicon) -> np.ndarray:
+    """Rows of :data:`_WORD_BASE` for ``vocab``. Text statistics (count, first position, leads,
+    capitalization, sentences) are 0, with position 11, for a word only the titles use."""
+    if not vocab:
+        return np.zeros((0, len(_WORD_BASE)))
+    n = len(vocab)
+    items, used = counts["items"], counts["text"]
+    length = np.fromiter(map(len, vocab), dtype=float, count=n)
+    stopword = np.fromiter(map(STOPWORDS.__contains__, vocab), dtype=bool, count=n) | (length < 2)
+    return np.column_stack([
+        stopword.astype(float),
+        items / n_items,
+        items,
+        counts["titles"] / n_items,
+        used,
+        counts["first"],
+        counts["leads"],
+        np.divide(counts["capitalized"], used, out=np.zeros(n), where=used > 0),
+        np.fromiter(map(str.isdigit, vocab), dtype=float, count=n),
+        length,
+        counts["sentences"] / n_sents,
+        np.full(n, float(n_items)),
+        lexicon.rows(vocab),
+    ])
+
+
+def _pair_rows(codes: np.ndarray, entry_pair: np.ndarray, pairs: _Adjacent, title_pairs: _Adjacent,
+               base: np.ndarray, n_words: int, n_items: int, position: np.ndarray, article: np.ndarray,
+               owner: np.ndarray) -> np.ndarray:
+    """Rows of :data:`PAIR_FEATURES` for the sentences' pairs ``codes`` (``entry_pair``: each
+    (sentence, pair) entry's pair)."""
+    size = len(codes)
+    if not size:
         return np.zeros((0, len(PAIR_FEATURES)))
-    own = np.array([
-        (len(item_pairs[p]) / n_items, len(item_pairs[p]), title_pairs.get(p, 0) / n_items,
-         pair_count[p], min(pair_first[p], 10), pair_lead[p]) for p in pairs
-    ], dtype=float)
-    index = {w: n for n, w in enumerate(base)}
-    table = np.array(list(base.values()), dtype=float)[:, [0, 1, 7, _LEXICON_SUMMARY]]
-    a = table[[index[p[0]] for p in pairs]]
-    b = table[[index[p[1]] for p in pairs]]
+    entry_pair = entry_pair.reshape(-1)
+    # the titles' pairs that the sentences also have
+    spot = np.minimum(np.searchsorted(codes, title_pairs.code), size - 1)
+    titled = codes[spot] == title_pairs.code
+    _, item_pair, _ = _distinct(np.concatenate([article[pairs.text], owner[title_pairs.text[titled]]]),
+                                np.concatenate([entry_pair, spot[titled]]), size)
+    items = _count(item_pair, size)
+    own = np.column_stack([
+        items / n_items, items, _count(spot[titled], size) / n_items, _count(entry_pair, size),
+        _earliest(entry_pair, position[pairs.text], size), _count(entry_pair[position[pairs.text] == 0], size),
+    ])
+    table = base[:, [0, 1, 7, _LEXICON_SUMMARY]]
+    a, b = table[codes // n_words], table[codes % n_words]
     low, high = np.minimum(a, b), np.maximum(a, b)
     return np.column_stack([
-        own, a[:, 0] + b[:, 0], low[:, 1], high[:, 1], low[:, 2], np.full(len(pairs), float(n_items)),
+        own, a[:, 0] + b[:, 0], low[:, 1], high[:, 1], low[:, 2], np.full(size, float(n_items)),
         low[:, 3], high[:, 3],
     ])
 
@@ -221,68 +308,107 @@ def _pair_rows(pairs: list[tuple[str, str]], base: Mapping[str, list[float]], n_
 class SubsetValue:
     """Expected ROUGE-style matches of a set of sentences, built from predicted probabilities.
 
-    ``word_p[(w, k)]`` is the chance the reference uses ``w`` at least ``k`` times; a set that
-    uses ``w`` ``c`` times earns ``sum(word_p[(w, 1..c)])``. Pairs count the same way, once.
-    :meth:`add`/:meth:`remove` keep the running word and pair counts of the set being built.
+    ``word_p`` holds, per word row of ``table``, the chance the reference uses the word at least
+    ``k`` times; a set that uses ``w`` ``c`` times earns the chances for ``k`` = 1..``c`` (at most
+    :data:`MAX_REPEAT`). Pairs count the same way, once. :meth:`take`/:meth:`remove` keep the
+    running word and pair counts of the set being built. What a sentence earns from words and
+    pairs no other sentence has does not depend on the set, so it is summed once (``fixed``).
     """
 
-    def __init__(self, table: WordTable, word_p: Iterable[float], pair_p: Iterable[float], pair_weight: float,
+    def __init__(self, table: WordTable, word_p: np.ndarray, pair_p: np.ndarray, pair_weight: float,
                  title_p: Iterable[float] = ()) -> None:
-        self.word_p = {wk: float(p) for wk, p in zip(table.words, word_p)}
-        self.pair_p = {pair: float(p) * pair_weight for pair, p in zip(table.pairs, pair_p)}
-        self.sentence_words = [list(Counter(toks).items()) for toks in table.sentence_tokens]
-        self.sentence_pairs = [list(set(zip(toks, toks[1:]))) for toks in table.sentence_tokens]
-        self.used_words: dict[str, int] = {}
-        self.used_pairs: dict[tuple[str, str], int] = {}
+        chances = np.zeros((len(table.text_words), MAX_REPEAT))
+        chances[table.word_index, table.word_k - 1] = word_p
+        self.text_words = table.text_words
+        self.first_chance = chances[:, 0]
+        n_sents = len(table.sentence_tokens)
+        words, uses, where = table.entry_word, table.entry_uses, table.entry_sentence
+        earned = np.cumsum(chances, axis=1)[words, np.minimum(uses, MAX_REPEAT) - 1]
+        own = table.word_sentences[words] == 1
+        pair_value = np.asarray(pair_p, dtype=float) * pair_weight
+        pairs, pair_where = table.pair_entry_pair, table.pair_entry_sentence
+        own_pair = table.pair_sentences[pairs] == 1
+        self.fixed: list[float] = (np.bincount(where[own], earned[own], minlength=n_sents)
+                                   + np.bincount(pair_where[own_pair], pair_value[pairs[own_pair]],
+                                                 minlength=n_sents)).tolist()
+        # per sentence, the words and pairs other sentences share: (word, uses, chances), (pair, value)
+        rows = chances.tolist()
+        self.sentence_words: list[list[tuple[int, int, list[float]]]] = [[] for _ in range(n_sents)]
+        for s, w, c in zip(where[~own].tolist(), words[~own].tolist(), uses[~own].tolist()):
+            self.sentence_words[s].append((w, c, rows[w]))
+        values = pair_value.tolist()
+        self.sentence_pairs: list[list[tuple[int, float]]] = [[] for _ in range(n_sents)]
+        for s, p in zip(pair_where[~own_pair].tolist(), pairs[~own_pair].tolist()):
+            self.sentence_pairs[s].append((p, values[p]))
+        self.used_words = [0] * len(table.text_words)
+        self.used_pairs = [0] * len(pair_value)
+        self._alone: dict[int, float] = {}
         # word -> chance an editor's headline uses it (headline-word model; feeds the headline choice)
         self.title_chance = {w: float(p) for w, p in zip(table.title_words, title_p)}
 
     def word_chance(self) -> dict[str, float]:
         """Each word's predicted chance of being used at least once."""
-        return {w: p for (w, k), p in self.word_p.items() if k == 1}
+        return dict(zip(self.text_words, self.first_chance.tolist()))
 
     def alone(self, k: int) -> float:
         """Value of sentence ``k`` on its own."""
-        wp, pp = self.word_p, self.pair_p
-        gain = sum(wp.get((w, j), 0.0) for w, c in self.sentence_words[k] for j in range(1, min(c, MAX_REPEAT) + 1))
-        return gain + sum(pp.get(p, 0.0) for p in self.sentence_pairs[k])
+        if k not in self._alone:
+            gain = self.fixed[k]
+            for _, c, ps in self.sentence_words[k]:
+                for j in range(min(c, MAX_REPEAT)):
+                    gain += ps[j]
+            for _, v in self.sentence_pairs[k]:
+                gain += v
+            self._alone[k] = gain
+        return self._alone[k]
 
     def gain(self, k: int) -> float:
         """Value sentence ``k`` adds to the set built so far."""
-        gain = 0.0
-        wp, used = self.word_p, self.used_words
-        for w, c in self.sentence_words[k]:
-            have = used.get(w, 0)
-            if have < MAX_REPEAT:
-                for j in range(have + 1, min(have + c, MAX_REPEAT) + 1):
-                    gain += wp.get((w, j), 0.0)
-        pp, used_pairs = self.pair_p, self.used_pairs
-        for p in self.sentence_pairs[k]:
-            if p not in used_pairs:
-                gain += pp.get(p, 0.0)
+        gain = self.fixed[k]
+        used = self.used_words
+        for w, c, ps in self.sentence_words[k]:
+            have = used[w]
+            if not have and c == 1:
+                gain += ps[0]
+            elif have < MAX_REPEAT:
+                for j in range(have, min(have + c, MAX_REPEAT)):
+                    gain += ps[j]
+        used_pairs = self.used_pairs
+        for p, v in self.sentence_pairs[k]:
+            if not used_pairs[p]:
+                gain += v
+        return gain
+
+    def take(self, k: int) -> float:
+        """Put sentence ``k`` into the set; returns what it added (:meth:`gain` before adding)."""
+        gain = self.fixed[k]
+        used = self.used_words
+        for w, c, ps in self.sentence_words[k]:
+            have = used[w]
+            if not have and c == 1:
+                gain += ps[0]
+            elif have < MAX_REPEAT:
+                for j in range(have, min(have + c, MAX_REPEAT)):
+                    gain += ps[j]
+            used[w] = have + c
+        used_pairs = self.used_pairs
+        for p, v in self.sentence_pairs[k]:
+            if not used_pairs[p]:
+                gain += v
+            used_pairs[p] += 1
         return gain
 
     def add(self, k: int) -> None:
         """Put sentence ``k`` into the set."""
-        used, used_pairs = self.used_words, self.used_pairs
-        for w, c in self.sentence_words[k]:
-            used[w] = used.get(w, 0) + c
-        for p in self.sentence_pairs[k]:
-            used_pairs[p] = used_pairs.get(p, 0) + 1
+        self.take(k)
 
     def remove(self, k: int) -> None:
         """Take sentence ``k`` out of the set."""
         used, used_pairs = self.used_words, self.used_pairs
-        for w, c in self.sentence_words[k]:
-            if used[w] == c:
-                del used[w]
-            else:
-                used[w] -= c
-        for p in self.sentence_pairs[k]:
-            if used_pairs[p] == 1:
-                del used_pairs[p]
-            else:
-                used_pairs[p] -= 1
+        for w, c, _ in self.sentence_words[k]:
+            used[w] -= c
+        for p, _ in self.sentence_pairs[k]:
+            used_pairs[p] -= 1
 
 
 def expected_f1(matches: float, words: int, reference_words: float) -> float:
