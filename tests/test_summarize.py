@@ -178,3 +178,47 @@ def test_trim_title(raw, trimmed):  # type: ignore[no-untyped-def]
 def test_splitter_keeps_abbreviations():
     text = "The U.S. Army said Mr. Smith left at 5 p.m. on Tuesday. He returned Wednesday."
     assert split_sentences(text) == ["The U.S. Army said Mr. Smith left at 5 p.m. on Tuesday.", "He returned Wednesday."]
+
+
+def test_tree_walk_takes_the_float64_decisions():
+    # the walk compares float32 features with thresholds rounded down to float32; it must take
+    # exactly the decisions of comparing the float32 features with the float64 thresholds
+    import numpy as np
+
+    from storyline.summarize.scoring import TreeEnsembleScorer
+
+    rng = np.random.default_rng(3)
+    # two trees of depth 2 (node 0 splits, node 1 splits or is a leaf, leaves point to themselves)
+    spec = {"init": 0.5, "depth": 2,
+            "feature": [[0, 1, 0, 0, 0], [1, 0, 0, 0, 0]],
+            "threshold": [[0.1, 0.30000001, 0.0, 0.0, 0.0], [1 / 3, 0.0, 0.0, 0.0, 0.0]],
+            "left": [[1, 3, 2, 3, 4], [1, 1, 2, 3, 4]], "right": [[2, 4, 2, 3, 4], [2, 1, 2, 3, 4]],
+            "value": [[0.0, 0.0, 1.0, 2.0, 3.0], [0.0, 10.0, 20.0, 0.0, 0.0]]}
+    rows = rng.random((200, 2))
+    rows[:50, 0] = 0.1
+    rows[50:100, 1] = np.float32(0.30000001)
+    rows[100:150, 1] = np.float32(1 / 3)
+
+    def plain(x: np.ndarray) -> float:
+        x = x.astype(np.float32).astype(np.float64)
+        total = spec["init"]
+        for t in range(2):
+            node = 0
+            for _ in range(spec["depth"]):
+                go_right = x[spec["feature"][t][node]] > spec["threshold"][t][node]
+                node = (spec["right"] if go_right else spec["left"])[t][node]
+            total += spec["value"][t][node]
+        return total
+
+    got = TreeEnsembleScorer(**spec).predict(rows)  # type: ignore[arg-type]
+    assert got.tolist() == [plain(x) for x in rows]
+
+
+def test_text_bag_from_sentences_or_whole_text():
+    from storyline.summarize.features import bag
+
+    texts = ["WASHINGTON (AP) — The Senate voted on Tuesday. It passed 51-49.",  # dateline left off the sentences
+             "The U.S. team won. A", "First line.\nSecond line, with U.S. and No. 5 in it.", ""]
+    view = StoryView.build([Article(id=str(i), title="t", text=t) for i, t in enumerate(texts)])
+    assert view.text_bags == [set(bag(t)) for t in texts]
+    assert [[s.text for s in ss] for ss in view.sentences] == [split_sentences(t) for t in texts]

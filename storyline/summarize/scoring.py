@@ -81,6 +81,16 @@ class TreeEnsembleScorer:
         self.root_threshold = flat_threshold[:, 0].copy()
         self.root_children = np.stack([self.children[self.roots], self.children[self.roots + 1]])
         self.depth = int(depth)
+        self._offsets, self._offsets_width = np.zeros(0, dtype=np.intp), 0
+
+    def _row_offsets(self, n: int, n_features: int) -> np.ndarray:
+        """Each (row, tree) pair's offset ``row * n_features`` into the flattened rows (kept and
+        grown, since every call needs one)."""
+        if len(self._offsets) < n * self.n_trees or self._offsets_width != n_features:
+            rows = max(n, 2 * len(self._offsets) // max(self.n_trees, 1))
+            self._offsets = np.repeat(np.arange(rows, dtype=np.intp) * n_features, self.n_trees)
+            self._offsets_width = n_features
+        return self._offsets[: n * self.n_trees]
 
     def predict(self, rows: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         if not len(rows):
@@ -93,7 +103,7 @@ class TreeEnsembleScorer:
             node = np.where(goes_right, self.root_children[1], self.root_children[0]).ravel()
         else:
             node = np.tile(self.roots, n)
-        base = np.repeat(np.arange(n, dtype=np.intp) * n_features, self.n_trees)
+        base = self._row_offsets(n, n_features)
         flat_x = x.ravel()
         step, seen, limit = np.empty(size, dtype=np.intp), np.empty(size, dtype=np.float32), np.empty(size, dtype=np.float32)
         right = np.empty(size, dtype=bool)
