@@ -381,20 +381,11 @@ class SubsetValue:
 
     def take(self, k: int) -> float:
         """Put sentence ``k`` into the set; returns what it added (:meth:`gain` before adding)."""
-        gain = self.fixed[k]
-        used = self.used_words
-        for w, c, ps in self.sentence_words[k]:
-            have = used[w]
-            if not have and c == 1:
-                gain += ps[0]
-            elif have < MAX_REPEAT:
-                for j in range(have, min(have + c, MAX_REPEAT)):
-                    gain += ps[j]
-            used[w] = have + c
-        used_pairs = self.used_pairs
-        for p, v in self.sentence_pairs[k]:
-            if not used_pairs[p]:
-                gain += v
+        gain = self.gain(k)
+        used, used_pairs = self.used_words, self.used_pairs
+        for w, c, _ in self.sentence_words[k]:
+            used[w] += c
+        for p, _ in self.sentence_pairs[k]:
             used_pairs[p] += 1
         return gain
 
