@@ -142,10 +142,11 @@ class Pipeline:
         if prepared is not None:
             for art, (title, text, language) in zip(articles, prepared.texts, strict=True):
                 art.title, art.text, art.language = title, text, language
+        ahead = prepared if prepared is not None else Prepared([])  # no stage results: stages compute them
         keep = [i for i, a in enumerate(articles) if a.id not in self.articles_]
         batch = [articles[i] if prepared is not None else prepare(articles[i]) for i in keep]
         assert self.dedup is not None and self.clusterer is not None
-        result = self._stage(self.dedup, batch, prepared.dedup if prepared is not None else None, keep)
+        result = self._stage(self.dedup, batch, ahead.dedup, keep)
         originals, at = [], []
         for i, art, canon in zip(keep, batch, result.canonical):
             self.articles_[art.id] = art
@@ -153,7 +154,7 @@ class Pipeline:
             if canon == art.id:
                 originals.append(art)
                 at.append(i)
-        for art, story in zip(originals, self._stage(self.clusterer, originals, prepared.cluster if prepared is not None else None, at)):
+        for art, story in zip(originals, self._stage(self.clusterer, originals, ahead.cluster, at)):
             self.story_of_[art.id] = story
         return [self.story_id(a.id) for a in batch]
 

@@ -517,12 +517,12 @@ class StoryClusterer:
         for s, (p, other, dense, row) in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0])):
             if other is None or s in seen or other not in self.stories_:
                 continue
-            if self.merge_probe_ is None:  # a pair that fails on this side needs no look at the partner's
-                if self.merge_model is None and not self._rule_merges(s, other, p, dense):
-                    continue
-                if self.merge_model is not None and not self._may_merge(p, dense):
-                    seen.add(s)  # its only possible pair is with ``other``, and it fails
-                    continue
+            passes = self._may_merge(p, dense) if self.merge_model is not None else self._rule_merges(s, other, p, dense)
+            if not passes and self.merge_probe_ is None:
+                # its only possible pair is with ``other``, and seen from ``other`` (a lower or
+                # equal probability, the same cosine) it fails too: no look at the partner's side
+                seen.add(s)
+                continue
             if other not in best:
                 best[other] = self._best_partner(other)
             if best[other][1] != s:
@@ -534,10 +534,7 @@ class StoryClusterer:
             if self.merge_probe_ is not None:
                 for r in rows:
                     self.merge_probe_(r, s, other)
-            if self.merge_model is not None:
-                if self._may_merge(p, dense):
-                    pairs.append((s, other, rows))
-            elif self._rule_merges(s, other, p, dense):
+            if passes:
                 pairs.append((s, other, rows))
         if self.merge_model is not None and pairs:
             z = self.merge_model.predict([r for _, _, rows in pairs for r in rows]).reshape(len(pairs), 2)

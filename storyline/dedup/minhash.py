@@ -89,10 +89,10 @@ class MinHashDeduplicator:
         """The per-article work of :meth:`partial_fit` (see :class:`storyline.pipeline.Prepares`)."""
         return self._sketcher
 
-    def _match(self, article: Article, sketch: Sketch) -> str | None:
-        exact = self.by_hash_.get(article.content_hash)
-        if exact is not None or sketch is None:
-            return exact
+    def _near_copy_of(self, article: Article, sketch: Sketch) -> str | None:
+        """The earlier original ``article`` nearly copies, if any; else it joins the index."""
+        if sketch is None:
+            return None
         values, size = sketch
         sig = self._sketcher.minhash(values=values)
         best, best_sim = None, 0.0
@@ -136,9 +136,10 @@ class MinHashDeduplicator:
             if art.id in self.canonical_of_:
                 canon = self.canonical_of_[art.id]
             else:
-                exact = art.content_hash in self.by_hash_
-                sketch = None if exact else prepared[i] if prepared is not None else self._sketcher.sketch(art)
-                match = self._match(art, sketch)
+                match = self.by_hash_.get(art.content_hash)
+                if match is None:
+                    sketch = prepared[i] if prepared is not None else self._sketcher.sketch(art)
+                    match = self._near_copy_of(art, sketch)
                 canon = self.canonical_of_.get(match, match) if match else art.id
                 self.canonical_of_[art.id] = canon
                 self.by_hash_.setdefault(art.content_hash, canon)
