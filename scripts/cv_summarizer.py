@@ -37,10 +37,9 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from storyline.evaluate import read_records  # noqa: E402
 from storyline.summarize.base import story_articles  # noqa: E402
-from storyline.summarize.features import Sentence, StoryView  # noqa: E402
 from storyline.summarize.learned import LearnedSummarizer  # noqa: E402
 from storyline.summarize.scoring import load_model  # noqa: E402
-from storyline.summarize.words import SubsetValue, tokens, word_table  # noqa: E402
+from storyline.summarize.words import WordTable, tokens  # noqa: E402
 
 _SCORER = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
 
@@ -55,10 +54,8 @@ class TruthBlend(LearnedSummarizer):
         self.reference: list[str] = []
         self.aucs: list[float] = []
 
-    def values(self, view: StoryView, sents: list[Sentence]) -> SubsetValue:
-        table = word_table(view, sents, self.lexicon)
-        word_p = self.word_scorer.predict(table.word_rows).clip(0.0, 1.0)
-        pair_p = self.pair_scorer.predict(table.pair_rows).clip(0.0, 1.0)
+    def chances(self, table: WordTable) -> tuple[np.ndarray, np.ndarray]:
+        word_p, pair_p = super().chances(table)
         counts, ref_pairs = Counter(self.reference), set(zip(self.reference, self.reference[1:]))
         word_y = np.array([float(counts[w] >= k) for w, k in table.words])
         pair_y = np.array([float(p in ref_pairs) for p in table.pairs])
@@ -70,8 +67,7 @@ class TruthBlend(LearnedSummarizer):
         first = table.word_k == 1
         if 0 < word_y[first].sum() < first.sum():
             self.aucs.append(roc_auc_score(word_y[first], word_p[first]))
-        title_p = self.title_scorer.predict(table.title_rows).clip(0.0, 1.0)
-        return SubsetValue(table, word_p, pair_p, self.pair_weight, title_p)
+        return word_p, pair_p
 
 
 def fold_models(train: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -92,19 +88,16 @@ def cross_validate(train: list[dict[str, Any]], models: list[dict[str, Any]], sh
     scores: dict[str, list[float]] = {k: [] for k in ("rouge1", "rouge2", "rougeL")}
     aucs: list[float] = []
     for fold, model in enumerate(models):
-        summarizer = TruthBlend(model, share, blend) if share is not None else LearnedSummarizer(model)
+        summarizer = TruthBlend(model, share or 0.0, blend)  # a blend of 0 is the learned summarizer, exactly
         for story in train[fold::2]:
-            if share is not None:
-                summarizer.reference = tokens(story["reference_summary"])  # type: ignore[attr-defined]
-            summary = summarizer(story_articles(story), 50)
-            text = " ".join(" ".join(s.text for s in summary.sentences).split()[:50])
+            summarizer.reference = tokens(story["reference_summary"])
+            text = " ".join(summarizer(story_articles(story), 50).text.split()[:50])
             result = _SCORER.score(story["reference_summary"], text)
             for k in scores:
                 scores[k].append(100 * result[k].fmeasure)
-        if share is not None:
-            aucs += summarizer.aucs  # type: ignore[attr-defined]
+        aucs += summarizer.aucs
     return ({k: round(statistics.mean(v), 2) for k, v in scores.items()},
-            round(float(np.mean(aucs)), 4) if aucs else None)
+            round(float(np.mean(aucs)), 4) if share is not None and aucs else None)
 
 
 def main() -> None:

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from ..models import Article, Summary, SummarySentence
 from .base import DEFAULT_MAX_WORDS
 from .features import Sentence, StoryView, story_sentences
 from .headline import LearnedHeadliner
 from .noise import OffTopicDetector
 from .scoring import load_model, scorer_from_dict
-from .words import PAIR_FEATURES, TITLE_WORD_FEATURES, WORD_FEATURES, Lexicon, SubsetValue, expected_f1, word_table
+from .words import (PAIR_FEATURES, TITLE_WORD_FEATURES, WORD_FEATURES, Lexicon, SubsetValue, WordTable, expected_f1,
+                    word_table)
 
 
 class LearnedSummarizer:
@@ -94,10 +97,14 @@ class LearnedSummarizer:
     def values(self, view: StoryView, sents: Sequence[Sentence]) -> SubsetValue:
         """Predicted word, pair and headline-word probabilities of the story, as a subset valuer."""
         table = word_table(view, sents, self.lexicon)
-        word_p = self.word_scorer.predict(table.word_rows).clip(0.0, 1.0)
-        pair_p = self.pair_scorer.predict(table.pair_rows).clip(0.0, 1.0)
+        word_p, pair_p = self.chances(table)
         title_p = self.title_scorer.predict(table.title_rows).clip(0.0, 1.0)
         return SubsetValue(table, word_p, pair_p, self.pair_weight, title_p)
+
+    def chances(self, table: WordTable) -> tuple[np.ndarray, np.ndarray]:
+        """Per word row and per pair row of ``table``, the chance the editor's summary has it."""
+        return (self.word_scorer.predict(table.word_rows).clip(0.0, 1.0),
+                self.pair_scorer.predict(table.pair_rows).clip(0.0, 1.0))
 
     def reference_length(self, sents: Sequence[Sentence]) -> float:
         """The summary length the F1 estimate assumes: fixed if set, else a share of the story's words."""
