@@ -33,7 +33,7 @@ import httpx
 from storyline.cli import demo_corpus_path
 from storyline.config import Settings
 from storyline.ingest import read_paths
-from storyline.store import open_store
+from storyline.engine import open_engine
 from storyline.web.server import free_port
 
 MAX_REQUESTS = 20_000
@@ -41,7 +41,7 @@ MAX_SECONDS = 60.0
 
 
 def build_demo(data_dir: Path) -> list[str]:
-    store = open_store(Settings(data_dir=data_dir))
+    store = open_engine(Settings(data_dir=data_dir))
     if not store.counts()["articles"]:
         store.add_articles(read_paths([demo_corpus_path()]))
     ids = [str(r["id"]) for r in store.list_stories(limit=None)]

@@ -16,7 +16,7 @@ from playwright.sync_api import sync_playwright
 from storyline.cli import demo_corpus_path
 from storyline.config import Settings
 from storyline.ingest import read_paths
-from storyline.store import open_store
+from storyline.engine import open_engine
 from storyline.web import create_app
 from storyline.web.server import ServerThread
 
@@ -26,7 +26,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 def build_demo(data_dir: Path) -> str:
     """Load the demo corpus into ``data_dir``; returns the id of the biggest story."""
-    store = open_store(Settings(data_dir=data_dir))
+    store = open_engine(Settings(data_dir=data_dir))
     store.add_articles(read_paths([demo_corpus_path()]))
     return str(store.list_stories(limit=1)[0]["id"])
 

@@ -66,6 +66,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         max_words=getattr(args, "max_words", None),
         allow_private_network=getattr(args, "allow_private_network", None) or None,
         fetch_pages=False if getattr(args, "no_fetch_pages", False) else None,
+        database_url=getattr(args, "database_url", None) or None,
     )
 
 
@@ -162,10 +163,11 @@ def _ingest(store: Any, sources: Sequence[str], settings: Settings) -> tuple[Rea
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .store import open_store
+    from .engine import open_engine
 
     settings = _settings(args)
-    store = open_store(settings)
+    store = open_engine(settings, command="storyline ingest")
+    store.check_state()
     report, summary = _ingest(store, args.sources, settings)
     result, counts = summary.result, store.counts()
     extra = f"; {summary.feeds_subscribed} feed(s) read" if summary.feeds_subscribed else ""
@@ -174,7 +176,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     _warn(
         f"read {result.seen} item(s): {result.new} new ({result.reprints} reprints), "
         f"{result.already_stored} already stored{extra}; {len(report.errors)} problem(s); "
-        f"the store holds {counts['articles']} articles in {counts['stories']} stories ({settings.sqlite_path})"
+        f"the store holds {counts['articles']} articles in {counts['stories']} stories ({store.where})"
     )
     if report.errors and result.seen == 0 and not summary.warc_skipped:
         _warn("error: nothing could be read")
@@ -228,12 +230,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from .engine import open_engine
     from .ingest.watch import Watcher
     from .service import FeedStoreAdapter
-    from .store import open_store
 
     settings = _settings(args)
-    store = open_store(settings)
+    store = open_engine(settings, command="storyline watch")
+    store.check_state()
     watcher = Watcher(FeedStoreAdapter(store), settings, fetch_pages=settings.fetch_pages)
     if not store.list_feeds():
         _warn("no feeds subscribed; `storyline feeds add URL` or `storyline ingest OPML` first")
@@ -265,7 +268,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     if not rows:
-        _warn(f"no stories stored in {store.path}; run `storyline ingest PATH` first")
+        _warn(f"no stories stored in {store.where}; run `storyline ingest PATH` first")
     for r in rows:
         extra = f", {r['duplicates']} reprints" if r["duplicates"] else ""
         print(f"{r['id']}  {r['size']} report(s){extra}, {r['outlets']} outlet(s)  {r['headline']}")
@@ -290,20 +293,33 @@ def demo_corpus_path() -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from .engine import open_engine
     from .output import stories_text
-    from .store import open_store
 
     settings = _settings(args)
     if not args.data_dir:
         settings = settings.with_(data_dir=settings.data_dir / "demo")
-    store = open_store(settings)
+    store = open_engine(settings, command="storyline demo")
     _ingest(store, [str(demo_corpus_path())], settings)
     stories = [s for s in (store.story(r["id"]) for r in store.list_stories(limit=args.limit)) if s]
     print(stories_text(stories))
     counts = store.counts()
-    _warn(f"demo: {counts['articles']} articles in {counts['stories']} stories, stored in {settings.sqlite_path}")
+    _warn(f"demo: {counts['articles']} articles in {counts['stories']} stories, stored in {store.where}")
     if args.serve:
         return _serve(settings, args.host, args.port)
+    return EXIT_OK
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from .engine import open_engine
+
+    settings = _settings(args)
+    engine = open_engine(settings, command="storyline rebuild")
+    with progress("rebuilding") as advance:
+        stats = engine.rebuild(progress=advance)
+    _warn(f"rebuilt {stats['stories']} stories from {stats['articles']} articles with this engine: "
+          f"{stats['moved']} article(s) changed story, {stats['merges']} old story(ies) merged, "
+          f"{stats['splits']} split(s) recorded ({engine.where})")
     return EXIT_OK
 
 
@@ -333,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--strict", action="store_true", help="exit non-zero when any item could not be read")
         if data:
             p.add_argument("--data-dir", help="where the database lives (default: $STORYLINE_DATA_DIR or the user data dir)")
+            p.add_argument("--database-url", help="postgresql://user@host/db to store in PostgreSQL instead of the data "
+                           "dir's SQLite file (default: $STORYLINE_DATABASE_URL or the database_url setting)")
         return p
 
     p = command("digest", cmd_digest, "read items from files and print the stories found, biggest first")
@@ -381,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+
+    command("rebuild", cmd_rebuild, "re-derive every story from the stored articles with the current engine "
+            "(after changing embedder or models); keeps story ids where stories match", data=True)
 
     p = command("serve", cmd_serve, "serve the web UI and JSON API", data=True)
     p.add_argument("--host", default="127.0.0.1")

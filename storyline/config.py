@@ -25,7 +25,7 @@ class Settings:
     """Everything a run can be told. Defaults are the product's recommended values."""
 
     data_dir: Path = field(default_factory=default_data_dir)
-    database_url: str = ""  # empty: SQLite at data_dir/storyline.db
+    database_url: str = ""  # empty: SQLite at data_dir/storyline.db; or postgresql://user@host/db
     max_words: int = 50  # summary budget
     dedup_threshold: float = 0.8  # MinHash Jaccard for near-duplicates
     dedup_num_perm: int = 128
@@ -40,6 +40,7 @@ class Settings:
     max_concurrency: int = 8
     editor_token: str = ""  # empty: editorial actions disabled
     embedder: str = ""  # empty: the built-in default; or a sentence-transformers model path
+    writer_wait: float = 600.0  # seconds a writer waits for another to finish before it is refused
     workers: int = 1  # helper processes preparing long inputs ahead of the stream; 0: none
 
     def with_(self, **changes: Any) -> "Settings":

@@ -118,7 +118,8 @@ class Pipeline:
     dedup: Deduplicator | None = None
     clusterer: Clusterer | None = None
     summarizer: Summarizer | None = None
-    articles_: dict[str, Article] = field(default_factory=dict)
+    keep_articles: bool = True  # False: remember ids only (the engine keeps articles in its store)
+    articles_: dict[str, Article | None] = field(default_factory=dict)
     canonical_: dict[str, str] = field(default_factory=dict)
     story_of_: dict[str, str] = field(default_factory=dict)
 
@@ -149,7 +150,7 @@ class Pipeline:
         result = self._stage(self.dedup, batch, ahead.dedup, keep)
         originals, at = [], []
         for i, art, canon in zip(keep, batch, result.canonical):
-            self.articles_[art.id] = art
+            self.articles_[art.id] = art if self.keep_articles else None
             self.canonical_[art.id] = canon
             if canon == art.id:
                 originals.append(art)
@@ -190,10 +191,11 @@ class Pipeline:
             return None
         return RunAhead(blob, self.settings.workers, depth=2)
 
-    def finish(self) -> None:
-        """End of input: let the clusterer merge stories that turned out to be one."""
+    def finish(self) -> dict[str, str]:
+        """End of input: let the clusterer merge stories that turned out to be one; returns the
+        merges it made (merged-away id -> the id that absorbed it)."""
         assert self.clusterer is not None
-        self.clusterer.consolidate()
+        return dict(self.clusterer.consolidate() or {})
 
     def story_id(self, article_id: str) -> str:
         assert self.clusterer is not None
@@ -202,8 +204,11 @@ class Pipeline:
 
     def stories(self, *, summarize: bool = True, max_words: int | None = None) -> list[Story]:
         """Every story, biggest first (ties: earliest first seen, then id)."""
+        if not self.keep_articles:
+            raise RuntimeError("this pipeline keeps no articles (keep_articles=False); read stories from its store")
         by_story: dict[str, Story] = {}
         for art_id, art in self.articles_.items():
+            assert art is not None
             story = by_story.setdefault(self.story_id(art_id), Story(id=self.story_id(art_id)))
             canon = self.canonical_[art_id]
             if canon == art_id:

@@ -19,7 +19,7 @@ from .errors import InputError
 from .ingest import ReadReport, read_paths
 from .ingest.files import _expand, _suffix
 from .models import Article, FeedState
-from .store import IngestResult, SQLiteStore
+from .engine import Engine, IngestResult
 
 if TYPE_CHECKING:
     from .ingest.watch import UrlRead
@@ -32,14 +32,15 @@ _CHUNK = 256
 class FeedStoreAdapter:
     """The watcher's view of a store: ``add_articles`` returns how many were new."""
 
-    def __init__(self, store: SQLiteStore) -> None:
-        self.store = store
-        self.get_feed = store.get_feed
-        self.save_feed = store.save_feed
-        self.list_feeds = store.list_feeds
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.get_feed = engine.store.get_feed
+        self.save_feed = engine.store.save_feed
+        self.list_feeds = engine.store.list_feeds
 
     def add_articles(self, articles: Iterable[Article]) -> int:
-        return self.store.add_articles(articles).new
+        """One poll's articles, in one write session (the writer lock is held only this long)."""
+        return self.engine.add_articles(articles).new
 
 
 @dataclass
@@ -67,9 +68,16 @@ def _is_warc(path: Path) -> bool:
     return path.name.lower().endswith(_WARC_SUFFIXES)
 
 
-def ingest_sources(store: SQLiteStore, sources: Sequence[str], settings: Settings, report: ReadReport,
+def ingest_sources(store: Engine, sources: Sequence[str], settings: Settings, report: ReadReport,
                    progress: Progress | None = None) -> IngestSummary:
-    """Store every article readable from ``sources``; see the module docstring."""
+    """Store every article readable from ``sources`` through the engine ``store``, holding its
+    writer lock for the whole run; see the module docstring."""
+    with store.writing("storyline ingest " + " ".join(sources)[:200]):
+        return _ingest_sources(store, sources, settings, report, progress)
+
+
+def _ingest_sources(store: Engine, sources: Sequence[str], settings: Settings, report: ReadReport,
+                    progress: Progress | None) -> IngestSummary:
     summary = IngestSummary()
     urls = [s for s in sources if is_url(s)]
     files = list(_expand([s for s in sources if not is_url(s)], report))
@@ -81,13 +89,14 @@ def ingest_sources(store: SQLiteStore, sources: Sequence[str], settings: Setting
     opml_feeds = _opml_feed_urls([p for p in files if _suffix(p) == ".opml"], report)
     if urls or opml_feeds:
         _ingest_urls(store, urls, opml_feeds, settings, report, summary, progress)
+    store.consolidate()  # owed by an interrupted earlier run, even when nothing was new
     store.refresh_stories()
     if report.errors:
         store.record_errors((e.where, e.reason) for e in report.errors)
     return summary
 
 
-def _ingest_warc(store: SQLiteStore, path: Path, report: ReadReport, summary: IngestSummary,
+def _ingest_warc(store: Engine, path: Path, report: ReadReport, summary: IngestSummary,
                  progress: Progress | None) -> None:
     from .ingest.warc import iter_warc
 
@@ -125,7 +134,7 @@ def _opml_feed_urls(paths: Iterable[Path], report: ReadReport) -> list[tuple[str
     return found
 
 
-def _ingest_urls(store: SQLiteStore, urls: Sequence[str], opml_feeds: Sequence[tuple[str, str]],
+def _ingest_urls(store: Engine, urls: Sequence[str], opml_feeds: Sequence[tuple[str, str]],
                  settings: Settings, report: ReadReport, summary: IngestSummary,
                  progress: Progress | None) -> None:
     from .ingest.fetch import Fetcher
@@ -157,12 +166,12 @@ def _ingest_urls(store: SQLiteStore, urls: Sequence[str], opml_feeds: Sequence[t
                 summary.feeds_subscribed += 1
 
 
-def _subscribe(store: SQLiteStore, url: str, title: str) -> None:
+def _subscribe(store: Engine, url: str, title: str) -> None:
     if store.get_feed(url) is None:
         store.save_feed(FeedState(url=url, title=title))
 
 
-def _note_feed_success(store: SQLiteStore, url: str, title: str, read: UrlRead, new: int) -> None:
+def _note_feed_success(store: Engine, url: str, title: str, read: UrlRead, new: int) -> None:
     state = store.get_feed(url) or FeedState(url=url)
     fetch = read.fetch
     store.save_feed(replace(
@@ -173,7 +182,7 @@ def _note_feed_success(store: SQLiteStore, url: str, title: str, read: UrlRead, 
     ))
 
 
-def _note_feed_failure(store: SQLiteStore, url: str, title: str, exc: InputError) -> None:
+def _note_feed_failure(store: Engine, url: str, title: str, exc: InputError) -> None:
     state = store.get_feed(url)
     if state is None:
         return  # a URL that never worked is not subscribed

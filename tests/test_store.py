@@ -15,8 +15,9 @@ from conftest import DEMO, ROOT
 from storyline.config import Settings
 from storyline.errors import StorageError
 from storyline.ingest import read_paths
+from storyline.engine import Engine, open_engine
 from storyline.store import open_store
-from storyline.store.sqlite import migrations
+from storyline.store.migrate import migrations
 
 
 def test_migrations_apply_once_and_record_the_version(data_dir):
@@ -37,7 +38,7 @@ def test_newer_database_is_refused_with_a_clear_message(data_dir):
 
 
 def test_store_matches_one_shot_digest_and_reopens(data_dir):
-    store = open_store(Settings(data_dir=data_dir))
+    store = open_engine(Settings(data_dir=data_dir))
     result = store.add_articles(read_paths([DEMO]))
     assert result.new == sum(1 for line in DEMO.open() if line.strip())
     counts = store.counts()
@@ -55,12 +56,12 @@ def test_split_ingest_continues_the_same_stories(data_dir, tmp_path):
     half = len(lines) // 2
     (tmp_path / "a.jsonl").write_text("\n".join(lines[:half]) + "\n", encoding="utf-8")
     (tmp_path / "b.jsonl").write_text("\n".join(lines[half:]) + "\n", encoding="utf-8")
-    one = open_store(Settings(data_dir=tmp_path / "one"))
+    one = open_engine(Settings(data_dir=tmp_path / "one"))
     one.add_articles(read_paths([DEMO]))
-    two = open_store(Settings(data_dir=tmp_path / "two"))
+    two = open_engine(Settings(data_dir=tmp_path / "two"))
     two.add_articles(read_paths([tmp_path / "a.jsonl"]))
     two.close()
-    two = open_store(Settings(data_dir=tmp_path / "two"))
+    two = open_engine(Settings(data_dir=tmp_path / "two"))
     two.add_articles(read_paths([tmp_path / "b.jsonl"]))
     story_of = lambda s: {r["id"]: r["story_id"] for r in s.iter_articles()}  # noqa: E731
     assert story_of(one) == story_of(two)
@@ -70,8 +71,8 @@ KILLER = """
 import sys, time
 from storyline.config import Settings
 from storyline.ingest import read_paths
-from storyline.store import open_store
-store = open_store(Settings(data_dir=sys.argv[1]))
+from storyline.engine import open_engine
+store = open_engine(Settings(data_dir=sys.argv[1]))
 def slow():
     for i, art in enumerate(read_paths([sys.argv[2]])):
         if i == 40:
@@ -94,12 +95,12 @@ def test_sigkill_mid_ingest_leaves_a_consistent_db_and_rerun_completes(data_dir)
     assert stored == 32  # two whole batches of 16; the third was never committed
     assert db.execute("SELECT count(*) FROM articles a LEFT JOIN stories s ON s.id = a.story_id WHERE s.id IS NULL").fetchone()[0] == 0
     db.close()
-    store = open_store(Settings(data_dir=data_dir))
+    store = open_engine(Settings(data_dir=data_dir))
     result = store.add_articles(read_paths([DEMO]))
     total = sum(1 for line in DEMO.open() if line.strip())
     assert result.already_stored == 32 and store.counts()["articles"] == total
     assert not store.db.execute("SELECT count(*) FROM stories WHERE dirty = 1").fetchone()[0]
-    fresh = open_store(Settings(data_dir=data_dir.parent / "fresh"))
+    fresh = open_engine(Settings(data_dir=data_dir.parent / "fresh"))
     fresh.add_articles(read_paths([DEMO]))
     assert {r["id"]: r["story_id"] for r in store.iter_articles()} == {r["id"]: r["story_id"] for r in fresh.iter_articles()}
     assert json.loads(json.dumps(list(store.iter_stories())))
@@ -121,13 +122,13 @@ def test_merges_found_at_the_end_of_an_ingest_are_stored_and_resolve(data_dir):
         Article(id="q2", title="Tonga shaken by strong undersea earthquake",
                 text="Residents felt strong shaking on Tuesday when an undersea earthquake of magnitude 6.1 hit near Tonga."),
     ]
-    store = SQLiteStore(Settings(data_dir=data_dir), clusterer_factory=strict)
+    store = Engine(SQLiteStore(Settings(data_dir=data_dir)), clusterer_factory=strict)
     store.add_articles(arts)
     rows = store.db.execute("SELECT old_id, new_id, reason FROM story_merges").fetchall()
     assert [tuple(r) for r in rows] == [(story_id_for("q2"), story_id_for("q1"), "clusterer")]
     stories = {r[0] for r in store.db.execute("SELECT story_id FROM articles")}
     assert stories == {story_id_for("q1")}, "both articles now belong to the kept story"
     store.close()
-    reopened = SQLiteStore(Settings(data_dir=data_dir), clusterer_factory=strict)
+    reopened = Engine(SQLiteStore(Settings(data_dir=data_dir)), clusterer_factory=strict)
     listed = reopened.list_stories(limit=10)
     assert [(s["id"], s["size"]) for s in listed] == [(story_id_for("q1"), 2)]

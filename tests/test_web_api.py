@@ -15,7 +15,8 @@ from storyline.cli import demo_corpus_path
 from storyline.config import Settings
 from storyline.ingest import read_paths
 from storyline.models import Article
-from storyline.store import SQLiteStore, open_store
+from storyline.engine import Engine, open_engine
+from storyline.store import SQLiteStore
 from storyline.store.queries import fts_query
 from storyline.web import create_app
 from storyline.web.security import safe_href
@@ -39,8 +40,8 @@ def hostile_articles() -> list[Article]:
     ]
 
 
-def build_store(data_dir: Path) -> SQLiteStore:
-    store = open_store(Settings(data_dir=data_dir))
+def build_store(data_dir: Path) -> Engine:
+    store = open_engine(Settings(data_dir=data_dir))
     store.add_articles(read_paths([demo_corpus_path()]))
     store.add_articles(hostile_articles())
     return store
@@ -370,7 +371,7 @@ def test_cache_follows_writes_from_other_connections(editor_client: TestClient) 
     """Another process (here: another connection) ingesting shows up on the next request."""
     before = editor_client.get("/api/stories").json()["total"]
     web = editor_client.app.state.web
-    other = SQLiteStore(web.settings)
+    other = Engine(SQLiteStore(web.settings))
     other.add_articles([Article(id="late-1", title="Harbor seals return to Saltmere breakwater",
                                 text="Dozens of harbor seals were counted on the Saltmere breakwater this week.",
                                 source="Coastline Daily", published=datetime(2026, 3, 19, 16, tzinfo=UTC))])

@@ -1,23 +1,24 @@
 """Editorial actions on stored stories: merge two stories, split an article out, pin a headline.
 
-Every action runs in one ``BEGIN IMMEDIATE`` transaction, is written to ``editorial_log`` and
-marks the stories it touched dirty; their summaries are refreshed afterwards. The decisions are
+Every action runs in one store transaction, is written to ``editorial_log`` and marks the
+stories it touched dirty. These functions only persist the decision; the engine
+(:meth:`storyline.engine.Engine.merge_stories` and friends, which the web calls) refreshes the
+touched stories' summaries afterwards. The decisions are
 kept in their own tables (``story_merges``, ``article_overrides``, ``pinned_headlines``) so that
 later ingest and summary refreshes can respect them (see :func:`pinned_headline`,
 :func:`story_override` and :func:`apply_pin`).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..cluster.base import story_id_for
 from ..errors import StorylineError
 from ..models import Summary
+from .base import SQLStore
 
-if TYPE_CHECKING:
-    from .sqlite import SQLiteStore
 
 MAX_HEADLINE_CHARS = 300
 
@@ -30,19 +31,24 @@ class EditorialError(StorylineError):
         self.not_found = not_found
 
 
+def story_id_for(article_id: str) -> str:
+    """A story's id from the article that opens it (the clusterer's scheme, ``cluster.base``)."""
+    return "s" + hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:12]
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _log(store: SQLiteStore, action: str, payload: dict[str, Any], now: str) -> int:
-    cur = store.db.execute(
-        "INSERT INTO editorial_log (at, action, payload) VALUES (?, ?, ?)",
+def _log(store: SQLStore, action: str, payload: dict[str, Any], now: str) -> int:
+    row = store.db.execute(
+        "INSERT INTO editorial_log (at, action, payload) VALUES (?, ?, ?) RETURNING id",
         (now, action, json.dumps(payload, ensure_ascii=False, sort_keys=True)),
-    )
-    return int(cur.lastrowid or 0)
+    ).fetchone()
+    return int(row[0] or 0)
 
 
-def _existing_story(store: SQLiteStore, story_id: str) -> str:
+def _existing_story(store: SQLStore, story_id: str) -> str:
     resolved = store.resolve_story_id(story_id)
     row = store.db.execute("SELECT 1 FROM articles WHERE story_id = ? LIMIT 1", (resolved,)).fetchone()
     if row is None:
@@ -50,15 +56,11 @@ def _existing_story(store: SQLiteStore, story_id: str) -> str:
     return resolved
 
 
-def _mark_dirty(store: SQLiteStore, story_id: str, now: str) -> None:
-    store.db.execute(
-        "INSERT INTO stories (id, updated_at, dirty) VALUES (?, ?, 1) "
-        "ON CONFLICT(id) DO UPDATE SET dirty = 1, updated_at = excluded.updated_at",
-        (story_id, now),
-    )
+def _mark_dirty(store: SQLStore, story_id: str, now: str) -> None:
+    store.touch_story(story_id, now)
 
 
-def merge_stories(store: SQLiteStore, story_id: str, into: str, *, note: str = "") -> str:
+def merge_stories(store: SQLStore, story_id: str, into: str, *, note: str = "") -> str:
     """Fold ``story_id`` into ``into``; the old id redirects to ``into`` from now on.
 
     Args:
@@ -78,16 +80,15 @@ def merge_stories(store: SQLiteStore, story_id: str, into: str, *, note: str = "
         if old == new:
             raise EditorialError(f"{story_id!r} and {into!r} are already the same story ({new})")
         now = _now()
-        store._record_merge(old, new, now, "editor")
+        store.record_merge(old, new, now, "editor")
         store.db.execute("UPDATE article_overrides SET story_id = ? WHERE story_id = ?", (new, old))
         store.db.execute("DELETE FROM pinned_headlines WHERE story_id = ?", (old,))
         _mark_dirty(store, new, now)
         _log(store, "merge", {"story": old, "into": new, "note": note}, now)
-    store.refresh_stories([new])
     return new
 
 
-def _split_target(store: SQLiteStore, article_id: str) -> str:
+def _split_target(store: SQLStore, article_id: str) -> str:
     base = story_id_for(f"{article_id}#split")
     candidate, n = base, 1
     while store.db.execute(
@@ -99,7 +100,7 @@ def _split_target(store: SQLiteStore, article_id: str) -> str:
     return candidate
 
 
-def split_article(store: SQLiteStore, story_id: str, article_id: str, *, note: str = "") -> str:
+def split_article(store: SQLStore, story_id: str, article_id: str, *, note: str = "") -> str:
     """Move an original article (and its reprints) out of a story into a new story of its own.
 
     Args:
@@ -132,18 +133,18 @@ def split_article(store: SQLiteStore, story_id: str, article_id: str, *, note: s
             "SELECT id FROM articles WHERE story_id = ? AND (id = ? OR canonical_id = ?)", (source, article_id, article_id))]
         store.db.executemany("UPDATE articles SET story_id = ? WHERE id = ?", [(target, a) for a in moved])
         store.db.executemany(
-            "INSERT OR REPLACE INTO article_overrides (article_id, story_id, at) VALUES (?, ?, ?)",
+            "INSERT INTO article_overrides (article_id, story_id, at) VALUES (?, ?, ?) "
+            "ON CONFLICT (article_id) DO UPDATE SET story_id = excluded.story_id, at = excluded.at",
             [(a, target, now) for a in moved],
         )
         _mark_dirty(store, source, now)
         _mark_dirty(store, target, now)
         _log(store, "split", {"story": source, "article": article_id, "moved": moved, "new_story": target,
                               "note": note}, now)
-    store.refresh_stories([source, target])
     return target
 
 
-def pin_headline(store: SQLiteStore, story_id: str, headline: str, *, note: str = "") -> str:
+def pin_headline(store: SQLStore, story_id: str, headline: str, *, note: str = "") -> str:
     """Pin ``headline`` on a story (an empty headline unpins it); returns the story id.
 
     Raises:
@@ -156,38 +157,24 @@ def pin_headline(store: SQLiteStore, story_id: str, headline: str, *, note: str 
         target = _existing_story(store, story_id)
         now = _now()
         if headline:
-            store.db.execute("INSERT OR REPLACE INTO pinned_headlines (story_id, headline, at) VALUES (?, ?, ?)",
+            store.db.execute("INSERT INTO pinned_headlines (story_id, headline, at) VALUES (?, ?, ?) "
+                             "ON CONFLICT (story_id) DO UPDATE SET headline = excluded.headline, at = excluded.at",
                              (target, headline, now))
         else:
             store.db.execute("DELETE FROM pinned_headlines WHERE story_id = ?", (target,))
         _mark_dirty(store, target, now)
         _log(store, "pin" if headline else "unpin", {"story": target, "headline": headline, "note": note}, now)
-    store.refresh_stories([target])
-    _write_pinned_headline(store, target)
     return target
 
 
-def _write_pinned_headline(store: SQLiteStore, story_id: str) -> None:
-    """Put the pin into the stored row now, whether or not the store's refresh consults it."""
-    headline = pinned_headline(store, story_id)
-    if headline is None:
-        return
-    row = store.db.execute("SELECT summary FROM stories WHERE id = ?", (story_id,)).fetchone()
-    summary = json.loads(row[0]) if row and row[0] else {}
-    summary["headline"] = headline
-    with store.transaction():
-        store.db.execute("UPDATE stories SET headline = ?, summary = ? WHERE id = ?",
-                         (headline, json.dumps(summary), story_id))
-
-
 # -- hooks for the store: how later ingest and refreshes respect editorial decisions ----------
-def pinned_headline(store: SQLiteStore, story_id: str) -> str | None:
+def pinned_headline(store: SQLStore, story_id: str) -> str | None:
     """The headline an editor pinned on ``story_id``, or None."""
     row = store.db.execute("SELECT headline FROM pinned_headlines WHERE story_id = ?", (story_id,)).fetchone()
     return None if row is None else str(row[0])
 
 
-def apply_pin(store: SQLiteStore, story_id: str, summary: Summary) -> Summary:
+def apply_pin(store: SQLStore, story_id: str, summary: Summary) -> Summary:
     """``summary`` with its headline replaced by the pinned one, if any (sentences are kept)."""
     headline = pinned_headline(store, story_id)
     if headline is not None:
@@ -196,13 +183,13 @@ def apply_pin(store: SQLiteStore, story_id: str, summary: Summary) -> Summary:
     return summary
 
 
-def story_override(store: SQLiteStore, article_id: str) -> str | None:
+def story_override(store: SQLStore, article_id: str) -> str | None:
     """The story an editor put ``article_id`` in (resolved through later merges), or None."""
     row = store.db.execute("SELECT story_id FROM article_overrides WHERE article_id = ?", (article_id,)).fetchone()
     return None if row is None else store.resolve_story_id(str(row[0]))
 
 
-def editorial_log(store: SQLiteStore, *, limit: int = 100, story_id: str | None = None) -> list[dict[str, Any]]:
+def editorial_log(store: SQLStore, *, limit: int = 100, story_id: str | None = None) -> list[dict[str, Any]]:
     """Recent editorial actions, newest first (optionally only those naming ``story_id``)."""
     if story_id:
         pattern = "%" + story_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

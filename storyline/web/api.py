@@ -155,19 +155,19 @@ def run_action(request: Request, action: Callable[[], str], what: str) -> dict[s
 async def api_merge(request: Request, story_id: str, body: MergeRequest) -> dict[str, Any]:
     """Needs the header Authorization: Bearer <editor token>; the merged id redirects from then on."""
     require_editor(request)
-    store = state_of(request).store
-    return run_action(request, lambda: editorial.merge_stories(store, story_id, body.into, note=body.note), "merge")
+    engine = state_of(request).engine
+    return run_action(request, lambda: engine.merge_stories(story_id, body.into, note=body.note), "merge")
 
 
 @router.post("/stories/{story_id}/split", summary="Editor: split an article out into a new story")
 async def api_split(request: Request, story_id: str, body: SplitRequest) -> dict[str, Any]:
     require_editor(request)
-    store = state_of(request).store
-    return run_action(request, lambda: editorial.split_article(store, story_id, body.article, note=body.note), "split")
+    engine = state_of(request).engine
+    return run_action(request, lambda: engine.split_article(story_id, body.article, note=body.note), "split")
 
 
 @router.post("/stories/{story_id}/pin", summary="Editor: pin (or, with an empty headline, unpin) a headline")
 async def api_pin(request: Request, story_id: str, body: PinRequest) -> dict[str, Any]:
     require_editor(request)
-    store = state_of(request).store
-    return run_action(request, lambda: editorial.pin_headline(store, story_id, body.headline, note=body.note), "pin")
+    engine = state_of(request).engine
+    return run_action(request, lambda: engine.pin_headline(story_id, body.headline, note=body.note), "pin")

@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from ..config import Settings
 from ..store import open_store, queries
+from ..engine import Engine
 from ..store.sqlite import SQLiteStore
 from . import render
 from .security import EDITOR_COOKIE, ASGIApp, Message, Receive, Scope, SecurityHeaders, Send, cookie_value
@@ -76,6 +77,15 @@ class WebState:
     cache: ResponseCache = field(default_factory=ResponseCache)
     lock: threading.RLock = field(default_factory=threading.RLock)
     writes: int = 0
+    _engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine the editorial actions go through (built on first use: it loads models)."""
+        with self.lock:
+            if self._engine is None:
+                self._engine = Engine(self.store, self.settings)
+            return self._engine
 
     def generation(self) -> tuple[int, int]:
         with self.lock:

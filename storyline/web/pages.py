@@ -182,14 +182,14 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _edit(request: Request, story_id: str, form: dict[str, str]) -> str:
-    store = state_of(request).store
+    engine = state_of(request).engine
     action, note = form.get("action", ""), form.get("note", "")[:500]
     if action == "merge":
-        return editorial.merge_stories(store, story_id, form.get("into", "").strip(), note=note)
+        return engine.merge_stories(story_id, form.get("into", "").strip(), note=note)
     if action == "split":
-        return editorial.split_article(store, story_id, form.get("article", "").strip(), note=note)
+        return engine.split_article(story_id, form.get("article", "").strip(), note=note)
     if action == "pin":
-        return editorial.pin_headline(store, story_id, form.get("headline", ""), note=note)
+        return engine.pin_headline(story_id, form.get("headline", ""), note=note)
     raise editorial.EditorialError(f"unknown editorial action {action!r}")
 
 

@@ -87,7 +87,12 @@ CREATE TABLE editorial_log (
     payload TEXT NOT NULL
 );
 
+-- begin sqlite
 CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, content='articles', content_rowid='seq');
 CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
     INSERT INTO articles_fts(rowid, title, text) VALUES (new.seq, new.title, new.text);
 END;
+-- end sqlite
+-- begin postgresql
+CREATE INDEX articles_search ON articles USING gin (to_tsvector('simple', title || ' ' || text));
+-- end postgresql

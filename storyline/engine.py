@@ -1,0 +1,455 @@
+"""The engine: the pipeline (dedup, clustering, summaries, editorial decisions) over a store.
+
+``ingest``, ``watch``, ``rebuild``, the web's editorial actions and library users all write
+through :class:`Engine`. It keeps the stream's state (one :class:`~storyline.pipeline.Pipeline`:
+the deduplicator and the clusterer) and saves it in the store; the store only persists
+(:class:`~storyline.store.base.Store`).
+
+One writer: every write session holds the store's writer lock (``Store.writer``: a lock file
+for SQLite, an advisory lock for PostgreSQL). A second writer waits up to ``writer_wait``
+seconds, then is refused with a message naming the holder. On taking the lock the engine compares
+the store's generation (bumped by every engine commit) with the one its in-memory state was at,
+and reloads when another process wrote in between, so two writers never diverge.
+
+State that names its makers: the clusterer's saved state carries a composite key (clusterer,
+embedder, IDF table, a hash of each model file: :func:`maker_of`). A store made by a different
+engine refuses to resume with a message naming the difference and ``storyline rebuild``.
+
+Resume: every batch is one transaction that also marks the end-of-input consolidation as owed;
+the consolidation clears the mark in its own transaction. A run killed at any point leaves
+whole batches; the next run (even with nothing new) replays from the last state checkpoint,
+finishes the owed consolidation and refreshes dirty summaries.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from .cluster import Clusterer, default_clusterer, resolve
+from .config import Settings
+from .dedup import MinHashDeduplicator
+from .errors import StorageError
+from .models import Article, Summary
+from .pipeline import Pipeline
+from .store import SQLStore, open_store
+from .store import editorial
+from .store import state as state_codec
+from .store.base import PENDING_KEY, now_iso
+from .summarize import Summarizer, default_summarizer
+
+Progress = Callable[[int], None]
+STATE_NAME = "clusterer"
+_FILE_HASHES: dict[tuple[str, float, int], str] = {}
+
+
+class StateMismatch(StorageError):
+    """The store's saved engine state was made by a different engine than this one."""
+
+
+@dataclass
+class IngestResult:
+    """What one ``add_articles`` call did."""
+
+    seen: int = 0
+    new: int = 0
+    reprints: int = 0
+    already_stored: int = 0
+    stories_touched: set[str] = field(default_factory=set)
+
+
+def _file_hash(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path), stat.st_mtime, stat.st_size)
+    if key not in _FILE_HASHES:
+        _FILE_HASHES[key] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return _FILE_HASHES[key]
+
+
+def maker_of(clusterer: Clusterer) -> dict[str, Any]:
+    """The composite key of the engine that makes a clusterer state: the clusterer's name, its
+    embedder (name and dimension), and a hash of its IDF table and of each model file."""
+    key: dict[str, Any] = {"clusterer": clusterer.name}
+    embedder = getattr(clusterer, "embedder", None)
+    if hasattr(clusterer, "embedder"):
+        key["embedder"] = "none" if embedder is None else f"{embedder.name}/{getattr(embedder, 'dim', '?')}"
+    files: dict[str, Path] = dict(getattr(clusterer, "model_files", {}) or {})
+    if not files and type(clusterer).__name__ == "StoryClusterer":
+        from .cluster.features import IDF_FILE
+        from .cluster.stream import MERGE_FILE, MODEL_FILE
+
+        files = {"idf": IDF_FILE, "join model": MODEL_FILE, "merge model": MERGE_FILE}
+    for name, path in sorted(files.items()):
+        key[name] = _file_hash(Path(path)) if Path(path).exists() else "absent"
+    return key
+
+
+def describe_mismatch(saved: dict[str, Any], current: dict[str, Any]) -> str:
+    parts = [f"{k} {saved.get(k, '(none)')} -> {current.get(k, '(none)')}"
+             for k in sorted(set(saved) | set(current)) if saved.get(k) != current.get(k)]
+    return "; ".join(parts)
+
+
+class Engine:
+    """The pipeline over one store. Reads fall through to the store (``engine.counts()``)."""
+
+    def __init__(self, store: SQLStore, settings: Settings | None = None, *, summarizer: Summarizer | None = None,
+                 clusterer_factory: Callable[[Settings], Clusterer] = default_clusterer, command: str = "") -> None:
+        self.store = store
+        self.settings = settings or store.settings  # type: ignore[attr-defined]
+        self._summarizer = summarizer
+        self.clusterer_factory = clusterer_factory
+        self.command = command
+        self.pipeline_: Pipeline | None = None
+        self._generation: int | None = None  # the store generation the pipeline is at
+        self._batches_since_state = 0
+        self.state_every = 32  # batches between clusterer checkpoints; later ones replay on load
+
+    def __getattr__(self, name: str) -> Any:
+        # an Engine stands wherever a store is read (counts, story, list_stories, ...)
+        if name == "store":
+            raise AttributeError(name)
+        return getattr(self.store, name)
+
+    @property
+    def summarizer(self) -> Summarizer:
+        if self._summarizer is None:
+            self._summarizer = default_summarizer()
+        return self._summarizer
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- the one writer --------------------------------------------------------------------
+    @contextmanager
+    def writing(self, command: str = "") -> Iterator["Engine"]:
+        """Hold the store's writer lock for a write session (re-entrant); reload the stream
+        state if another process wrote since this engine last did."""
+        with self.store.writer(command or self.command, wait=self.settings.writer_wait):
+            if self.pipeline_ is not None and self.store.generation() != self._generation:
+                self.forget()
+            yield self
+
+    def forget(self) -> None:
+        """Drop the in-memory stream state; the next write reloads it from the store."""
+        self.pipeline_ = None
+        self._generation = None
+
+    # -- loading the stream state ----------------------------------------------------------
+    def _new_pipeline(self) -> Pipeline:
+        dedup = MinHashDeduplicator(threshold=self.settings.dedup_threshold, num_perm=self.settings.dedup_num_perm)
+        return Pipeline(self.settings, dedup=dedup, clusterer=self.clusterer_factory(self.settings),
+                        summarizer=self._summarizer or _NoSummary(), keep_articles=False)
+
+    def maker(self, clusterer: Clusterer) -> str:
+        return json.dumps(maker_of(clusterer), sort_keys=True)
+
+    def check_state(self) -> None:
+        """Raise :class:`StateMismatch` when the saved state was made by another engine."""
+        saved = self.store.load_state(STATE_NAME)
+        if saved is not None:
+            self._check(saved, self.clusterer_factory(self.settings))
+
+    def _check(self, saved: Any, clusterer: Clusterer) -> None:
+        fix = ("run `storyline rebuild` to re-derive every story from the stored articles with this engine, "
+               "or go back to the settings that made them")
+        if saved.kind != clusterer.name:
+            raise StateMismatch(f"{self.store.where} was clustered by {saved.kind}, this storyline uses "
+                                f"{clusterer.name}; {fix}")
+        if saved.maker:
+            old, new = json.loads(saved.maker), maker_of(clusterer)
+            if old != new:
+                raise StateMismatch(f"{self.store.where} was made by a different engine ({describe_mismatch(old, new)}); {fix}")
+
+    def _load(self) -> Pipeline:
+        if self.pipeline_ is not None:
+            return self.pipeline_
+        pipe = self._new_pipeline()
+        rows = self.store.stream_rows()
+        assert isinstance(pipe.dedup, MinHashDeduplicator) and pipe.clusterer is not None
+        pipe.dedup.restore({r[0]: r[1] for r in rows}, {r[2]: r[1] for r in rows}, self.store.signatures())
+        for art_id, canon, _, story in rows:
+            pipe.articles_[art_id] = None
+            pipe.canonical_[art_id] = canon
+            if canon == art_id:
+                pipe.story_of_[art_id] = story
+        saved = self.store.load_state(STATE_NAME)
+        upto = 0
+        if saved is not None:
+            self._check(saved, pipe.clusterer)
+            try:
+                pipe.clusterer.set_state(state_codec.loads(saved.state))
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                raise StateMismatch(f"{self.store.where}: the saved {saved.kind} state cannot be read by this engine "
+                                    f"({type(exc).__name__}: {exc}); run `storyline rebuild`") from exc
+            upto = saved.upto_seq
+        self._batches_since_state = self._replay(pipe.clusterer, upto)
+        self.pipeline_, self._generation = pipe, self.store.generation()
+        return pipe
+
+    def _replay(self, clusterer: Clusterer, upto: int) -> int:
+        """Feed the originals stored after the state checkpoint through the clusterer again, in
+        the batches they were stored in; it is deterministic, so it lands where it was."""
+        batches = 0
+        for batch in _batches(self.store.originals(after_seq=upto)):
+            clusterer.partial_fit(batch)
+            batches += 1
+        return batches
+
+    # -- writing ---------------------------------------------------------------------------
+    def add_articles(self, articles: Iterable[Article], *, batch_size: int = 256,
+                     progress: Progress | None = None, refresh: bool = True) -> IngestResult:
+        """Store new articles, assign duplicates and stories, finish the stream's consolidation,
+        then refresh changed summaries. Articles whose id is already stored are skipped, so
+        re-ingesting adds nothing (and completes a run that was interrupted)."""
+        result = IngestResult()
+        with self.writing():
+            batch: list[Article] = []
+            for article in articles:
+                batch.append(article)
+                if len(batch) >= batch_size:
+                    self._add_batch(batch, result)
+                    if progress:
+                        progress(len(batch))
+                    batch = []
+            if batch:
+                self._add_batch(batch, result)
+                if progress:
+                    progress(len(batch))
+            self.consolidate(result)
+            self.checkpoint()
+            if refresh:
+                self.refresh_stories()
+        return result
+
+    def _add_batch(self, batch: Sequence[Article], result: IngestResult) -> None:
+        result.seen += len(batch)
+        stored = self.store.existing_ids([a.id for a in batch])
+        fresh: list[Article] = []
+        seen_now: set[str] = set()
+        for art in batch:
+            if art.id in stored or art.id in seen_now:
+                result.already_stored += 1
+                continue
+            seen_now.add(art.id)
+            fresh.append(art)
+        if not fresh:
+            return
+        pipe = self._load()
+        assert pipe.clusterer is not None and isinstance(pipe.dedup, MinHashDeduplicator)
+        merges_before = dict(pipe.clusterer.merges_)
+        try:
+            stories = pipe.add(fresh)
+            with self.store.transaction():
+                now = now_iso()
+                batch_no = self.store.next_batch()
+                self._record_clusterer_merges(
+                    pipe.clusterer, {o: n for o, n in pipe.clusterer.merges_.items() if merges_before.get(o) != n}, now)
+                merges = self.store.merges()
+                overrides = self.store.overrides()
+                for art, story in zip(fresh, stories):
+                    canon = pipe.canonical_[art.id]
+                    story = overrides.get(canon) or resolve(story, merges)
+                    self.store.insert_article(art, canonical=canon, story=story, batch=batch_no, now=now,
+                                              signature=pipe.dedup.signature(art.id) if canon == art.id else None)
+                    self.store.touch_story(story, now)
+                    result.new += 1
+                    result.reprints += canon != art.id
+                    result.stories_touched.add(story)
+                self.store._put_checkpoint(PENDING_KEY, "consolidate")
+                self._batches_since_state += 1
+                if self._batches_since_state >= self.state_every:
+                    self._save_state(pipe.clusterer)
+                self._generation = self.store.bump_generation()
+        except BaseException:
+            self.forget()  # in-memory state is ahead of the store: reload next time
+            raise
+
+    def consolidate(self, result: IngestResult | None = None) -> dict[str, str]:
+        """End of input: record the stories the clusterer merges now. Runs when this call added
+        articles or when an earlier run stored batches but died before consolidating."""
+        if not (result and result.new) and self.store.get_checkpoint(PENDING_KEY) is None:
+            return {}
+        with self.writing():
+            pipe = self._load()
+            assert pipe.clusterer is not None
+            try:
+                merged = pipe.finish()
+                with self.store.transaction():
+                    pairs = self._record_clusterer_merges(pipe.clusterer, merged, now_iso())
+                    self._save_state(pipe.clusterer)
+                    self.store._put_checkpoint(PENDING_KEY, None)
+                    self._generation = self.store.bump_generation()
+            except BaseException:
+                self.forget()
+                raise
+        if result is not None:
+            for old, new in pairs:
+                result.stories_touched.discard(old)
+                result.stories_touched.add(new)
+        return dict(pairs)
+
+    def _save_state(self, clusterer: Clusterer) -> None:
+        """Checkpoint the clusterer (inside the caller's transaction)."""
+        self.store.save_state(STATE_NAME, kind=clusterer.name, maker=self.maker(clusterer),
+                              state=state_codec.dumps(clusterer.get_state()))
+        self._batches_since_state = 0
+
+    def checkpoint(self) -> None:
+        """Save the clusterer's state now, so the next start needs no replay."""
+        pipe = self.pipeline_
+        if pipe is not None and pipe.clusterer is not None and self._batches_since_state:
+            with self.writing(), self.store.transaction():
+                self._save_state(pipe.clusterer)
+                self._generation = self.store.bump_generation()
+
+    def _record_clusterer_merges(self, clusterer: Clusterer, merged: dict[str, str], now: str) -> list[tuple[str, str]]:
+        pairs = [(old, resolve(new, clusterer.merges_)) for old, new in merged.items()]
+        for old, new in pairs:
+            self.store.record_merge(old, new, now, "clusterer")
+        return pairs
+
+    # -- summaries -------------------------------------------------------------------------
+    def refresh_stories(self, story_ids: Iterable[str] | None = None) -> int:
+        """Recompute headline, summary and counts of dirty (or the given) stories; a pinned
+        headline replaces the computed one."""
+        ids = self.store.dirty_story_ids() if story_ids is None else list(story_ids)
+        count = 0
+        for story_id in ids:
+            story = self.store.story_members(story_id)
+            if story is None:
+                with self.store.transaction():
+                    self.store.delete_story(story_id)
+                continue
+            summary = editorial.apply_pin(self.store, story_id, self.summarizer(story.articles, self.settings.max_words))
+            with self.store.transaction():
+                self.store.save_story(story, summary)
+            count += 1
+        return count
+
+    # -- editorial actions -----------------------------------------------------------------
+    def merge_stories(self, story_id: str, into: str, *, note: str = "") -> str:
+        """An editor folds ``story_id`` into ``into`` (see :func:`store.editorial.merge_stories`)."""
+        new = editorial.merge_stories(self.store, story_id, into, note=note)
+        self.refresh_stories([new])
+        return new
+
+    def split_article(self, story_id: str, article_id: str, *, note: str = "") -> str:
+        """An editor moves an original (and its reprints) out of a story into a new one."""
+        source = self.store.resolve_story_id(story_id)
+        target = editorial.split_article(self.store, story_id, article_id, note=note)
+        self.refresh_stories([source, target])
+        return target
+
+    def pin_headline(self, story_id: str, headline: str, *, note: str = "") -> str:
+        """An editor pins a headline (empty: unpin)."""
+        target = editorial.pin_headline(self.store, story_id, headline, note=note)
+        self.refresh_stories([target])
+        return target
+
+    # -- rebuild ---------------------------------------------------------------------------
+    def rebuild(self, *, progress: Progress | None = None) -> dict[str, int]:
+        """Re-derive every story from the stored articles with this engine's clusterer.
+
+        Duplicates stay as stored. Originals go through a fresh clusterer in the batches they
+        were stored in, then the end-of-input consolidation. Each new story keeps the id of the
+        old story it shares most articles with (each old id goes to at most one new story); an
+        old story whose articles all went elsewhere is recorded as merged into the story holding
+        most of them, and a new story that took articles from an old one that lives on is
+        recorded as split from it. Editors' overrides (split-out articles) are kept.
+        """
+        with self.writing("storyline rebuild"):
+            self.forget()
+            clusterer = self.clusterer_factory(self.settings)
+            rows = self.store.stream_rows()
+            assigned: dict[str, str] = {}
+            for batch in _batches(self.store.originals()):
+                assigned.update(zip((a.id for a in batch), clusterer.partial_fit(batch)))
+                if progress:
+                    progress(len(batch))
+            clusterer.consolidate()
+            old_of = {r[0]: r[3] for r in rows}
+            canon_of = {r[0]: r[1] for r in rows}
+            new_of = {a: resolve(assigned[canon_of[a]], clusterer.merges_) for a in old_of}
+            overlap = Counter((new_of[a], old_of[a]) for a in old_of)
+            target: dict[str, str] = {}
+            taken: set[str] = set()
+            for (new, old), _ in sorted(overlap.items(), key=lambda kv: (-kv[1], kv[0])):
+                if new not in target and old not in taken:
+                    target[new], _ = old, taken.add(old)
+            live_old = set(old_of.values())
+            for new in sorted(set(new_of.values()) - set(target)):
+                name, n = new, 1
+                while name in taken or (name in live_old and name not in target.values()):
+                    n += 1
+                    name = editorial.story_id_for(f"{new}#rebuild{n}")
+                target[new], _ = name, taken.add(name)
+            overrides = self.store.overrides()
+            moves = {a: overrides.get(canon_of[a]) or target[new_of[a]] for a in old_of}
+            now = now_iso()
+            stats = {"articles": len(moves), "moved": sum(moves[a] != old_of[a] for a in moves),
+                     "stories": len(set(moves.values())), "merges": 0, "splits": 0}
+            with self.store.transaction():
+                self.store.move_articles({a: s for a, s in moves.items() if s != old_of[a]})
+                for story in set(moves.values()):
+                    self.store.forget_merge(story)
+                for new, name in target.items():
+                    if new != name and new not in set(moves.values()):
+                        self.store.redirect(new, name, now, "rebuild")
+                by_old: dict[str, Counter[str]] = {}
+                for a, old in old_of.items():
+                    by_old.setdefault(old, Counter())[moves[a]] += 1
+                kept = set(moves.values())
+                for old, where in sorted(by_old.items()):
+                    if old not in kept:
+                        self.store.redirect(old, where.most_common(1)[0][0], now, "rebuild")
+                        stats["merges"] += 1
+                    for part in sorted(where):
+                        if old in kept and part != old:
+                            self.store.record_split(old, part, now, "rebuild")
+                            stats["splits"] += 1
+                for story in kept:
+                    self.store.touch_story(story, now)
+                for row in self.store.list_stories(limit=None):
+                    if row["id"] not in kept:
+                        self.store.delete_story(row["id"])
+                self._save_state(clusterer)
+                self.store._put_checkpoint(PENDING_KEY, None)
+                self.store.bump_generation()
+            self.forget()
+            self.refresh_stories()
+        return stats
+
+
+class _NoSummary:
+    """Placeholder summarizer for the engine's pipeline: the engine summarizes stored stories."""
+
+    name = "none"
+
+    def __call__(self, articles: Sequence[Article], max_words: int) -> Summary:  # pragma: no cover
+        raise RuntimeError("the engine summarizes through Engine.refresh_stories")
+
+
+def _batches(originals: Iterable[tuple[int, Article]]) -> Iterator[list[Article]]:
+    batch: list[Article] = []
+    current: int | None = None
+    for number, art in originals:
+        if batch and number != current:
+            yield batch
+            batch = []
+        current = number
+        batch.append(art)
+    if batch:
+        yield batch
+
+
+def open_engine(settings: Settings, **kwargs: Any) -> Engine:
+    """The engine over the store named by ``settings`` (see :func:`storyline.store.open_store`)."""
+    return Engine(open_store(settings), settings, **kwargs)
+
+
+__all__ = ["Engine", "IngestResult", "StateMismatch", "maker_of", "open_engine"]

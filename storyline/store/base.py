@@ -1,0 +1,494 @@
+"""What every store backend is: the :class:`Store` protocol, and the SQL both backends share.
+
+A store only persists. It knows articles, stories, merges and splits, the editorial tables,
+feeds, checkpoints and the engine's saved state as rows; it never deduplicates, clusters or
+summarizes (that is :mod:`storyline.engine`), and it imports nothing from ``cluster``, ``dedup``,
+``summarize`` or ``pipeline``. :class:`SQLStore` holds the SQL, written once in the portable
+dialect (``?`` placeholders, ``ON CONFLICT`` upserts); :class:`~storyline.store.sqlite.SQLiteStore`
+and :class:`~storyline.store.postgres.PostgresStore` add connecting, transactions, the writer
+lock and migration bookkeeping.
+
+Writing: every write runs inside ``with store.transaction():`` (the engine groups one batch, one
+consolidation, one editorial action per transaction), so readers never see half of one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator, Protocol, Sequence, runtime_checkable
+
+from ..errors import StorageError
+from ..ingest.dates import parse_date
+from ..models import Article, FeedState, Story, Summary, SummarySentence
+from .migrate import for_dialect, migrations
+
+ARTICLE_COLUMNS = (
+    "id", "url", "origin", "source", "title", "text", "author", "published", "fetched_at",
+    "language", "content_hash",
+)
+GENERATION_KEY = "engine:generation"  # bumped by every engine write; a writer reloads when it moved
+PENDING_KEY = "engine:pending"  # "consolidate" while a run's end-of-input consolidation is owed
+
+
+class WriterBusy(StorageError):
+    """Another process is writing to the store (``holder`` says who) and did not finish in time."""
+
+    def __init__(self, where: str, holder: str, waited: float) -> None:
+        super().__init__(
+            f"another storyline process is writing to {where}: {holder}; waited {waited:.0f} s. "
+            "Let it finish (or stop it), or raise writer_wait (seconds) to wait longer"
+        )
+        self.holder = holder
+
+
+@dataclass(frozen=True, slots=True)
+class SavedState:
+    """One component's saved state row."""
+
+    kind: str  # the component's versioned name
+    maker: str  # JSON of the engine's composite key that made it ('' when saved before v4)
+    state: str  # JSON (see store.state)
+    upto_seq: int  # articles up to this seq are in it; later ones are replayed
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+def writer_identity(command: str) -> dict[str, Any]:
+    """Who a writer is, for the message another writer gets."""
+    return {"pid": os.getpid(), "command": command or " ".join(sys.argv[:3]), "since": now_iso()}
+
+
+def describe_writer(info: dict[str, Any]) -> str:
+    return f"pid {info.get('pid', '?')} ({info.get('command', '?')}) since {info.get('since', '?')}"
+
+
+def resolve_merges(story_id: str, merges: dict[str, str]) -> str:
+    """Follow merge redirects to the story that holds ``story_id`` now."""
+    seen = set()
+    while story_id in merges and story_id not in seen:
+        seen.add(story_id)
+        story_id = merges[story_id]
+    return story_id
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The persistence the engine, the web and the commands use. See docs/architecture.md."""
+
+    dialect: str
+    where: str
+
+    # schema, transactions, the one writer
+    def migrate(self) -> None: ...
+    def transaction(self) -> AbstractContextManager[Any]: ...
+    def writer(self, command: str = "", *, wait: float = 0.0) -> AbstractContextManager[None]: ...
+    def close(self) -> None: ...
+
+    # articles
+    def existing_ids(self, ids: Sequence[str]) -> set[str]: ...
+    def next_batch(self) -> int: ...
+    def insert_article(self, art: Article, *, canonical: str, story: str, batch: int, now: str,
+                       signature: bytes | None = None) -> None: ...
+    def story_of_article(self, article_id: str) -> str | None: ...
+    def stream_rows(self) -> list[tuple[str, str, str, str]]: ...
+    def signatures(self) -> dict[str, bytes]: ...
+    def originals(self, *, after_seq: int = 0) -> Iterator[tuple[int, Article]]: ...
+    def max_seq(self) -> int: ...
+    def move_articles(self, moves: dict[str, str]) -> None: ...
+
+    # stories, merges, splits
+    def touch_story(self, story_id: str, now: str) -> None: ...
+    def dirty_story_ids(self) -> list[str]: ...
+    def story_members(self, story_id: str) -> Story | None: ...
+    def save_story(self, story: Story, summary: Summary) -> None: ...
+    def delete_story(self, story_id: str) -> None: ...
+    def merges(self) -> dict[str, str]: ...
+    def record_merge(self, old: str, new: str, now: str, reason: str) -> None: ...
+    def redirect(self, old: str, new: str, now: str, reason: str) -> None:
+        """Record that ``old`` now lives on as ``new`` (no articles move; see :meth:`record_merge`)."""
+        self.db.execute(
+            "INSERT INTO story_merges (old_id, new_id, merged_at, reason) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id, merged_at = excluded.merged_at, "
+            "reason = excluded.reason",
+            (old, new, now, reason),
+        )
+        self.db.execute("DELETE FROM stories WHERE id = ?", (old,))
+
+    def redirect(self, old: str, new: str, now: str, reason: str) -> None: ...
+    def forget_merge(self, old: str) -> None: ...
+    def record_split(self, old: str, new: str, now: str, reason: str) -> None: ...
+    def resolve_story_id(self, story_id: str) -> str: ...
+    def story(self, story_id: str) -> Story | None: ...
+    def list_stories(self, *, limit: int | None = 50, offset: int = 0) -> list[Any]: ...
+    def counts(self) -> dict[str, int]: ...
+    def iter_articles(self) -> Iterator[dict[str, Any]]: ...
+    def iter_stories(self) -> Iterator[dict[str, Any]]: ...
+    def pinned_headline(self, story_id: str) -> str | None: ...
+    def overrides(self) -> dict[str, str]: ...
+
+    # engine state
+    def load_state(self, name: str) -> SavedState | None: ...
+    def save_state(self, name: str, *, kind: str, maker: str, state: str) -> None: ...
+    def generation(self) -> int: ...
+    def bump_generation(self) -> int: ...
+
+    # feeds, checkpoints, errors
+    def get_feed(self, url: str) -> FeedState | None: ...
+    def list_feeds(self) -> list[FeedState]: ...
+    def save_feed(self, feed: FeedState) -> None: ...
+    def delete_feed(self, url: str) -> bool: ...
+    def get_checkpoint(self, key: str) -> str | None: ...
+    def set_checkpoint(self, key: str, value: str) -> None: ...
+    def record_errors(self, errors: Iterable[tuple[str, str]]) -> None: ...
+
+
+class SQLStore:
+    """The SQL every backend shares. Subclasses set ``db`` (``execute(sql, params)`` returning a
+    cursor whose rows index by name and position), ``dialect``, ``where``, and implement
+    ``transaction``, ``writer``, ``close`` and the migration bookkeeping."""
+
+    db: Any
+    dialect: str
+    where: str
+
+    # -- schema --------------------------------------------------------------------------
+    def _applied(self) -> set[int]:
+        raise NotImplementedError
+
+    def _mark_applied(self, version: int) -> None:
+        raise NotImplementedError
+
+    def _schema_lock(self) -> AbstractContextManager[Any]:
+        """A transaction that excludes every other migrating process."""
+        return self.transaction()  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def schema_version(self) -> int:
+        applied = self._applied()
+        return max(applied) if applied else 0
+
+    def migrate(self) -> None:
+        """Apply every shipped migration this database has not seen, each in its own transaction,
+        reading what was applied only inside the transaction (two processes starting at once
+        each wait for the other's migration, then skip it)."""
+        shipped = migrations()
+        names = {v for v, _ in shipped}
+        if names <= self._applied():
+            self._check_not_newer(names)
+            return
+        for version, sql in shipped:
+            with self._schema_lock():
+                applied = self._applied()
+                self._check_not_newer(names, applied)
+                if version in applied:
+                    continue
+                for statement in for_dialect(sql, self.dialect):
+                    self.db.execute(statement)
+                self._mark_applied(version)
+
+    def _check_not_newer(self, shipped: set[int], applied: set[int] | None = None) -> None:
+        applied = self._applied() if applied is None else applied
+        unknown = applied - shipped
+        if unknown and max(unknown) > max(shipped):
+            raise StorageError(
+                f"{self.where} has schema version {max(applied)}, newer than this storyline ({max(shipped)}); "
+                "upgrade storyline"
+            )
+
+    # -- articles ------------------------------------------------------------------------
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i : i + 500])
+            rows = self.db.execute(f"SELECT id FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            found.update(r[0] for r in rows)
+        return found
+
+    def next_batch(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(added_batch), 0) + 1 FROM articles").fetchone()[0])
+
+    def insert_article(self, art: Article, *, canonical: str, story: str, batch: int, now: str,
+                       signature: bytes | None = None) -> None:
+        self.db.execute(
+            f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, canonical_id, story_id, added_at, added_batch) "
+            f"VALUES ({', '.join('?' * (len(ARTICLE_COLUMNS) + 4))})",
+            (art.id, art.url, art.origin, art.source, art.title, art.text, art.author,
+             iso(art.published), iso(art.fetched_at), art.language, art.content_hash, canonical, story, now, batch),
+        )
+        if signature is not None:
+            self.db.execute("INSERT INTO minhash_signatures (article_id, signature) VALUES (?, ?)", (art.id, signature))
+
+    def story_of_article(self, article_id: str) -> str | None:
+        row = self.db.execute("SELECT story_id FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def stream_rows(self) -> list[tuple[str, str, str, str]]:
+        """(id, canonical id, content hash, story id) of every article, in storage order."""
+        return [(r[0], r[1], r[2], r[3]) for r in self.db.execute(
+            "SELECT id, canonical_id, content_hash, story_id FROM articles ORDER BY seq").fetchall()]
+
+    def signatures(self) -> dict[str, bytes]:
+        return {r[0]: bytes(r[1]) for r in self.db.execute("SELECT article_id, signature FROM minhash_signatures")}
+
+    def originals(self, *, after_seq: int = 0) -> Iterator[tuple[int, Article]]:
+        """(batch number, article) of every original stored after ``after_seq``, in storage order."""
+        rows = self.db.execute(
+            "SELECT * FROM articles WHERE seq > ? AND canonical_id = id ORDER BY seq", (after_seq,)
+        ).fetchall()
+        for row in rows:
+            yield int(row["added_batch"]), row_article(row)
+
+    def max_seq(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0])
+
+    def move_articles(self, moves: dict[str, str]) -> None:
+        """Put each article (id -> story id) in the given story."""
+        rows = [(story, art) for art, story in moves.items()]
+        for i in range(0, len(rows), 1000):
+            self.db.executemany("UPDATE articles SET story_id = ? WHERE id = ?", rows[i : i + 1000])
+
+    # -- stories -------------------------------------------------------------------------
+    def touch_story(self, story_id: str, now: str) -> None:
+        """Create the story row if missing and mark it dirty (its summary needs recomputing)."""
+        self.db.execute(
+            "INSERT INTO stories (id, updated_at, dirty) VALUES (?, ?, 1) "
+            "ON CONFLICT (id) DO UPDATE SET dirty = 1, updated_at = excluded.updated_at",
+            (story_id, now),
+        )
+
+    def dirty_story_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM stories WHERE dirty = 1 ORDER BY id")]
+
+    def story_members(self, story_id: str) -> Story | None:
+        """The story's originals (as articles) and reprints, without its summary."""
+        rows = self.db.execute("SELECT * FROM articles WHERE story_id = ? ORDER BY seq", (story_id,)).fetchall()
+        if not rows:
+            return None
+        story = Story(id=story_id)
+        for row in rows:
+            if row["canonical_id"] == row["id"]:
+                story.articles.append(row_article(row))
+            else:
+                story.reprints.setdefault(row["canonical_id"], []).append(row["id"])
+        return story
+
+    def save_story(self, story: Story, summary: Summary) -> None:
+        self.db.execute(
+            "UPDATE stories SET headline = ?, summary = ?, size = ?, duplicates = ?, outlets = ?, "
+            "first_seen = ?, last_seen = ?, dirty = 0 WHERE id = ?",
+            (summary.headline, json.dumps(summary.to_dict()), story.size, story.duplicates,
+             len(story.outlets), iso(story.first_seen), iso(story.last_seen), story.id),
+        )
+
+    def delete_story(self, story_id: str) -> None:
+        self.db.execute("DELETE FROM stories WHERE id = ?", (story_id,))
+
+    def merges(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT old_id, new_id FROM story_merges")}
+
+    def record_merge(self, old: str, new: str, now: str, reason: str) -> None:
+        """``old`` is folded into ``new``: its articles move, its id redirects, ``new`` is dirty."""
+        self.db.execute(
+            "INSERT INTO story_merges (old_id, new_id, merged_at, reason) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id, merged_at = excluded.merged_at, "
+            "reason = excluded.reason",
+            (old, new, now, reason),
+        )
+        self.db.execute("UPDATE story_merges SET new_id = ? WHERE new_id = ?", (new, old))
+        self.db.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", (new, old))
+        self.db.execute("DELETE FROM stories WHERE id = ?", (old,))
+        self.touch_story(new, now)
+
+    def redirect(self, old: str, new: str, now: str, reason: str) -> None:
+        """Record that ``old`` now lives on as ``new`` (no articles move; see :meth:`record_merge`)."""
+        self.db.execute(
+            "INSERT INTO story_merges (old_id, new_id, merged_at, reason) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id, merged_at = excluded.merged_at, "
+            "reason = excluded.reason",
+            (old, new, now, reason),
+        )
+        self.db.execute("DELETE FROM stories WHERE id = ?", (old,))
+
+    def forget_merge(self, old: str) -> None:
+        """``old`` is a live story again (a rebuild gave it back its articles)."""
+        self.db.execute("DELETE FROM story_merges WHERE old_id = ?", (old,))
+
+    def record_split(self, old: str, new: str, now: str, reason: str) -> None:
+        self.db.execute(
+            "INSERT INTO story_splits (old_id, new_id, split_at, reason) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (old_id, new_id) DO UPDATE SET split_at = excluded.split_at, reason = excluded.reason",
+            (old, new, now, reason),
+        )
+
+    def resolve_story_id(self, story_id: str) -> str:
+        return resolve_merges(story_id, self.merges())
+
+    def story(self, story_id: str) -> Story | None:
+        """A stored story with its articles and summary; merged-away ids resolve."""
+        story = self.story_members(self.resolve_story_id(story_id))
+        if story is None:
+            return None
+        row = self.db.execute("SELECT summary FROM stories WHERE id = ?", (story.id,)).fetchone()
+        if row and row[0]:
+            story.summary = row_summary(json.loads(row[0]))
+        return story
+
+    def list_stories(self, *, limit: int | None = 50, offset: int = 0) -> list[Any]:
+        """Story rows, biggest first then freshest (all of them when ``limit`` is None)."""
+        sql = "SELECT * FROM stories ORDER BY size + duplicates DESC, size DESC, last_seen DESC, id"
+        if limit is None:
+            return list(self.db.execute(sql + " LIMIT -1 OFFSET ?" if self.dialect == "sqlite" else sql + " OFFSET ?",
+                                        (offset,)).fetchall())
+        return list(self.db.execute(sql + " LIMIT ? OFFSET ?", (limit, offset)).fetchall())
+
+    def counts(self) -> dict[str, int]:
+        one = lambda sql: int(self.db.execute(sql).fetchone()[0])  # noqa: E731
+        return {
+            "articles": one("SELECT count(*) FROM articles"),
+            "originals": one("SELECT count(*) FROM articles WHERE canonical_id = id"),
+            "stories": one("SELECT count(*) FROM stories"),
+            "merges": one("SELECT count(*) FROM story_merges"),
+        }
+
+    def iter_articles(self) -> Iterator[dict[str, Any]]:
+        for row in self.db.execute("SELECT * FROM articles ORDER BY seq").fetchall():
+            d = {k: row[k] for k in row.keys() if k not in ("seq", "added_batch")}
+            d["reprint_of"] = None if row["canonical_id"] == row["id"] else row["canonical_id"]
+            yield d
+
+    def iter_stories(self) -> Iterator[dict[str, Any]]:
+        members: dict[str, list[str]] = {}
+        for r in self.db.execute("SELECT id, story_id FROM articles ORDER BY seq").fetchall():
+            members.setdefault(r[1], []).append(r[0])
+        for row in self.db.execute("SELECT * FROM stories ORDER BY size + duplicates DESC, size DESC, id").fetchall():
+            summary = json.loads(row["summary"]) if row["summary"] else {}
+            yield {
+                "id": row["id"], "headline": row["headline"], "summary": summary.get("summary", ""),
+                "sentences": summary.get("sentences", []), "size": row["size"], "duplicates": row["duplicates"],
+                "outlets": row["outlets"], "first_seen": row["first_seen"], "last_seen": row["last_seen"],
+                "articles": members.get(row["id"], []), "summarizer": summary.get("summarizer", ""),
+            }
+
+    def pinned_headline(self, story_id: str) -> str | None:
+        """The headline an editor pinned on ``story_id``, or None."""
+        row = self.db.execute("SELECT headline FROM pinned_headlines WHERE story_id = ?", (story_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def overrides(self) -> dict[str, str]:
+        """Article id -> the story an editor put it in (resolved through later merges)."""
+        merges = self.merges()
+        return {r[0]: resolve_merges(r[1], merges)
+                for r in self.db.execute("SELECT article_id, story_id FROM article_overrides")}
+
+    # -- engine state --------------------------------------------------------------------
+    def load_state(self, name: str) -> SavedState | None:
+        row = self.db.execute("SELECT kind, maker, state, upto_seq FROM engine_state WHERE name = ?", (name,)).fetchone()
+        return None if row is None else SavedState(row[0], row[1], row[2], int(row[3]))
+
+    def save_state(self, name: str, *, kind: str, maker: str, state: str) -> None:
+        """Save a component's state as of every article stored so far (inside a transaction)."""
+        self.db.execute(
+            "INSERT INTO engine_state (name, kind, maker, state, upto_seq) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, maker = excluded.maker, "
+            "state = excluded.state, upto_seq = excluded.upto_seq",
+            (name, kind, maker, state, self.max_seq()),
+        )
+
+    def delete_state(self, name: str) -> None:
+        self.db.execute("DELETE FROM engine_state WHERE name = ?", (name,))
+
+    def generation(self) -> int:
+        """How many engine writes the store has seen (another writer's commit moves it)."""
+        return int(self.get_checkpoint(GENERATION_KEY) or 0)
+
+    def bump_generation(self) -> int:
+        """Count one more engine write (inside the writer's transaction); returns the new value."""
+        value = self.generation() + 1
+        self._put_checkpoint(GENERATION_KEY, str(value))
+        return value
+
+    # -- feeds, checkpoints, errors ------------------------------------------------------
+    def get_feed(self, url: str) -> FeedState | None:
+        row = self.db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+        return row_feed(row) if row else None
+
+    def list_feeds(self) -> list[FeedState]:
+        return [row_feed(r) for r in self.db.execute("SELECT * FROM feeds ORDER BY url").fetchall()]
+
+    def save_feed(self, feed: FeedState) -> None:
+        cols = ("url", "title", "etag", "last_modified", "interval_s", "next_poll_at", "last_success_at",
+                "last_error", "last_error_at", "consecutive_failures", "entries_seen")
+        with self.transaction():  # type: ignore[attr-defined]
+            self.db.execute(
+                f"INSERT INTO feeds ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) ON CONFLICT (url) "
+                f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in cols[1:])}",
+                (feed.url, feed.title, feed.etag, feed.last_modified, feed.interval_s, iso(feed.next_poll_at),
+                 iso(feed.last_success_at), feed.last_error, iso(feed.last_error_at),
+                 feed.consecutive_failures, feed.entries_seen),
+            )
+
+    def delete_feed(self, url: str) -> bool:
+        with self.transaction():  # type: ignore[attr-defined]
+            return int(self.db.execute("DELETE FROM feeds WHERE url = ?", (url,)).rowcount) > 0
+
+    def get_checkpoint(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM checkpoints WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _put_checkpoint(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM checkpoints WHERE key = ?", (key,))
+            return
+        self.db.execute("INSERT INTO checkpoints (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def set_checkpoint(self, key: str, value: str) -> None:
+        with self.transaction():  # type: ignore[attr-defined]
+            self._put_checkpoint(key, value)
+
+    def record_errors(self, errors: Iterable[tuple[str, str]]) -> None:
+        rows = [(now_iso(), where, reason) for where, reason in errors]
+        if not rows:
+            return
+        with self.transaction():  # type: ignore[attr-defined]
+            self.db.executemany("INSERT INTO ingest_errors (at, where_, reason) VALUES (?, ?, ?)", rows)
+
+
+def row_article(row: Any) -> Article:
+    return Article(
+        id=row["id"], title=row["title"], text=row["text"], url=row["url"], source=row["source"],
+        published=parse_date(row["published"]), language=row["language"], fetched_at=parse_date(row["fetched_at"]),
+        origin=row["origin"], author=row["author"], content_hash=row["content_hash"],
+    )
+
+
+def row_summary(d: dict[str, Any]) -> Summary:
+    return Summary(
+        headline=d.get("headline", ""),
+        sentences=[SummarySentence(**s) for s in d.get("sentences", [])],
+        summarizer=d.get("summarizer", ""),
+    )
+
+
+def row_feed(row: Any) -> FeedState:
+    return FeedState(
+        url=row["url"], title=row["title"], etag=row["etag"], last_modified=row["last_modified"],
+        interval_s=row["interval_s"], next_poll_at=parse_date(row["next_poll_at"]),
+        last_success_at=parse_date(row["last_success_at"]), last_error=row["last_error"],
+        last_error_at=parse_date(row["last_error_at"]), consecutive_failures=row["consecutive_failures"],
+        entries_seen=row["entries_seen"],
+    )
+
+
+__all__ = ["ARTICLE_COLUMNS", "SQLStore", "SavedState", "Store", "WriterBusy", "describe_writer", "now_iso",
+           "resolve_merges", "row_article", "row_feed", "row_summary", "writer_identity"]
