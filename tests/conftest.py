@@ -53,3 +53,58 @@ def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", guarded)
+
+
+# -- store backends: every store test runs on SQLite and on a real, throwaway PostgreSQL ----------
+_PG: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session")
+def postgres_server():  # type: ignore[no-untyped-def]
+    """A PostgreSQL server for the session (tests/pg.py), or a skip saying why there is none.
+    With STORYLINE_REQUIRE_POSTGRES=1 (``make test``, so CI) a missing server fails instead."""
+    from pg import PostgresServer, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        if os.environ.get("STORYLINE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here (STORYLINE_REQUIRE_POSTGRES=1) but: {reason}")
+        pytest.skip(reason)
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store_settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Settings for a fresh, empty store on ``backend``: a data dir, plus a new database on the
+    session's PostgreSQL server for the postgresql runs."""
+    from storyline.config import Settings
+
+    if backend == "sqlite":
+        return Settings(data_dir=tmp_path / "data")
+    _PG["server"] = request.getfixturevalue("postgres_server")
+    return another_store(Settings(data_dir=tmp_path / "data", database_url="postgresql://"), "data")
+
+
+def another_store(settings, name: str):  # type: ignore[no-untyped-def]
+    """Settings for one more fresh store on the same backend as ``settings`` (a sibling data dir,
+    or a new database on the same PostgreSQL server)."""
+    data_dir = Path(settings.data_dir).parent / name
+    if not settings.database_url:
+        return settings.with_(data_dir=data_dir)
+    _PG["n"] = int(_PG.get("n", 0)) + 1  # type: ignore[call-overload]
+    server = _PG["server"]
+    return settings.with_(data_dir=data_dir, database_url=server.create_database(f"{name}_{_PG['n']}"))  # type: ignore[attr-defined]
+
+
+def store_args(settings) -> list[str]:  # type: ignore[no-untyped-def]
+    """Command-line flags that select the store of ``settings``."""
+    return ["--data-dir", str(settings.data_dir)] + (["--database-url", settings.database_url]
+                                                      if settings.database_url else [])

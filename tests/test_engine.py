@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DEMO, ROOT
+from conftest import DEMO, ROOT, another_store, store_args
 from storyline.cluster import StoryClusterer
 from storyline.config import Settings
 from storyline.engine import Engine, StateMismatch, open_engine
@@ -68,11 +68,11 @@ def demo_lines() -> list[str]:
 
 
 # -- one writer ---------------------------------------------------------------------------------
-def test_two_writers_never_diverge(data_dir):
+def test_two_writers_never_diverge(store_settings):
     """Writer A holds its stream state in memory; writer B stores an article; A then receives a
     verbatim copy from another outlet. A must see B's article: a reprint, in the same story."""
-    a = open_engine(Settings(data_dir=data_dir))
-    b = open_engine(Settings(data_dir=data_dir))
+    a = open_engine(store_settings)
+    b = open_engine(store_settings)
     a.add_articles([Article(id="other", title="Council approves harbour budget", source="Local",
                             text="The council approved the harbour budget on Monday after a long debate.")])
     original = Article(id="b-1", title="Storm closes Port Averill ferry terminal", source="Coast Post",
@@ -85,14 +85,14 @@ def test_two_writers_never_diverge(data_dir):
     story = {r["id"]: r["story_id"] for r in a.iter_articles()}
     assert story["a-1"] == story["b-1"]
     # whichever saved last, the saved state holds both writers' work: a third writer agrees
-    c = open_engine(Settings(data_dir=data_dir))
+    c = open_engine(store_settings)
     third = c.add_articles([Article(id="c-1", title=original.title, text=original.text, source="Third")])
     assert third.reprints == 1 and {r["id"]: r["story_id"] for r in c.iter_articles()}["c-1"] == story["b-1"]
 
 
-def test_a_second_writer_is_refused_with_the_holder_named(data_dir):
-    first = open_store(Settings(data_dir=data_dir))
-    engine = open_engine(Settings(data_dir=data_dir, writer_wait=0.3))
+def test_a_second_writer_is_refused_with_the_holder_named(store_settings):
+    first = open_store(store_settings)
+    engine = open_engine(store_settings.with_(writer_wait=0.3))
     with first.writer("storyline watch"):
         with pytest.raises(WriterBusy) as refused:
             engine.add_articles(QUAKE)
@@ -102,24 +102,23 @@ def test_a_second_writer_is_refused_with_the_holder_named(data_dir):
     assert engine.add_articles(QUAKE).new == 2, "the lock is free again once the first writer is done"
 
 
-def test_two_ingest_processes_end_as_one_sequential_ingest(tmp_path):
+def test_two_ingest_processes_end_as_one_sequential_ingest(tmp_path, store_settings):
     """Two `storyline ingest` started together over two halves (copies across the halves): the
     second waits for the first; the end state is a sequential ingest of the two halves."""
     lines = demo_lines()
     half = len(lines) // 2
     (tmp_path / "a.jsonl").write_text("\n".join(lines[:half]) + "\n", encoding="utf-8")
     (tmp_path / "b.jsonl").write_text("\n".join(lines[half:]) + "\n", encoding="utf-8")
-    together = tmp_path / "together"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     procs = [subprocess.Popen([sys.executable, "-m", "storyline", "ingest", str(tmp_path / f"{p}.jsonl"),
-                               "--data-dir", str(together)], env=env, stderr=subprocess.PIPE, text=True)
+                               *store_args(store_settings)], env=env, stderr=subprocess.PIPE, text=True)
              for p in ("a", "b")]
     outs = [p.communicate(timeout=600)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    got = open_engine(Settings(data_dir=together))
+    got = open_engine(store_settings)
     orders = []
     for first, second in (("a", "b"), ("b", "a")):
-        seq = open_engine(Settings(data_dir=tmp_path / f"seq-{first}{second}"))
+        seq = open_engine(another_store(store_settings, f"seq_{first}{second}"))
         seq.add_articles(read_paths([tmp_path / f"{first}.jsonl"]))
         seq.add_articles(read_paths([tmp_path / f"{second}.jsonl"]))
         orders.append(seq)
@@ -132,10 +131,9 @@ def test_two_ingest_processes_end_as_one_sequential_ingest(tmp_path):
 
 
 # -- state that names its makers ----------------------------------------------------------------
-def test_changed_embedder_gets_one_clear_message_then_rebuild_matches_a_fresh_ingest(tmp_path):
-    store_dir = tmp_path / "store"
-    Engine(open_store(Settings(data_dir=store_dir))).add_articles(read_paths([DEMO]))
-    changed = Engine(open_store(Settings(data_dir=store_dir)), clusterer_factory=tiny)
+def test_changed_embedder_gets_one_clear_message_then_rebuild_matches_a_fresh_ingest(store_settings):
+    Engine(open_store(store_settings)).add_articles(read_paths([DEMO]))
+    changed = Engine(open_store(store_settings), clusterer_factory=tiny)
     with pytest.raises(StateMismatch) as refused:
         changed.add_articles([Article(id="late", title="A late article", text="Some late text about nothing.")])
     message = str(refused.value)
@@ -144,7 +142,7 @@ def test_changed_embedder_gets_one_clear_message_then_rebuild_matches_a_fresh_in
     assert changed.counts()["articles"] == 97
     old_ids = {r["id"] for r in changed.list_stories(limit=None)}
     stats = changed.rebuild()
-    fresh = Engine(open_store(Settings(data_dir=tmp_path / "fresh")), clusterer_factory=tiny)
+    fresh = Engine(open_store(another_store(store_settings, "fresh")), clusterer_factory=tiny)
     fresh.add_articles(read_paths([DEMO]))
     assert partition(changed) == partition(fresh)
     assert changed.counts()["stories"] == fresh.counts()["stories"] == stats["stories"]
@@ -154,12 +152,12 @@ def test_changed_embedder_gets_one_clear_message_then_rebuild_matches_a_fresh_in
     assert changed.add_articles([Article(id="late", title="A late article", text="Some late text.")]).new == 1
 
 
-def test_changed_embedder_on_the_command_line_is_one_message_not_a_traceback(tmp_path):
+def test_changed_model_on_the_command_line_is_one_message_not_a_traceback(store_settings):
     from conftest import run_cli
 
-    data = tmp_path / "data"
-    assert run_cli("ingest", str(DEMO), "--data-dir", str(data)).returncode == 0
-    db = open_store(Settings(data_dir=data))
+    where = store_args(store_settings)
+    assert run_cli("ingest", str(DEMO), *where).returncode == 0
+    db = open_store(store_settings)
     saved = db.load_state("clusterer")
     assert saved is not None and json.loads(saved.maker)["embedder"].startswith("wordllama")
     with db.transaction():
@@ -167,12 +165,12 @@ def test_changed_embedder_on_the_command_line_is_one_message_not_a_traceback(tmp
         maker["idf"] = "0000000000000000"
         db.db.execute("UPDATE engine_state SET maker = ? WHERE name = 'clusterer'", (json.dumps(maker, sort_keys=True),))
     db.close()
-    res = run_cli("ingest", str(DEMO), "--data-dir", str(data))
+    res = run_cli("ingest", str(DEMO), *where)
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert "idf 0000000000000000 -> " in res.stderr and "storyline rebuild" in res.stderr
-    res = run_cli("rebuild", "--data-dir", str(data))
+    res = run_cli("rebuild", *where)
     assert res.returncode == 0, res.stderr
-    assert run_cli("ingest", str(DEMO), "--data-dir", str(data)).returncode == 0
+    assert run_cli("ingest", str(DEMO), *where).returncode == 0
 
 
 # -- resume is complete -------------------------------------------------------------------------
@@ -184,20 +182,20 @@ from storyline.config import Settings
 from storyline.engine import open_engine
 from storyline.pipeline import Pipeline
 Pipeline.finish = lambda self: os.kill(os.getpid(), signal.SIGKILL)
-open_engine(Settings(data_dir=sys.argv[1]), clusterer_factory=strict).add_articles(QUAKE)
+open_engine(Settings(data_dir=sys.argv[1], database_url=sys.argv[3]), clusterer_factory=strict).add_articles(QUAKE)
 """
 
 
-def test_kill_after_the_last_batch_before_consolidation_is_repaired_by_the_next_run(tmp_path):
-    data = tmp_path / "killed"
-    proc = subprocess.run([sys.executable, "-c", KILL_BEFORE_CONSOLIDATION, str(data), str(ROOT / "tests")],
+def test_kill_after_the_last_batch_before_consolidation_is_repaired_by_the_next_run(store_settings):
+    proc = subprocess.run([sys.executable, "-c", KILL_BEFORE_CONSOLIDATION, str(store_settings.data_dir),
+                           str(ROOT / "tests"), store_settings.database_url],
                           env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=300)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    killed = open_engine(Settings(data_dir=data), clusterer_factory=strict)
+    killed = open_engine(store_settings, clusterer_factory=strict)
     assert killed.counts()["articles"] == 2 and killed.counts()["merges"] == 0, "died before consolidating"
     result = killed.add_articles([])  # the rerun has nothing new
     assert result.new == 0
-    whole = open_engine(Settings(data_dir=tmp_path / "whole"), clusterer_factory=strict)
+    whole = open_engine(another_store(store_settings, "whole"), clusterer_factory=strict)
     whole.add_articles(QUAKE)
     assert whole.counts()["merges"] == 1
     assert killed.counts() == whole.counts()
@@ -206,10 +204,10 @@ def test_kill_after_the_last_batch_before_consolidation_is_repaired_by_the_next_
 
 
 # -- migrations ---------------------------------------------------------------------------------
-def _open(path: str, start: float) -> str:
+def _open(path: str, url: str, start: float) -> str:
     time.sleep(max(0.0, start - time.time()))
     try:
-        store = open_store(Settings(data_dir=Path(path)))
+        store = open_store(Settings(data_dir=Path(path), database_url=url))
         version = store.schema_version
         store.close()
         return f"ok {version}"
@@ -217,10 +215,11 @@ def _open(path: str, start: float) -> str:
         return f"{type(exc).__name__}: {exc}"
 
 
-def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
+def test_processes_opening_a_new_store_at_once_all_succeed(store_settings):
     ctx = multiprocessing.get_context("fork")
     for attempt in range(4):
+        new = another_store(store_settings, f"new{attempt}")
         start = time.time() + 0.5
         with ctx.Pool(4) as pool:
-            results = pool.starmap(_open, [(str(tmp_path / f"new{attempt}"), start)] * 4)
+            results = pool.starmap(_open, [(str(new.data_dir), new.database_url, start)] * 4)
         assert results == [f"ok {migrations()[-1][0]}"] * 4, results

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import DEMO, ROOT
+from conftest import DEMO, ROOT, another_store
 from storyline.config import Settings
 from storyline.errors import StorageError
 from storyline.ingest import read_paths
@@ -37,13 +37,13 @@ def test_newer_database_is_refused_with_a_clear_message(data_dir):
         open_store(Settings(data_dir=data_dir))
 
 
-def test_store_matches_one_shot_digest_and_reopens(data_dir):
-    store = open_engine(Settings(data_dir=data_dir))
+def test_store_matches_one_shot_digest_and_reopens(store_settings):
+    store = open_engine(store_settings)
     result = store.add_articles(read_paths([DEMO]))
     assert result.new == sum(1 for line in DEMO.open() if line.strip())
     counts = store.counts()
     store.close()
-    reopened = open_store(Settings(data_dir=data_dir))
+    reopened = open_store(store_settings)
     assert reopened.counts() == counts
     top = reopened.list_stories(limit=1)[0]
     story = reopened.story(top["id"])
@@ -51,17 +51,18 @@ def test_store_matches_one_shot_digest_and_reopens(data_dir):
     assert top["size"] == story.size and top["duplicates"] == story.duplicates
 
 
-def test_split_ingest_continues_the_same_stories(data_dir, tmp_path):
+def test_split_ingest_continues_the_same_stories(store_settings, tmp_path):
     lines = [line for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip()]
     half = len(lines) // 2
     (tmp_path / "a.jsonl").write_text("\n".join(lines[:half]) + "\n", encoding="utf-8")
     (tmp_path / "b.jsonl").write_text("\n".join(lines[half:]) + "\n", encoding="utf-8")
-    one = open_engine(Settings(data_dir=tmp_path / "one"))
+    one = open_engine(another_store(store_settings, "one"))
     one.add_articles(read_paths([DEMO]))
-    two = open_engine(Settings(data_dir=tmp_path / "two"))
+    two_settings = another_store(store_settings, "two")
+    two = open_engine(two_settings)
     two.add_articles(read_paths([tmp_path / "a.jsonl"]))
     two.close()
-    two = open_engine(Settings(data_dir=tmp_path / "two"))
+    two = open_engine(two_settings)
     two.add_articles(read_paths([tmp_path / "b.jsonl"]))
     story_of = lambda s: {r["id"]: r["story_id"] for r in s.iter_articles()}  # noqa: E731
     assert story_of(one) == story_of(two)
@@ -72,7 +73,7 @@ import sys, time
 from storyline.config import Settings
 from storyline.ingest import read_paths
 from storyline.engine import open_engine
-store = open_engine(Settings(data_dir=sys.argv[1]))
+store = open_engine(Settings(data_dir=sys.argv[1], database_url=sys.argv[3]))
 def slow():
     for i, art in enumerate(read_paths([sys.argv[2]])):
         if i == 40:
@@ -83,35 +84,37 @@ store.add_articles(slow(), batch_size=16)
 """
 
 
-def test_sigkill_mid_ingest_leaves_a_consistent_db_and_rerun_completes(data_dir):
-    proc = subprocess.Popen([sys.executable, "-c", KILLER, str(data_dir), str(DEMO)], stdout=subprocess.PIPE,
-                            text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+def test_sigkill_mid_ingest_leaves_a_consistent_db_and_rerun_completes(store_settings):
+    data_dir = store_settings.data_dir
+    proc = subprocess.Popen([sys.executable, "-c", KILLER, str(data_dir), str(DEMO), store_settings.database_url],
+                            stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    db = sqlite3.connect(data_dir / "storyline.db")
-    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if not store_settings.database_url:
+        db = sqlite3.connect(data_dir / "storyline.db")
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        db.close()
+    db = open_store(store_settings).db
     stored = db.execute("SELECT count(*) FROM articles").fetchone()[0]
     assert stored == 32  # two whole batches of 16; the third was never committed
     assert db.execute("SELECT count(*) FROM articles a LEFT JOIN stories s ON s.id = a.story_id WHERE s.id IS NULL").fetchone()[0] == 0
-    db.close()
-    store = open_engine(Settings(data_dir=data_dir))
+    store = open_engine(store_settings)
     result = store.add_articles(read_paths([DEMO]))
     total = sum(1 for line in DEMO.open() if line.strip())
     assert result.already_stored == 32 and store.counts()["articles"] == total
     assert not store.db.execute("SELECT count(*) FROM stories WHERE dirty = 1").fetchone()[0]
-    fresh = open_engine(Settings(data_dir=data_dir.parent / "fresh"))
+    fresh = open_engine(another_store(store_settings, "fresh"))
     fresh.add_articles(read_paths([DEMO]))
     assert {r["id"]: r["story_id"] for r in store.iter_articles()} == {r["id"]: r["story_id"] for r in fresh.iter_articles()}
     assert json.loads(json.dumps(list(store.iter_stories())))
 
 
-def test_merges_found_at_the_end_of_an_ingest_are_stored_and_resolve(data_dir):
+def test_merges_found_at_the_end_of_an_ingest_are_stored_and_resolve(store_settings):
     # A clusterer that never joins on arrival leaves every article alone; the end-of-run
     # consolidation then merges mutually-best stories, and the store must record and apply it.
     from storyline.cluster import StoryClusterer, story_id_for
     from storyline.models import Article
-    from storyline.store.sqlite import SQLiteStore
 
     def strict(settings):
         return StoryClusterer(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=0.0)
@@ -122,13 +125,13 @@ def test_merges_found_at_the_end_of_an_ingest_are_stored_and_resolve(data_dir):
         Article(id="q2", title="Tonga shaken by strong undersea earthquake",
                 text="Residents felt strong shaking on Tuesday when an undersea earthquake of magnitude 6.1 hit near Tonga."),
     ]
-    store = Engine(SQLiteStore(Settings(data_dir=data_dir)), clusterer_factory=strict)
+    store = Engine(open_store(store_settings), clusterer_factory=strict)
     store.add_articles(arts)
     rows = store.db.execute("SELECT old_id, new_id, reason FROM story_merges").fetchall()
     assert [tuple(r) for r in rows] == [(story_id_for("q2"), story_id_for("q1"), "clusterer")]
     stories = {r[0] for r in store.db.execute("SELECT story_id FROM articles")}
     assert stories == {story_id_for("q1")}, "both articles now belong to the kept story"
     store.close()
-    reopened = Engine(SQLiteStore(Settings(data_dir=data_dir)), clusterer_factory=strict)
+    reopened = Engine(open_store(store_settings), clusterer_factory=strict)
     listed = reopened.list_stories(limit=10)
     assert [(s["id"], s["size"]) for s in listed] == [(story_id_for("q1"), 2)]
