@@ -108,3 +108,16 @@ def store_args(settings) -> list[str]:  # type: ignore[no-untyped-def]
     """Command-line flags that select the store of ``settings``."""
     return ["--data-dir", str(settings.data_dir)] + (["--database-url", settings.database_url]
                                                       if settings.database_url else [])
+
+
+def backend_settings(backend: str, data_dir: Path, request: pytest.FixtureRequest, **extra):  # type: ignore[no-untyped-def]
+    """Settings for a fresh store on ``backend`` ("sqlite" or "postgresql") with ``extra`` settings;
+    usable from fixtures of any scope (the PostgreSQL server is the session's)."""
+    from storyline.config import Settings
+
+    if backend == "sqlite":
+        return Settings(data_dir=data_dir, **extra)
+    server = request.getfixturevalue("postgres_server")
+    _PG["server"] = server
+    _PG["n"] = int(_PG.get("n", 0)) + 1  # type: ignore[call-overload]
+    return Settings(data_dir=data_dir, database_url=server.create_database(f"web_{_PG['n']}"), **extra)

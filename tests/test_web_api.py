@@ -15,8 +15,9 @@ from storyline.cli import demo_corpus_path
 from storyline.config import Settings
 from storyline.ingest import read_paths
 from storyline.models import Article
+from conftest import backend_settings
 from storyline.engine import Engine, open_engine
-from storyline.store import SQLiteStore
+from storyline.store import open_store
 from storyline.store.queries import fts_query
 from storyline.web import create_app
 from storyline.web.security import safe_href
@@ -40,27 +41,29 @@ def hostile_articles() -> list[Article]:
     ]
 
 
-def build_store(data_dir: Path) -> Engine:
-    store = open_engine(Settings(data_dir=data_dir))
+def build_store(where: Path | Settings) -> Engine:
+    store = open_engine(where if isinstance(where, Settings) else Settings(data_dir=where))
     store.add_articles(read_paths([demo_corpus_path()]))
     store.add_articles(hostile_articles())
     return store
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """Read-only app (no editor token) over the demo corpus plus two hostile articles."""
-    data_dir = tmp_path_factory.mktemp("web-demo")
-    store = build_store(data_dir)
-    with TestClient(create_app(Settings(data_dir=data_dir), store=store)) as c:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """Read-only app (no editor token) over the demo corpus plus two hostile articles, on each
+    store backend."""
+    settings = backend_settings(request.param, tmp_path_factory.mktemp("web-demo"), request)
+    store = build_store(settings)
+    with TestClient(create_app(settings, store=store)) as c:
         yield c
 
 
-@pytest.fixture()
-def editor_client(tmp_path: Path) -> Iterator[TestClient]:
-    """An app with an editor token over its own copy of the demo database."""
-    store = build_store(tmp_path)
-    with TestClient(create_app(Settings(data_dir=tmp_path, editor_token=TOKEN), store=store)) as c:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def editor_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    """An app with an editor token over its own copy of the demo database, on each backend."""
+    settings = backend_settings(request.param, tmp_path, request, editor_token=TOKEN)
+    store = build_store(settings)
+    with TestClient(create_app(settings, store=store)) as c:
         yield c
 
 
@@ -371,7 +374,7 @@ def test_cache_follows_writes_from_other_connections(editor_client: TestClient) 
     """Another process (here: another connection) ingesting shows up on the next request."""
     before = editor_client.get("/api/stories").json()["total"]
     web = editor_client.app.state.web
-    other = Engine(SQLiteStore(web.settings))
+    other = Engine(open_store(web.settings))
     other.add_articles([Article(id="late-1", title="Harbor seals return to Saltmere breakwater",
                                 text="Dozens of harbor seals were counted on the Saltmere breakwater this week.",
                                 source="Coastline Daily", published=datetime(2026, 3, 19, 16, tzinfo=UTC))])

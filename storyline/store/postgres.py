@@ -23,6 +23,7 @@ from .base import SQLStore, WriterBusy, describe_writer, writer_identity
 WRITER_LOCK = 0x5354_4F52_0001  # "STOR" 1: the one writer
 SCHEMA_LOCK = 0x5354_4F52_0002  # "STOR" 2: migrations
 _PLACEHOLDER = re.compile(r"\?")
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 class Row(tuple):  # type: ignore[type-arg]
@@ -61,12 +62,18 @@ class _Connection:
         self.conn = conn
 
     @staticmethod
-    def _sql(sql: str) -> str:
-        return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
+    def _sql(sql: str, named: bool = False) -> str:
+        sql = sql.replace("%", "%%")
+        if named:  # SQLite's :name -> psycopg's %(name)s (casts like ::text are left alone)
+            return _NAMED.sub(lambda m: f"%({m.group(1)})s", sql)
+        return _PLACEHOLDER.sub("%s", sql)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         cur = self.conn.cursor(row_factory=_row_factory)
-        cur.execute(self._sql(sql), params or None)
+        if params:
+            cur.execute(self._sql(sql, isinstance(params, dict)), params)
+        else:
+            cur.execute(sql)  # type: ignore[arg-type]  # no placeholders to map
         return cur
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:

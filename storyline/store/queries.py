@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..ingest.dates import parse_date
+from . import queries_pg
 
 if TYPE_CHECKING:
     from .sqlite import SQLiteStore
@@ -128,6 +129,8 @@ def merge_target(store: SQLiteStore, story_id: str) -> str | None:
 
 def related_stories(store: SQLiteStore, story_id: str, terms: Sequence[str], *, limit: int = 5) -> list[tuple[str, float]]:
     """Other stories whose articles best match ``terms`` (FTS5 bm25, summed per story)."""
+    if store.dialect == "postgresql":
+        return queries_pg.related_stories(store, story_id, terms, limit=limit)
     query = fts_query(" ".join(terms), prefix_last=False, any_term=True)
     if not query:
         return []
@@ -143,6 +146,8 @@ def related_stories(store: SQLiteStore, story_id: str, terms: Sequence[str], *, 
 
 def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0) -> tuple[list[sqlite3.Row], int]:
     """Articles matching ``text`` (best first) with a marked snippet, and the number of matches."""
+    if store.dialect == "postgresql":
+        return queries_pg.search_articles(store, text, SNIPPET_START, SNIPPET_END, limit=limit, offset=offset)
     query = fts_query(text)
     if not query:
         return [], 0
@@ -161,6 +166,8 @@ def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: i
 
 def search_stories(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0) -> tuple[list[tuple[str, float]], int]:
     """(story id, relevance) of stories whose articles match ``text``, best first, and the total."""
+    if store.dialect == "postgresql":
+        return queries_pg.search_stories(store, text, limit=limit, offset=offset)
     query = fts_query(text)
     if not query:
         return [], 0
@@ -197,7 +204,7 @@ def languages(store: SQLiteStore) -> list[str]:
 def articles(store: SQLiteStore, *, outlet: str | None = None, story_id: str | None = None, limit: int = 50,
              offset: int = 0) -> tuple[list[sqlite3.Row], int]:
     """Articles newest first, optionally of one outlet or story, and how many there are."""
-    clauses, params = ["1"], []
+    clauses, params = ["1 = 1"], []
     if outlet:
         clauses.append("source = ?")
         params.append(outlet)
@@ -235,6 +242,8 @@ def outlet_stories(store: SQLiteStore, name: str, *, limit: int = 20, offset: in
 
 def data_version(store: SQLiteStore) -> int:
     """Changes whenever another connection (another process) commits to the database."""
+    if store.dialect == "postgresql":
+        return queries_pg.data_version(store)
     return int(store.db.execute("PRAGMA data_version").fetchone()[0])
 
 

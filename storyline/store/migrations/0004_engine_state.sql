@@ -10,3 +10,11 @@ CREATE TABLE story_splits (
     reason   TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (old_id, new_id)
 );
+
+-- The few SQLite functions the read queries use, for PostgreSQL (one statement per line).
+-- begin postgresql
+CREATE OR REPLACE FUNCTION julianday(t text) RETURNS double precision LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$ BEGIN RETURN extract(epoch FROM t::timestamptz) / 86400.0 + 2440587.5; EXCEPTION WHEN others THEN RETURN NULL; END $$;
+CREATE OR REPLACE FUNCTION max(a double precision, b double precision) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT greatest(a, b)';
+CREATE OR REPLACE FUNCTION storyline_count_true(n bigint, b boolean) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT n + (CASE WHEN b THEN 1 ELSE 0 END)';
+CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = storyline_count_true, STYPE = bigint, INITCOND = '0');
+-- end postgresql

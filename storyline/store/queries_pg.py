@@ -1,0 +1,80 @@
+"""PostgreSQL versions of the read queries that SQLite answers with FTS5 (search, related
+stories) and of the database's change counter. :mod:`storyline.store.queries` calls these when
+``store.dialect == "postgresql"``; every other query runs unchanged on both (PostgreSQL gets
+``julianday``, two-argument ``max`` and ``sum(boolean)`` from migration 0004).
+
+Full-text search uses the expression index of migration 0001 (``to_tsvector('simple', title ||
+' ' || text)``); ranking is ``ts_rank`` with the title weighted as FTS5's ``bm25(4.0, 1.0)`` does,
+and snippets come from ``ts_headline`` with the same private-use marks.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_MAX_TERMS = 12
+_DOC = "to_tsvector('simple', a.title || ' ' || a.text)"
+_RANK = ("(4.0 * ts_rank(to_tsvector('simple', a.title), q) + ts_rank(to_tsvector('simple', a.text), q))")
+
+
+def ts_query(text: str, *, prefix_last: bool = True, any_term: bool = False) -> str:
+    """A safe ``to_tsquery('simple', ...)`` expression for user text: words only, no operators."""
+    words = [w.lower() for w in _TOKEN.findall(text)[:_MAX_TERMS]]
+    if not words:
+        return ""
+    parts = [w.replace("'", "") for w in words]
+    if prefix_last and not any_term and len(words[-1]) >= 3:
+        parts[-1] += ":*"
+    return (" | " if any_term else " & ").join(parts)
+
+
+def search_articles(store: Any, text: str, start: str, end: str, *, limit: int, offset: int) -> tuple[list[Any], int]:
+    query = ts_query(text)
+    if not query:
+        return [], 0
+    rows = store.db.execute(
+        "SELECT a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, "
+        "ts_headline('simple', a.text, q, ?) AS snippet "
+        f"FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q "
+        f"ORDER BY {_RANK} DESC, a.seq LIMIT ? OFFSET ?",
+        (f"StartSel={start}, StopSel={end}, MaxWords=16, MinWords=8, FragmentDelimiter=…, MaxFragments=1",
+         query, limit, offset),
+    ).fetchall()
+    total = store.db.execute(f"SELECT count(*) FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q",
+                             (query,)).fetchone()[0]
+    return rows, int(total)
+
+
+def search_stories(store: Any, text: str, *, limit: int, offset: int) -> tuple[list[tuple[str, float]], int]:
+    query = ts_query(text)
+    if not query:
+        return [], 0
+    rows = store.db.execute(
+        f"SELECT story_id, max(score) AS best FROM (SELECT a.story_id, {_RANK} AS score "
+        f"FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q ORDER BY score DESC LIMIT 5000) hits "
+        "GROUP BY story_id ORDER BY best DESC, story_id", (query,),
+    ).fetchall()
+    found = [(r[0], float(r[1])) for r in rows]
+    return found[offset : offset + limit], len(found)
+
+
+def related_stories(store: Any, story_id: str, terms: Sequence[str], *, limit: int) -> list[tuple[str, float]]:
+    query = ts_query(" ".join(terms), prefix_last=False, any_term=True)
+    if not query:
+        return []
+    rows = store.db.execute(
+        f"SELECT story_id, sum(score) AS total FROM (SELECT a.story_id, {_RANK} AS score "
+        f"FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q AND a.story_id <> ? "
+        "AND a.canonical_id = a.id ORDER BY score DESC LIMIT 500) hits "
+        "GROUP BY story_id ORDER BY total DESC, story_id LIMIT ?", (query, story_id, limit),
+    ).fetchall()
+    return [(r[0], float(r[1])) for r in rows]
+
+
+def data_version(store: Any) -> int:
+    """Moves whenever any session commits a write (the next transaction id to be assigned)."""
+    return int(store.db.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").fetchone()[0])
+
+
+__all__ = ["data_version", "related_stories", "search_articles", "search_stories", "ts_query"]
