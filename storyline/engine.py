@@ -105,6 +105,7 @@ class Engine:
         self.clusterer_factory = clusterer_factory
         self.command = command
         self.pipeline_: Pipeline | None = None
+        self._spare: Clusterer | None = None
         self._generation: int | None = None  # the store generation the pipeline is at
         self._batches_since_state = 0
         self.state_every = 32  # batches between clusterer checkpoints; later ones replay on load
@@ -140,9 +141,14 @@ class Engine:
         self._generation = None
 
     # -- loading the stream state ----------------------------------------------------------
+    def _fresh_clusterer(self) -> Clusterer:
+        """A new clusterer (the one :meth:`check_state` built, if unused: models load once)."""
+        spare, self._spare = self._spare, None
+        return spare if spare is not None else self.clusterer_factory(self.settings)
+
     def _new_pipeline(self) -> Pipeline:
         dedup = MinHashDeduplicator(threshold=self.settings.dedup_threshold, num_perm=self.settings.dedup_num_perm)
-        return Pipeline(self.settings, dedup=dedup, clusterer=self.clusterer_factory(self.settings),
+        return Pipeline(self.settings, dedup=dedup, clusterer=self._fresh_clusterer(),
                         summarizer=self._summarizer or _NoSummary(), keep_articles=False)
 
     def maker(self, clusterer: Clusterer) -> str:
@@ -152,7 +158,8 @@ class Engine:
         """Raise :class:`StateMismatch` when the saved state was made by another engine."""
         saved = self.store.load_state(STATE_NAME)
         if saved is not None:
-            self._check(saved, self.clusterer_factory(self.settings))
+            self._spare = self.clusterer_factory(self.settings)
+            self._check(saved, self._spare)
 
     def _check(self, saved: Any, clusterer: Clusterer) -> None:
         fix = ("run `storyline rebuild` to re-derive every story from the stored articles with this engine, "
@@ -251,15 +258,16 @@ class Engine:
                     pipe.clusterer, {o: n for o, n in pipe.clusterer.merges_.items() if merges_before.get(o) != n}, now)
                 merges = self.store.merges()
                 overrides = self.store.overrides()
+                rows = []
                 for art, story in zip(fresh, stories):
                     canon = pipe.canonical_[art.id]
                     story = overrides.get(canon) or resolve(story, merges)
-                    self.store.insert_article(art, canonical=canon, story=story, batch=batch_no, now=now,
-                                              signature=pipe.dedup.signature(art.id) if canon == art.id else None)
-                    self.store.touch_story(story, now)
+                    rows.append((art, canon, story, pipe.dedup.signature(art.id) if canon == art.id else None))
                     result.new += 1
                     result.reprints += canon != art.id
                     result.stories_touched.add(story)
+                self.store.insert_articles(rows, batch=batch_no, now=now)
+                self.store.touch_stories((story for _, _, story, _ in rows), now)
                 self.store._put_checkpoint(PENDING_KEY, "consolidate")
                 self._batches_since_state += 1
                 if self._batches_since_state >= self.state_every:
@@ -317,18 +325,20 @@ class Engine:
     def refresh_stories(self, story_ids: Iterable[str] | None = None) -> int:
         """Recompute headline, summary and counts of dirty (or the given) stories; a pinned
         headline replaces the computed one."""
-        ids = self.store.dirty_story_ids() if story_ids is None else list(story_ids)
+        ids = self.store.dirty_story_ids() if story_ids is None else list(dict.fromkeys(story_ids))
         count = 0
-        for story_id in ids:
-            story = self.store.story_members(story_id)
-            if story is None:
-                with self.store.transaction():
-                    self.store.delete_story(story_id)
-                continue
-            summary = editorial.apply_pin(self.store, story_id, self.summarizer(story.articles, self.settings.max_words))
+        for i in range(0, len(ids), 64):  # one transaction per 64 stories: few round trips, steady progress
+            chunk = ids[i : i + 64]
+            members = self.store.stories_members(chunk)
+            done = [(story, editorial.apply_pin(self.store, story.id,
+                                                self.summarizer(story.articles, self.settings.max_words)))
+                    for story in (members[s] for s in chunk if s in members)]
             with self.store.transaction():
-                self.store.save_story(story, summary)
-            count += 1
+                for story_id in chunk:
+                    if story_id not in members:
+                        self.store.delete_story(story_id)
+                self.store.save_stories(done)
+            count += len(done)
         return count
 
     # -- editorial actions -----------------------------------------------------------------

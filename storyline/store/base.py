@@ -99,6 +99,7 @@ class Store(Protocol):
     def next_batch(self) -> int: ...
     def insert_article(self, art: Article, *, canonical: str, story: str, batch: int, now: str,
                        signature: bytes | None = None) -> None: ...
+    def insert_articles(self, rows: Sequence[tuple[Article, str, str, bytes | None]], *, batch: int, now: str) -> None: ...
     def story_of_article(self, article_id: str) -> str | None: ...
     def stream_rows(self) -> list[tuple[str, str, str, str]]: ...
     def signatures(self) -> dict[str, bytes]: ...
@@ -108,9 +109,12 @@ class Store(Protocol):
 
     # stories, merges, splits
     def touch_story(self, story_id: str, now: str) -> None: ...
+    def touch_stories(self, story_ids: Iterable[str], now: str) -> None: ...
     def dirty_story_ids(self) -> list[str]: ...
     def story_members(self, story_id: str) -> Story | None: ...
+    def stories_members(self, story_ids: Sequence[str]) -> dict[str, Story]: ...
     def save_story(self, story: Story, summary: Summary) -> None: ...
+    def save_stories(self, done: Sequence[tuple[Story, Summary]]) -> None: ...
     def delete_story(self, story_id: str) -> None: ...
     def merges(self) -> dict[str, str]: ...
     def record_merge(self, old: str, new: str, now: str, reason: str) -> None: ...
@@ -219,14 +223,20 @@ class SQLStore:
 
     def insert_article(self, art: Article, *, canonical: str, story: str, batch: int, now: str,
                        signature: bytes | None = None) -> None:
-        self.db.execute(
+        self.insert_articles([(art, canonical, story, signature)], batch=batch, now=now)
+
+    def insert_articles(self, rows: Sequence[tuple[Article, str, str, bytes | None]], *, batch: int, now: str) -> None:
+        """Store (article, canonical id, story id, MinHash signature or None) rows in one go."""
+        self.db.executemany(
             f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, canonical_id, story_id, added_at, added_batch) "
             f"VALUES ({', '.join('?' * (len(ARTICLE_COLUMNS) + 4))})",
-            (art.id, art.url, art.origin, art.source, art.title, art.text, art.author,
-             iso(art.published), iso(art.fetched_at), art.language, art.content_hash, canonical, story, now, batch),
+            [(art.id, art.url, art.origin, art.source, art.title, art.text, art.author, iso(art.published),
+              iso(art.fetched_at), art.language, art.content_hash, canonical, story, now, batch)
+             for art, canonical, story, _ in rows],
         )
-        if signature is not None:
-            self.db.execute("INSERT INTO minhash_signatures (article_id, signature) VALUES (?, ?)", (art.id, signature))
+        sigs = [(art.id, sig) for art, _, _, sig in rows if sig is not None]
+        if sigs:
+            self.db.executemany("INSERT INTO minhash_signatures (article_id, signature) VALUES (?, ?)", sigs)
 
     def story_of_article(self, article_id: str) -> str | None:
         row = self.db.execute("SELECT story_id FROM articles WHERE id = ?", (article_id,)).fetchone()
@@ -266,28 +276,48 @@ class SQLStore:
             (story_id, now),
         )
 
+    def touch_stories(self, story_ids: Iterable[str], now: str) -> None:
+        """:meth:`touch_story` for many stories in one go."""
+        rows = [(sid, now) for sid in dict.fromkeys(story_ids)]
+        if rows:
+            self.db.executemany(
+                "INSERT INTO stories (id, updated_at, dirty) VALUES (?, ?, 1) "
+                "ON CONFLICT (id) DO UPDATE SET dirty = 1, updated_at = excluded.updated_at", rows)
+
     def dirty_story_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT id FROM stories WHERE dirty = 1 ORDER BY id")]
 
     def story_members(self, story_id: str) -> Story | None:
         """The story's originals (as articles) and reprints, without its summary."""
-        rows = self.db.execute("SELECT * FROM articles WHERE story_id = ? ORDER BY seq", (story_id,)).fetchall()
-        if not rows:
-            return None
-        story = Story(id=story_id)
-        for row in rows:
-            if row["canonical_id"] == row["id"]:
-                story.articles.append(row_article(row))
-            else:
-                story.reprints.setdefault(row["canonical_id"], []).append(row["id"])
-        return story
+        return self.stories_members([story_id]).get(story_id)
+
+    def stories_members(self, story_ids: Sequence[str]) -> dict[str, Story]:
+        """:meth:`story_members` of many stories in one query (stories with no articles left out)."""
+        out: dict[str, Story] = {}
+        ids = list(dict.fromkeys(story_ids))
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self.db.execute(
+                f"SELECT * FROM articles WHERE story_id IN ({','.join('?' * len(chunk))}) ORDER BY seq", chunk
+            ).fetchall()
+            for row in rows:
+                story = out.setdefault(row["story_id"], Story(id=row["story_id"]))
+                if row["canonical_id"] == row["id"]:
+                    story.articles.append(row_article(row))
+                else:
+                    story.reprints.setdefault(row["canonical_id"], []).append(row["id"])
+        return out
 
     def save_story(self, story: Story, summary: Summary) -> None:
-        self.db.execute(
+        self.save_stories([(story, summary)])
+
+    def save_stories(self, done: Sequence[tuple[Story, Summary]]) -> None:
+        """Store each story's headline, summary and counts and clear its dirty flag."""
+        self.db.executemany(
             "UPDATE stories SET headline = ?, summary = ?, size = ?, duplicates = ?, outlets = ?, "
             "first_seen = ?, last_seen = ?, dirty = 0 WHERE id = ?",
-            (summary.headline, json.dumps(summary.to_dict()), story.size, story.duplicates,
-             len(story.outlets), iso(story.first_seen), iso(story.last_seen), story.id),
+            [(summary.headline, json.dumps(summary.to_dict()), story.size, story.duplicates,
+              len(story.outlets), iso(story.first_seen), iso(story.last_seen), story.id) for story, summary in done],
         )
 
     def delete_story(self, story_id: str) -> None:
