@@ -223,3 +223,20 @@ def test_processes_opening_a_new_store_at_once_all_succeed(store_settings):
         with ctx.Pool(4) as pool:
             results = pool.starmap(_open, [(str(new.data_dir), new.database_url, start)] * 4)
         assert results == [f"ok {migrations()[-1][0]}"] * 4, results
+
+
+def test_readers_neither_wait_for_the_writer_nor_see_half_a_batch(store_settings):
+    """While a writer is inside a batch's transaction, a reader (another connection, as `serve`
+    or `stories` would be) answers at once with the state before the batch."""
+    writer = open_engine(store_settings)
+    writer.add_articles(QUAKE[:1])
+    reader = open_store(store_settings)
+    with writer.writing(), writer.store.transaction():
+        writer.store.insert_article(QUAKE[1], canonical="q2", story="s-half", batch=99, now="2026-01-01T00:00:00+00:00")
+        writer.store.touch_story("s-half", "2026-01-01T00:00:00+00:00")
+        start = time.monotonic()
+        seen = reader.counts()
+        assert time.monotonic() - start < 2.0
+        assert seen["articles"] == 1 and seen["stories"] == 1
+        assert [r["id"] for r in reader.list_stories()] != ["s-half"]
+    assert reader.counts()["articles"] == 2, "committed, the whole batch shows"
