@@ -26,7 +26,6 @@ import hashlib
 import json
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -39,7 +38,7 @@ from .pipeline import Pipeline
 from .store import SQLStore, open_store
 from .store import editorial
 from .store import state as state_codec
-from .store.base import PENDING_KEY, now_iso
+from .store.base import PENDING_KEY, IngestResult, now_iso
 from .summarize import Summarizer, default_summarizer
 
 Progress = Callable[[int], None]
@@ -49,17 +48,6 @@ _FILE_HASHES: dict[tuple[str, float, int], str] = {}
 
 class StateMismatch(StorageError):
     """The store's saved engine state was made by a different engine than this one."""
-
-
-@dataclass
-class IngestResult:
-    """What one ``add_articles`` call did."""
-
-    seen: int = 0
-    new: int = 0
-    reprints: int = 0
-    already_stored: int = 0
-    stories_touched: set[str] = field(default_factory=set)
 
 
 def _file_hash(path: Path) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..config import Settings
 from ..errors import ConfigError
-from .base import SavedState, SQLStore, Store, WriterBusy
+from .base import IngestResult, SavedState, SQLStore, Store, WriterBusy
 from .sqlite import SQLiteStore
 
 
@@ -22,4 +22,4 @@ def open_store(settings: Settings) -> SQLStore:
     raise ConfigError(f"unsupported database_url {url!r}: use postgresql://user@host/db, or leave it empty for SQLite")
 
 
-__all__ = ["SQLStore", "SQLiteStore", "SavedState", "Store", "WriterBusy", "open_store"]
+__all__ = ["IngestResult", "SQLStore", "SQLiteStore", "SavedState", "Store", "WriterBusy", "open_store"]

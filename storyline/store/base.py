@@ -17,7 +17,7 @@ import json
 import os
 import sys
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Protocol, Sequence, runtime_checkable
 
@@ -43,6 +43,17 @@ class WriterBusy(StorageError):
             "Let it finish (or stop it), or raise writer_wait (seconds) to wait longer"
         )
         self.holder = holder
+
+
+@dataclass
+class IngestResult:
+    """What one ``Engine.add_articles`` call did."""
+
+    seen: int = 0
+    new: int = 0
+    reprints: int = 0
+    already_stored: int = 0
+    stories_touched: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,5 +531,5 @@ def row_feed(row: Any) -> FeedState:
     )
 
 
-__all__ = ["ARTICLE_COLUMNS", "SQLStore", "SavedState", "Store", "WriterBusy", "describe_writer", "now_iso",
+__all__ = ["ARTICLE_COLUMNS", "IngestResult", "SQLStore", "SavedState", "Store", "WriterBusy", "describe_writer", "now_iso",
            "resolve_merges", "row_article", "row_feed", "row_summary", "writer_identity"]

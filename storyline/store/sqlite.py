@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from ..config import Settings
 from ..errors import StorageError
 from .base import SQLStore, WriterBusy, describe_writer, writer_identity
+from .migrate import migrations  # noqa: F401  (was importable from here)
 
 
 class SQLiteStore(SQLStore):
