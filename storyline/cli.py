@@ -24,6 +24,8 @@ def _warn(message: str) -> None:
 def _report_errors(report: ReadReport) -> None:
     for err in report.errors:
         _warn(f"warning: {err}")
+    for note in getattr(report, "warnings", [])[:200]:
+        _warn(f"note: {note}")
 
 
 def _exit_status(report: ReadReport, strict: bool, *, produced: int) -> int:
