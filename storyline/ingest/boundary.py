@@ -150,17 +150,25 @@ def _shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]{0,30}):")
+
+
 def checked_url(value: str) -> tuple[str, str]:
-    """``(url, warning)``: an absolute http(s) URL (scheme lower-cased), else ``("", why)``."""
+    """``(url, warning)``: an http(s) URL with its scheme lower-cased (``HTTP://X`` is a URL), or
+    a relative one as given (a feed read from a file has no base to resolve it against; pages
+    link only absolute http(s) URLs); any other scheme (``javascript:``, ``file:``, ``data:``)
+    gives ``("", why)``."""
     url = clean_string(value, single_line=True).strip()
     if not url:
         return "", ""
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
-        return "", f"url {_shown(url)} is not an absolute http(s) URL; dropped"
     if len(url) > MAX_CHARS["url"]:
         return "", f"url is {len(url):,} characters, more than {MAX_CHARS['url']:,}; dropped"
-    return f"{scheme.lower()}://{rest}", ""
+    scheme = _SCHEME.match(url)
+    if scheme is None:
+        return url, ""
+    if scheme.group(1).lower() not in ("http", "https"):
+        return "", f"url {_shown(url)} is not an http(s) URL; dropped"
+    return scheme.group(1).lower() + url[scheme.end(1):], ""
 
 
 def _capped(value: str, name: str, warnings: list[str]) -> str:

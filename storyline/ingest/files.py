@@ -359,7 +359,18 @@ READERS.update({
     ".warc": read_warc_file,
     ".warc.gz": read_warc_file,
 })
-_NO_ITEMS_BY_DESIGN = frozenset({".opml"})
+_ITEM_LIST_READERS = (read_plain_text, read_jsonl, read_csv, read_json)
+
+
+def _empty(path: Path, reader: Reader) -> bool:
+    """Whether a file that gave no items (and no errors) is worth a line: a text/JSONL/CSV file,
+    or any file of 0 bytes (a feed with no entries right now is not a problem)."""
+    if reader in _ITEM_LIST_READERS:
+        return True
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
 
 
 def _suffix(path: Path) -> str:
@@ -449,7 +460,7 @@ def read_paths(paths: Iterable[str | Path], report: ReadReport | None = None) ->
                 break
             report.items += 1
             yield prepared
-        if count == 0 and len(report.errors) == errors_before and _suffix(path) not in _NO_ITEMS_BY_DESIGN:
+        if count == 0 and len(report.errors) == errors_before and _empty(path, reader):
             report.error(str(path), "is empty: no items found in it")
 
 

@@ -51,6 +51,8 @@ def _walk(body: Element, out: list[OpmlFeed], seen: set[str]) -> None:
         url = _attr(outline, "xmlUrl") or _attr(outline, "xmlurl") or _attr(outline, "url")
         if url and outline.get("type", "rss").lower() in ("rss", "atom", "feed", "rdf", "json", "link", ""):
             url, problem = checked_url(url)
+            if url and not url.startswith(("http://", "https://")):
+                url, problem = "", f"feed address {url[:80]!r} is not an absolute http(s) URL; skipped"
             if problem:
                 log.warning("OPML outline %r: %s", title[:60], problem)
             if url and url not in seen:

@@ -290,7 +290,7 @@ def read_url(url: str, fetcher: Fetcher, *, fetch_pages: bool = True) -> UrlRead
         return read
     if kind == "page":
         if not fetcher.allowed_by_robots(first.url):
-            raise IngestError(first.url, "robots.txt disallows this page for storyline's User-Agent; not read")
+            raise IngestError(first.url, fetcher.robots_refusal(first.url))
         read.articles = [extract_article(first.content, url=first.url, origin=first.url, fetched_at=first.fetched_at)]
         return read
     feed = parse_feed(first.content, origin=url, headers=first.headers)
