@@ -279,7 +279,7 @@ def record_fields(record: dict[str, Any], aliases: dict[str, tuple[str, ...]]) -
             date = value
             continue
         try:
-            out[name] = coerce_text(value, name)
+            out[name] = clean_string(coerce_text(value, name), single_line=name != "text")
         except FieldTypeError as exc:
             if name in ("title", "text"):
                 raise ItemRefused("item", f"{exc}; item skipped") from exc

@@ -340,12 +340,18 @@ def _parse_xml(data: bytes, origin: str, key: str, headers: Mapping[str, str] | 
                                resolve_relative_uris=careful)
     except Exception as exc:  # noqa: BLE001 - a parser failure is this feed's error, not the batch's
         raise IngestError(origin, f"not a readable feed ({type(exc).__name__}: {str(exc)[:200]}); nothing read") from exc
+    entries = raw.get("entries") or []
+    if raw.get("bozo"):  # not well-formed: an unclosed item may have swallowed the ones after it
+        better = _recover_entries(safe, len(entries), response_headers, careful)
+        if better is not None:
+            entries = better.get("entries") or []
+            warnings.append(f"feed is not well-formed; {len(entries)} entries recovered with lxml's recover mode")
     meta = raw.get("feed", {})
     feed = ParsedFeed(origin=origin, title=html_to_text(str(meta.get("title") or "")), link=str(meta.get("link") or ""),
                       language=_short_language(meta.get("language")), version=str(raw.get("version") or ""),
                       warnings=warnings, bozo=bool(raw.get("bozo")), raw=raw)
     skipped, seen = 0, set[str]()
-    for index, entry in enumerate(raw.get("entries") or []):
+    for index, entry in enumerate(entries):
         try:
             article = _xml_article(entry, feed, key, index, seen)
         except Exception as exc:  # noqa: BLE001 - the last-resort guard: one entry never aborts a feed
@@ -360,13 +366,46 @@ def _parse_xml(data: bytes, origin: str, key: str, headers: Mapping[str, str] | 
         feed.warnings.append(f"{skipped} entr{'y has' if skipped == 1 else 'ies have'} no title, text or link; skipped")
     exc = raw.get("bozo_exception")
     reason = f"{type(exc).__name__}: {exc}" if exc else "unknown problem"
-    if feed.bozo and not raw.get("entries"):
+    if feed.bozo and not entries:
         raise IngestError(origin, f"not a readable feed ({reason}); nothing read")
     if feed.bozo:
         feed.warnings.append(f"feed is not well-formed ({reason}); {len(feed.articles)} entries read anyway")
-    elif not feed.version and not raw.get("entries"):
+    elif not feed.version and not entries:
         raise IngestError(origin, "not a feed: no RSS, Atom or RDF root element found")
     return feed
+
+
+_ENTRY_TAGS = ("item", "entry")
+
+
+def _recover_entries(data: bytes, found: int, headers: dict[str, str], careful: bool) -> Any:
+    """feedparser's result on the document as lxml's recovering parser repairs it, with every
+    item/entry moved back to the level of the first (an unclosed ``<item>`` nests the next ones
+    inside it) — when that finds more entries than ``found``; else None."""
+    try:
+        parser = lxml.etree.XMLParser(recover=True, resolve_entities=False, no_network=True, load_dtd=False)
+        root = lxml.etree.fromstring(data, parser)
+    except (lxml.etree.LxmlError, ValueError):
+        return None
+    if root is None:
+        return None
+    items = [e for e in root.iter() if isinstance(e.tag, str) and lxml.etree.QName(e).localname in _ENTRY_TAGS]
+    if len(items) <= found:
+        return None
+    container = items[0].getparent()
+    if container is None:
+        return None
+    for item in items[1:]:
+        parent = item.getparent()
+        if parent is not container and parent is not None:
+            parent.remove(item)
+            container.append(item)
+    try:
+        raw = feedparser.parse(io.BytesIO(lxml.etree.tostring(root)), response_headers=headers, sanitize_html=careful,
+                               resolve_relative_uris=careful)
+    except Exception:  # noqa: BLE001 - the recovery is a best effort; the first parse stands
+        return None
+    return raw if len(raw.get("entries") or []) > found else None
 
 
 # ---------------------------------------------------------------- JSON Feed

@@ -271,6 +271,20 @@ class _CsvLines:
         return first
 
 
+def _rows_of_their_own(lines: list[tuple[int, str]], width: int, dialect: str) -> bool:
+    """Whether every one of ``lines``, read alone, is a complete row of ``width`` fields."""
+    for _, text in lines[:50]:
+        if text.count('"') % 2:
+            return False
+        try:
+            row = next(csv.reader([text], dialect=dialect), [])
+        except csv.Error:
+            return False
+        if len(row) != width:
+            return False
+    return len(lines) <= 50
+
+
 def read_csv(path: Path, report: ReadReport) -> Iterator[Article]:
     """A header row naming the columns (``title``, ``text``, ``url``, ``source``, ``published``).
 
@@ -298,6 +312,14 @@ def read_csv(path: Path, report: ReadReport) -> Iterator[Article]:
             header = row
             continue
         where = f"{path}:{span[0][0] if span else reader.line_num}"
+        if len(span) > 1 and _rows_of_their_own(span[1:], len(header), dialect):
+            # the lines a quoted field swallowed are each a whole row: the quote was never closed
+            lines.current = span
+            lines.replay_after_first()
+            reader = csv.reader(lines, dialect=dialect)
+            report.error(where, "a quoted field never closes (the lines after it are rows of their own); "
+                                "row skipped, reading goes on with the next line")
+            continue
         if len(row) != len(header):
             if len(span) > 1:  # an unclosed quote swallowed the lines after it: re-read them
                 lines.current = span

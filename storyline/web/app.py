@@ -285,10 +285,11 @@ def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastA
     _install_errors(app)
     app.add_middleware(CachedResponses, web=web)
     app.add_middleware(HeadAsGet)
-    app.add_middleware(EditorGate, token=lambda: web.settings.editor_token,  # before any body is read
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    # outside the body limit: an unauthenticated editorial request is refused (403) before its body is read
+    app.add_middleware(EditorGate, token=lambda: web.settings.editor_token,
                        reject=lambda scope, status, message: (web.html("error.html", status=status, message=message,
                                                                        q="", editor=False), HTML_TYPE))
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     return app  # SecurityHeaders wraps the whole stack (see _App), so 500 pages carry the headers too
 
 
