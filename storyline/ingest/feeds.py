@@ -383,13 +383,17 @@ def _recover_entries(data: bytes, found: int, headers: dict[str, str], careful: 
     item/entry moved back to the level of the first (an unclosed ``<item>`` nests the next ones
     inside it) — when that finds more entries than ``found``; else None."""
     try:
-        parser = lxml.etree.XMLParser(recover=True, resolve_entities=False, no_network=True, load_dtd=False)
-        root = lxml.etree.fromstring(data, parser)
-    except (lxml.etree.LxmlError, ValueError):
+        return _recovered(data, found, headers, careful)
+    except Exception:  # noqa: BLE001 - the recovery is a best effort (lxml refuses odd names, ...); the first parse stands
         return None
+
+
+def _recovered(data: bytes, found: int, headers: dict[str, str], careful: bool) -> Any:
+    parser = lxml.etree.XMLParser(recover=True, resolve_entities=False, no_network=True, load_dtd=False)
+    root = lxml.etree.fromstring(data, parser)
     if root is None:
         return None
-    items = [e for e in root.iter() if isinstance(e.tag, str) and lxml.etree.QName(e).localname in _ENTRY_TAGS]
+    items = [e for e in root.iter() if isinstance(e.tag, str) and e.tag.rsplit("}", 1)[-1].split(":")[-1] in _ENTRY_TAGS]
     if len(items) <= found:
         return None
     container = items[0].getparent()
@@ -400,11 +404,8 @@ def _recover_entries(data: bytes, found: int, headers: dict[str, str], careful: 
         if parent is not container and parent is not None:
             parent.remove(item)
             container.append(item)
-    try:
-        raw = feedparser.parse(io.BytesIO(lxml.etree.tostring(root)), response_headers=headers, sanitize_html=careful,
-                               resolve_relative_uris=careful)
-    except Exception:  # noqa: BLE001 - the recovery is a best effort; the first parse stands
-        return None
+    raw = feedparser.parse(io.BytesIO(lxml.etree.tostring(root)), response_headers=headers, sanitize_html=careful,
+                           resolve_relative_uris=careful)
     return raw if len(raw.get("entries") or []) > found else None
 
 
@@ -529,9 +530,14 @@ def parse_feed(data: bytes, *, origin: str, headers: Mapping[str, str] | None = 
     reason = binary_reason(data[:SNIFF_BYTES]) if _codec_of(data) == "latin-1" else ""  # UTF-16/32 XML has NULs
     if reason:
         raise IngestError(origin, f"not a feed: {reason}; refused, nothing from it was read")
-    if looks_like_json_feed(data):
-        return _through_boundary(_parse_json(data, origin, key))
-    return _through_boundary(_parse_xml(data, origin, key, headers))
+    try:
+        if looks_like_json_feed(data):
+            return _through_boundary(_parse_json(data, origin, key))
+        return _through_boundary(_parse_xml(data, origin, key, headers))
+    except IngestError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last-resort guard: a feed that breaks the parser is that feed's error
+        raise IngestError(origin, f"feed could not be read ({type(exc).__name__}: {str(exc)[:200]}); nothing read") from exc
 
 
 def read_feed_file(path: Path, report: ReadReport) -> Iterator[Article]:

@@ -199,6 +199,9 @@ class Watcher:
             feed = parse_feed(result.content, origin=state.url, headers=result.headers)
         except IngestError as exc:
             return FeedPoll(state.url, "error", error=exc), None, []
+        except Exception as exc:  # noqa: BLE001 - one feed never stops a poll of the others
+            error = IngestError(state.url, f"feed could not be read ({type(exc).__name__}: {str(exc)[:200]})")
+            return FeedPoll(state.url, "error", error=error), None, []
         poll = FeedPoll(state.url, "ok", title=feed.title, entries=len(feed.articles), warnings=list(feed.warnings))
         articles = [replace(a, fetched_at=result.fetched_at) for a in feed.articles]
         if self.fetch_pages:
