@@ -22,7 +22,6 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from swagger_ui_bundle import swagger_ui_path
 
 from ..config import Settings
 from ..store import open_store, queries
@@ -259,6 +258,13 @@ def _install_errors(app: FastAPI) -> None:
         return error_response(request, 422, f"invalid request: {problems}")
 
 
+def swagger_ui_dir() -> str:
+    """Swagger UI 5's bundle and stylesheet, as the fastapi-offline package ships them."""
+    from importlib import resources
+
+    return str(resources.files("fastapi_offline") / "static")
+
+
 def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastAPI:
     """The storyline web application over the store named by ``settings``.
 
@@ -278,7 +284,7 @@ def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastA
     )
     web = WebState(settings=settings, store=store or open_store(settings), env=render.environment())
     app.state.web = web
-    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_dir()), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=render.STATIC_DIR), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)

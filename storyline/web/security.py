@@ -26,7 +26,7 @@ _UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f<>\"'`\\]")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-# The API docs page runs Swagger UI from the assets of the swagger-ui-bundle package, served under
+# The API docs page runs Swagger UI 5 from the assets of the fastapi-offline package, served under
 # /static/swagger-ui: no CDN, works offline; Swagger UI sets inline styles, hence 'unsafe-inline'
 # for styles on that page only (still no inline script).
 DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
