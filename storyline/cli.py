@@ -24,8 +24,11 @@ def _warn(message: str) -> None:
 def _report_errors(report: ReadReport) -> None:
     for err in report.errors:
         _warn(f"warning: {err}")
-    for note in getattr(report, "warnings", [])[:200]:
+    notes = getattr(report, "warnings", [])  # values changed or dropped at the ingest boundary
+    for note in notes[:200]:
         _warn(f"note: {note}")
+    if len(notes) > 200:
+        _warn(f"note: ... and {len(notes) - 200} more notes like these")
 
 
 def _exit_status(report: ReadReport, strict: bool, *, produced: int) -> int:

@@ -1,4 +1,4 @@
-"""The fuzz corpus (tests/fuzz/make_corpus.py, ~160 malformed inputs each between two valid items)
+"""The fuzz corpus (tests/fuzz/make_corpus.py, 163 malformed inputs each between two valid items)
 through the real command line: one ``ingest`` and one ``digest --json`` over every case at once.
 
 Asserted: no traceback, every valid neighbour comes out, nothing from a binary file is stored,
