@@ -440,6 +440,14 @@ def _target(link: Path) -> str:
 def _expand(paths: Iterable[str | Path], report: ReadReport) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
+        try:
+            path.lstat()
+        except FileNotFoundError:
+            report.error(str(path), "no such file or folder")
+            continue
+        except (OSError, ValueError) as exc:  # a name too long, a symlink loop, ...
+            report.error(str(path), f"cannot read it ({getattr(exc, 'strerror', None) or exc})")
+            continue
         if path.is_dir():
             found = _walk_folder(path, report)
             if not found:
