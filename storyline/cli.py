@@ -24,6 +24,11 @@ def _warn(message: str) -> None:
 def _report_errors(report: ReadReport) -> None:
     for err in report.errors:
         _warn(f"warning: {err}")
+    notes = getattr(report, "warnings", [])  # values changed or dropped at the ingest boundary
+    for note in notes[:200]:
+        _warn(f"note: {note}")
+    if len(notes) > 200:
+        _warn(f"note: ... and {len(notes) - 200} more notes like these")
 
 
 def _exit_status(report: ReadReport, strict: bool, *, produced: int) -> int:
@@ -197,13 +202,25 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     if args.action == "add":
         from .models import FeedState
 
+        from .ingest.safety import check_subscription
+
+        settings, added, refused = _settings(args), 0, 0
         for url in args.urls:
+            try:  # the same checks (scheme, host, network policy) and messages as fetching later
+                note = check_subscription(url, allow_private=settings.allow_private_network)
+            except InputError as exc:
+                _warn(f"error: {exc}; not subscribed")
+                refused += 1
+                continue
+            if note:
+                _warn(f"warning: {url}: {note}; subscribed anyway, it is checked again before every fetch")
             state = store.get_feed(url) or FeedState(url=url)
             if args.interval:
                 state.interval_s = args.interval * 60
             store.save_feed(state)
-        _warn(f"subscribed {len(args.urls)} feed(s); `storyline watch` polls them")
-        return EXIT_OK
+            added += 1
+        _warn(f"subscribed {added} feed(s); `storyline watch` polls them" + (f"; {refused} refused" if refused else ""))
+        return EXIT_FAILED if refused else EXIT_OK
     if args.action == "remove":
         missing = [u for u in args.urls if not store.delete_feed(u)]
         for url in missing:
@@ -379,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("urls", nargs="*", help="feed URLs (for add/remove)")
     p.add_argument("--interval", type=float, help="minutes between polls (add)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--allow-private-network", action="store_true", help="allow subscribing to loopback/private addresses")
 
     p = command("watch", cmd_watch, "poll subscribed feeds when due and store new articles", data=True)
     p.add_argument("--once", action="store_true", help="poll the due feeds once and exit")

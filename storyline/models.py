@@ -13,7 +13,7 @@ _SPACE = re.compile(r"\s+")
 def content_hash(title: str, text: str) -> str:
     """Hash of an article's normalized title and text; equal hashes are exact copies."""
     norm = _SPACE.sub(" ", f"{title}\n{text}".casefold()).strip()
-    return hashlib.sha1(norm.encode("utf-8")).hexdigest()
+    return hashlib.sha1(norm.encode("utf-8", "surrogatepass")).hexdigest()  # raw input may hold lone surrogates
 
 
 @dataclass(slots=True)

@@ -61,7 +61,7 @@ class IngestSummary:
 
 
 def is_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
+    return source[:8].lower().startswith(("http://", "https://"))
 
 
 def _is_warc(path: Path) -> bool:

@@ -1,27 +1,50 @@
 """Parse the date strings found in news items into timezone-aware datetimes."""
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from typing import Any
+
+_MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
-def parse_date(value: object) -> datetime | None:
+def parse_date(value: Any) -> datetime | None:
     """ISO 8601, RFC 822 or epoch seconds/milliseconds to an aware datetime (UTC when the input
-    names no zone); ``None`` when empty or unparseable."""
-    if value is None or value == "":
+    names no zone); ``None`` when empty, unparseable or not representable (``1e30``,
+    ``Infinity``, a 20-digit number). Never raises."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
-        num = float(value)
-        dt = datetime.fromtimestamp(num / 1000 if num > 1e11 else num, tz=timezone.utc)
-    else:
-        text = str(value).strip()
-        try:
-            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            try:
-                dt = parsedate_to_datetime(text)
-            except (TypeError, ValueError, IndexError):
-                return None
+    try:
+        dt = _parse(value)
+    except (ValueError, TypeError, OverflowError, OSError, IndexError, AttributeError):
+        return None
+    if dt is None:
+        return None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _parse(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and type(value) is not str:  # e.g. a JSON number too long to convert
+        return None
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
+        if isinstance(value, str) and len(value.strip()) > 20:
+            return None
+        num = float(value)
+        if not math.isfinite(num):
+            return None
+        seconds = num / 1000 if abs(num) > 1e11 else num
+        if abs(seconds) > _MAX_EPOCH:
+            return None
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or len(text) > 100:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return parsedate_to_datetime(text)

@@ -213,6 +213,7 @@ class Fetcher:
         self._host_lock = threading.Lock()
         self._next_slot: dict[str, float] = {}
         self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._robots_unavailable: dict[str, str] = {}
         self._robots_lock = threading.Lock()
         self._client = httpx.Client(
             transport=transport or _guarded_transport(settings.allow_private_network, self._resolver,
@@ -254,8 +255,7 @@ class Fetcher:
             TooLargeError, TooManyRedirectsError, FetchError: see their docs.
         """
         if check_robots and not self.allowed_by_robots(url):
-            raise RobotsDisallowedError(url, f"robots.txt of {_origin(url)} disallows {self._agent_token()!r} "
-                                             "for this URL; not fetched")
+            raise RobotsDisallowedError(url, self.robots_refusal(url))
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
@@ -277,8 +277,7 @@ class Fetcher:
             if current in seen:
                 raise TooManyRedirectsError(url, f"redirect loop back to {current}")
             if check_robots and not self.allowed_by_robots(current):
-                raise RobotsDisallowedError(current, f"redirected from {url} to a URL robots.txt of "
-                                                     f"{_origin(current)} disallows; not fetched")
+                raise RobotsDisallowedError(current, f"redirected from {url}: {self.robots_refusal(current)}")
         result.redirects = seen
         if result.status == 304:
             result.not_modified = True
@@ -305,15 +304,27 @@ class Fetcher:
             except HTTPStatusError as exc:
                 if exc.status >= 500:
                     parser.disallow_all = True  # type: ignore[attr-defined]
+                    self._robots_unavailable[key] = f"HTTP {exc.status}"
                 else:
                     parser.allow_all = True  # type: ignore[attr-defined]
             except BlockedAddressError:
                 raise
-            except IngestError:
+            except IngestError as exc:
                 parser.disallow_all = True  # type: ignore[attr-defined]
+                self._robots_unavailable[key] = exc.reason[:160]
             with self._robots_lock:
                 self._robots[key] = parser
         return parser.can_fetch(self._agent_token(), url)
+
+    def robots_refusal(self, url: str) -> str:
+        """Why robots.txt keeps storyline from ``url``: a real disallow, or a robots.txt that
+        could not be fetched (RFC 9309: then nothing is fetched from the site for now)."""
+        key = _origin(url)
+        problem = self._robots_unavailable.get(key)
+        if problem:
+            return (f"robots.txt of {key} could not be fetched ({problem}); as RFC 9309 asks, pages of this site "
+                    "are not fetched until it can be — not a disallow, storyline will try again later")
+        return f"robots.txt of {key} disallows {self._agent_token()!r} for this URL; not fetched"
 
     def _agent_token(self) -> str:
         return self.settings.user_agent.split("/", 1)[0].split()[0] or "*"

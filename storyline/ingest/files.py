@@ -3,21 +3,28 @@
 Each reader yields :class:`Article` records and reports bad items to a :class:`ReadReport`
 instead of raising, so one malformed line never stops a batch. Other modules register readers
 for more suffixes in :data:`READERS` (feeds, HTML pages, WARC archives).
+
+Every file is opened through :mod:`storyline.ingest.inputs` (regular files only, sizes and lines
+capped while reading, binary files refused whole) and every article passes
+:func:`storyline.ingest.boundary.prepare` in :func:`read_paths`, under a last-resort guard: an
+exception while one item is read or prepared becomes one error line and the batch goes on.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
+import os
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import InputError
 from ..models import Article
-from ..text import clean_text
-from .dates import parse_date
+from .boundary import IdRegistry, ItemRefused, checked_date, loads_json, namespaced_id, prepare, record_fields
+from .inputs import (MAX_ITEMS_PER_FILE, MAX_LINE_BYTES, check_text_file, iter_lines, open_regular,
+                     wide_encoding)
 
 Reader = Callable[[Path, "ReadReport"], Iterator[Article]]
 
@@ -29,25 +36,49 @@ _FIELD_ALIASES = {
     "url": ("url", "link", "URL"),
     "source": ("source", "outlet", "publisher", "PUBLISHER"),
     "published": ("published", "date", "timestamp", "pubdate", "TIMESTAMP"),
-    "id": ("id", "ID", "guid"),
+    "author": ("author", "byline"),
 }
+_ID_KEYS = ("id", "ID", "guid")
+_CSV_RECORD_LINES = 1_000  # a quoted field may span this many lines; beyond, its quote is taken as unclosed
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
 
 
 @dataclass
 class ReadReport:
-    """What a read produced: a count of items and one error per bad item or file."""
+    """What a read produced: a count of items, one error per bad item or file, and warnings
+    (values changed or dropped at the boundary, repeated ids) that did not stop an item."""
 
     items: int = 0
     errors: list[InputError] = field(default_factory=list)
     files: int = 0
+    warnings: list[InputError] = field(default_factory=list)
 
     def error(self, where: str, reason: str) -> None:
         self.errors.append(InputError(where, reason))
 
+    def warn(self, where: str, reason: str) -> None:
+        self.warnings.append(InputError(where, reason))
+
+
+def guarded(report: ReadReport, where: str, build: Callable[[], Article | None]) -> Article | None:
+    """``build()``, with any exception turned into one error line for the item at ``where``."""
+    try:
+        return build()
+    except InputError as exc:
+        report.error(exc.where if exc.where not in ("", "item") else where, exc.reason)
+    except Exception as exc:  # noqa: BLE001 - the last-resort guard: one item never aborts a batch
+        report.error(where, f"item could not be read ({type(exc).__name__}: {_short(exc)}); skipped")
+    return None
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 def decode_lines(raw_lines: Iterable[bytes], where: str, report: ReadReport) -> Iterator[tuple[int, str]]:
     """(line number, text) for each line that decodes as UTF-8; others are reported."""
-    for number, line in enumerate(raw_lines, start=1):
+    for number, line in _numbered(raw_lines):
         if number == 1 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
         try:
@@ -60,13 +91,44 @@ def decode_lines(raw_lines: Iterable[bytes], where: str, report: ReadReport) -> 
             )
 
 
+def _numbered(lines: Iterable[Any]) -> Iterator[tuple[int, bytes]]:
+    for n, item in enumerate(lines, start=1):
+        yield item if isinstance(item, tuple) else (n, item)
+
+
 def _decoded_lines(path: Path, report: ReadReport) -> Iterator[tuple[int, str]]:
+    """The lines of a text file, after refusing it whole when it is not text."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        report.error(str(path), f"cannot read file ({exc.strerror or exc})")
+        handle = open_regular(path)
+    except InputError as exc:
+        report.error(exc.where, exc.reason)
         return
-    yield from decode_lines(raw.splitlines(), str(path), report)
+    with handle:
+        refused = check_text_file(path, handle)
+        if refused:
+            report.error(str(path), refused)
+            return
+        wide = wide_encoding(handle.read(4))
+        handle.seek(0)
+        if wide:
+            yield from _wide_lines(path, handle, wide, report)
+            return
+
+        def too_long(number: int, size: int) -> None:
+            report.error(f"{path}:{number}", f"line is {size:,} bytes, more than the {MAX_LINE_BYTES:,}-byte cap; skipped")
+
+        yield from decode_lines(iter_lines(handle, too_long), str(path), report)
+
+
+def _wide_lines(path: Path, handle: Any, codec: str, report: ReadReport) -> Iterator[tuple[int, str]]:
+    raw = handle.read(64 << 20)
+    try:
+        text = raw.decode(codec).lstrip("\ufeff")
+    except UnicodeDecodeError as exc:
+        report.error(str(path), f"not valid {codec.upper()} (byte offset {exc.start:,}); refused, nothing read")
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        yield number, line
 
 
 def json_records(lines: Iterable[tuple[int, str]], where: str, report: ReadReport) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -76,9 +138,15 @@ def json_records(lines: Iterable[tuple[int, str]], where: str, report: ReadRepor
             continue
         at = f"{where}:{number}"
         try:
-            record = json.loads(line)
+            record = loads_json(line)
         except json.JSONDecodeError as exc:
             report.error(at, f"malformed JSON ({exc.msg} at column {exc.colno}); line skipped")
+            continue
+        except RecursionError:
+            report.error(at, "JSON nested too deeply to read; line skipped")
+            continue
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+            report.error(at, f"JSON value cannot be read ({_short(exc, 120)}); line skipped")
             continue
         if not isinstance(record, dict):
             report.error(at, f"expected a JSON object, found {type(record).__name__}")
@@ -86,38 +154,66 @@ def json_records(lines: Iterable[tuple[int, str]], where: str, report: ReadRepor
         yield number, record
 
 
+def _usable_id(given: Any) -> str | None:
+    if isinstance(given, bool) or not isinstance(given, (str, int)) or given == "" or type(given) not in (str, int):
+        return None
+    return str(given) if isinstance(given, str) or given.bit_length() < 128 else None
+
+
 def _item_id(path: Path, number: int, given: Any = None) -> str:
-    if given not in (None, ""):
-        return str(given)
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
+    """A file's own id under that file (so two files never collide), else one from the line."""
+    usable = _usable_id(given)
+    if usable is not None:
+        return namespaced_id(path, usable)
+    digest = hashlib.sha1(str(path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:8]
     return f"{path.stem}-{digest}-{number}"
 
 
+def _given_id(record: dict[str, Any]) -> Any:
+    return next((record[k] for k in _ID_KEYS if record.get(k) not in (None, "")), None)
+
+
 def article_from_record(record: dict[str, Any], *, item_id: str, origin: str) -> Article:
-    """Build an Article from a loosely named dict (``headline``/``body``/``link`` accepted)."""
+    """Build an Article from a loosely named dict (``headline``/``body``/``link`` accepted).
 
-    def pick(name: str) -> Any:
-        for key in _FIELD_ALIASES[name]:
-            if record.get(key) not in (None, ""):
-                return record[key]
-        return ""
+    Wrong-typed fields are coerced or refused at the boundary (:mod:`storyline.ingest.boundary`):
+    a title or text that is an object refuses the item (``ValueError``); an optional field of
+    the wrong type is dropped; an impossible date leaves the item undated.
 
-    title, text = clean_text(str(pick("title"))), clean_text(str(pick("text")))
-    if not title and not text:
-        raise ValueError("item has neither a title nor a text")
-    return Article(
-        id=item_id,
-        title=title,
-        text=text,
-        url=str(pick("url")),
-        source=clean_text(str(pick("source"))),
-        published=parse_date(pick("published")),
-        origin=origin,
-    )
+    Raises:
+        ValueError: no title and no text, or a title/text that is not text.
+    """
+    try:
+        fields, date, _ = record_fields(record, _FIELD_ALIASES)
+        published, _ = checked_date(date)
+        return prepare(Article(id=item_id, published=published, origin=origin, **fields)).article
+    except ItemRefused as exc:
+        raise ValueError(exc.reason) from exc
+
+
+def _record_article(path: Path, record: dict[str, Any], number: int, where: str, report: ReadReport,
+                    ids: IdRegistry) -> Article | None:
+    fields, date, warnings = record_fields(record, _FIELD_ALIASES)
+    published, problem = checked_date(date)
+    for warning in warnings + ([problem] if problem else []):
+        report.warn(where, warning)
+    given = _given_id(record)
+    if given is not None and _usable_id(given) is None:
+        report.warn(where, "field 'id' is not a string or number; the line number is used instead")
+    article = prepare(Article(id=_item_id(path, number, given), published=published, origin=where, **fields)).article
+    item_id, problem = ids.check(article.id, where, article.content_hash)
+    if problem:
+        report.warn(where, problem)
+    if item_id is None:
+        return None
+    article.id = item_id
+    return article
 
 
 def read_plain_text(path: Path, report: ReadReport) -> Iterator[Article]:
     """Each non-empty line an item; a short line without closing punctuation is a headline."""
+    from ..text import clean_text
+
     for number, line in _decoded_lines(path, report):
         line = clean_text(line)
         if not line:
@@ -133,33 +229,110 @@ def read_plain_text(path: Path, report: ReadReport) -> Iterator[Article]:
 
 def read_jsonl(path: Path, report: ReadReport) -> Iterator[Article]:
     """One JSON object per line with ``title``, ``text`` and optional ``url``, ``source``,
-    ``published``, ``id``."""
+    ``published``, ``id`` (ids are kept under the file's name; a repeated one is reported)."""
+    ids = IdRegistry()
     for number, record in json_records(_decoded_lines(path, report), str(path), report):
         where = f"{path}:{number}"
+        article = guarded(report, where, lambda: _record_article(path, record, number, where, report, ids))
+        if article is not None:
+            yield article
+
+
+class _Runaway(Exception):
+    """A CSV record spans more lines than a quoted field may (an unclosed quote)."""
+
+
+class _CsvLines:
+    """The lines fed to :mod:`csv`, remembering those of the current record so that a record
+    swallowed by an unclosed quote can be re-read line by line."""
+
+    def __init__(self, lines: Iterator[tuple[int, str]]) -> None:
+        self.source, self.pending = lines, deque[tuple[int, str]]()
+        self.current: list[tuple[int, str]] = []
+
+    def __iter__(self) -> "_CsvLines":
+        return self
+
+    def __next__(self) -> str:
+        item = self.pending.popleft() if self.pending else next(self.source)
+        self.current.append(item)
+        if len(self.current) > _CSV_RECORD_LINES:
+            raise _Runaway
+        return item[1] + "\n"
+
+    def start(self) -> None:
+        self.current = []
+
+    def replay_after_first(self) -> int:
+        """Put back every line of the current record but its first; return the first's number."""
+        first = self.current[0][0] if self.current else 0
+        self.pending.extendleft(reversed(self.current[1:]))
+        self.current = []
+        return first
+
+
+def _rows_of_their_own(lines: list[tuple[int, str]], width: int, dialect: str) -> bool:
+    """Whether every one of ``lines``, read alone, is a complete row of ``width`` fields."""
+    for _, text in lines[:50]:
+        if text.count('"') % 2:
+            return False
         try:
-            yield article_from_record(record, item_id=_item_id(path, number, record.get("id")), origin=where)
-        except ValueError as exc:
-            report.error(where, str(exc))
+            row = next(csv.reader([text], dialect=dialect), [])
+        except csv.Error:
+            return False
+        if len(row) != width:
+            return False
+    return len(lines) <= 50
 
 
 def read_csv(path: Path, report: ReadReport) -> Iterator[Article]:
-    """A header row naming the columns (``title``, ``text``, ``url``, ``source``, ``published``)."""
-    text = "\n".join(line for _, line in _decoded_lines(path, report))
+    """A header row naming the columns (``title``, ``text``, ``url``, ``source``, ``published``).
+
+    A row that cannot be parsed (an unclosed quote, a field over the cap, a wrong number of
+    fields) is reported and skipped; reading resumes on the next line."""
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    header = reader.fieldnames or []
-    try:
-        for record in reader:
-            where = f"{path}:{reader.line_num}"
-            if None in record or any(v is None for v in record.values()):
-                report.error(where, f"row has a different number of fields than the header ({len(header)}); row skipped")
-                continue
-            try:
-                yield article_from_record(record, item_id=_item_id(path, reader.line_num, record.get("id")), origin=where)
-            except ValueError as exc:
-                report.error(where, str(exc))
-    except csv.Error as exc:
-        report.error(f"{path}:{reader.line_num}", f"malformed CSV ({exc}); rest of file skipped")
+    lines = _CsvLines(iter(_decoded_lines(path, report)))
+    reader = csv.reader(lines, dialect=dialect)
+    header: list[str] | None = None
+    ids = IdRegistry()
+    while True:
+        lines.start()
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, _Runaway) as exc:
+            first = lines.replay_after_first()
+            reason = "a quoted field never closes" if isinstance(exc, _Runaway) else f"malformed CSV ({exc})"
+            report.error(f"{path}:{first}", f"{reason}; row skipped, reading goes on with the next line")
+            reader = csv.reader(lines, dialect=dialect)
+            continue
+        span = list(lines.current)
+        if header is None:
+            header = row
+            continue
+        where = f"{path}:{span[0][0] if span else reader.line_num}"
+        if len(span) > 1 and _rows_of_their_own(span[1:], len(header), dialect):
+            # the lines a quoted field swallowed are each a whole row: the quote was never closed
+            lines.current = span
+            lines.replay_after_first()
+            reader = csv.reader(lines, dialect=dialect)
+            report.error(where, "a quoted field never closes (the lines after it are rows of their own); "
+                                "row skipped, reading goes on with the next line")
+            continue
+        if len(row) != len(header):
+            if len(span) > 1:  # an unclosed quote swallowed the lines after it: re-read them
+                lines.current = span
+                lines.replay_after_first()
+                reader = csv.reader(lines, dialect=dialect)
+            report.error(where, f"row has a different number of fields ({len(row)}) than the header ({len(header)}); "
+                                "row skipped")
+            continue
+        record = dict(zip(header, row))
+        number = span[0][0] if span else reader.line_num
+        article = guarded(report, where, lambda: _record_article(path, record, number, where, report, ids))
+        if article is not None:
+            yield article
 
 
 READERS: dict[str, Reader] = {
@@ -185,10 +358,10 @@ def read_json(path: Path, report: ReadReport) -> Iterator[Article]:
     from .feeds import looks_like_json_feed
 
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(4096)
-    except OSError as exc:
-        report.error(str(path), f"cannot read file ({exc.strerror or exc})")
+    except InputError as exc:
+        report.error(exc.where, exc.reason)
         return
     yield from (read_feed_file if looks_like_json_feed(head) else read_jsonl)(path, report)
 
@@ -208,6 +381,18 @@ READERS.update({
     ".warc": read_warc_file,
     ".warc.gz": read_warc_file,
 })
+_ITEM_LIST_READERS = (read_plain_text, read_jsonl, read_csv, read_json)
+
+
+def _empty(path: Path, reader: Reader) -> bool:
+    """Whether a file that gave no items (and no errors) is worth a line: a text/JSONL/CSV file,
+    or any file of 0 bytes (a feed with no entries right now is not a problem)."""
+    if reader in _ITEM_LIST_READERS:
+        return True
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
 
 
 def _suffix(path: Path) -> str:
@@ -216,29 +401,112 @@ def _suffix(path: Path) -> str:
     return double if double in READERS else (suffixes[-1] if suffixes else "")
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder)
+    except (OSError, RuntimeError):
+        return False
+
+
+def _walk_folder(folder: Path, report: ReadReport) -> list[Path]:
+    """Readable files of a folder, symlinks followed only when they stay inside it."""
+    root = folder.resolve()
+    found: list[Path] = []
+    for current, dirs, files in os.walk(folder, followlinks=False, onerror=lambda e: report.error(
+            str(e.filename or folder), f"cannot list folder ({e.strerror or e})")):
+        base = Path(current)
+        for name in sorted(dirs):
+            link = base / name
+            if link.is_symlink() and not _inside(link, root):
+                report.error(str(link), f"symlink to a folder outside {folder} ({_target(link)}); not followed")
+        for name in sorted(files):
+            path = base / name
+            if _suffix(path) not in READERS:
+                continue
+            if path.is_symlink() and not _inside(path, root):
+                report.error(str(path), f"symlink to a file outside {folder} ({_target(path)}); not followed")
+                continue
+            found.append(path)
+    return sorted(found)
+
+
+def _target(link: Path) -> str:
+    try:
+        return f"points to {os.readlink(link)}"
+    except OSError:
+        return "unreadable link"
+
+
 def _expand(paths: Iterable[str | Path], report: ReadReport) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
+        try:
+            path.lstat()
+        except FileNotFoundError:
+            report.error(str(path), "no such file or folder")
+            continue
+        except (OSError, ValueError) as exc:  # a name too long, a symlink loop, ...
+            report.error(str(path), f"cannot read it ({getattr(exc, 'strerror', None) or exc})")
+            continue
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and _suffix(p) in READERS)
+            found = _walk_folder(path, report)
             if not found:
                 report.error(str(path), f"folder holds no readable files ({', '.join(sorted(READERS))})")
             yield from found
-        elif path.exists():
+        elif path.exists() or path.is_symlink():
             yield path
         else:
             report.error(str(path), "no such file or folder")
 
 
 def read_paths(paths: Iterable[str | Path], report: ReadReport | None = None) -> Iterator[Article]:
-    """Articles from every file and folder in ``paths``; unknown suffixes read as plain text."""
+    """Articles from every file and folder in ``paths``; unknown suffixes read as plain text.
+
+    Every article passes :func:`~storyline.ingest.boundary.prepare`. An exception while one item
+    is read or prepared becomes one error line (file, line or offset, reason) and reading goes
+    on; a file that yields nothing and reports nothing is reported as empty."""
     report = report if report is not None else ReadReport()
     for path in _expand(paths, report):
         reader = READERS.get(_suffix(path), read_plain_text)
         report.files += 1
-        for article in reader(path, report):
+        errors_before, count = len(report.errors), 0
+        items = reader(path, report)
+        while True:
+            try:
+                article = next(items)
+            except StopIteration:
+                break
+            except Exception as exc:  # noqa: BLE001 - the reader itself broke: this file stops, the batch goes on
+                report.error(str(path), f"reading stopped after {count} item(s) ({type(exc).__name__}: "
+                                        f"{_short(exc)}); the rest of this file was not read")
+                break
+            prepared = _prepared(article, report)
+            if prepared is None:
+                continue
+            count += 1
+            if count > MAX_ITEMS_PER_FILE:
+                report.error(str(path), f"holds more than {MAX_ITEMS_PER_FILE:,} items; the rest was not read")
+                items.close()
+                break
             report.items += 1
-            yield article
+            yield prepared
+        if count == 0 and len(report.errors) == errors_before and _empty(path, reader):
+            report.error(str(path), "is empty: no items found in it")
 
 
-__all__ = ["READERS", "ReadReport", "read_paths", "article_from_record", "Reader"]
+def _prepared(article: Article, report: ReadReport) -> Article | None:
+    where = article.origin or article.id
+    try:
+        result = prepare(article)
+    except InputError as exc:
+        report.error(exc.where, exc.reason)
+        return None
+    except Exception as exc:  # noqa: BLE001 - last-resort guard per item
+        report.error(where, f"item could not be prepared ({type(exc).__name__}: {_short(exc)}); skipped")
+        return None
+    for warning in result.warnings:
+        report.warn(result.article.origin, warning)
+    return result.article
+
+
+__all__ = ["READERS", "ReadReport", "read_paths", "article_from_record", "guarded", "Reader"]

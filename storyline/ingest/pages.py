@@ -18,7 +18,8 @@ import trafilatura
 from ..errors import ExtractionError, IngestError, InputError
 from ..models import Article
 from ..text import clean_text, detect_language
-from .dates import parse_date
+from .boundary import ItemRefused, checked_date, prepare
+from .inputs import SNIFF_BYTES, binary_reason, open_regular, read_capped
 from .feeds import html_to_text, stable_id
 
 if TYPE_CHECKING:
@@ -97,6 +98,10 @@ def extract_article(html: bytes | str, *, url: str = "", origin: str = "", sourc
     where = origin or url or "HTML page"
     if len(html) > MAX_PAGE_BYTES:
         raise ExtractionError(where, f"page is {len(html):,} bytes, more than the {MAX_PAGE_BYTES:,}-byte cap")
+    if isinstance(html, bytes):
+        reason = binary_reason(html[:SNIFF_BYTES])
+        if reason:
+            raise ExtractionError(where, f"not an HTML page: {reason}; refused, nothing from it was read")
     try:
         doc = _extract(html, url, favor_recall=False)
         text = _field(doc, "text") if doc is not None else ""
@@ -104,28 +109,33 @@ def extract_article(html: bytes | str, *, url: str = "", origin: str = "", sourc
             retry = _extract(html, url, favor_recall=True)
             if retry is not None and len(_field(retry, "text")) > len(text):
                 doc, text = retry, _field(retry, "text")
-    except (ValueError, TypeError, AttributeError, UnicodeError) as exc:
-        raise ExtractionError(where, f"page could not be parsed as HTML ({type(exc).__name__}: {exc})") from exc
+    except (ValueError, TypeError, AttributeError, UnicodeError, RecursionError, LookupError) as exc:
+        raise ExtractionError(where, f"page could not be parsed as HTML ({type(exc).__name__}: {str(exc)[:200]})") from exc
     if doc is None or not (text or _field(doc, "title")):
         raise ExtractionError(where, "no article text found on the page (empty, not HTML, or all boilerplate)")
     title = strip_site_name(clean_text(_field(doc, "title")), _field(doc, "sitename"), _field(doc, "hostname") or url)
     text = clean_text(text)
     canonical = _field(doc, "url") or url
-    if canonical and not canonical.startswith(("http://", "https://")):
+    if canonical and not canonical.lower().startswith(("http://", "https://")):
         canonical = url
     language = _field(doc, "language").split("-", 1)[0].lower() or detect_language(f"{title}\n{text}")
-    return Article(
+    published, _ = checked_date(_field(doc, "date"))
+    article = Article(
         id=article_id or stable_id("page", canonical or where),
         title=title,
         text=text,
         url=canonical or url,
         source=clean_text(_field(doc, "sitename")) or source or _field(doc, "hostname"),
-        published=parse_date(_field(doc, "date")),
+        published=published,
         language=language,
         fetched_at=fetched_at,
         origin=origin or url,
         author=clean_text(_field(doc, "author")),
     )
+    try:
+        return prepare(article).article
+    except ItemRefused as exc:
+        raise ExtractionError(where, exc.reason) from exc
 
 
 def read_html_bytes(path: Path) -> bytes:
@@ -134,13 +144,12 @@ def read_html_bytes(path: Path) -> bytes:
     Raises:
         IngestError: unreadable, corrupt gzip, or over the cap.
     """
+    if path.suffix.lower() != ".gz":
+        return read_capped(path, MAX_PAGE_BYTES, what="page")
     try:
-        if path.suffix.lower() != ".gz":
-            data = path.read_bytes()
-        else:
-            with gzip.open(path, "rb") as handle:
-                data = handle.read(MAX_PAGE_BYTES + 1)
-    except (OSError, EOFError, zlib.error) as exc:
+        with open_regular(path) as raw, gzip.open(raw, "rb") as handle:
+            data = handle.read(MAX_PAGE_BYTES + 1)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise IngestError(str(path), f"cannot read file ({getattr(exc, 'strerror', None) or exc})") from exc
     if len(data) > MAX_PAGE_BYTES:
         raise IngestError(str(path), f"page is larger than {MAX_PAGE_BYTES:,} bytes; not read")
@@ -161,7 +170,7 @@ def read_html_file(path: Path, report: ReadReport) -> Iterator[Article]:
 def is_teaser(article: Article, *, max_words: int = TEASER_MAX_WORDS) -> bool:
     """Whether a feed entry carries only a teaser (fewer than ``max_words`` words of text) and
     has a page URL that could give the full article."""
-    return article.url.startswith(("http://", "https://")) and len(article.text.split()) < max_words
+    return article.url.lower().startswith(("http://", "https://")) and len(article.text.split()) < max_words
 
 
 def complete_from_page(article: Article, page: Article) -> Article:

@@ -37,6 +37,13 @@ METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
         "192.0.0.192",  # Oracle Cloud (legacy)
     )
 )
+# Ranges Python's ipaddress (3.11) counts as global but that are not publicly routable.
+NON_PUBLIC_NETWORKS: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str], ...] = (
+    (ipaddress.ip_network("192.0.0.0/24"), "an IETF protocol-assignment address (192.0.0.0/24)"),
+    (ipaddress.ip_network("fec0::/10"), "a site-local address (fec0::/10)"),
+)
+# The two 192.0.0.0/24 addresses IANA lists as globally reachable (PCP and TURN anycast).
+GLOBAL_EXCEPTIONS = frozenset(ipaddress.ip_address(a) for a in ("192.0.0.9", "192.0.0.10"))
 METADATA_HOSTNAMES = frozenset(
     {"metadata.google.internal", "metadata.goog", "metadata", "instance-data", "instance-data.ec2.internal"}
 )
@@ -56,6 +63,9 @@ def address_problem(ip: IPAddress) -> str:
             return f"{inner} (embedded in {ip})" if inner else ""
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
+    for network, label in NON_PUBLIC_NETWORKS:
+        if ip.version == network.version and ip in network and ip not in GLOBAL_EXCEPTIONS:
+            return label
     checks = (
         ("is_loopback", "a loopback address"),
         ("is_link_local", "a link-local address"),
@@ -157,7 +167,30 @@ def check_url(url: str, *, allow_private: bool = False, resolver: Resolver | Non
     return [check_address(url, host, a, allow_private=allow_private) for a in addresses]
 
 
+def check_subscription(url: str, *, allow_private: bool = False, resolver: Resolver | None = None) -> str:
+    """Check a feed address when it is subscribed, as fetching will check it later.
+
+    Returns:
+        ``""`` when the address passes, or a warning when its host does not resolve right now
+        (that may pass: it is checked again before every fetch).
+
+    Raises:
+        BlockedAddressError: the address is refused by the network policy.
+        IngestError: not an absolute http(s) URL, or no host — the messages fetching gives.
+    """
+    try:
+        check_url(url, allow_private=allow_private, resolver=resolver)
+    except BlockedAddressError:
+        raise
+    except IngestError as exc:
+        if exc.reason.startswith(("cannot resolve host", "host ")):
+            return exc.reason
+        raise
+    return ""
+
+
 __all__ = [
+    "check_subscription",
     "METADATA_ADDRESSES",
     "METADATA_HOSTNAMES",
     "address_problem",

@@ -146,11 +146,19 @@ def _read_from(handle: BinaryIO, path: Path, start: int, report: ReadReport, pro
     ``magic`` is how every record of this file begins (a gzip member, ``WARC/1.``); a "record"
     warcio finds elsewhere is stray bytes it tried to read as one, and counts as malformed."""
     handle.seek(start)
+    size = os.fstat(handle.fileno()).st_size
     iterator = ArchiveIterator(handle, check_digests=True, arc2warc=True)
     offset = end = start
     try:
         for record in iterator:
             progress.records += 1
+            declared = _declared_length(record)
+            here = iterator.offset if isinstance(getattr(iterator, "offset", None), int) else end
+            if declared is not None and _implausible(declared, size - here, magic == _GZIP_MAGIC):
+                _fail(report, progress, f"{path}#{here}", f"record declares Content-Length {_digits(declared)}, more "
+                                                          f"than the {size - here:,} bytes left in the file; skipped "
+                                                          "to the next record")
+                return end
             wanted = record.rec_type in ("response", "resource") and _is_html(record) and _status_ok(record)
             body = record.content_stream().read(MAX_PAGE_BYTES + 1) if wanted else b""
             iterator.read_to_end(record)  # offsets are known once the record is consumed
@@ -187,15 +195,30 @@ def _read_from(handle: BinaryIO, path: Path, start: int, report: ReadReport, pro
             return None
         _fail(report, progress, f"{path}#{offset}", f"malformed record ({message[:200]}); skipped to the next record")
         return end
-    except (OSError, EOFError, ValueError, io.UnsupportedOperation) as exc:
+    except (OSError, EOFError, ValueError, OverflowError, io.UnsupportedOperation) as exc:
         _fail(report, progress, f"{path}#{offset}", f"record could not be read ({type(exc).__name__}: {exc}); "
                                                     "skipped to the next record")
         return end
-    size = os.fstat(handle.fileno()).st_size
     if size - end > 4:  # what is left cannot be parsed as a record: a cut-off download
         _fail(report, progress, f"{path}#{end}", f"file ends with {size - end:,} bytes that are not a complete "
                                                  "record (truncated file?); they were not read")
     return None
+
+
+def _declared_length(record: ArcWarcRecord) -> int | None:
+    value = (record.rec_headers.get_header("Content-Length") or "").strip()
+    if not value.isdigit():
+        return None
+    return int(value) if len(value) <= 30 else 10 ** 30
+
+
+def _implausible(declared: int, left: int, gz: bool) -> bool:
+    """A Content-Length the rest of the file cannot hold (gzip members may inflate ~100 times)."""
+    return declared > (left * 200 + (1 << 20) if gz else left)
+
+
+def _digits(value: int) -> str:
+    return f"{value:,}" if value < 10 ** 30 else "of more than 30 digits"
 
 
 def _cut_short(record: ArcWarcRecord, body: bytes) -> bool:

@@ -199,6 +199,9 @@ class Watcher:
             feed = parse_feed(result.content, origin=state.url, headers=result.headers)
         except IngestError as exc:
             return FeedPoll(state.url, "error", error=exc), None, []
+        except Exception as exc:  # noqa: BLE001 - one feed never stops a poll of the others
+            error = IngestError(state.url, f"feed could not be read ({type(exc).__name__}: {str(exc)[:200]})")
+            return FeedPoll(state.url, "error", error=error), None, []
         poll = FeedPoll(state.url, "ok", title=feed.title, entries=len(feed.articles), warnings=list(feed.warnings))
         articles = [replace(a, fetched_at=result.fetched_at) for a in feed.articles]
         if self.fetch_pages:
@@ -290,7 +293,7 @@ def read_url(url: str, fetcher: Fetcher, *, fetch_pages: bool = True) -> UrlRead
         return read
     if kind == "page":
         if not fetcher.allowed_by_robots(first.url):
-            raise IngestError(first.url, "robots.txt disallows this page for storyline's User-Agent; not read")
+            raise IngestError(first.url, fetcher.robots_refusal(first.url))
         read.articles = [extract_article(first.content, url=first.url, origin=first.url, fetched_at=first.fetched_at)]
         return read
     feed = parse_feed(first.content, origin=url, headers=first.headers)

@@ -7,7 +7,6 @@ import unicodedata
 
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _HSPACE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_NEWLINES = re.compile(r"\s*\n\s*")
 _TAG = re.compile(r"<[^>]{0,500}>")
 
 
@@ -23,5 +22,6 @@ def clean_text(text: str, *, strip_tags: bool = False) -> str:
     text = unicodedata.normalize("NFC", text)
     text = _INVISIBLE.sub("", text)
     text = _HSPACE.sub(" ", text)
-    text = _NEWLINES.sub("\n", text)
+    if "\n" in text:  # linear: a regex like \s*\n\s* backtracks over long runs of other whitespace
+        return "\n".join(line for part in text.split("\n") if (line := part.strip()))
     return text.strip()

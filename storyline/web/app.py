@@ -28,9 +28,11 @@ from ..store import open_store, queries
 from ..engine import Engine
 from ..store.sqlite import SQLiteStore
 from . import render
-from .security import EDITOR_COOKIE, ASGIApp, Message, Receive, Scope, SecurityHeaders, Send, cookie_value
+from .security import (EDITOR_COOKIE, ASGIApp, BodyLimit, EditorGate, Message, Receive, Scope, SecurityHeaders, Send,
+                       editor_cookie_ok)
 
 Body = tuple[bytes, str]  # (body, media type)
+MAX_BODY_BYTES = 64 * 1024  # editorial forms and JSON bodies are a few hundred bytes
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
 
@@ -44,12 +46,21 @@ class _Entry:
 
 
 class ResponseCache:
-    """A bounded LRU of response bodies, each valid for one database generation."""
+    """An LRU of response bodies bounded in entries *and* bytes, each valid for one database
+    generation. A body larger than ``max_entry_bytes`` is not cached; keys count too, so
+    thousands of query-string variants of one page cannot grow the server without bound."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 4096, *, max_bytes: int = 64 << 20, max_entry_bytes: int = 4 << 20) -> None:
         self.size = size
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self.bytes = 0
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _cost(key: str, entry: _Entry) -> int:
+        return len(entry.body) + len(key) + len(entry.etag) + len(entry.media_type) + 200
 
     def get(self, key: str, generation: tuple[int, int]) -> _Entry | None:
         with self._lock:
@@ -60,11 +71,21 @@ class ResponseCache:
             return entry
 
     def put(self, key: str, entry: _Entry) -> None:
+        cost = self._cost(key, entry)
         with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= self._cost(key, old)
+            if cost > self.max_entry_bytes:
+                return
             self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self.bytes += cost
+            while len(self._entries) > self.size or self.bytes > self.max_bytes:
+                gone_key, gone = self._entries.popitem(last=False)
+                self.bytes -= self._cost(gone_key, gone)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 @dataclass
@@ -101,11 +122,10 @@ class WebState:
 
     def is_editor(self, request: Request) -> bool:
         """True when the request carries the editor cookie for the configured token."""
-        token = self.settings.editor_token
-        return bool(token) and request.cookies.get(EDITOR_COOKIE) == cookie_value(token)
+        return editor_cookie_ok(request.cookies.get(EDITOR_COOKIE), self.settings.editor_token)
 
     def html(self, template: str, **context: Any) -> bytes:
-        return self.env.get_template(template).render(**context).encode("utf-8")
+        return self.env.get_template(template).render(**context).encode("utf-8", "replace")
 
 
 def state_of(request: Request) -> WebState:
@@ -202,7 +222,8 @@ class HeadAsGet:
 
 
 def json_body(data: Any) -> Body:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), JSON_TYPE
+    # a lone surrogate in a value stored before the ingest boundary becomes a \\uXXXX escape (valid JSON)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace"), JSON_TYPE
 
 
 def _wants_json(request: Request) -> bool:
@@ -230,10 +251,28 @@ def _install_errors(app: FastAPI) -> None:
             response.headers[name] = value
         return response
 
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        import logging
+
+        logging.getLogger("storyline.web").error("%s %s failed: %s: %s", request.method, request.url.path,
+                                                 type(exc).__name__, exc, exc_info=exc)
+        try:
+            return error_response(request, 500, "Something went wrong on this server; the error is in its log.")
+        except Exception:  # noqa: BLE001 - the error page itself failed: plain text, still with the headers
+            return Response("internal server error", status_code=500, media_type="text/plain; charset=utf-8")
+
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
         return error_response(request, 422, f"invalid request: {problems}")
+
+
+def swagger_ui_dir() -> str:
+    """Swagger UI 5's bundle and stylesheet, as the fastapi-offline package ships them."""
+    from importlib import resources
+
+    return str(resources.files("fastapi_offline") / "static")
 
 
 def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastAPI:
@@ -248,21 +287,35 @@ def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastA
     """
     from . import api, pages
 
-    app = FastAPI(
+    app = _App(
         title="storyline", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/openapi.json",
         description="News stories from the outlets you choose: every outlet's copy of one event in one place, "
                     "with an attributed extractive summary. Read-only unless an editor token is configured.",
     )
     web = WebState(settings=settings, store=store or open_store(settings), env=render.environment())
     app.state.web = web
+    app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_dir()), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=render.STATIC_DIR), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
     _install_errors(app)
     app.add_middleware(CachedResponses, web=web)
     app.add_middleware(HeadAsGet)
-    app.add_middleware(SecurityHeaders)  # outermost: cached answers get the headers too
-    return app
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    # outside the body limit: an unauthenticated editorial request is refused (403) before its body is read
+    app.add_middleware(EditorGate, token=lambda: web.settings.editor_token,
+                       reject=lambda scope, status, message: (web.html("error.html", status=status, message=message,
+                                                                       q="", editor=False), HTML_TYPE))
+    return app  # SecurityHeaders wraps the whole stack (see _App), so 500 pages carry the headers too
+
+
+class _App(FastAPI):
+    """FastAPI whose outermost layer adds the security headers: Starlette's ServerErrorMiddleware
+    sits outside every added middleware, so only a wrapper around the built stack reaches its
+    500 responses."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 __all__ = [

@@ -6,6 +6,7 @@ marks it updated when coverage grows (``updated`` is the story's latest article 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +17,14 @@ from .render import iso
 ATOM_NS = "http://www.w3.org/2005/Atom"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 _EPOCH = "1970-01-01T00:00:00+00:00"
+# Characters XML 1.0 does not allow (C0 controls but tab/newline/CR, lone surrogates, U+FFFE/U+FFFF):
+# one of them in a stored title would make the whole feed unreadable for every subscriber.
+_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` without the characters XML cannot carry."""
+    return _NOT_XML.sub("", value) if value else value
 
 
 def _content_text(story: dict[str, Any]) -> str:
@@ -43,9 +52,9 @@ def atom(stories: Sequence[dict[str, Any]], *, base_url: str, q: str = "") -> by
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", {k: xml_text(v) for k, v in attrs.items()})
         if text is not None:
-            el.text = text
+            el.text = xml_text(text)
         return el
 
     sub(feed, "id", f"{base_url}/feed.atom{_self_query(q)}")
@@ -84,7 +93,8 @@ def json_feed(stories: Sequence[dict[str, Any]], *, base_url: str, q: str = "") 
     doc = {"version": JSON_FEED_VERSION, "title": _title(q),
            "home_page_url": f"{base_url}/" if not q else f"{base_url}/search{_self_query(q)}",
            "feed_url": f"{base_url}/feed.json{_self_query(q)}", "language": "en", "items": items}
-    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    # a lone surrogate in an old stored value becomes a \\uXXXX escape, which JSON allows
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8", "backslashreplace")
 
 
 __all__ = ["ATOM_NS", "JSON_FEED_VERSION", "atom", "json_feed"]

@@ -24,20 +24,25 @@ STATIC_DIR = str(resources.files("storyline.web") / "static")
 
 _W, _H, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 640, 140, 8, 8, 10, 28
 _STEPS_H = (1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720)
+_MAX_BARS = 60
 
 
 def _dt(value: str | datetime | None) -> datetime | None:
+    """A stored date as an aware UTC datetime; None when absent or not representable in UTC
+    (a value stored before the ingest boundary existed, e.g. ``9999-12-31T23:59:59-14:00``)."""
     dt = value if isinstance(value, datetime) else parse_date(value) if value else None
     if dt is None:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    try:
+        return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
 
 
 def _utc_format(value: str | datetime | None, layout: str) -> str:
     dt = _dt(value)
     if dt is None:
         return "undated"
-    dt = dt.astimezone(UTC)
     return layout.format(dt=dt, day=dt.day)
 
 
@@ -87,8 +92,11 @@ def timeline_chart(items: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
         return None
     start = min(t for t, _ in times).replace(minute=0, second=0, microsecond=0)
     end = max(t for t, _ in times)
-    step = _bucket_hours(max(1.0, (end - start).total_seconds() / 3600))
-    n = max(1, math.ceil((end - start).total_seconds() / 3600 / step + 1e-9))
+    span_h = max(1.0, (end - start).total_seconds() / 3600)
+    step = _bucket_hours(span_h)
+    while span_h / step > _MAX_BARS:  # coverage spread over years (or a stray date): wider bars, never 100k of them
+        step *= 2
+    n = max(1, math.ceil(span_h / step + 1e-9))
     counts = [[0, 0] for _ in range(n)]
     for t, kind in times:
         idx = min(n - 1, int((t - start).total_seconds() // (step * 3600)))
@@ -99,7 +107,7 @@ def timeline_chart(items: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     bars = []
     for i, (orig, rep) in enumerate(counts):
         x0 = _PAD_L + i * bw
-        t0 = start + timedelta(hours=i * step)
+        t0 = _plus_hours(start, i * step)
         h_o, h_r = inner_h * orig / top, inner_h * rep / top
         base = _PAD_T + inner_h
         bars.append({"x": round(x0 + 1, 1), "w": round(max(1.0, bw - 2), 1), "orig": orig, "rep": rep,
@@ -108,10 +116,17 @@ def timeline_chart(items: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
                                                      f"{plural(rep, 'reprint')}"})
     ticks = [{"x": round(_PAD_L + i * bw + (bw if i == n - 1 and n > 1 else 0), 1),
               "anchor": "end" if i == n - 1 and n > 1 else "start",
-              "label": short_when(start + timedelta(hours=i * step))}
+              "label": short_when(_plus_hours(start, i * step))}
              for i in sorted({0, n // 2, n - 1})]
     return {"width": _W, "height": _H, "bars": bars, "ticks": ticks, "base": _PAD_T + inner_h,
             "step_hours": step, "total": len(times), "start": when(start), "end": when(end)}
+
+
+def _plus_hours(start: datetime, hours: float) -> datetime:
+    try:
+        return start + timedelta(hours=hours)
+    except OverflowError:
+        return start
 
 
 def environment() -> Environment:

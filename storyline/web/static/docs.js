@@ -1,4 +1,5 @@
-// Starts Swagger UI on /docs when its bundle could load; otherwise the server-side reference stays.
+// Starts Swagger UI on /docs (its assets are served locally from /static/swagger-ui); the server-side
+// reference below it stays for browsers without JavaScript.
 (function () {
   "use strict";
   window.addEventListener("load", function () {
