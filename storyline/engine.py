@@ -256,7 +256,7 @@ class Engine:
                     result.stories_touched.add(story)
                 self.store.insert_articles(rows, batch=batch_no, now=now)
                 self.store.touch_stories((story for _, _, story, _ in rows), now)
-                self.store._put_checkpoint(PENDING_KEY, "consolidate")
+                self.store.put_checkpoint(PENDING_KEY, "consolidate")
                 self._batches_since_state += 1
                 if self._batches_since_state >= self.state_every:
                     self._save_state(pipe.clusterer)
@@ -278,7 +278,7 @@ class Engine:
                 with self.store.transaction():
                     pairs = self._record_clusterer_merges(pipe.clusterer, merged, now_iso())
                     self._save_state(pipe.clusterer)
-                    self.store._put_checkpoint(PENDING_KEY, None)
+                    self.store.put_checkpoint(PENDING_KEY, None)
                     self._generation = self.store.bump_generation()
             except BaseException:
                 self.forget()
@@ -416,7 +416,7 @@ class Engine:
                     if row["id"] not in kept:
                         self.store.delete_story(row["id"])
                 self._save_state(clusterer)
-                self.store._put_checkpoint(PENDING_KEY, None)
+                self.store.put_checkpoint(PENDING_KEY, None)
                 self.store.bump_generation()
             self.forget()
             self.refresh_stories()

@@ -164,6 +164,7 @@ class Store(Protocol):
     def delete_feed(self, url: str) -> bool: ...
     def get_checkpoint(self, key: str) -> str | None: ...
     def set_checkpoint(self, key: str, value: str) -> None: ...
+    def put_checkpoint(self, key: str, value: str | None) -> None: ...
     def record_errors(self, errors: Iterable[tuple[str, str]]) -> None: ...
 
 
@@ -455,7 +456,7 @@ class SQLStore:
     def bump_generation(self) -> int:
         """Count one more engine write (inside the writer's transaction); returns the new value."""
         value = self.generation() + 1
-        self._put_checkpoint(GENERATION_KEY, str(value))
+        self.put_checkpoint(GENERATION_KEY, str(value))
         return value
 
     # -- feeds, checkpoints, errors ------------------------------------------------------
@@ -486,7 +487,8 @@ class SQLStore:
         row = self.db.execute("SELECT value FROM checkpoints WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def _put_checkpoint(self, key: str, value: str | None) -> None:
+    def put_checkpoint(self, key: str, value: str | None) -> None:
+        """Set (None: delete) a checkpoint inside the caller's transaction."""
         if value is None:
             self.db.execute("DELETE FROM checkpoints WHERE key = ?", (key,))
             return
@@ -495,7 +497,7 @@ class SQLStore:
 
     def set_checkpoint(self, key: str, value: str) -> None:
         with self.transaction():  # type: ignore[attr-defined]
-            self._put_checkpoint(key, value)
+            self.put_checkpoint(key, value)
 
     def record_errors(self, errors: Iterable[tuple[str, str]]) -> None:
         rows = [(now_iso(), where, reason) for where, reason in errors]
