@@ -73,8 +73,17 @@ def related_stories(store: Any, story_id: str, terms: Sequence[str], *, limit: i
 
 
 def data_version(store: Any) -> int:
-    """Moves whenever any session commits a write (the next transaction id to be assigned)."""
-    return int(store.db.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").fetchone()[0])
+    """Moves whenever any session commits a change to what pages show: the count of
+    ``storyline_changed`` notifications (migration 0004's triggers) this connection has received.
+    Checking is a poll of the connection's socket, not a query."""
+    conn = store.conn
+    counter = getattr(store, "_changes", None)
+    if counter is None:
+        counter = store._changes = [0]
+        store.db.execute("LISTEN storyline_changed")
+    for _ in conn.notifies(timeout=0):  # also those that arrived during other queries (psycopg >= 3.2)
+        counter[0] += 1
+    return int(counter[0])
 
 
 __all__ = ["data_version", "related_stories", "search_articles", "search_stories", "ts_query"]
