@@ -441,6 +441,85 @@ class SQLiteStore:
                 [(_now(), where, reason) for where, reason in errors],
             )
 
+    # -- removal (`storyline forget`; the planning is in storyline/maintenance.py) ----------
+    def find_articles(self, *, ids: Sequence[str] = (), outlets: Sequence[str] = (), origins: Sequence[str] = (),
+                      reprints_of: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Rows (id, url, source, origin, story_id, canonical_id, seq) of the articles with one of
+        ``ids``, from one of ``outlets`` or ``origins``, or copying one of ``reprints_of``; by seq."""
+        found: dict[str, dict[str, Any]] = {}
+        for column, values in (("id", ids), ("source", outlets), ("origin", origins), ("canonical_id", reprints_of)):
+            values = list(values)
+            for i in range(0, len(values), 500):
+                chunk = values[i : i + 500]
+                for row in self.db.execute(
+                        "SELECT id, url, source, origin, story_id, canonical_id, seq FROM articles "
+                        f"WHERE {column} IN ({','.join('?' * len(chunk))})", chunk):
+                    found[row["id"]] = dict(row)
+        return sorted(found.values(), key=lambda r: r["seq"])
+
+    def article_record(self, article_id: str) -> Article | None:
+        """One stored article as an :class:`Article`, or None."""
+        row = self.db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return _article(row) if row else None
+
+    def remove_articles(self, rows: Sequence[dict[str, Any]], *, new_originals: dict[str, tuple[str, bytes | None]],
+                        selector: str, reason: str) -> set[str]:
+        """Delete the articles of ``rows`` (from :meth:`find_articles`) in one transaction: their
+        text, search entries and signatures go; each removed original named in ``new_originals``
+        hands its surviving copies to ``(new original id, its signature)``; one ``removals`` row per
+        article records what went and why; the stories they were in are marked dirty. Returns
+        those story ids (refresh them with :meth:`refresh_stories`)."""
+        now = _now()
+        touched = {str(r["story_id"]) for r in rows}
+        ids = [r["id"] for r in rows]
+        with self.transaction():
+            for old, (new, signature) in new_originals.items():
+                self.db.execute("UPDATE articles SET canonical_id = ? WHERE canonical_id = ?", (new, old))
+                if signature is not None:
+                    self.db.execute("INSERT OR REPLACE INTO minhash_signatures VALUES (?, ?)", (new, signature))
+            next_id = int(self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM removals").fetchone()[0])
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                self.db.execute("INSERT INTO articles_fts(articles_fts, rowid, title, text) "
+                                f"SELECT 'delete', seq, title, text FROM articles WHERE id IN ({marks})", chunk)
+                self.db.execute(f"DELETE FROM minhash_signatures WHERE article_id IN ({marks})", chunk)
+                self.db.execute(f"DELETE FROM article_overrides WHERE article_id IN ({marks})", chunk)
+                self.db.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
+            self.db.executemany(
+                "INSERT INTO removals (id, removed_at, article_id, url, source, origin, story_id, selector, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(next_id + n, now, r["id"], r["url"], r["source"], r["origin"], r["story_id"], selector, reason)
+                 for n, r in enumerate(rows)])
+            for story_id in touched:
+                self.db.execute("UPDATE stories SET dirty = 1, updated_at = ? WHERE id = ?", (now, story_id))
+        self._forget_engine()
+        return touched
+
+    def removed_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` were removed by ``storyline forget`` (and are not stored again)."""
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.db.execute(
+                f"SELECT article_id FROM removals WHERE article_id IN ({marks}) "
+                f"AND article_id NOT IN (SELECT id FROM articles WHERE id IN ({marks}))", chunk + chunk))
+        return found
+
+    def removal_log(self, *, limit: int | None = 100) -> list[dict[str, Any]]:
+        """The latest ``removals`` rows, newest first."""
+        return [dict(r) for r in self.db.execute("SELECT * FROM removals ORDER BY id DESC LIMIT ?",
+                                                 (-1 if limit is None else limit,))]
+
+    def removal_generation(self) -> int:
+        """Grows with every removal: a long-running writer reloads its engine when it changed."""
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM removals").fetchone()[0])
+
+    def reload_engine(self) -> None:
+        """Drop the in-memory deduplicator and clusterer; the next write loads them from the database."""
+        self._forget_engine()
+
 
 def _statements(sql: str) -> list[str]:
     """Split a migration into statements, keeping trigger bodies whole."""
