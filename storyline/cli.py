@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -291,29 +292,46 @@ def cmd_watch(args: argparse.Namespace) -> int:
     import threading
 
     from .ingest.watch import Watcher
-    from .service import FeedStoreAdapter
+    from .run import Poller, WatchedStore
     from .store import open_store
 
     settings = _settings(args)
     store = open_store(settings)
-    watcher = Watcher(FeedStoreAdapter(store), settings, fetch_pages=settings.fetch_pages)
     if not store.list_feeds():
         _warn("no feeds subscribed; `storyline feeds add URL` or `storyline ingest OPML` first")
         return EXIT_FAILED
-    try:
-        if args.once:
+    if args.once:
+        watcher = Watcher(WatchedStore(store), settings, fetch_pages=settings.fetch_pages)
+        try:
             report = watcher.poll_once()
-            for poll in report.feeds:
-                _warn(f"{poll.status}: {poll.url} ({poll.new_articles} new)" + (f" — {poll.error}" if poll.error else ""))
-            return EXIT_OK if report.ok else EXIT_FAILED
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-        _warn(f"watching {len(store.list_feeds())} feed(s); Ctrl-C to stop")
-        watcher.run(stop)
-        return EXIT_OK
+        finally:
+            watcher.close()
+        for poll in report.feeds:
+            _warn(f"{poll.status}: {poll.url} ({poll.new_articles} new)" + (f" — {poll.error}" if poll.error else ""))
+        return EXIT_OK if report.ok else EXIT_FAILED
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    _warn(f"watching {len(store.list_feeds())} feed(s); Ctrl-C to stop")
+    poller = Poller(store, settings, stop)  # the same supervised loop as `storyline run`, without the web server
+    try:
+        poller.run()
     finally:
-        watcher.close()
+        poller.close()
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .run import Service
+
+    settings = _settings(args)
+    if args.base_url:
+        settings = settings.with_(base_url=args.base_url)
+    if args.trusted_proxies:
+        settings = settings.with_(trusted_proxies=args.trusted_proxies)
+    if not settings.editor_token and os.environ.get("STORYLINE_EDITOR_TOKEN"):
+        settings = settings.with_(editor_token=os.environ["STORYLINE_EDITOR_TOKEN"])
+    return Service(settings, host=args.host, port=args.port, max_sleep_s=args.max_sleep).run()
 
 
 def cmd_stories(args: argparse.Namespace) -> int:
@@ -457,6 +475,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log", action="store_true", help="print the removal log (what was removed, when and why) as JSON")
     p.add_argument("--limit", type=int, default=100, help="--log: at most this many rows")
 
+    p = command("run", cmd_run, "poll the subscribed feeds and serve the site in one supervised process "
+                "(SIGTERM/Ctrl-C stops after the batch in progress; /healthz reports its state)", data=True)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; put a reverse proxy in front)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--base-url", help="public address of the site, for feed links (setting base_url)")
+    p.add_argument("--trusted-proxies", help="addresses/networks whose X-Forwarded-* headers are believed (setting trusted_proxies)")
+    p.add_argument("--allow-private-network", action="store_true", help="allow fetching from loopback/private addresses")
+    p.add_argument("--no-fetch-pages", action="store_true", help="keep teaser feed entries as they are (no page fetch)")
+    p.add_argument("--max-sleep", type=float, default=60.0, help=argparse.SUPPRESS)  # seconds between looks at the feed list
+
     p = command("stories", cmd_stories, "list stored stories, biggest first", data=True)
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--offset", type=int, default=0)
@@ -492,10 +520,13 @@ def _log_options(default: Any) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from . import logs
 
+    import logging
+
     args = build_parser().parse_args(argv)
     try:
         logs.configure(verbose=getattr(args, "verbose", 0), quiet=getattr(args, "quiet", 0),
-                       json_lines=getattr(args, "log_json", False))
+                       json_lines=getattr(args, "log_json", False),
+                       default=logging.INFO if args.command == "run" else logging.WARNING)
     except StorylineError as exc:
         _warn(f"error: {exc}")
         return EXIT_USAGE

@@ -41,6 +41,8 @@ class Settings:
     editor_token: str = ""  # empty: editorial actions disabled
     embedder: str = ""  # empty: the built-in default; or a sentence-transformers model path
     workers: int = 1  # helper processes preparing long inputs ahead of the stream; 0: none
+    base_url: str = ""  # public address (https://news.example.org) for feed links; empty: the listening address
+    trusted_proxies: str = ""  # comma-separated addresses/networks whose X-Forwarded-For/-Proto are believed
 
     def with_(self, **changes: Any) -> "Settings":
         known = {f.name for f in fields(self)}

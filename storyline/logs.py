@@ -5,8 +5,9 @@ in ``extra`` (``feed``, ``url``, ``item``, ``status``, ``duration_ms``, ``new``,
 reads ``storyline: info: feed polled feed=https://... status=ok new=3 duration_ms=412`` in text
 and carries the same keys as fields in JSON.
 
-The level comes from ``-v`` (info), ``-vv`` (debug) and ``-q`` (errors only) when given, else
-from ``$STORYLINE_LOG_LEVEL`` (``debug``, ``info``, ``warning``, ``error``), else ``warning``.
+The level comes from ``-v`` and ``-q`` when given (one step down or up from the default per
+flag: ``-v`` info, ``-vv`` debug, ``-q`` errors only), else from ``$STORYLINE_LOG_LEVEL``
+(``debug``, ``info``, ``warning``, ``error``), else ``warning`` — ``info`` for ``storyline run``.
 ``--log-json`` writes one JSON object per line (``time``, ``level``, ``logger``, ``message`` and
 the facts) for log collectors (journald, Loki, Elasticsearch, ...).
 """
@@ -25,7 +26,7 @@ ENV_LEVEL = "STORYLINE_LOG_LEVEL"
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING,
            "error": logging.ERROR, "critical": logging.CRITICAL}
 # attributes every LogRecord has; anything else on a record came from ``extra=``
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName", "color_message"}
 
 
 def facts(record: logging.LogRecord) -> dict[str, Any]:
@@ -70,27 +71,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False)
 
 
-def resolve_level(verbose: int = 0, quiet: int = 0, env: str | None = None) -> int:
-    """The level ``-v``/``-q`` ask for, else ``$STORYLINE_LOG_LEVEL``'s, else WARNING.
+def resolve_level(verbose: int = 0, quiet: int = 0, env: str | None = None, *, default: int = logging.WARNING) -> int:
+    """The level ``-v``/``-q`` ask for (steps from ``default``), else ``$STORYLINE_LOG_LEVEL``'s,
+    else ``default`` (WARNING; INFO for ``storyline run``, a service whose log is its report).
 
     Raises:
         ConfigError: ``$STORYLINE_LOG_LEVEL`` names no level.
     """
     if verbose or quiet:
-        return max(logging.DEBUG, min(logging.ERROR, logging.WARNING - 10 * verbose + 10 * quiet))
+        return max(logging.DEBUG, min(logging.ERROR, default - 10 * verbose + 10 * quiet))
     env = os.environ.get(ENV_LEVEL, "") if env is None else env
     if not env.strip():
-        return logging.WARNING
+        return default
     name = env.strip().lower()
     if name not in _LEVELS:
         raise ConfigError(f"{ENV_LEVEL}={env!r} is not a log level; use debug, info, warning or error")
     return _LEVELS[name]
 
 
-def configure(*, verbose: int = 0, quiet: int = 0, json_lines: bool = False, stream: IO[str] | None = None) -> int:
+def configure(*, verbose: int = 0, quiet: int = 0, json_lines: bool = False, stream: IO[str] | None = None,
+              default: int = logging.WARNING) -> int:
     """Send the ``storyline`` loggers (and uvicorn's errors) to ``stream`` (stderr) at the
     level :func:`resolve_level` gives; returns that level."""
-    level = resolve_level(verbose, quiet)
+    level = resolve_level(verbose, quiet, default=default)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     for name in ("storyline", "uvicorn", "uvicorn.error"):

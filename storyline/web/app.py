@@ -124,7 +124,8 @@ def _finish(request: Request, body: bytes, media_type: str, etag: str, private: 
 
 def cache_key(scope: Scope) -> str:
     query: bytes = scope.get("query_string", b"")
-    return f"{scope['path']}?{query.decode('latin-1')}"
+    host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")  # set by ProxyAware, never the client's
+    return f"{scope.get('scheme', 'http')}://{host}{scope['path']}?{query.decode('latin-1')}"
 
 
 def respond(request: Request, build: Callable[[], Body], *, cache: bool = True) -> Response:
@@ -236,7 +237,10 @@ def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastA
     Returns:
         A FastAPI app serving pages, the JSON API (OpenAPI at ``/docs``) and feeds.
     """
-    from . import api, pages
+    from . import api, health, pages
+    from .proxy import ProxyAware, canonical_origin, trusted_networks
+
+    canonical_origin(settings.base_url), trusted_networks(settings.trusted_proxies)  # bad values fail now, by name
 
     app = FastAPI(
         title="storyline", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/openapi.json",
@@ -246,12 +250,14 @@ def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastA
     web = WebState(settings=settings, store=store or open_store(settings), env=render.environment())
     app.state.web = web
     app.mount("/static", StaticFiles(directory=render.STATIC_DIR), name="static")
+    app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(pages.router)
     _install_errors(app)
     app.add_middleware(CachedResponses, web=web)
     app.add_middleware(HeadAsGet)
-    app.add_middleware(SecurityHeaders)  # outermost: cached answers get the headers too
+    app.add_middleware(SecurityHeaders)  # cached answers get the headers too
+    app.add_middleware(ProxyAware, settings=settings)  # outermost: scheme, client and Host from settings, not clients
     return app
 
 
