@@ -154,7 +154,7 @@ class CachedResponses:
         self.app, self.web = app, web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] == "/healthz":  # health: never cached
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
