@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -329,8 +328,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings = settings.with_(base_url=args.base_url)
     if args.trusted_proxies:
         settings = settings.with_(trusted_proxies=args.trusted_proxies)
-    if not settings.editor_token and os.environ.get("STORYLINE_EDITOR_TOKEN"):
-        settings = settings.with_(editor_token=os.environ["STORYLINE_EDITOR_TOKEN"])
     return Service(settings, host=args.host, port=args.port, max_sleep_s=args.max_sleep).run()
 
 

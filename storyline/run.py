@@ -154,6 +154,8 @@ def log_poll(report: PollReport, duration_ms: int) -> None:
             log.warning("feed warning", extra={"feed": poll.url, "warning": warning})
         for err in poll.page_errors:
             log.warning("item page not read", extra={"feed": poll.url, "item": err.where, "error": err.reason})
+    if not report.polled:
+        return  # nothing was due: no line every time the poller wakes up
     log.info("poll done", extra={"feeds": report.polled, "new": report.new_articles, "failed": len(report.errors),
                                  "not_modified": report.not_modified, "duration_ms": duration_ms})
 
@@ -183,7 +185,14 @@ class Poller:
         self.watcher.fetcher.close()
 
     def run(self) -> None:
-        """The loop; returns when ``stop`` is set."""
+        """The loop; returns when ``stop`` is set. It starts by refreshing the stories a stopped
+        run left dirty (their summaries and sizes)."""
+        try:
+            refreshed = self.feeds.store.refresh_stories()
+            if refreshed:
+                log.info("refreshed stories left unfinished by the last run", extra={"stories": refreshed})
+        except Exception as exc:
+            self._crashed(exc)
         while not self.stop.is_set():
             self.status.update(state="polling", last_poll_at=_now())
             start = time.monotonic()
@@ -271,9 +280,6 @@ class Service:
         """Serve and poll until a signal in ``signals`` arrives; returns the exit status."""
         for sig in signals:
             signal.signal(sig, self._on_signal)
-        refreshed = self.store.refresh_stories()  # stories a stopped run left dirty
-        if refreshed:
-            log.info("refreshed stories left unfinished by the last run", extra={"stories": refreshed})
         if not self._start_web():
             return 1
         feeds = self.store.list_feeds()
