@@ -213,3 +213,59 @@ def test_systemd_unit_verifies(tmp_path):
         unit.replace("/opt/storyline/venv/bin/storyline run", f"{sys.executable} -m storyline run"), encoding="utf-8")
     checked = subprocess.run([analyze, "verify", str(tmp_path / "storyline.service")], capture_output=True, text=True)
     assert checked.returncode == 0 and not checked.stderr.strip(), checked.stderr
+
+
+def test_forget_and_backup_on_each_backend(store_settings, tmp_path):
+    """`forget` on SQLite and PostgreSQL through the engine: the outlet's articles, search entries
+    and signatures go, stories are recomputed, the removal log is kept; a writer that was already
+    running (its deduplicator loaded) reloads before its next write, so a new copy of a forgotten
+    report is stored as an original. `backup` copies SQLite and names pg_dump for PostgreSQL."""
+    from storyline.engine import open_engine
+    from storyline.errors import ConfigError
+    from storyline.ingest import read_paths
+    from storyline.maintenance import backup, forget
+    from storyline.models import Article
+    from storyline.store import queries
+
+    writer = open_engine(store_settings, command="test: a running writer")
+    writer.add_articles(read_paths([DEMO]))
+    before = list(writer.iter_articles())
+    theirs = {a["id"] for a in before if a["source"] == OUTLET}
+    assert len(theirs) >= 5
+
+    remover = open_engine(store_settings, command="storyline forget")  # another connection, as another process has
+    report = forget(remover, outlets=[OUTLET], reason="asked")
+    assert {r["id"] for r in report.removed} == theirs and report.stories_recomputed
+    after = {a["id"]: a for a in remover.iter_articles()}
+    assert len(after) == len(before) - len(theirs) and not theirs & set(after)
+    assert all(a["reprint_of"] is None or a["reprint_of"] in after for a in after.values())
+    assert not theirs & set(remover.signatures())
+    for story in remover.iter_stories():
+        originals = [i for i in story["articles"] if after[i]["reprint_of"] is None]
+        assert story["size"] == len(originals) and story["duplicates"] == len(story["articles"]) - len(originals)
+        assert all(s["article_id"] in after for s in story["sentences"])
+    for art in (a for a in before if a["id"] in theirs):
+        hits, _ = queries.search_articles(remover.store, art["title"], limit=50)
+        assert not theirs & {h["id"] for h in hits}
+    log = remover.removal_log(limit=None)
+    assert {r["article_id"] for r in log} == theirs and all(r["selector"] == f"outlet={OUTLET}" for r in log)
+    assert remover.removed_ids(sorted(theirs)) == theirs
+
+    # an original with no copy left: forget it, then the running writer gets a copy of it
+    lone = next(a for a in after.values() if a["reprint_of"] is None
+                and not any(b["reprint_of"] == a["id"] for b in after.values()))
+    forget(remover, ids=[lone["id"]], reason="asked")
+    copy = Article(id="copy-of-lone", title=lone["title"], text=lone["text"], source="Another Outlet",
+                   url="https://example.org/copy")
+    added = writer.add_articles([copy])
+    assert added.new == 1 and added.reprints == 0  # not a copy of an article that is gone
+    assert {a["id"]: a for a in writer.iter_articles()}["copy-of-lone"]["reprint_of"] is None
+
+    if store_settings.database_url:
+        with pytest.raises(ConfigError, match="pg_dump"):
+            backup(store_settings, tmp_path / "copy.db")
+    else:
+        copied = backup(store_settings, tmp_path / "copy.db")
+        assert copied.articles == writer.counts()["articles"] and copied.integrity == "ok"
+    writer.close()
+    remover.close()

@@ -47,7 +47,8 @@ def test_run_polls_serves_reports_health_and_follows_forget(tmp_path):
         with storyline_run(data_dir) as svc:
             def polled() -> bool:
                 body = svc.health().json()
-                return body["store"]["articles"] == 12 and body["feeds"]["failing"] == 1
+                # the articles commit before the feed's state is saved: wait for the whole poll
+                return body["store"]["articles"] == 12 and body["feeds"]["failing"] == 1 and body["poller"]["polls"] >= 1
             svc.wait_for(polled, 120, "the first poll")
             health = svc.health()
             body = health.json()
