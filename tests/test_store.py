@@ -64,14 +64,8 @@ def test_split_ingest_continues_the_same_stories(store_settings, tmp_path):
     two.close()
     two = open_engine(two_settings)
     two.add_articles(read_paths([tmp_path / "b.jsonl"]))
-    # ids are stored under their file (`<stem>-<path hash>:<id>`, docs/decisions.md), so the two
-    # stores name the same article differently: compare the grouping by the id the file gives
-    def stories_of(store) -> list[list[str]]:  # type: ignore[no-untyped-def]
-        groups: dict[str, list[str]] = {}
-        for r in store.iter_articles():
-            groups.setdefault(r["story_id"], []).append(r["id"].split(":", 1)[1])
-        return sorted(sorted(g) for g in groups.values())
-    assert len(stories_of(one)) > 1 and stories_of(one) == stories_of(two)
+    story_of = lambda s: {r["id"]: r["story_id"] for r in s.iter_articles()}  # noqa: E731
+    assert story_of(one) == story_of(two)
 
 
 KILLER = """
