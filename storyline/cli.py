@@ -254,10 +254,39 @@ def cmd_watch(args: argparse.Namespace) -> int:
         watcher.close()
 
 
+def _stories_since(store: Any, since_text: str, as_json: bool, limit: int) -> int:
+    """`storyline stories --since T`: the stories with reports first seen after T, and their updates."""
+    from . import follow
+    from .store import queries
+
+    since = follow.parse_since(since_text)
+    moved = queries.stories_moved_since(store, since.isoformat())[:limit]
+    cards = queries.story_cards(store, moved)
+    found = [{**follow.update(store, sid, since), "id": sid, "headline": cards[sid]["headline"] if sid in cards else ""}
+             for sid in moved]
+    if as_json:
+        json.dump({"since": since.isoformat(), "stories": found}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    if not found:
+        _warn(f"no story has a report first seen after {since.isoformat()}")
+    for item in found:
+        reprints = f", {item['new_reprints']} reprint(s)" if item["new_reprints"] else ""
+        print(f"{item['id']}  {item['headline']}\n    {item['new_reports']} new report(s){reprints} after "
+              f"{since_text}, latest {item['latest']}")
+        for sent in item["sentences"]:
+            print(f"    - {sent['text']} ({sent['outlet'] or 'unknown outlet'})")
+        if not item["sentences"]:
+            print("    (nothing the earlier reports did not already say)")
+    return EXIT_OK
+
+
 def cmd_stories(args: argparse.Namespace) -> int:
     from .store import open_store
 
     store = open_store(_settings(args))
+    if args.since:
+        return _stories_since(store, args.since, args.json, args.limit)
     rows = store.list_stories(limit=args.limit, offset=args.offset)
     if args.json:
         json.dump({"stories": [dict(r) | {"summary": json.loads(r["summary"] or "{}").get("summary", "")}
@@ -367,7 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-private-network", action="store_true", help="allow fetching from loopback/private addresses")
     p.add_argument("--no-fetch-pages", action="store_true", help="keep teaser feed entries as they are (no page fetch)")
 
-    p = command("stories", cmd_stories, "list stored stories, biggest first", data=True)
+    p = command("stories", cmd_stories, "list stored stories, biggest first (or, with --since, what moved)", data=True)
+    p.add_argument("--since", help="ISO date or time: print the stories with reports first seen after it and "
+                                   "their new sentences (a bare date means after that day)")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--json", action="store_true")

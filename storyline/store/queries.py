@@ -25,8 +25,11 @@ SNIPPET_START, SNIPPET_END = "\ue000", "\ue001"  # private-use marks, replaced a
 # Breadth (independent outlets count most, reprints least) over a freshness decay of one day.
 _SCORE = ("(2.0 * s.outlets + s.size + 0.5 * s.duplicates) / "
           "(1.0 + max(0.0, julianday(:ref) - julianday(coalesce(s.last_seen, :ref))))")
+# Outlets count every outlet that carried the story, reprinting outlets included, so the count
+# agrees with the list of outlets a story shows (the stored ``stories.outlets`` counts originals only).
 _CARD_COLUMNS = ("s.id, coalesce(p.headline, s.headline) AS headline, p.headline IS NOT NULL AS pinned, s.summary, "
-                 "s.size, s.duplicates, s.outlets, s.first_seen, s.last_seen, s.updated_at")
+                 "s.size, s.duplicates, (SELECT count(DISTINCT a.source) FROM articles a WHERE a.story_id = s.id "
+                 "AND a.source <> '') AS outlets, s.first_seen, s.last_seen, s.updated_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,27 @@ def story_articles(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
         "SELECT id, url, source, title, text, published, language, canonical_id, content_hash FROM articles "
         "WHERE story_id = ? ORDER BY coalesce(julianday(published), 1e9), seq", (story_id,),
     ).fetchall()
+
+
+SEEN_SQL = "coalesce(published, fetched_at, added_at)"  # when a report was first seen (see docs/web.md)
+
+
+def story_reports(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
+    """Every article of a story with its full text and ``seen`` time (originals and reprints),
+    earliest seen first."""
+    return store.db.execute(
+        f"SELECT *, {SEEN_SQL} AS seen FROM articles WHERE story_id = ? "
+        f"ORDER BY coalesce(julianday({SEEN_SQL}), 1e9), seq", (story_id,),
+    ).fetchall()
+
+
+def stories_moved_since(store: SQLiteStore, since: str) -> list[str]:
+    """Ids of stories with a report first seen after ``since`` (ISO time), latest news first."""
+    rows = store.db.execute(
+        f"SELECT story_id, max(julianday({SEEN_SQL})) AS latest FROM articles "
+        f"WHERE julianday({SEEN_SQL}) > julianday(?) GROUP BY story_id ORDER BY latest DESC, story_id", (since,),
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def merged_into(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
@@ -260,4 +284,6 @@ __all__ = [
     "since_for",
     "story_articles",
     "story_cards",
+    "story_reports",
+    "stories_moved_since",
 ]

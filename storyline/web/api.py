@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -9,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from .. import follow
 from ..store import editorial, queries
 from . import views
 from .app import json_body, respond, state_of
@@ -54,11 +56,33 @@ async def api_stories(request: Request, q: str = Query("", max_length=200, descr
     return _json(request, lambda: views.front(web.store, since=since, outlet=outlet, language=language, page=page))
 
 
+def _parse_since(value: str) -> datetime:
+    try:
+        return follow.parse_since(value)
+    except follow.SinceError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
 @router.get("/stories/{story_id}", summary="One story: summary, sources, timeline, related, history")
-async def api_story(request: Request, story_id: str) -> Response:
-    """A story in full. A merged-away id answers 301 to the story that absorbed it."""
+async def api_story(request: Request, story_id: str,
+                    since: str = Query("", max_length=64, description="also report what is new since this ISO time")
+                    ) -> Response:
+    """A story in full (with ``update`` when ``since`` is given). A merged-away id answers 301."""
     web = state_of(request)
-    return _story_or_redirect(request, story_id, lambda: views.story(web.store, story_id))
+    when = _parse_since(since) if since else None
+    return _story_or_redirect(request, story_id, lambda: views.story(web.store, story_id, since=when))
+
+
+@router.get("/stories/{story_id}/updates", summary="What is new in a story since a time")
+async def api_story_updates(request: Request, story_id: str,
+                            since: str = Query(..., max_length=64, description="ISO 8601 date or time")) -> Response:
+    """Sentences from reports first seen after ``since`` that say something the earlier reports did not,
+    each attributed: ``{"story_id", "since", "latest", "new_reports", "new_reprints", "new_outlets",
+    "headline", "sentences": [{"text", "outlet", "article_id", "article_title", "url", "href", "published"}],
+    "reports": [...]}``."""
+    web = state_of(request)
+    when = _parse_since(since)
+    return _story_or_redirect(request, story_id, lambda: views.story_update(web.store, story_id, when), "/updates")
 
 
 @router.get("/stories/{story_id}/about", summary="Why each article is in a story")

@@ -20,7 +20,7 @@ _EPOCH = "1970-01-01T00:00:00+00:00"
 
 def _content_text(story: dict[str, Any]) -> str:
     lines = [f"{s['text']} ({s['outlet']})" if s["outlet"] else s["text"] for s in story["summary"]["sentences"]]
-    lines.append(f"{story['reports']} reports, {story['reprints']} reprints from {story['outlets']} outlets.")
+    lines.append(f"{story['coverage']}.")  # worded as on the story page (views.coverage_label)
     return "\n\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -9,8 +10,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from .. import follow
 from ..store import editorial, queries
-from . import feeds, views
+from . import feeds, story_feeds, views
 from .app import HTML_TYPE, error_response, respond, state_of
 from .security import EDITOR_COOKIE, cookie_value, form_token, token_matches
 
@@ -54,8 +56,20 @@ def _redirect_merged(request: Request, story_id: str, suffix: str = "") -> Respo
     with web.lock:
         target = queries.merge_target(web.store, story_id)
     if target and target != story_id:
-        return RedirectResponse(f"/stories/{target}{suffix}", status_code=301)
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/stories/{target}{suffix}{query}", status_code=301)
     return None
+
+
+def _since(request: Request) -> datetime | None:
+    """The page's ``?since=`` time, None when absent; a bad value is a 422."""
+    value = request.query_params.get("since", "")
+    if not value:
+        return None
+    try:
+        return follow.parse_since(value)
+    except follow.SinceError as exc:
+        raise HTTPException(422, str(exc)) from exc
 
 
 def _editor_login(request: Request) -> Response | None:
@@ -83,9 +97,10 @@ async def story_page(request: Request, story_id: str) -> Response:
         return moved
     web = state_of(request)
     editor = web.is_editor(request)
+    since = _since(request)
 
     def compute() -> dict[str, Any]:
-        data = views.story(web.store, story_id)
+        data = views.story(web.store, story_id, since=since)
         if data is None:
             raise HTTPException(404, "There is no story with this id.")
         form = form_token(web.settings.editor_token, story_id) if editor else ""
@@ -161,6 +176,37 @@ async def json_feed(request: Request) -> Response:
         return feeds.json_feed(stories, base_url=base, q=q), "application/feed+json; charset=utf-8"
 
     return respond(request, build)
+
+
+def _story_feed(request: Request, story_id: str, kind: str) -> Response:
+    moved = _redirect_merged(request, story_id, f"/feed.{kind}")
+    if moved is not None:
+        return moved
+    web = state_of(request)
+
+    def build() -> tuple[bytes, str]:
+        data = views.story(web.store, story_id)
+        if data is None:
+            raise HTTPException(404, "There is no story with this id.")
+        entries = story_feeds.entries(web.store, data)
+        base = str(request.base_url).rstrip("/")
+        if kind == "atom":
+            return story_feeds.atom(data, entries, base_url=base), "application/atom+xml; charset=utf-8"
+        return story_feeds.json_feed(data, entries, base_url=base), "application/feed+json; charset=utf-8"
+
+    return respond(request, build)
+
+
+@router.get("/stories/{story_id}/feed.atom")
+async def story_atom(request: Request, story_id: str) -> Response:
+    """One story's updates as Atom: one entry per day with news."""
+    return _story_feed(request, story_id, "atom")
+
+
+@router.get("/stories/{story_id}/feed.json")
+async def story_json_feed(request: Request, story_id: str) -> Response:
+    """One story's updates as JSON Feed 1.1."""
+    return _story_feed(request, story_id, "json")
 
 
 @router.get("/docs")

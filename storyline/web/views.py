@@ -12,9 +12,11 @@ import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from .. import follow
 from ..cluster.features import default_idf
 from ..dedup.minhash import shingles
 from ..store import queries
@@ -52,12 +54,32 @@ def _one_line(summary_json: str) -> str:
     return str(sentences[0]["text"]) if sentences else str(summary.get("summary", ""))
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word if n == 1 else word + 's'}"
+
+
+def coverage_label(outlets: int, reports: int, reprints: int) -> str:
+    """The one wording of a story's coverage, used by every page, the API and the feeds:
+    ``"8 outlets · 6 original reports, 5 reprints"`` (outlets count reprinting outlets too)."""
+    return f"{_count(outlets, 'outlet')} · {_count(reports, 'original report')}, {_count(reprints, 'reprint')}"
+
+
+def _headline(row: sqlite3.Row) -> str:
+    """The stored headline; a story with none is named by its first summary sentence."""
+    if row["headline"]:
+        return str(row["headline"])
+    first = _one_line(row["summary"])
+    words = first.split()
+    return " ".join(words[:14]) + ("…" if len(words) > 14 else "") if words else "Story without a title"
+
+
 def story_card(row: sqlite3.Row) -> dict[str, Any]:
     """The short form of a story used in lists, feeds and search results."""
     return {
-        "id": row["id"], "headline": row["headline"] or "(untitled story)", "pinned": bool(row["pinned"]),
+        "id": row["id"], "headline": _headline(row), "pinned": bool(row["pinned"]),
         "summary": _one_line(row["summary"]), "reports": row["size"], "reprints": row["duplicates"],
-        "outlets": row["outlets"], "first_seen": row["first_seen"], "last_seen": row["last_seen"],
+        "outlets": row["outlets"], "coverage": coverage_label(row["outlets"], row["size"], row["duplicates"]),
+        "first_seen": row["first_seen"], "last_seen": row["last_seen"],
         "updated_at": row["updated_at"], "url": f"/stories/{row['id']}", "api_url": f"/api/stories/{row['id']}",
     }
 
@@ -136,6 +158,16 @@ def _sources(rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
             for r in rows if r["canonical_id"] == r["id"]]
 
 
+def _coverage(rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
+    """Every outlet that carried the story with its original reports and reprints (most first)."""
+    counts: dict[str, list[int]] = {}
+    for r in rows:
+        if r["source"]:
+            counts.setdefault(r["source"], [0, 0])[r["canonical_id"] != r["id"]] += 1
+    return [{"name": name, "url": outlet_path(name), "reports": c[0], "reprints": c[1]}
+            for name, c in sorted(counts.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))]
+
+
 def _sentences(summary: dict[str, Any], by_id: dict[str, sqlite3.Row]) -> list[dict[str, Any]]:
     out = []
     for s in summary.get("sentences") or []:
@@ -164,8 +196,31 @@ def _related(store: SQLiteStore, story_id: str, terms: list[str]) -> list[dict[s
     return [story_card(cards[sid]) for sid, _ in found if sid in cards and cards[sid]["size"] > 0]
 
 
-def story(store: SQLiteStore, story_id: str) -> dict[str, Any] | None:
-    """Everything the story page shows; None when ``story_id`` is not a current story."""
+def _decorate_update(data: dict[str, Any], by_id: dict[str, sqlite3.Row]) -> dict[str, Any]:
+    """Links for an update's sentences and reports (outlet pages, safe article links)."""
+    for s in data["sentences"]:
+        row = by_id.get(s["article_id"])
+        s.update(outlet_url=outlet_path(s["outlet"]) if s["outlet"] else None,
+                 article_title=row["title"] if row is not None else "",
+                 url=row["url"] if row is not None else "", href=safe_href(row["url"]) if row is not None else None)
+    for r in data["reports"]:
+        r.update(outlet_url=outlet_path(r["outlet"]) if r["outlet"] else None, href=safe_href(r["url"]))
+    return data
+
+
+def story_update(store: SQLiteStore, story_id: str, since: datetime) -> dict[str, Any] | None:
+    """What is new in a story since ``since``: attributed sentences from later reports only."""
+    card = queries.story_cards(store, [story_id]).get(story_id)
+    rows = queries.story_articles(store, story_id)
+    if card is None or not rows:
+        return None
+    data = _decorate_update(follow.update(store, story_id, since), {r["id"]: r for r in rows})
+    return {"story_id": story_id, "url": f"/stories/{story_id}", **data}
+
+
+def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None) -> dict[str, Any] | None:
+    """Everything the story page shows; None when ``story_id`` is not a current story. With
+    ``since``, also what is new since then (``update``) and which sources are new."""
     card = queries.story_cards(store, [story_id]).get(story_id)
     rows = queries.story_articles(store, story_id)
     if card is None or not rows:
@@ -175,12 +230,16 @@ def story(store: SQLiteStore, story_id: str) -> dict[str, Any] | None:
     terms = _story_terms(card["headline"], rows)
     history = [{"story_id": m["old_id"], "merged_at": m["merged_at"], "reason": m["reason"]}
                for m in queries.merged_into(store, story_id)]
+    update = _decorate_update(follow.update(store, story_id, since), by_id) if since else None
     return {
         **story_card(card),
+        "new_since": update,
         "summary": {"text": " ".join(s.get("text", "") for s in summary.get("sentences") or []),
                     "sentences": _sentences(summary, by_id), "summarizer": summary.get("summarizer", "")},
         "sources": _sources(rows),
         "outlet_names": sorted({r["source"] for r in rows if r["source"]}),
+        "coverage_by_outlet": _coverage(rows),
+        "feeds": {"atom": f"/stories/{story_id}/feed.atom", "json": f"/stories/{story_id}/feed.json"},
         "timeline": [{"time": r["published"], "outlet": r["source"], "article_id": r["id"],
                       "kind": "original" if r["canonical_id"] == r["id"] else "reprint"} for r in rows],
         "terms": terms, "related": _related(store, story_id, terms), "merged_from": history,
@@ -281,5 +340,6 @@ __all__ = [
     "search",
     "story",
     "story_card",
+    "story_update",
     "top_stories",
 ]

@@ -1,0 +1,170 @@
+"""What a returning reader gets: updates since a time, per-story feeds, coverage counts that agree."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+from fastapi.testclient import TestClient
+from test_web_api import build_store
+
+from storyline.config import Settings
+from storyline.follow import parse_since
+from storyline.web import create_app
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("web-reader")
+    build_store(path).close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(data_dir: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(data_dir=data_dir))) as c:
+        yield c
+
+
+def story_of(client: TestClient, article_id: str) -> str:
+    return str(client.get(f"/api/articles/{article_id}").json()["story_id"])
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def section(html: str, ident: str) -> str:
+    start = html.index(f'id="{ident}"')
+    return html[start: html.index("</section>", start)]
+
+
+def test_update_since_the_day_before_the_last_report(client: TestClient) -> None:
+    """Demo acceptance: ?since= the day before the last report shows only that day's new sentences."""
+    sid = story_of(client, "demo-019")  # the election story
+    story = client.get(f"/api/stories/{sid}").json()
+    last_day = max(t["time"] for t in story["timeline"])[:10]
+    assert last_day == "2026-03-12"
+    update = client.get(f"/api/stories/{sid}/updates", params={"since": "2026-03-11"}).json()
+    that_day = {r["id"] for r in update["reports"]}
+    assert that_day and all(r["seen"].startswith("2026-03-12") for r in update["reports"])
+    assert update["sentences"], "the day after the count brought new facts"
+    texts = {a["id"]: client.get(f"/api/articles/{a['id']}").json()["text"] for a in update["reports"]}
+    earlier = " ".join(client.get(f"/api/articles/{t['article_id']}").json()["text"]
+                       for t in story["timeline"] if not t["time"].startswith("2026-03-12"))
+    for s in update["sentences"]:
+        assert s["article_id"] in that_day and s["outlet"], s
+        assert s["text"] in texts[s["article_id"]], "a real sentence of that day's report"
+        assert s["text"] not in earlier, "nothing the reader already had"
+    page = client.get(f"/stories/{sid}", params={"since": "2026-03-11"})
+    assert page.status_code == 200
+    new = section(page.text, "update")
+    shown = re.findall(r'<li class="new">\s*<p><span class="new-mark">New</span> (.*?)</p>', new, re.S)
+    assert [s.replace("&#39;", "'") for s in shown] == [s["text"] for s in update["sentences"]]
+    for s in update["sentences"]:
+        assert s["outlet"].replace("'", "&#39;") in new
+    # sources first seen that day are marked new, earlier ones are not
+    assert 'id="a-demo-024" class="new"' in page.text and 'id="a-demo-018" class="new"' not in page.text
+
+
+def test_the_api_story_carries_the_same_update(client: TestClient) -> None:
+    sid = story_of(client, "demo-019")
+    full = client.get(f"/api/stories/{sid}", params={"since": "2026-03-11T23:00:00Z"}).json()
+    alone = client.get(f"/api/stories/{sid}/updates", params={"since": "2026-03-11T23:00:00Z"}).json()
+    assert full["new_since"]["sentences"] == alone["sentences"]
+    assert client.get(f"/api/stories/{sid}").json()["new_since"] is None
+
+
+def test_nothing_new_after_the_last_report(client: TestClient) -> None:
+    sid = story_of(client, "demo-019")
+    update = client.get(f"/api/stories/{sid}/updates", params={"since": "2026-03-30"}).json()
+    assert update["sentences"] == [] and update["new_reports"] == 0
+    assert "Nothing new since then" in client.get(f"/stories/{sid}?since=2026-03-30").text
+
+
+def test_a_bad_since_is_a_clear_422(client: TestClient) -> None:
+    sid = story_of(client, "demo-019")
+    for path in (f"/api/stories/{sid}/updates?since=last+week", f"/stories/{sid}?since=soon"):
+        r = client.get(path)
+        assert r.status_code == 422 and "not a date or time" in r.text
+
+
+def test_story_atom_feed_is_valid_and_its_entries_are_updates(client: TestClient) -> None:
+    sid = story_of(client, "demo-019")
+    r = client.get(f"/stories/{sid}/feed.atom")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(r.content)
+    assert not feed.bozo, feed.get("bozo_exception")
+    days = [u for u in client.get(f"/stories/{sid}/feed.json").json()["items"]]
+    assert len(feed.entries) == len(days) >= 2
+    newest = feed.entries[0]
+    assert newest.title.startswith("Update: ")
+    update = client.get(f"/api/stories/{sid}/updates", params={"since": "2026-03-11"}).json()
+    for s in update["sentences"]:
+        assert f"{s['text']} ({s['outlet']})" in newest.content[0].value
+    assert f"/stories/{sid}?since=" in newest.link
+    assert client.get(newest.link.replace("http://testserver", "")).status_code == 200
+
+
+def test_counts_agree_in_header_sidebar_api_and_feeds(client: TestClient) -> None:
+    for article in ("demo-001", "demo-019", "demo-090"):
+        sid = story_of(client, article)
+        api = client.get(f"/api/stories/{sid}").json()
+        html = client.get(f"/stories/{sid}").text
+        header = text_of(re.search(r'<p class="kicker">(.*?)</p>', html, re.S).group(1))
+        sidebar = text_of(re.search(r'<p class="coverage-count">(.*?)</p>', html, re.S).group(1))
+        listed = re.findall(r"<li><a href=\"/outlets/[^\"]+\">", section(html, "outlets-h"))
+        assert header == sidebar == api["coverage"]
+        assert api["coverage"].startswith(f"{api['outlets']} outlet")
+        assert f"{api['reports']} original report" in api["coverage"] and f"{api['reprints']} reprint" in api["coverage"]
+        assert len(listed) == len(api["coverage_by_outlet"]) == api["outlets"]
+        assert sum(o["reports"] for o in api["coverage_by_outlet"]) == api["reports"]
+        assert sum(o["reprints"] for o in api["coverage_by_outlet"]) == api["reprints"]
+        assert api["outlets"] == len({t["outlet"] for t in api["timeline"] if t["outlet"]})
+        atom = feedparser.parse(client.get(f"/stories/{sid}/feed.atom").content)
+        assert atom.feed.subtitle == api["coverage"]
+        doc = client.get(f"/stories/{sid}/feed.json").json()
+        assert doc["description"] == api["coverage"]
+        assert (doc["_storyline"]["outlets"], doc["_storyline"]["reports"], doc["_storyline"]["reprints"]) == (
+            api["outlets"], api["reports"], api["reprints"])
+        card = next(s for s in client.get("/api/stories?limit=100").json()["stories"] if s["id"] == sid)
+        assert card["coverage"] == api["coverage"]
+        entry = next(e for e in feedparser.parse(client.get("/feed.atom").content).entries if e.id.endswith(sid))
+        assert api["coverage"] in entry.content[0].value
+
+
+def test_readers_see_no_model_names_or_untitled(client: TestClient) -> None:
+    for article in ("demo-019", "demo-023", "demo-049"):
+        sid = story_of(client, article)
+        html = client.get(f"/stories/{sid}").text
+        assert "selected by" not in html and "learned.v2" not in html and "(untitled" not in html
+    assert "(untitled" not in client.get("/").text
+
+
+def test_cli_stories_since(data_dir: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "storyline", "stories", "--data-dir", str(data_dir), "--since",
+                          "2026-03-18", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout)
+    assert found["since"] == parse_since("2026-03-18").isoformat()
+    moved = found["stories"]
+    assert moved and all(s["latest"] > "2026-03-19" for s in moved)
+    quake = next(s for s in moved if "Corvel" in s["headline"])
+    assert quake["sentences"] and all(s["outlet"] for s in quake["sentences"])
+    text = subprocess.run([sys.executable, "-m", "storyline", "stories", "--data-dir", str(data_dir), "--since",
+                           "2026-03-18"], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert text.returncode == 0 and quake["headline"] in text.stdout
+    assert f"- {quake['sentences'][0]['text']} ({quake['sentences'][0]['outlet']})" in text.stdout
+    bad = subprocess.run([sys.executable, "-m", "storyline", "stories", "--data-dir", str(data_dir), "--since",
+                          "someday"], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert bad.returncode != 0 and "not a date or time" in bad.stderr
