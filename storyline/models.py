@@ -75,6 +75,7 @@ class Summary:
     sentences: list[SummarySentence] = field(default_factory=list)
     summarizer: str = ""
     headline_article: int | None = None
+    superseded: list[tuple[str, int | None]] = field(default_factory=list)  # (headline, article) it replaced
 
     @property
     def text(self) -> str:

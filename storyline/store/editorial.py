@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..cluster.base import story_id_for
 from ..errors import StorylineError
-from ..models import Summary
+from ..models import Story, Summary
 
 if TYPE_CHECKING:
     from .sqlite import SQLiteStore
@@ -196,6 +196,47 @@ def apply_pin(store: SQLiteStore, story_id: str, summary: Summary) -> Summary:
     return summary
 
 
+def record_headline(store: SQLiteStore, story: Story) -> None:
+    """Add the story's headline to ``headline_history`` when it differs from the last one shown
+    (inside the caller's transaction); a headline the summarizer superseded with a later
+    development is recorded first, at its own report's time."""
+    summary = story.summary
+    if summary is None or not summary.headline:
+        return
+    last = store.db.execute("SELECT headline FROM headline_history WHERE story_id = ? ORDER BY at DESC LIMIT 1",
+                            (story.id,)).fetchone()
+    if last is not None and last[0] == summary.headline:
+        return
+    known = {r[0] for r in store.db.execute("SELECT headline FROM headline_history WHERE story_id = ?", (story.id,))}
+    rows = []
+    for headline, index in summary.superseded:
+        art = story.articles[index] if index is not None and index < len(story.articles) else None
+        when = art.published if art and art.published else story.first_seen
+        if headline not in known and when is not None:
+            rows.append((story.id, when.isoformat(), headline, art.id if art else "", "computed"))
+    source = story.articles[summary.headline_article] if summary.headline_article is not None and \
+        summary.headline_article < len(story.articles) else None
+    if pinned_headline(store, story.id) is not None:
+        reason, when = "pinned", datetime.now(UTC)
+    elif summary.superseded:
+        reason, when = "later development", source.published if source and source.published else story.last_seen
+    else:
+        reason, when = "computed", story.last_seen
+    when = when or datetime.now(UTC)
+    rows.append((story.id, when.isoformat(), summary.headline, source.id if source else "", reason))
+    store.db.executemany("INSERT INTO headline_history (story_id, at, headline, article_id, reason) "
+                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (story_id, at, headline) DO NOTHING", rows)
+
+
+def headline_history(store: SQLiteStore, story_id: str) -> list[dict[str, Any]]:
+    """The headlines a story has shown, oldest first, with the report each came from."""
+    rows = store.db.execute(
+        "SELECT h.at, h.headline, h.article_id, h.reason, a.source FROM headline_history h "
+        "LEFT JOIN articles a ON a.id = h.article_id WHERE h.story_id = ? ORDER BY h.at, h.headline", (story_id,),
+    ).fetchall()
+    return [{"at": r[0], "headline": r[1], "article_id": r[2], "reason": r[3], "outlet": r[4] or ""} for r in rows]
+
+
 def story_override(store: SQLiteStore, article_id: str) -> str | None:
     """The story an editor put ``article_id`` in (resolved through later merges), or None."""
     row = store.db.execute("SELECT story_id FROM article_overrides WHERE article_id = ?", (article_id,)).fetchone()
@@ -227,9 +268,11 @@ __all__ = [
     "EditorialError",
     "apply_pin",
     "editorial_log",
+    "headline_history",
     "merge_stories",
     "pin_headline",
     "pinned_headline",
+    "record_headline",
     "split_article",
     "story_override",
 ]

@@ -336,6 +336,7 @@ class SQLiteStore:
                     continue
                 summary = self.summarizer(story.articles, self.settings.max_words)
                 story.summary = editorial.apply_pin(self, story_id, summary)
+                editorial.record_headline(self, story)
                 self.db.execute(
                     "UPDATE stories SET headline = ?, summary = ?, size = ?, duplicates = ?, outlets = ?, "
                     "first_seen = ?, last_seen = ?, dirty = 0 WHERE id = ?",

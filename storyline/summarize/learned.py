@@ -16,7 +16,10 @@ Steps for one story:
 4. Chosen sentences are ordered for reading: the most valuable opening sentence first, the rest
    by position in their articles.
 5. The headline comes from :class:`~storyline.summarize.headline.LearnedHeadliner` (fed the
-   summary- and headline-word chances).
+   summary- and headline-word chances); when a later member report's title carries a development
+   that supersedes it (a result, a verdict, a toll),
+   :func:`~storyline.summarize.headline.follow_development` moves the headline there and the
+   summary records the headline it replaced (``Summary.superseded``).
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ import numpy as np
 from ..models import Article, Summary, SummarySentence
 from .base import DEFAULT_MAX_WORDS
 from .features import Sentence, StoryView, story_sentences
-from .headline import LearnedHeadliner
+from .headline import LearnedHeadliner, follow_development
 from .noise import OffTopicDetector
 from .scoring import load_model, scorer_from_dict
 from .words import (PAIR_FEATURES, TITLE_WORD_FEATURES, WORD_FEATURES, Lexicon, SubsetValue, WordTable, expected_f1,
@@ -88,11 +91,14 @@ class LearnedSummarizer:
         chosen = self.select(sents, value, ranked, max_words, reference, title_words)
         headline, source = self.headliner.choose(view, [(sents[k].text, sents[k].article) for k in ranked],
                                                  value.word_chance(), value.title_chance)
+        first_choice = (headline, source)
+        headline, source = follow_development(view, headline, source)
         out = [
             SummarySentence(s.text, s.article, articles[s.article].id, articles[s.article].source, articles[s.article].url)
             for s in self.reading_order(chosen, sents, value)
         ]
-        return Summary(headline, out, self.name, source)
+        superseded = [first_choice] if source != first_choice[1] else []
+        return Summary(headline, out, self.name, source, superseded)
 
     def values(self, view: StoryView, sents: Sequence[Sentence]) -> SubsetValue:
         """Predicted word, pair and headline-word probabilities of the story, as a subset valuer."""

@@ -20,7 +20,7 @@ from .. import follow
 from ..cluster.features import default_idf
 from ..dedup.minhash import shingles
 from ..store import queries
-from ..store.editorial import editorial_log
+from ..store.editorial import editorial_log, headline_history
 from ..store.sqlite import SQLiteStore
 from ..text import content_words
 from .security import safe_href
@@ -244,6 +244,7 @@ def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None) -
                       "kind": "original" if r["canonical_id"] == r["id"] else "reprint"} for r in rows],
         "terms": terms, "related": _related(store, story_id, terms), "merged_from": history,
         "editorial_log": editorial_log(store, limit=20, story_id=story_id),
+        "headline_history": headline_history(store, story_id),
         "about_url": f"/stories/{story_id}/about",
     }
 

@@ -1,0 +1,88 @@
+"""Summaries a reader can follow: a headline that keeps up with the story."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storyline.cli import demo_corpus_path
+from storyline.config import Settings
+from storyline.ingest import read_paths
+from storyline.models import Article
+from storyline.store import open_store
+from storyline.store.editorial import headline_history, pin_headline
+from storyline.summarize import default_summarizer
+from storyline.summarize.features import StoryView
+from storyline.summarize.headline import carries_development, follow_development
+
+T0 = datetime(2026, 5, 2, 21, 0, tzinfo=UTC)
+
+
+def trial(titles: list[str], hours: list[float | None]) -> list[Article]:
+    body = ("The jury in the trial of former harbour commissioner Aldo Quist heard closing arguments on Friday "
+            "after three weeks of testimony about the Westgate pier contracts. Quist denies taking bribes. ")
+    return [Article(id=f"t{i}", title=t, text=body + f"Report number {i} adds detail {i}.", source=f"Outlet {i}",
+                    published=None if h is None else T0 + timedelta(hours=h))
+            for i, (t, h) in enumerate(zip(titles, hours))]
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("Jury finds Quist guilty of taking bribes over Westgate pier", True),
+    ("Frane wins Halvern governor race", True),
+    ("Earthquake death toll rises to 41", True),
+    ("Corvel earthquake injures 23, damages historic church", True),
+    ("Earthquake injures people", False),  # a toll needs a number
+    ("Frane leads Brannigan as count passes 70 percent", False),
+    ("Could Frane win the governor race?", False),
+    ("Analysis: How Frane won the suburbs", False),
+    ("Quist expected to be sentenced next week", False),
+    ("", False),
+])
+def test_carries_development(title: str, expected: bool) -> None:
+    assert carries_development(title) is expected
+
+
+def test_a_later_verdict_supersedes_the_headline() -> None:
+    arts = trial(["Closing arguments heard in Quist bribery trial over Westgate pier",
+                  "Quist bribery trial jury begins deliberating over Westgate pier contracts",
+                  "Quist found guilty in Westgate pier bribery trial"], [0, 1, 20])
+    view = StoryView.build(arts)
+    assert follow_development(view, arts[0].title, 0) == ("Quist found guilty in Westgate pier bribery trial", 2)
+    summary = default_summarizer()(arts)
+    assert summary.headline == "Quist found guilty in Westgate pier bribery trial"
+    assert summary.headline_article == 2 and summary.superseded and summary.superseded[0][0] != summary.headline
+
+
+def test_nothing_moves_without_times_or_off_story_or_earlier() -> None:
+    titles = ["Closing arguments heard in Quist bribery trial over Westgate pier",
+              "Quist found guilty in Westgate pier bribery trial"]
+    undated = trial(titles, [None, None])
+    assert follow_development(StoryView.build(undated), titles[0], 0) == (titles[0], 0)
+    earlier = trial(titles, [5, 1])  # the verdict title is older than the chosen one: not a development
+    assert follow_development(StoryView.build(earlier), titles[0], 0) == (titles[0], 0)
+    off = trial([titles[0], "Averill Athletic win Halvern Cup in extra time"], [0, 9])
+    assert follow_development(StoryView.build(off), titles[0], 0) == (titles[0], 0)
+
+
+def test_an_outcome_headline_stays_and_a_toll_gives_way_only_to_a_later_toll() -> None:
+    titles = ["Quist found guilty in Westgate pier bribery trial", "Quist trial ends as jury is thanked by judge"]
+    arts = trial(titles, [0, 5])
+    assert follow_development(StoryView.build(arts), titles[0], 0) == (titles[0], 0)
+
+
+def test_demo_election_headline_reports_the_result_and_keeps_its_history(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = open_store(Settings(data_dir=tmp_path))
+    store.add_articles(read_paths([demo_corpus_path()]))
+    sid = store.db.execute("SELECT story_id FROM articles WHERE id = 'demo-018'").fetchone()[0]
+    story = store.story(sid)
+    assert story is not None and story.summary is not None
+    assert story.summary.headline == "Frane wins Halvern governor race, ending Brannigan's eight-year tenure"
+    assert "won" in story.summary.text  # the summary and the headline now agree
+    history = headline_history(store, sid)
+    assert [h["headline"] for h in history] == ["Frane leads Brannigan as Halvern count passes 70 percent",
+                                                story.summary.headline]
+    assert history[-1]["reason"] == "later development" and history[-1]["outlet"] == "Valley Wire Service"
+    # a pinned headline still wins, and joins the history
+    pin_headline(store, sid, "Frane elected governor of Halvern")
+    assert store.story(sid).summary.headline == "Frane elected governor of Halvern"  # type: ignore[union-attr]
+    assert headline_history(store, sid)[-1]["reason"] == "pinned"
