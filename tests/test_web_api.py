@@ -39,10 +39,20 @@ def hostile_articles() -> list[Article]:
     ]
 
 
+HOSTILE_COUNTRY = "<img src=x onerror=alert(5)>land"
+
+
 def build_store(data_dir: Path) -> SQLiteStore:
+    """The demo corpus and its source registry, plus hostile articles from an outlet registered
+    with hostile fields (active on 19 March, so listed as missing from that day's stories)."""
+    from storyline import sources
+
     store = open_store(Settings(data_dir=data_dir))
     store.add_articles(read_paths([demo_corpus_path()]))
     store.add_articles(hostile_articles())
+    sources.import_file(store, demo_corpus_path().with_name("sources.csv"))
+    sources.add_outlet(store, sources.Outlet(HOSTILE_OUTLET, ("evil.example",), HOSTILE_COUNTRY, "en", "blog",
+                                             "", "<script>alert(6)</script> note"))
     return store
 
 

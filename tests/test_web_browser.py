@@ -192,3 +192,38 @@ def test_front_page_remembers_the_last_visit(server: str, page: Any) -> None:
     assert "since=2026-03-17" in page.url
     assert page.locator("section.update").count() == 1
     assert page.errors == []
+
+
+def test_registry_filters_and_who_missed_it(server: str, page: Any) -> None:
+    page.goto(server + "/")
+    total = page.locator(".card[data-story]").count()
+    page.select_option("select[name=kind]", "national")
+    page.locator("form.filters button[type=submit]").click()
+    page.wait_for_url(server + "/?*kind=national*")
+    national = page.locator(".card[data-story]").count()
+    assert 0 < national < total
+    page.select_option("select[name=lean]", "left")
+    page.locator("form.filters button[type=submit]").click()
+    page.wait_for_url(server + "/?*lean=left*")
+    assert page.locator(".card[data-story]").count() <= national
+    assert page.locator("select[name=lean]").input_value() == "left"
+    story_id = _story_of(page, server, "demo-019")
+    page.goto(f"{server}/stories/{story_id}")
+    missing = page.locator("ul.missing li")
+    assert missing.count() >= 1
+    names = [missing.nth(i).inner_text().split(" · ")[0].strip() for i in range(missing.count())]
+    covering = page.locator("ul.covering li a").all_inner_texts()
+    assert "Eastbay Observer" in names and not set(names) & set(covering)
+    assert page.locator(".coverage-count").inner_text().lower() == page.locator(".kicker").inner_text().lower()
+    assert len(covering) == int(page.locator(".coverage-count").inner_text().split(" ")[0])
+
+
+def test_hostile_registry_fields_run_nothing(server: str, page: Any) -> None:
+    story_id = _story_of(page, server, "demo-096")
+    page.goto(f"{server}/stories/{story_id}")
+    assert "<b onmouseover=alert(3)>Evil</b> Gazette" in page.locator("ul.missing").inner_text()
+    assert "<img src=x onerror=alert(5)>land" in page.locator("ul.missing").inner_text()
+    page.goto(server + "/?country=" + "%3Cimg%20src%3Dx%20onerror%3Dalert(5)%3Eland")
+    assert page.locator("img").count() == 0
+    page.wait_for_timeout(300)
+    assert page.dialogs == [] and page.errors == []

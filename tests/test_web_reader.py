@@ -168,3 +168,83 @@ def test_cli_stories_since(data_dir: Path) -> None:
                           "someday"], capture_output=True, text=True, cwd=ROOT, timeout=120,
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert bad.returncode != 0 and "not a date or time" in bad.stderr
+
+
+# -- the source registry on the web ----------------------------------------------------------
+from test_web_api import HOSTILE_COUNTRY, HOSTILE_OUTLET, TOKEN  # noqa: E402
+
+
+def test_story_lists_who_missed_it(client: TestClient) -> None:
+    """Demo acceptance: a story's page lists the registered outlets that missed it."""
+    sid = story_of(client, "demo-019")  # the election: 11-12 March
+    api = client.get(f"/api/stories/{sid}").json()
+    missing = [o["name"] for o in api["missing"]["outlets"]]
+    covering = {o["name"] for o in api["coverage_by_outlet"]}
+    assert missing and not set(missing) & covering
+    assert "Halvern Public Radio" not in missing, "never active, so never missing"
+    assert "Eastbay Observer" in missing  # published the pothole story on 12 March, not the election
+    html = client.get(f"/stories/{sid}").text
+    listed = re.findall(r"<li>([^<]+?)(?: <span|</li>)", section(html, "outlets-h").split('id="missing-h"')[1])
+    assert [x.strip() for x in listed] == missing
+    described = next(o for o in api["coverage_by_outlet"] if o["name"] == "Valley Wire Service")
+    assert (described["kind"], described["registered"]) == ("wire", True)
+
+
+def test_front_page_filters_by_kind_country_and_lean(client: TestClient) -> None:
+    everything = client.get("/api/stories?limit=100").json()
+    assert {"kinds", "countries", "leans"} <= set(everything["choices"])
+    assert "wire" in everything["choices"]["kinds"] and "Eastbay" in everything["choices"]["countries"]
+    registry = {s["name"]: s for s in client.get("/api/sources").json()["sources"]}
+    for key, value in (("kind", "national"), ("country", "Eastbay"), ("lean", "left"), ("kind", "wire")):
+        found = client.get(f"/api/stories?limit=100&{key}={value}").json()
+        assert 0 < found["total"] < everything["total"], (key, value)
+        assert found["filters"][key] == value
+        for card in found["stories"]:
+            story = client.get(f"/api/stories/{card['id']}").json()
+            assert any(registry.get(o["name"], {}).get(key) == value for o in story["coverage_by_outlet"]), card
+        html = client.get(f"/?{key}={value}").text
+        assert f'<option value="{value}" selected>' in html
+    assert client.get("/api/stories?kind=aggregator").json()["total"] == 0
+
+
+def test_hostile_registry_fields_are_escaped(client: TestClient) -> None:
+    sid = story_of(client, "demo-096")  # 19 March, when the hostile outlet was active
+    api = client.get(f"/api/stories/{sid}").json()
+    assert HOSTILE_OUTLET in [o["name"] for o in api["missing"]["outlets"]]
+    html = client.get(f"/stories/{sid}").text
+    for raw in (HOSTILE_OUTLET, HOSTILE_COUNTRY):
+        assert raw not in html
+    assert "&lt;img src=x onerror=alert(5)&gt;land" in html and "&lt;b onmouseover=alert(3)&gt;Evil&lt;/b&gt;" in html
+    front = client.get("/").text
+    assert HOSTILE_COUNTRY not in front and "&lt;img src=x onerror=alert(5)&gt;land" in front
+    hostile = next(o for o in client.get("/api/sources").json()["sources"] if o["name"] == HOSTILE_OUTLET)
+    assert hostile["country"] == HOSTILE_COUNTRY  # the JSON API carries the text as data, unchanged
+    assert client.get("/api/sources").headers["content-type"].startswith("application/json")
+
+
+@pytest.fixture()
+def editor(tmp_path: Path) -> Iterator[TestClient]:
+    from test_web_api import build_store
+
+    store = build_store(tmp_path)
+    with TestClient(create_app(Settings(data_dir=tmp_path, editor_token=TOKEN), store=store)) as c:
+        yield c
+
+
+def test_registry_writes_need_the_editor_token(editor: TestClient, client: TestClient) -> None:
+    new = {"name": "Quendale Bugle", "domains": ["quendale-bugle.example"], "kind": "blog", "country": "GB"}
+    assert client.post("/api/sources", json=new).status_code == 403  # no token configured
+    assert editor.post("/api/sources", json=new).status_code == 403  # token configured, none sent
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    made = editor.post("/api/sources", json=new, headers=auth)
+    assert made.status_code == 201 and made.json()["source"]["kind"] == "blog"
+    assert editor.post("/api/sources", json=new, headers=auth).status_code == 422  # already registered
+    bad = editor.post("/api/sources", json={**new, "name": "Other", "kind": "tabloid"}, headers=auth)
+    assert bad.status_code == 422 and "tabloid" in bad.json()["error"]
+    assert editor.patch("/api/sources/Quendale%20Bugle", json={"lean": "centre"}).status_code == 403
+    changed = editor.patch("/api/sources/Quendale%20Bugle", json={"lean": "centre"}, headers=auth)
+    assert changed.status_code == 200 and changed.json()["source"]["lean"] == "centre"
+    assert editor.get("/api/sources/Quendale%20Bugle").json()["lean"] == "centre"
+    assert editor.patch("/api/sources/Nobody", json={"lean": "left"}, headers=auth).status_code == 404
+    log = editor.get("/api/editorial/log").json()["actions"]
+    assert [a["action"] for a in log[:2]] == ["source-edit", "source-add"]

@@ -42,6 +42,12 @@ def _log(store: SQLiteStore, action: str, payload: dict[str, Any], now: str) -> 
     return int(cur.lastrowid or 0)
 
 
+def log_action(store: SQLiteStore, action: str, payload: dict[str, Any]) -> int:
+    """Record an editorial action that is not about one story (e.g. a registry change)."""
+    with store.transaction():
+        return _log(store, action, payload, _now())
+
+
 def _existing_story(store: SQLiteStore, story_id: str) -> str:
     resolved = store.resolve_story_id(story_id)
     row = store.db.execute("SELECT 1 FROM articles WHERE story_id = ? LIMIT 1", (resolved,)).fetchone()
@@ -269,6 +275,7 @@ __all__ = [
     "apply_pin",
     "editorial_log",
     "headline_history",
+    "log_action",
     "merge_stories",
     "pin_headline",
     "pinned_headline",

@@ -34,11 +34,13 @@ _CARD_COLUMNS = ("s.id, coalesce(p.headline, s.headline) AS headline, p.headline
 
 @dataclass(frozen=True, slots=True)
 class StoryFilter:
-    """Front-page filters: stories seen since ``since`` (ISO time), by ``outlet``, in ``language``."""
+    """Front-page filters: stories seen since ``since`` (ISO time), by ``outlet``, in ``language``,
+    covered by one of ``sources`` (the outlet names a registry filter selects)."""
 
     since: str | None = None
     outlet: str | None = None
     language: str | None = None
+    sources: tuple[str, ...] | None = None  # only stories covered by one of these outlet names
 
 
 def fts_query(text: str, *, prefix_last: bool = True, any_term: bool = False) -> str:
@@ -78,6 +80,11 @@ def _filter_sql(flt: StoryFilter) -> tuple[str, dict[str, Any]]:
     if flt.language:
         clauses.append("s.id IN (SELECT story_id FROM articles WHERE language = :language)")
         params["language"] = flt.language
+    if flt.sources is not None:
+        names = {f"src{i}": name for i, name in enumerate(flt.sources)}
+        marks = ", ".join(f":{k}" for k in names) or "NULL"
+        clauses.append(f"s.id IN (SELECT story_id FROM articles WHERE source IN ({marks}))")
+        params.update(names)
     return " AND ".join(clauses), params
 
 
@@ -134,6 +141,13 @@ def stories_moved_since(store: SQLiteStore, since: str) -> list[str]:
         f"WHERE julianday({SEEN_SQL}) > julianday(?) GROUP BY story_id ORDER BY latest DESC, story_id", (since,),
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def sources_active_between(store: SQLiteStore, start: str, end: str) -> list[str]:
+    """Outlet names with an article first seen between ``start`` and ``end`` (ISO times)."""
+    return [r[0] for r in store.db.execute(
+        f"SELECT DISTINCT source FROM articles WHERE source <> '' AND julianday({SEEN_SQL}) "
+        "BETWEEN julianday(?) AND julianday(?) ORDER BY source", (start, end))]
 
 
 def merged_into(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
@@ -284,6 +298,7 @@ __all__ = [
     "since_for",
     "story_articles",
     "story_cards",
+    "sources_active_between",
     "story_reports",
     "stories_moved_since",
 ]

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from .. import follow
+from .. import follow, sources as registry
 from ..store import editorial, queries
 from . import views
 from .app import json_body, respond, state_of
@@ -48,12 +48,16 @@ async def api_stories(request: Request, q: str = Query("", max_length=200, descr
                 since: str = Query("", description="time range: 24h, 3d, 7d or 30d before the newest coverage"),
                 outlet: str = Query("", description="only stories this outlet covered"),
                 language: str = Query("", description="only stories with articles in this language"),
+                kind: str = Query("", max_length=60, description="only stories a registered outlet of this kind covered"),
+                country: str = Query("", max_length=60, description="only stories an outlet of this country covered"),
+                lean: str = Query("", max_length=60, description="only stories an outlet of this lean covered"),
                 limit: int = LimitQ, offset: int = OffsetQ) -> Response:
     """The front page's stories as JSON: {"stories": [...], "total", "limit", "offset", "next_offset"}."""
     web, page = state_of(request), views.Page(limit, offset)
     if q.strip():
         return _json(request, lambda: views.search(web.store, q, page=page))
-    return _json(request, lambda: views.front(web.store, since=since, outlet=outlet, language=language, page=page))
+    return _json(request, lambda: views.front(web.store, since=since, outlet=outlet, language=language, kind=kind,
+                                              country=country, lean=lean, page=page))
 
 
 def _parse_since(value: str) -> datetime:
@@ -195,3 +199,75 @@ async def api_pin(request: Request, story_id: str, body: PinRequest) -> dict[str
     require_editor(request)
     store = state_of(request).store
     return run_action(request, lambda: editorial.pin_headline(store, story_id, body.headline, note=body.note), "pin")
+
+
+# -- the source registry ----------------------------------------------------------------------
+class OutletRequest(BaseModel):
+    name: str = Field(description="the outlet's name, as its articles name it", max_length=registry.MAX_NAME)
+    domains: list[str] = Field(default_factory=list, description="its web domains (example.com)")
+    country: str = Field("", max_length=60)
+    language: str = Field("", max_length=20, description="a language code (en, pt-BR)")
+    kind: str = Field("", description="one of: " + ", ".join(registry.KINDS))
+    lean: str = Field("", description="empty or one of: " + ", ".join(registry.LEANS))
+    note: str = Field("", max_length=registry.MAX_NOTE, description="where this description came from")
+
+
+class OutletChanges(BaseModel):
+    name: str | None = Field(None, max_length=registry.MAX_NAME, description="a new name (rename)")
+    domains: list[str] | None = None
+    country: str | None = Field(None, max_length=60)
+    language: str | None = Field(None, max_length=20)
+    kind: str | None = None
+    lean: str | None = None
+    note: str | None = Field(None, max_length=registry.MAX_NOTE)
+
+
+@router.get("/sources", summary="The source registry: every registered outlet")
+async def api_sources(request: Request) -> Response:
+    web = state_of(request)
+    return _json(request, lambda: views.sources(web.store))
+
+
+@router.get("/sources/{name:path}", summary="One registered outlet")
+async def api_source(request: Request, name: str) -> Response:
+    web = state_of(request)
+    return _json(request, lambda: _found(views.source(web.store, name), f"registered outlet {name!r}"))
+
+
+def _registry_write(request: Request, write: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    web = state_of(request)
+    try:
+        with web.lock:
+            return write()
+    except registry.SourceError as exc:
+        raise HTTPException(404 if exc.not_found else 422, str(exc)) from exc
+    finally:
+        web.wrote()
+
+
+@router.post("/sources", summary="Editor: register an outlet", status_code=201)
+async def api_add_source(request: Request, body: OutletRequest) -> dict[str, Any]:
+    """Needs the header Authorization: Bearer <editor token>."""
+    require_editor(request)
+    store = state_of(request).store
+
+    def write() -> dict[str, Any]:
+        outlet = registry.add_outlet(store, registry.outlet_from(body.model_dump()))
+        editorial.log_action(store, "source-add", {"outlet": outlet.to_dict()})
+        return {"ok": True, "action": "source-add", "source": outlet.to_dict()}
+
+    return _registry_write(request, write)
+
+
+@router.patch("/sources/{name:path}", summary="Editor: change a registered outlet")
+async def api_edit_source(request: Request, name: str, body: OutletChanges) -> dict[str, Any]:
+    """Only the fields given change; ``name`` renames. Needs the editor token."""
+    require_editor(request)
+    store = state_of(request).store
+
+    def write() -> dict[str, Any]:
+        before, after = registry.edit_outlet(store, name, body.model_dump(exclude_none=True))
+        editorial.log_action(store, "source-edit", {"before": before.to_dict(), "outlet": after.to_dict()})
+        return {"ok": True, "action": "source-edit", "source": after.to_dict()}
+
+    return _registry_write(request, write)

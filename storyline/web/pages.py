@@ -46,7 +46,7 @@ def _html(request: Request, template: str, compute: Callable[[], dict[str, Any]]
 @router.get("/")
 async def front_page(request: Request) -> Response:
     web, p = state_of(request), request.query_params
-    args = {"since": p.get("since", ""), "outlet": p.get("outlet", ""), "language": p.get("language", "")}
+    args = {k: p.get(k, "")[:200] for k in ("since", "outlet", "language", "kind", "country", "lean")}
     return _html(request, "front.html", lambda: {"data": views.front(web.store, **args, page=_page(request)),
                                                  "params": {k: v for k, v in args.items() if v}})
 

@@ -12,13 +12,14 @@ import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from .. import follow
+from .. import follow, sources as registry
 from ..cluster.features import default_idf
 from ..dedup.minhash import shingles
+from ..ingest.dates import parse_date
 from ..store import queries
 from ..store.editorial import editorial_log, headline_history
 from ..store.sqlite import SQLiteStore
@@ -90,18 +91,38 @@ def _article_link(row: sqlite3.Row) -> dict[str, Any]:
 
 
 # -- lists ------------------------------------------------------------------------------------
+def _registry_filter(store: SQLiteStore, kind: str, country: str, lean: str) -> tuple[tuple[str, ...] | None,
+                                                                                    dict[str, list[str]]]:
+    """The outlet names a kind/country/lean filter selects (None: no such filter) and the choices."""
+    outlets = registry.list_outlets(store)
+    choices = {"kinds": sorted({o.kind for o in outlets if o.kind}),
+               "countries": sorted({o.country for o in outlets if o.country}),
+               "leans": [lean_ for lean_ in registry.LEANS if any(o.lean == lean_ for o in outlets)]}
+    if not (kind or country or lean):
+        return None, choices
+    resolved = registry.resolve(store, outlets)
+    names = tuple(sorted(src for src, o in resolved.items()
+                         if (not kind or o.kind == kind) and (not country or o.country == country)
+                         and (not lean or o.lean == lean)))
+    return names, choices
+
+
 def front(store: SQLiteStore, *, since: str | None = None, outlet: str | None = None, language: str | None = None,
+          kind: str | None = None, country: str | None = None, lean: str | None = None,
           page: Page = Page()) -> dict[str, Any]:
-    """Stories ranked by breadth and freshness, with the filter choices the page offers."""
+    """Stories ranked by breadth and freshness, with the filter choices the page offers; ``kind``,
+    ``country`` and ``lean`` keep stories covered by a registered outlet of that description."""
     since_iso = queries.since_for(store, TIME_RANGES[since]) if since in TIME_RANGES else None
-    flt = queries.StoryFilter(since=since_iso, outlet=outlet or None, language=language or None)
+    names, registry_choices = _registry_filter(store, kind or "", country or "", lean or "")
+    flt = queries.StoryFilter(since=since_iso, outlet=outlet or None, language=language or None, sources=names)
     rows, total = queries.ranked_stories(store, flt, limit=page.limit, offset=page.offset)
     return {
         "stories": [story_card(r) for r in rows], **_pages(page, total),
         "filters": {"since": since if since in TIME_RANGES else None, "outlet": outlet or None,
-                    "language": language or None},
+                    "language": language or None, "kind": kind or None, "country": country or None,
+                    "lean": lean or None},
         "choices": {"since": list(TIME_RANGES), "outlets": queries.outlet_names(store),
-                    "languages": queries.languages(store)},
+                    "languages": queries.languages(store), **registry_choices},
         "as_of": queries.latest_time(store),
     }
 
@@ -158,14 +179,44 @@ def _sources(rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
             for r in rows if r["canonical_id"] == r["id"]]
 
 
-def _coverage(rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
-    """Every outlet that carried the story with its original reports and reprints (most first)."""
+MISSING_WINDOW = timedelta(hours=12)  # an outlet is active around a story if it published this close to it
+
+
+def _described(outlet: registry.Outlet | None) -> dict[str, Any]:
+    if outlet is None:
+        return {"registered": False, "kind": "", "country": "", "lean": "", "language": ""}
+    return {"registered": True, "registered_name": outlet.name, "kind": outlet.kind, "country": outlet.country,
+            "lean": outlet.lean, "language": outlet.language}
+
+
+def _coverage(rows: Sequence[sqlite3.Row], resolved: dict[str, registry.Outlet]) -> list[dict[str, Any]]:
+    """Every outlet that carried the story with its original reports and reprints (most first),
+    described by the registry where it is registered."""
     counts: dict[str, list[int]] = {}
     for r in rows:
         if r["source"]:
             counts.setdefault(r["source"], [0, 0])[r["canonical_id"] != r["id"]] += 1
-    return [{"name": name, "url": outlet_path(name), "reports": c[0], "reprints": c[1]}
+    return [{"name": name, "url": outlet_path(name), "reports": c[0], "reprints": c[1],
+             **_described(resolved.get(name))}
             for name, c in sorted(counts.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))]
+
+
+def _missing(store: SQLiteStore, rows: Sequence[sqlite3.Row], resolved: dict[str, registry.Outlet]) -> dict[str, Any]:
+    """Registered outlets active in the story's time window (an article first seen within
+    :data:`MISSING_WINDOW` of its first and last report) that did not cover it."""
+    times = [t for t in (parse_date(r["published"]) for r in rows) if t]
+    if not resolved or not times:
+        return {"outlets": [], "window": None}
+    start, end = min(times) - MISSING_WINDOW, max(times) + MISSING_WINDOW
+    covering = {resolved[r["source"]].name for r in rows if r["source"] in resolved}
+    active: dict[str, registry.Outlet] = {}
+    for source in queries.sources_active_between(store, start.isoformat(), end.isoformat()):
+        outlet = resolved.get(source)
+        if outlet is not None and outlet.name not in covering:
+            active.setdefault(outlet.name, outlet)
+    return {"window": {"start": start.isoformat(), "end": end.isoformat()},
+            "outlets": [{"name": o.name, "kind": o.kind, "country": o.country, "lean": o.lean,
+                         "url": outlet_path(o.name)} for o in sorted(active.values(), key=lambda o: o.name.lower())]}
 
 
 def _sentences(summary: dict[str, Any], by_id: dict[str, sqlite3.Row]) -> list[dict[str, Any]]:
@@ -231,6 +282,7 @@ def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None) -
     history = [{"story_id": m["old_id"], "merged_at": m["merged_at"], "reason": m["reason"]}
                for m in queries.merged_into(store, story_id)]
     update = _decorate_update(follow.update(store, story_id, since), by_id) if since else None
+    resolved = registry.resolve(store)
     return {
         **story_card(card),
         "new_since": update,
@@ -238,7 +290,8 @@ def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None) -
                     "sentences": _sentences(summary, by_id), "summarizer": summary.get("summarizer", "")},
         "sources": _sources(rows),
         "outlet_names": sorted({r["source"] for r in rows if r["source"]}),
-        "coverage_by_outlet": _coverage(rows),
+        "coverage_by_outlet": _coverage(rows, resolved),
+        "missing": _missing(store, rows, resolved),
         "feeds": {"atom": f"/stories/{story_id}/feed.atom", "json": f"/stories/{story_id}/feed.json"},
         "timeline": [{"time": r["published"], "outlet": r["source"], "article_id": r["id"],
                       "kind": "original" if r["canonical_id"] == r["id"] else "reprint"} for r in rows],
@@ -247,6 +300,27 @@ def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None) -
         "headline_history": headline_history(store, story_id),
         "about_url": f"/stories/{story_id}/about",
     }
+
+
+# -- the source registry -----------------------------------------------------------------------
+def sources(store: SQLiteStore) -> dict[str, Any]:
+    """The registry, with the outlet names on stored articles each registered outlet claims."""
+    outlets = registry.list_outlets(store)
+    claimed: dict[str, list[str]] = {}
+    for source, outlet in registry.resolve(store, outlets).items():
+        claimed.setdefault(outlet.name, []).append(source)
+    items = [{**o.to_dict(), "url": outlet_path(o.name), "api_url": "/api/sources/" + quote(o.name, safe=""),
+              "article_names": sorted(claimed.get(o.name, []))} for o in outlets]
+    return {"sources": items, "total": len(items), "kinds": list(registry.KINDS), "leans": list(registry.LEANS),
+            "csv_columns": list(registry.CSV_COLUMNS)}
+
+
+def source(store: SQLiteStore, name: str) -> dict[str, Any] | None:
+    outlet = registry.get_outlet(store, name)
+    if outlet is None:
+        return None
+    claimed = sorted(src for src, o in registry.resolve(store).items() if o.name == outlet.name)
+    return {**outlet.to_dict(), "url": outlet_path(outlet.name), "article_names": claimed}
 
 
 # -- why each article is in the story ---------------------------------------------------------
@@ -339,6 +413,8 @@ __all__ = [
     "outlet_path",
     "outlets",
     "search",
+    "source",
+    "sources",
     "story",
     "story_card",
     "story_update",
