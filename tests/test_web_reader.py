@@ -248,3 +248,18 @@ def test_registry_writes_need_the_editor_token(editor: TestClient, client: TestC
     assert editor.patch("/api/sources/Nobody", json={"lean": "left"}, headers=auth).status_code == 404
     log = editor.get("/api/editorial/log").json()["actions"]
     assert [a["action"] for a in log[:2]] == ["source-edit", "source-add"]
+
+
+def test_related_stories_come_from_the_engine_with_a_floor(client: TestClient) -> None:
+    from storyline.related import FLOOR
+
+    cup, parade, museum = (story_of(client, a) for a in ("demo-060", "demo-073", "demo-035"))
+    related = client.get(f"/api/stories/{cup}").json()["related"]
+    assert [r["id"] for r in related] == [parade]
+    assert all(r["relatedness"] >= FLOOR for r in related)
+    assert client.get(f"/api/stories/{museum}").json()["related"] == [], "a museum theft has no neighbour: no filler"
+    assert 'id="related-h"' not in client.get(f"/stories/{museum}").text
+    everything = client.get("/api/stories?limit=100").json()["stories"]
+    for card in everything:
+        for r in client.get(f"/api/stories/{card['id']}").json()["related"]:
+            assert r["relatedness"] >= FLOOR and r["id"] != card["id"]

@@ -25,6 +25,7 @@ from ..models import Article, FeedState, Story, Summary, SummarySentence
 from ..pipeline import prepare
 from ..summarize import Summarizer, default_summarizer
 from . import editorial
+from .. import related as _related
 from . import state as state_codec
 
 Progress = Callable[[int], None]
@@ -333,10 +334,12 @@ class SQLiteStore:
             with self.transaction():
                 if story is None:
                     self.db.execute("DELETE FROM stories WHERE id = ?", (story_id,))
+                    self.db.execute("DELETE FROM story_vectors WHERE story_id = ?", (story_id,))
                     continue
                 summary = self.summarizer(story.articles, self.settings.max_words)
                 story.summary = editorial.apply_pin(self, story_id, summary)
                 editorial.record_headline(self, story)
+                _related.remember(self, story)
                 self.db.execute(
                     "UPDATE stories SET headline = ?, summary = ?, size = ?, duplicates = ?, outlets = ?, "
                     "first_seen = ?, last_seen = ?, dirty = 0 WHERE id = ?",

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import follow, sources as registry
+from ..related import related as related_stories
 from ..cluster.features import default_idf
 from ..dedup.minhash import shingles
 from ..ingest.dates import parse_date
@@ -241,10 +242,12 @@ def _story_terms(headline: str, rows: Sequence[sqlite3.Row], keep: int = 10) -> 
     return sorted(scored, key=lambda w: (-scored[w], w))[:keep]
 
 
-def _related(store: SQLiteStore, story_id: str, terms: list[str]) -> list[dict[str, Any]]:
-    found = queries.related_stories(store, story_id, terms, limit=5)
+def _related(store: SQLiteStore, story_id: str) -> list[dict[str, Any]]:
+    """Stories the clusterer's representation puts close to this one, above a floor (no filler)."""
+    found = related_stories(store, story_id, limit=5)
     cards = queries.story_cards(store, [sid for sid, _ in found])
-    return [story_card(cards[sid]) for sid, _ in found if sid in cards and cards[sid]["size"] > 0]
+    return [{**story_card(cards[sid]), "relatedness": score} for sid, score in found
+            if sid in cards and cards[sid]["size"] > 0]
 
 
 def _decorate_update(data: dict[str, Any], by_id: dict[str, sqlite3.Row]) -> dict[str, Any]:
@@ -295,7 +298,7 @@ def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None) -
         "feeds": {"atom": f"/stories/{story_id}/feed.atom", "json": f"/stories/{story_id}/feed.json"},
         "timeline": [{"time": r["published"], "outlet": r["source"], "article_id": r["id"],
                       "kind": "original" if r["canonical_id"] == r["id"] else "reprint"} for r in rows],
-        "terms": terms, "related": _related(store, story_id, terms), "merged_from": history,
+        "terms": terms, "related": _related(store, story_id), "merged_from": history,
         "editorial_log": editorial_log(store, limit=20, story_id=story_id),
         "headline_history": headline_history(store, story_id),
         "about_url": f"/stories/{story_id}/about",
