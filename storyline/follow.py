@@ -71,7 +71,7 @@ def _article(row: sqlite3.Row) -> Article:
     return Article(id=row["id"], title=row["title"], text=row["text"], url=row["url"], source=row["source"],
                    published=parse_date(row["published"]), language=row["language"],
                    fetched_at=parse_date(row["fetched_at"]), origin=row["origin"], author=row["author"],
-                   content_hash=row["content_hash"])
+                   content_hash=row["content_hash"], fetched_url=row["fetched_url"])
 
 
 def story_reports(store: SQLiteStore, story_id: str) -> list[Report]:

@@ -35,6 +35,7 @@ class Article:
     origin: str = ""
     author: str = ""
     content_hash: str = ""
+    fetched_url: str = ""  # the address it was fetched or archived under (url is the canonical one)
 
     def __post_init__(self) -> None:
         if not self.content_hash:

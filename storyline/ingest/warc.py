@@ -88,8 +88,10 @@ def _record_article(record: ArcWarcRecord, body: bytes, path: Path, offset: int)
     uri = (record.rec_headers.get_header("WARC-Target-URI") or record.rec_headers.get_header("uri") or "").strip()
     record_id = record.rec_headers.get_header("WARC-Record-ID") or f"{uri}|{offset}"
     fetched = parse_date(record.rec_headers.get_header("WARC-Date") or record.rec_headers.get_header("archive-date"))
-    return extract_article(body, url=uri, origin=f"{path}#{offset}", fetched_at=fetched,
-                           article_id=stable_id("warc", record_id))
+    article = extract_article(body, url=uri, origin=f"{path}#{offset}", fetched_at=fetched,
+                              article_id=stable_id("warc", record_id))
+    article.fetched_url = uri  # the address it was archived under; url may be the canonical one
+    return article
 
 
 def iter_warc(path: str | Path, *, start_offset: int = 0, report: ReadReport | None = None,

@@ -254,7 +254,8 @@ def articles(store: SQLiteStore, *, outlet: str | None = None, story_id: str | N
 
 def article(store: SQLiteStore, article_id: str) -> sqlite3.Row | None:
     row: sqlite3.Row | None = store.db.execute(
-        "SELECT id, url, source, title, text, published, language, canonical_id, story_id FROM articles WHERE id = ?",
+        "SELECT id, url, fetched_url, source, title, text, published, language, canonical_id, story_id FROM articles "
+        "WHERE id = ?",
         (article_id,),
     ).fetchone()
     return row

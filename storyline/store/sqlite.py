@@ -31,7 +31,7 @@ from . import state as state_codec
 Progress = Callable[[int], None]
 _ARTICLE_COLUMNS = (
     "id", "url", "origin", "source", "title", "text", "author", "published", "fetched_at",
-    "language", "content_hash",
+    "language", "content_hash", "fetched_url",
 )
 
 
@@ -254,7 +254,8 @@ class SQLiteStore:
                 f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)}, canonical_id, story_id, added_at, added_batch) "
                 f"VALUES ({', '.join('?' * (len(_ARTICLE_COLUMNS) + 4))})",
                 (art.id, art.url, art.origin, art.source, art.title, art.text, art.author,
-                 _iso(art.published), _iso(art.fetched_at), art.language, art.content_hash, canon, story, now,
+                 _iso(art.published), _iso(art.fetched_at), art.language, art.content_hash,
+                 art.fetched_url or art.url, canon, story, now,
                  batch_no),
             )
             sig = dedup.signature(art.id) if canon == art.id else None
@@ -467,6 +468,7 @@ def _article(row: sqlite3.Row) -> Article:
         id=row["id"], title=row["title"], text=row["text"], url=row["url"], source=row["source"],
         published=parse_date(row["published"]), language=row["language"], fetched_at=parse_date(row["fetched_at"]),
         origin=row["origin"], author=row["author"], content_hash=row["content_hash"],
+        fetched_url=row["fetched_url"] if "fetched_url" in row.keys() else "",
     )
 
 

@@ -387,7 +387,8 @@ def article(store: SQLiteStore, article_id: str) -> dict[str, Any] | None:
     r = queries.article(store, article_id)
     if r is None:
         return None
-    return {**_article_link(r), "text": r["text"], "language": r["language"], "story_id": r["story_id"],
+    return {**_article_link(r), "fetched_url": r["fetched_url"], "text": r["text"], "language": r["language"],
+            "story_id": r["story_id"],
             "story_url": f"/stories/{r['story_id']}",
             "reprint_of": None if r["canonical_id"] == r["id"] else r["canonical_id"]}
 
