@@ -36,6 +36,7 @@ WINDOW_DAYS = 14.0
 MAX_TERMS = 60
 MAX_CANDIDATES = 5000
 _EMBEDDERS: dict[str, Any] = {}
+_VISIBLE = "AND v.story_id NOT IN (SELECT story_id FROM hidden_stories)"
 
 
 def embedder_for(store: SQLiteStore) -> Embedder | None:
@@ -109,12 +110,12 @@ def related(store: SQLiteStore, story_id: str, *, limit: int = 5, floor: float =
         lo, hi = (ref - timedelta(days=WINDOW_DAYS)).isoformat(), (ref + timedelta(days=WINDOW_DAYS)).isoformat()
         rows = store.db.execute(
             "SELECT v.* FROM story_vectors v JOIN stories s ON s.id = v.story_id WHERE v.story_id <> ? AND s.size > 0 "
-            "AND julianday(v.last_seen) BETWEEN julianday(?) AND julianday(?) ORDER BY v.last_seen DESC LIMIT ?",
+            f"{_VISIBLE} AND julianday(v.last_seen) BETWEEN julianday(?) AND julianday(?) ORDER BY v.last_seen DESC LIMIT ?",
             (story_id, lo, hi, MAX_CANDIDATES)).fetchall()
     else:
         rows = store.db.execute(
             "SELECT v.* FROM story_vectors v JOIN stories s ON s.id = v.story_id WHERE v.story_id <> ? AND s.size > 0 "
-            "ORDER BY v.updated_at DESC LIMIT ?", (story_id, MAX_CANDIDATES)).fetchall()
+            f"{_VISIBLE} ORDER BY v.updated_at DESC LIMIT ?", (story_id, MAX_CANDIDATES)).fetchall()
     scored = [(r["story_id"], relatedness(own, _load(r))) for r in rows]
     return sorted(((s, round(v, 4)) for s, v in scored if v >= floor), key=lambda sv: (-sv[1], sv[0]))[:limit]
 

@@ -263,3 +263,96 @@ def test_related_stories_come_from_the_engine_with_a_floor(client: TestClient) -
     for card in everything:
         for r in client.get(f"/api/stories/{card['id']}").json()["related"]:
             assert r["relatedness"] >= FLOOR and r["id"] != card["id"]
+
+
+# -- search filters, hide and undo -----------------------------------------------------------
+def test_search_honours_outlet_and_since(client: TestClient) -> None:
+    everything = client.get("/api/search?q=Tellford").json()
+    assert everything["total_articles"] >= 3
+    one = client.get("/api/search", params={"q": "Tellford", "outlet": "Harbor Ledger"}).json()
+    assert 0 < one["total_articles"] < everything["total_articles"]
+    assert {a["outlet"] for a in one["articles"]} == {"Harbor Ledger"}
+    later = client.get("/api/search", params={"q": "Tellford", "since": "2026-03-11"}).json()
+    assert 0 < later["total_articles"] < everything["total_articles"]
+    assert all(a["published"] >= "2026-03-11" for a in later["articles"])
+    assert client.get("/api/stories", params={"q": "Tellford", "outlet": "Harbor Ledger"}).json()["total_articles"] == \
+        one["total_articles"]
+    assert client.get("/api/search", params={"q": "Tellford", "since": "whenever"}).status_code == 422
+    page = client.get("/search", params={"q": "Tellford", "outlet": "Harbor Ledger"}).text
+    assert "from Harbor Ledger" in page and "Valley Wire Service</a> ·" not in page.split('class="results"')[1]
+    feed = client.get("/feed.json", params={"q": "Tellford", "since": "2026-03-13"}).json()
+    assert feed["items"] and len(feed["items"]) <= len(client.get("/feed.json", params={"q": "Tellford"}).json()["items"])
+
+
+def test_hide_unhide_and_undo_every_action(editor: TestClient) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    sid = story_of(editor, "demo-035")  # the museum theft
+    assert editor.post(f"/api/stories/{sid}/hide", json={"note": "legal check"}, headers=auth).status_code == 200
+    assert editor.get(f"/api/stories/{sid}").status_code == 404
+    assert editor.get(f"/stories/{sid}").status_code == 404
+    assert sid not in {s["id"] for s in editor.get("/api/stories?limit=100").json()["stories"]}
+    assert sid not in {s["id"] for s in editor.get("/api/search?q=Ravel").json()["stories"]}
+    assert editor.get(f"/api/stories/{sid}", headers=auth).json()["hidden"] is True  # editors still see it
+    assert editor.post(f"/api/stories/{sid}/hide", json={}, headers=auth).status_code == 409
+    hide_id = editor.get("/api/editorial/log").json()["actions"][0]["id"]
+    assert editor.post(f"/api/editorial/{hide_id}/undo", json={}, headers=auth).status_code == 200
+    assert editor.get(f"/api/stories/{sid}").status_code == 200
+    assert editor.post(f"/api/editorial/{hide_id}/undo", json={}, headers=auth).status_code == 409  # once only
+
+    # pin, then undo: the computed headline is back
+    computed = editor.get(f"/api/stories/{sid}").json()["headline"]
+    editor.post(f"/api/stories/{sid}/pin", json={"headline": "Museum heist"}, headers=auth)
+    pin_id = editor.get("/api/editorial/log").json()["actions"][0]["id"]
+    editor.post(f"/api/editorial/{pin_id}/undo", json={}, headers=auth)
+    assert editor.get(f"/api/stories/{sid}").json()["headline"] == computed
+
+    # merge, then undo: both stories as they were, the old id no longer redirects
+    other = story_of(editor, "demo-050")
+    before = {s: sorted(a["id"] for a in editor.get(f"/api/articles?story={s}&limit=100").json()["articles"])
+              for s in (sid, other)}
+    editor.post(f"/api/stories/{sid}/merge", json={"into": other}, headers=auth)
+    assert editor.get(f"/api/stories/{sid}", follow_redirects=False).status_code == 301
+    merge_id = editor.get("/api/editorial/log").json()["actions"][0]["id"]
+    assert editor.post(f"/api/editorial/{merge_id}/undo", json={}, headers=auth).status_code == 200
+    assert editor.get(f"/api/stories/{sid}", follow_redirects=False).status_code == 200
+    after = {s: sorted(a["id"] for a in editor.get(f"/api/articles?story={s}&limit=100").json()["articles"])
+             for s in (sid, other)}
+    assert after == before
+
+    # split, then undo: the new story disappears, its articles are back
+    split = editor.post(f"/api/stories/{other}/split", json={"article": "demo-058"}, headers=auth).json()
+    new_story = split["story"]
+    assert new_story != other and editor.get(f"/api/stories/{new_story}").status_code == 200
+    split_id = editor.get("/api/editorial/log").json()["actions"][0]["id"]
+    editor.post(f"/api/editorial/{split_id}/undo", json={}, headers=auth)
+    assert editor.get(f"/api/stories/{new_story}").status_code == 404
+    assert sorted(a["id"] for a in editor.get(f"/api/articles?story={other}&limit=100").json()["articles"]) == \
+        before[other]
+
+    # a registry change, then undo
+    editor.patch("/api/sources/Metro%20Signal", json={"kind": "blog"}, headers=auth)
+    edit_id = editor.get("/api/editorial/log").json()["actions"][0]["id"]
+    editor.post(f"/api/editorial/{edit_id}/undo", json={}, headers=auth)
+    assert editor.get("/api/sources/Metro%20Signal").json()["kind"] == "national"
+    assert editor.post("/api/editorial/999999/undo", json={}, headers=auth).status_code == 404
+    assert editor.post(f"/api/editorial/{edit_id}/undo", json={}).status_code == 403
+
+
+def test_hide_and_undo_from_the_story_page(editor: TestClient) -> None:
+    sid = story_of(editor, "demo-035")
+    editor.get(f"/stories/{sid}?editor_token={TOKEN}")
+    page = editor.get(f"/stories/{sid}").text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    done = editor.post(f"/stories/{sid}/edit", data={"action": "hide", "csrf": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    page = editor.get(f"/stories/{sid}").text
+    assert "Hidden from readers" in page and 'value="unhide"' in page
+    entry = re.search(r'name="entry" value="(\d+)"><button type="submit" data-entry="\d+">Undo', page).group(1)
+    undone = editor.post(f"/stories/{sid}/edit", data={"action": "undo", "entry": entry, "csrf": csrf},
+                         follow_redirects=False)
+    assert undone.status_code == 303
+    page = editor.get(f"/stories/{sid}").text
+    assert "Hidden from readers" not in page and "undo of #" in page
+    editor.cookies.clear()
+    assert editor.get(f"/stories/{sid}").status_code == 200
+    assert 'name="entry"' not in editor.get(f"/stories/{sid}").text  # readers get no undo buttons

@@ -84,11 +84,17 @@ def merge_stories(store: SQLiteStore, story_id: str, into: str, *, note: str = "
         if old == new:
             raise EditorialError(f"{story_id!r} and {into!r} are already the same story ({new})")
         now = _now()
+        moved = [r[0] for r in store.db.execute("SELECT id FROM articles WHERE story_id = ?", (old,))]
+        overrides = [r[0] for r in store.db.execute("SELECT article_id FROM article_overrides WHERE story_id = ?",
+                                                    (old,))]
+        redirected = [r[0] for r in store.db.execute("SELECT old_id FROM story_merges WHERE new_id = ?", (old,))]
+        pinned = pinned_headline(store, old)
         store._record_merge(old, new, now, "editor")
         store.db.execute("UPDATE article_overrides SET story_id = ? WHERE story_id = ?", (new, old))
         store.db.execute("DELETE FROM pinned_headlines WHERE story_id = ?", (old,))
         _mark_dirty(store, new, now)
-        _log(store, "merge", {"story": old, "into": new, "note": note}, now)
+        _log(store, "merge", {"story": old, "into": new, "note": note, "moved": moved, "overrides": overrides,
+                              "redirected": redirected, "pinned": pinned}, now)
     store.refresh_stories([new])
     return new
 
@@ -161,13 +167,15 @@ def pin_headline(store: SQLiteStore, story_id: str, headline: str, *, note: str 
     with store.transaction():
         target = _existing_story(store, story_id)
         now = _now()
+        previous = pinned_headline(store, target)
         if headline:
             store.db.execute("INSERT OR REPLACE INTO pinned_headlines (story_id, headline, at) VALUES (?, ?, ?)",
                              (target, headline, now))
         else:
             store.db.execute("DELETE FROM pinned_headlines WHERE story_id = ?", (target,))
         _mark_dirty(store, target, now)
-        _log(store, "pin" if headline else "unpin", {"story": target, "headline": headline, "note": note}, now)
+        _log(store, "pin" if headline else "unpin", {"story": target, "headline": headline, "note": note,
+                                                     "previous": previous}, now)
     store.refresh_stories([target])
     _write_pinned_headline(store, target)
     return target
@@ -184,6 +192,129 @@ def _write_pinned_headline(store: SQLiteStore, story_id: str) -> None:
     with store.transaction():
         store.db.execute("UPDATE stories SET headline = ?, summary = ? WHERE id = ?",
                          (headline, json.dumps(summary), story_id))
+
+
+def _set_pin(store: SQLiteStore, story_id: str, headline: str | None, now: str) -> None:
+    if headline:
+        store.db.execute("INSERT OR REPLACE INTO pinned_headlines (story_id, headline, at) VALUES (?, ?, ?)",
+                         (story_id, headline, now))
+    else:
+        store.db.execute("DELETE FROM pinned_headlines WHERE story_id = ?", (story_id,))
+
+
+def is_hidden(store: SQLiteStore, story_id: str) -> bool:
+    return store.db.execute("SELECT 1 FROM hidden_stories WHERE story_id = ?", (story_id,)).fetchone() is not None
+
+
+def hide_story(store: SQLiteStore, story_id: str, *, hidden: bool = True, note: str = "") -> str:
+    """Hide a story from readers (every list, search, feed, related list and its own page), or,
+    with ``hidden=False``, show it again; returns the story id.
+
+    Raises:
+        EditorialError: the story is missing, or already in that state.
+    """
+    with store.transaction():
+        target = _existing_story(store, story_id)
+        if is_hidden(store, target) == hidden:
+            raise EditorialError(f"story {target} is {'already hidden' if hidden else 'not hidden'}")
+        now = _now()
+        if hidden:
+            store.db.execute("INSERT INTO hidden_stories (story_id, at, note) VALUES (?, ?, ?)", (target, now, note))
+        else:
+            store.db.execute("DELETE FROM hidden_stories WHERE story_id = ?", (target,))
+        _log(store, "hide" if hidden else "unhide", {"story": target, "note": note}, now)
+    return target
+
+
+UNDOABLE = ("merge", "split", "pin", "unpin", "hide", "unhide", "source-add", "source-edit")
+
+
+def _undo_merge(store: SQLiteStore, entry: dict[str, Any], now: str) -> list[str]:
+    old, new = entry["story"], entry["into"]
+    row = store.db.execute("SELECT new_id FROM story_merges WHERE old_id = ?", (old,)).fetchone()
+    if row is None or store.resolve_story_id(old) != store.resolve_story_id(new):
+        raise EditorialError(f"story {old} is no longer merged into {new}; nothing to undo")
+    here = store.resolve_story_id(new)
+    store.db.execute("DELETE FROM story_merges WHERE old_id = ?", (old,))
+    store.db.executemany("UPDATE articles SET story_id = ? WHERE id = ? AND story_id = ?",
+                         [(old, a, here) for a in entry.get("moved", [])])
+    store.db.executemany("UPDATE article_overrides SET story_id = ? WHERE article_id = ?",
+                         [(old, a) for a in entry.get("overrides", [])])
+    store.db.executemany("UPDATE story_merges SET new_id = ? WHERE old_id = ?",
+                         [(old, s) for s in entry.get("redirected", [])])
+    _set_pin(store, old, entry.get("pinned"), now)
+    _mark_dirty(store, old, now)
+    _mark_dirty(store, here, now)
+    return [old, here]
+
+
+def _undo_split(store: SQLiteStore, entry: dict[str, Any], now: str) -> list[str]:
+    source, target, moved = entry["story"], entry["new_story"], entry.get("moved", [])
+    here = store.resolve_story_id(source)
+    marks = ",".join("?" * len(moved))
+    still = store.db.execute(f"SELECT count(*) FROM articles WHERE id IN ({marks}) AND story_id = ?",
+                             (*moved, store.resolve_story_id(target))).fetchone()[0] if moved else 0
+    if still != len(moved):
+        raise EditorialError(f"the articles split into {target} have moved since; nothing to undo")
+    store.db.executemany("UPDATE articles SET story_id = ? WHERE id = ?", [(here, a) for a in moved])
+    store.db.executemany("DELETE FROM article_overrides WHERE article_id = ?", [(a,) for a in moved])
+    _mark_dirty(store, here, now)
+    _mark_dirty(store, store.resolve_story_id(target), now)
+    return [here, store.resolve_story_id(target)]
+
+
+def undo(store: SQLiteStore, log_id: int, *, note: str = "") -> str:
+    """Undo the editorial action logged as ``log_id`` (see :data:`UNDOABLE`); the undo is logged
+    too. Returns the story to show afterwards (the one the action was about).
+
+    Raises:
+        EditorialError: no such entry, an action that cannot be undone, one already undone, or
+            the story has changed so that undoing would lose later decisions.
+    """
+    from .. import sources as registry
+
+    row = store.db.execute("SELECT id, action, payload FROM editorial_log WHERE id = ?", (log_id,)).fetchone()
+    if row is None:
+        raise EditorialError(f"no editorial action #{log_id}; see GET /api/editorial/log", not_found=True)
+    action, entry = row["action"], json.loads(row["payload"])
+    if action not in UNDOABLE:
+        raise EditorialError(f"a {action!r} action cannot be undone (undoable: {', '.join(UNDOABLE)})")
+    for r in store.db.execute("SELECT payload FROM editorial_log WHERE action = 'undo'"):
+        if json.loads(r[0]).get("of") == log_id:
+            raise EditorialError(f"editorial action #{log_id} is already undone")
+    touched: list[str] = []
+    if action.startswith("source-"):
+        outlet = entry["outlet"]
+        registry.remove_outlet(store, outlet["name"])
+        if action == "source-edit":
+            registry.put_outlet(store, registry.outlet_from(entry["before"]))
+        with store.transaction():
+            _log(store, "undo", {"of": log_id, "undone": action, "note": note, "source": outlet["name"]}, _now())
+        return ""
+    with store.transaction():
+        now = _now()
+        if action == "merge":
+            touched = _undo_merge(store, entry, now)
+        elif action == "split":
+            touched = _undo_split(store, entry, now)
+        elif action in ("pin", "unpin"):
+            story = _existing_story(store, entry["story"])
+            _set_pin(store, story, entry.get("previous"), now)
+            _mark_dirty(store, story, now)
+            touched = [story]
+        else:  # hide / unhide
+            story = _existing_story(store, entry["story"])
+            if action == "hide":
+                store.db.execute("DELETE FROM hidden_stories WHERE story_id = ?", (story,))
+            else:
+                store.db.execute("INSERT OR REPLACE INTO hidden_stories (story_id, at, note) VALUES (?, ?, ?)",
+                                 (story, now, note))
+        _log(store, "undo", {"of": log_id, "undone": action, "story": entry.get("story"), "note": note}, now)
+    if touched:
+        store.refresh_stories(touched)
+        for story in touched:
+            _write_pinned_headline(store, story)
+    return store.resolve_story_id(entry.get("story", ""))
 
 
 # -- hooks for the store: how later ingest and refreshes respect editorial decisions ----------
@@ -275,6 +406,9 @@ __all__ = [
     "apply_pin",
     "editorial_log",
     "headline_history",
+    "hide_story",
+    "is_hidden",
+    "undo",
     "log_action",
     "merge_stories",
     "pin_headline",

@@ -32,6 +32,10 @@ _CARD_COLUMNS = ("s.id, coalesce(p.headline, s.headline) AS headline, p.headline
                  "AND a.source <> '') AS outlets, s.first_seen, s.last_seen, s.updated_at")
 
 
+# stories an editor hid (migration 0014) stay out of every list, search, feed and related list
+_VISIBLE_ARTICLE = " AND a.story_id NOT IN (SELECT story_id FROM hidden_stories)"
+
+
 @dataclass(frozen=True, slots=True)
 class StoryFilter:
     """Front-page filters: stories seen since ``since`` (ISO time), by ``outlet``, in ``language``,
@@ -70,7 +74,7 @@ def since_for(store: SQLiteStore, hours: float) -> str | None:
 
 
 def _filter_sql(flt: StoryFilter) -> tuple[str, dict[str, Any]]:
-    clauses, params = ["s.size > 0"], {}
+    clauses, params = ["s.size > 0", "s.id NOT IN (SELECT story_id FROM hidden_stories)"], {}
     if flt.since:
         clauses.append("julianday(s.last_seen) >= julianday(:since)")
         params["since"] = flt.since
@@ -179,35 +183,56 @@ def related_stories(store: SQLiteStore, story_id: str, terms: Sequence[str], *, 
     return [(r[0], float(r[1])) for r in rows]
 
 
-def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0) -> tuple[list[sqlite3.Row], int]:
-    """Articles matching ``text`` (best first) with a marked snippet, and the number of matches."""
+def _article_filter(outlet: str | None, since: str | None) -> tuple[str, list[Any]]:
+    """Extra WHERE clauses on ``articles a`` for search: one outlet, first seen at or after ``since``."""
+    sql, params = "", []
+    if outlet:
+        sql += " AND a.source = ?"
+        params.append(outlet)
+    if since:
+        sql += " AND julianday(coalesce(a.published, a.fetched_at, a.added_at)) >= julianday(?)"
+        params.append(since)
+    return sql, params
+
+
+def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, outlet: str | None = None,
+                    since: str | None = None) -> tuple[list[sqlite3.Row], int]:
+    """Articles matching ``text`` (best first) with a marked snippet, and the number of matches;
+    optionally only ``outlet``'s, first seen at or after ``since`` (ISO time)."""
     query = fts_query(text)
     if not query:
         return [], 0
+    extra, params = _article_filter(outlet, since)
     try:
         rows = store.db.execute(
             "SELECT a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, "
             f"snippet(articles_fts, 1, '{SNIPPET_START}', '{SNIPPET_END}', '…', 16) AS snippet "
             "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
-            "ORDER BY bm25(articles_fts, 4.0, 1.0), a.seq LIMIT ? OFFSET ?", (query, limit, offset),
+            f"{extra}{_VISIBLE_ARTICLE} ORDER BY bm25(articles_fts, 4.0, 1.0), a.seq LIMIT ? OFFSET ?",
+            (query, *params, limit, offset),
         ).fetchall()
-        total = store.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", (query,)).fetchone()[0]
+        total = store.db.execute(
+            "SELECT count(*) FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid "
+            f"WHERE articles_fts MATCH ? {extra}{_VISIBLE_ARTICLE}", (query, *params)).fetchone()[0]
     except sqlite3.OperationalError:
         return [], 0
     return rows, int(total)
 
 
-def search_stories(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0) -> tuple[list[tuple[str, float]], int]:
-    """(story id, relevance) of stories whose articles match ``text``, best first, and the total."""
+def search_stories(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, outlet: str | None = None,
+                   since: str | None = None) -> tuple[list[tuple[str, float]], int]:
+    """(story id, relevance) of stories whose articles match ``text``, best first, and the total
+    (the articles optionally only ``outlet``'s, first seen at or after ``since``)."""
     query = fts_query(text)
     if not query:
         return [], 0
+    extra, params = _article_filter(outlet, since)
     try:
         rows = store.db.execute(
             "SELECT story_id, max(score) AS best FROM (SELECT a.story_id, -bm25(articles_fts, 4.0, 1.0) AS score "
             "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
-            "ORDER BY bm25(articles_fts, 4.0, 1.0) LIMIT 5000) GROUP BY story_id ORDER BY best DESC, story_id",
-            (query,),
+            f"{extra}{_VISIBLE_ARTICLE} ORDER BY bm25(articles_fts, 4.0, 1.0) LIMIT 5000) GROUP BY story_id "
+            "ORDER BY best DESC, story_id", (query, *params),
         ).fetchall()
     except sqlite3.OperationalError:
         return [], 0
@@ -266,6 +291,7 @@ def outlet_stories(store: SQLiteStore, name: str, *, limit: int = 20, offset: in
     rows = store.db.execute(
         f"SELECT {_CARD_COLUMNS} FROM stories s LEFT JOIN pinned_headlines p ON p.story_id = s.id "
         "WHERE s.id IN (SELECT story_id FROM articles WHERE source = ?) AND s.size > 0 "
+        "AND s.id NOT IN (SELECT story_id FROM hidden_stories) "
         "ORDER BY julianday(s.last_seen) DESC, s.id LIMIT ? OFFSET ?", (name, limit, offset),
     ).fetchall()
     total = store.db.execute("SELECT count(DISTINCT story_id) FROM articles WHERE source = ?", (name,)).fetchone()[0]

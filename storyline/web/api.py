@@ -33,14 +33,22 @@ def _found(data: dict[str, Any] | None, what: str) -> dict[str, Any]:
 
 
 def _story_or_redirect(request: Request, story_id: str, compute: Callable[[], dict[str, Any] | None],
-                       suffix: str = "") -> Response:
+                       suffix: str = "", *, cache: bool = True) -> Response:
     web = state_of(request)
     with web.lock:
         target = queries.merge_target(web.store, story_id)
     if target and target != story_id:
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(f"/api/stories/{target}{suffix}{query}", status_code=301)
-    return _json(request, lambda: _found(compute(), f"story {story_id!r}; list stories with GET /api/stories"))
+    return respond(request, lambda: json_body(_found(compute(), f"story {story_id!r}; list stories with GET "
+                                                                 "/api/stories")), cache=cache)
+
+
+def _is_editor(request: Request) -> bool:
+    """True when the request carries the editor token (API readers of hidden stories)."""
+    token = state_of(request).settings.editor_token
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and token_matches(given.strip(), token)
 
 
 @router.get("/stories", summary="Stories, ranked by breadth and freshness (or matching ?q=)")
@@ -55,7 +63,7 @@ async def api_stories(request: Request, q: str = Query("", max_length=200, descr
     """The front page's stories as JSON: {"stories": [...], "total", "limit", "offset", "next_offset"}."""
     web, page = state_of(request), views.Page(limit, offset)
     if q.strip():
-        return _json(request, lambda: views.search(web.store, q, page=page))
+        return _json(request, lambda: _searched(web.store, q, outlet, since, page))
     return _json(request, lambda: views.front(web.store, since=since, outlet=outlet, language=language, kind=kind,
                                               country=country, lean=lean, page=page))
 
@@ -74,7 +82,10 @@ async def api_story(request: Request, story_id: str,
     """A story in full (with ``update`` when ``since`` is given). A merged-away id answers 301."""
     web = state_of(request)
     when = _parse_since(since) if since else None
-    return _story_or_redirect(request, story_id, lambda: views.story(web.store, story_id, since=when))
+    editor = _is_editor(request)
+    return _story_or_redirect(request, story_id,
+                              lambda: views.story(web.store, story_id, since=when, include_hidden=editor),
+                              cache=not editor)
 
 
 @router.get("/stories/{story_id}/updates", summary="What is new in a story since a time")
@@ -124,12 +135,21 @@ async def api_outlet(request: Request, name: str, limit: int = LimitQ, offset: i
                                          f"outlet {name!r}"))
 
 
+def _searched(store: Any, q: str, outlet: str, since: str, page: views.Page) -> dict[str, Any]:
+    try:
+        return views.search(store, q, outlet=outlet or None, since=since or None, page=page)
+    except follow.SinceError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
 @router.get("/search", summary="Search stories and articles")
 async def api_search(request: Request, q: str = Query("", max_length=200, description="search words"),
-               limit: int = LimitQ, offset: int = OffsetQ) -> Response:
+                     outlet: str = Query("", max_length=200, description="only this outlet's articles"),
+                     since: str = Query("", max_length=64, description="24h, 3d, 7d, 30d or an ISO date or time"),
+                     limit: int = LimitQ, offset: int = OffsetQ) -> Response:
     """Words are matched as words (FTS5 operators in q are treated as plain words)."""
     web = state_of(request)
-    return _json(request, lambda: views.search(web.store, q, page=views.Page(limit, offset)))
+    return _json(request, lambda: _searched(web.store, q, outlet, since, views.Page(limit, offset)))
 
 
 @router.get("/editorial/log", summary="Editorial actions, newest first")
@@ -192,6 +212,35 @@ async def api_split(request: Request, story_id: str, body: SplitRequest) -> dict
     require_editor(request)
     store = state_of(request).store
     return run_action(request, lambda: editorial.split_article(store, story_id, body.article, note=body.note), "split")
+
+
+class NoteRequest(BaseModel):
+    note: str = Field("", max_length=500)
+
+
+@router.post("/stories/{story_id}/hide", summary="Editor: hide a story from readers")
+async def api_hide(request: Request, story_id: str, body: NoteRequest) -> dict[str, Any]:
+    """The story leaves every list, search, feed and related list; its page and API answer 404 to
+    readers (editors still see it). Undo with /unhide or /api/editorial/{id}/undo."""
+    require_editor(request)
+    store = state_of(request).store
+    return run_action(request, lambda: editorial.hide_story(store, story_id, note=body.note), "hide")
+
+
+@router.post("/stories/{story_id}/unhide", summary="Editor: show a hidden story again")
+async def api_unhide(request: Request, story_id: str, body: NoteRequest) -> dict[str, Any]:
+    require_editor(request)
+    store = state_of(request).store
+    return run_action(request, lambda: editorial.hide_story(store, story_id, hidden=False, note=body.note), "unhide")
+
+
+@router.post("/editorial/{log_id}/undo", summary="Editor: undo an editorial action from the log")
+async def api_undo(request: Request, log_id: int, body: NoteRequest) -> dict[str, Any]:
+    """Merge, split, pin, unpin, hide, unhide and registry changes can be undone once each (409 when
+    already undone or when the story changed so that undoing would lose later decisions)."""
+    require_editor(request)
+    store = state_of(request).store
+    return run_action(request, lambda: editorial.undo(store, log_id, note=body.note), "undo")
 
 
 @router.post("/stories/{story_id}/pin", summary="Editor: pin (or, with an empty headline, unpin) a headline")

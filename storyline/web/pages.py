@@ -100,7 +100,7 @@ async def story_page(request: Request, story_id: str) -> Response:
     since = _since(request)
 
     def compute() -> dict[str, Any]:
-        data = views.story(web.store, story_id, since=since)
+        data = views.story(web.store, story_id, since=since, include_hidden=editor)
         if data is None:
             raise HTTPException(404, "There is no story with this id.")
         form = form_token(web.settings.editor_token, story_id) if editor else ""
@@ -148,14 +148,27 @@ async def outlet_page(request: Request, name: str) -> Response:
 async def search_page(request: Request) -> Response:
     web = state_of(request)
     q = request.query_params.get("q", "")[:200]
-    return _html(request, "search.html", lambda: {"data": views.search(web.store, q, page=_page(request)),
-                                                  "title": f"Search: {q}" if q else "Search"})
+    outlet, since = request.query_params.get("outlet", "")[:200], request.query_params.get("since", "")[:64]
+
+    def compute() -> dict[str, Any]:
+        try:
+            data = views.search(web.store, q, outlet=outlet or None, since=since or None, page=_page(request))
+        except follow.SinceError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return {"data": data, "title": f"Search: {q}" if q else "Search",
+                "params": {k: v for k, v in (("q", q), ("outlet", outlet), ("since", since)) if v}}
+
+    return _html(request, "search.html", compute)
 
 
 def _feed_stories(request: Request) -> tuple[list[dict[str, Any]], str, str]:
     web = state_of(request)
     q = request.query_params.get("q", "")[:200].strip()
-    cards = views.top_stories(web.store, q=q, limit=FEED_SIZE)
+    try:
+        cards = views.top_stories(web.store, q=q, limit=FEED_SIZE, outlet=request.query_params.get("outlet") or None,
+                                  since=request.query_params.get("since") or None)
+    except follow.SinceError as exc:
+        raise HTTPException(422, str(exc)) from exc
     full = [s for s in (views.story(web.store, c["id"]) for c in cards) if s is not None]
     return full, str(request.base_url).rstrip("/"), q
 
@@ -236,6 +249,14 @@ def _edit(request: Request, story_id: str, form: dict[str, str]) -> str:
         return editorial.split_article(store, story_id, form.get("article", "").strip(), note=note)
     if action == "pin":
         return editorial.pin_headline(store, story_id, form.get("headline", ""), note=note)
+    if action in ("hide", "unhide"):
+        return editorial.hide_story(store, story_id, hidden=action == "hide", note=note)
+    if action == "undo":
+        try:
+            log_id = int(form.get("entry", ""))
+        except ValueError as exc:
+            raise editorial.EditorialError("undo needs the number of a logged action") from exc
+        return editorial.undo(store, log_id, note=note) or story_id
     raise editorial.EditorialError(f"unknown editorial action {action!r}")
 
 

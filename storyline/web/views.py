@@ -22,7 +22,7 @@ from ..cluster.features import default_idf
 from ..dedup.minhash import shingles
 from ..ingest.dates import parse_date
 from ..store import queries
-from ..store.editorial import editorial_log, headline_history
+from ..store.editorial import UNDOABLE, editorial_log, headline_history, is_hidden
 from ..store.sqlite import SQLiteStore
 from ..text import content_words
 from .security import safe_href
@@ -128,17 +128,39 @@ def front(store: SQLiteStore, *, since: str | None = None, outlet: str | None = 
     }
 
 
-def search(store: SQLiteStore, q: str, *, page: Page = Page()) -> dict[str, Any]:
-    """Stories and articles matching ``q`` (words, all required; the last may be a prefix)."""
+def search_since(store: SQLiteStore, since: str | None) -> str | None:
+    """A search's ``since``: a range before the newest coverage (``24h``, ``3d``, ``7d``, ``30d``)
+    or an ISO date or time (a date means from the start of that day, UTC), as an ISO time.
+
+    Raises:
+        follow.SinceError: anything else.
+    """
+    if not since:
+        return None
+    if since in TIME_RANGES:
+        return queries.since_for(store, TIME_RANGES[since])
+    when = parse_date(since) if not since.strip().isdigit() else None
+    if when is None:
+        raise follow.SinceError(f"since={since[:40]!r} is not 24h, 3d, 7d, 30d or an ISO date or time")
+    return when.isoformat()
+
+
+def search(store: SQLiteStore, q: str, *, outlet: str | None = None, since: str | None = None,
+           page: Page = Page()) -> dict[str, Any]:
+    """Stories and articles matching ``q`` (words, all required; the last may be a prefix),
+    optionally only from ``outlet`` and first seen since ``since`` (see :func:`search_since`)."""
     q = q.strip()[:200]
-    found, total_stories = queries.search_stories(store, q, limit=page.limit, offset=page.offset)
+    since_iso = search_since(store, since)
+    flt = {"outlet": outlet or None, "since": since_iso}
+    found, total_stories = queries.search_stories(store, q, limit=page.limit, offset=page.offset, **flt)
     cards = queries.story_cards(store, [sid for sid, _ in found])
     stories = [story_card(cards[sid]) for sid, _ in found if sid in cards]
-    arts, total_articles = queries.search_articles(store, q, limit=page.limit, offset=page.offset)
+    arts, total_articles = queries.search_articles(store, q, limit=page.limit, offset=page.offset, **flt)
     articles = [{**_article_link(r), "story_id": r["story_id"], "story_url": f"/stories/{r['story_id']}",
                  "reprint_of": None if r["canonical_id"] == r["id"] else r["canonical_id"], "snippet": r["snippet"]}
                 for r in arts]
-    return {"q": q, "stories": stories, "articles": articles, "total_articles": total_articles,
+    return {"q": q, "filters": {"outlet": outlet or None, "since": since or None},
+            "stories": stories, "articles": articles, "total_articles": total_articles,
             **_pages(page, max(total_stories, total_articles)), "total": total_stories}
 
 
@@ -232,6 +254,12 @@ def _sentences(summary: dict[str, Any], by_id: dict[str, sqlite3.Row]) -> list[d
     return out
 
 
+def _undoable(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Log entries marked ``undoable`` (an undoable action not undone yet)."""
+    undone = {e.get("of") for e in log if e["action"] == "undo"}
+    return [{**e, "undoable": e["action"] in UNDOABLE and e["id"] not in undone} for e in log]
+
+
 def _story_terms(headline: str, rows: Sequence[sqlite3.Row], keep: int = 10) -> list[str]:
     idf = default_idf()
     counts: Counter[str] = Counter(content_words(headline) * 2)
@@ -266,18 +294,21 @@ def story_update(store: SQLiteStore, story_id: str, since: datetime) -> dict[str
     """What is new in a story since ``since``: attributed sentences from later reports only."""
     card = queries.story_cards(store, [story_id]).get(story_id)
     rows = queries.story_articles(store, story_id)
-    if card is None or not rows:
+    if card is None or not rows or is_hidden(store, story_id):
         return None
     data = _decorate_update(follow.update(store, story_id, since), {r["id"]: r for r in rows})
     return {"story_id": story_id, "url": f"/stories/{story_id}", **data}
 
 
-def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None) -> dict[str, Any] | None:
-    """Everything the story page shows; None when ``story_id`` is not a current story. With
-    ``since``, also what is new since then (``update``) and which sources are new."""
+def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None,
+          include_hidden: bool = False) -> dict[str, Any] | None:
+    """Everything the story page shows; None when ``story_id`` is not a current story (or is
+    hidden, unless ``include_hidden``). With ``since``, also what is new since then (``new_since``)
+    and which sources are new."""
     card = queries.story_cards(store, [story_id]).get(story_id)
     rows = queries.story_articles(store, story_id)
-    if card is None or not rows:
+    hidden = is_hidden(store, story_id)
+    if card is None or not rows or (hidden and not include_hidden):
         return None
     summary = json.loads(card["summary"]) if card["summary"] else {}
     by_id = {r["id"]: r for r in rows}
@@ -299,7 +330,8 @@ def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None) -
         "timeline": [{"time": r["published"], "outlet": r["source"], "article_id": r["id"],
                       "kind": "original" if r["canonical_id"] == r["id"] else "reprint"} for r in rows],
         "terms": terms, "related": _related(store, story_id), "merged_from": history,
-        "editorial_log": editorial_log(store, limit=20, story_id=story_id),
+        "hidden": hidden,
+        "editorial_log": _undoable(editorial_log(store, limit=20, story_id=story_id)),
         "headline_history": headline_history(store, story_id),
         "about_url": f"/stories/{story_id}/about",
     }
@@ -362,7 +394,7 @@ def about(store: SQLiteStore, story_id: str) -> dict[str, Any] | None:
     and for reprints, how closely they copy their original."""
     card = queries.story_cards(store, [story_id]).get(story_id)
     rows = queries.story_articles(store, story_id)
-    if card is None or not rows:
+    if card is None or not rows or is_hidden(store, story_id):
         return None
     originals = [r for r in rows if r["canonical_id"] == r["id"]]
     by_id = {r["id"]: r for r in rows}
@@ -393,10 +425,12 @@ def article(store: SQLiteStore, article_id: str) -> dict[str, Any] | None:
             "reprint_of": None if r["canonical_id"] == r["id"] else r["canonical_id"]}
 
 
-def top_stories(store: SQLiteStore, *, q: str = "", limit: int = 20) -> list[dict[str, Any]]:
-    """The stories a feed carries: the front page's top stories, or those matching ``q``."""
+def top_stories(store: SQLiteStore, *, q: str = "", limit: int = 20, outlet: str | None = None,
+                since: str | None = None) -> list[dict[str, Any]]:
+    """The stories a feed carries: the front page's top stories, or those matching ``q`` (with the
+    search's ``outlet`` and ``since`` filters)."""
     if q.strip():
-        return list(search(store, q, page=Page(limit=limit))["stories"])
+        return list(search(store, q, outlet=outlet, since=since, page=Page(limit=limit))["stories"])
     return list(front(store, page=Page(limit=limit))["stories"])
 
 
