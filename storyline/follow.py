@@ -107,6 +107,8 @@ def update(store: SQLiteStore, story_id: str, since: datetime, *, until: datetim
     seen_of = {r.article.id: r.seen for r in window}
     return {
         "since": since.isoformat(), "until": until.isoformat() if until else None,
+        "since_day": since.date().isoformat() if (since.hour, since.minute, since.second, since.microsecond) == (
+            23, 59, 59, 999999) else None,  # a bare date: "after that day"
         "latest": _iso(max((r.seen for r in window if r.seen), default=None)),
         "new_reports": len(fresh), "new_reprints": len(window) - len(fresh),
         "new_outlets": sorted({r.article.source for r in window if r.article.source}),

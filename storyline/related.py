@@ -82,7 +82,7 @@ def remember(store: SQLiteStore, story: Story) -> None:
         "terms = excluded.terms, last_seen = excluded.last_seen, updated_at = excluded.updated_at",
         (story.id, getattr(embedder, "name", "") if dense is not None else "",
          codec.dumps(dense) if dense is not None else "", json.dumps(terms), last,
-         datetime.now(UTC).isoformat(timespec="seconds")),
+         datetime.now(UTC).isoformat()),  # microseconds: the read cache keys on it
     )
 
 
@@ -98,25 +98,55 @@ def relatedness(a: tuple[str, np.ndarray | None, dict[str, float]],
     return (dense + sparse_dot(a[2], b[2])) / 2.0
 
 
+_Vector = tuple[str, "np.ndarray | None", dict[str, float]]
+_CACHE: dict[tuple[str, str], tuple[str, _Vector]] = {}  # (database, story) -> (updated_at, vector)
+_CACHE_SIZE = 100_000
+
+
+def _vectors(store: SQLiteStore, keys: list[tuple[str, str]]) -> dict[str, _Vector]:
+    """Decoded vectors of ``(story_id, updated_at)`` pairs, from the process cache when current."""
+    where = str(getattr(store, "path", id(store)))
+    out, missing = {}, []
+    for story_id, updated in keys:
+        hit = _CACHE.get((where, story_id))
+        if hit is not None and hit[0] == updated:
+            out[story_id] = hit[1]
+        else:
+            missing.append(story_id)
+    for i in range(0, len(missing), 500):
+        chunk = missing[i: i + 500]
+        for row in store.db.execute(f"SELECT * FROM story_vectors WHERE story_id IN ({','.join('?' * len(chunk))})",
+                                    chunk):
+            vector = _load(row)
+            out[row["story_id"]] = vector
+            if len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.clear()
+            _CACHE[(where, row["story_id"])] = (row["updated_at"], vector)
+    return out
+
+
 def related(store: SQLiteStore, story_id: str, *, limit: int = 5, floor: float = FLOOR) -> list[tuple[str, float]]:
     """Other current stories at least ``floor`` related to ``story_id``, most related first."""
-    row = store.db.execute("SELECT * FROM story_vectors WHERE story_id = ?", (story_id,)).fetchone()
+    row = store.db.execute("SELECT story_id, updated_at, last_seen FROM story_vectors WHERE story_id = ?",
+                           (story_id,)).fetchone()
     if row is None:
         return []
-    own = _load(row)
     when = row["last_seen"]
     if when:
         ref = datetime.fromisoformat(when)
         lo, hi = (ref - timedelta(days=WINDOW_DAYS)).isoformat(), (ref + timedelta(days=WINDOW_DAYS)).isoformat()
         rows = store.db.execute(
-            "SELECT v.* FROM story_vectors v JOIN stories s ON s.id = v.story_id WHERE v.story_id <> ? AND s.size > 0 "
-            f"{_VISIBLE} AND julianday(v.last_seen) BETWEEN julianday(?) AND julianday(?) ORDER BY v.last_seen DESC LIMIT ?",
-            (story_id, lo, hi, MAX_CANDIDATES)).fetchall()
+            "SELECT v.story_id, v.updated_at FROM story_vectors v JOIN stories s ON s.id = v.story_id "
+            f"WHERE v.story_id <> ? AND s.size > 0 {_VISIBLE} AND julianday(v.last_seen) BETWEEN julianday(?) "
+            "AND julianday(?) ORDER BY v.last_seen DESC LIMIT ?", (story_id, lo, hi, MAX_CANDIDATES)).fetchall()
     else:
         rows = store.db.execute(
-            "SELECT v.* FROM story_vectors v JOIN stories s ON s.id = v.story_id WHERE v.story_id <> ? AND s.size > 0 "
-            f"{_VISIBLE} ORDER BY v.updated_at DESC LIMIT ?", (story_id, MAX_CANDIDATES)).fetchall()
-    scored = [(r["story_id"], relatedness(own, _load(r))) for r in rows]
+            "SELECT v.story_id, v.updated_at FROM story_vectors v JOIN stories s ON s.id = v.story_id "
+            f"WHERE v.story_id <> ? AND s.size > 0 {_VISIBLE} ORDER BY v.updated_at DESC LIMIT ?",
+            (story_id, MAX_CANDIDATES)).fetchall()
+    vectors = _vectors(store, [(row["story_id"], row["updated_at"])] + [(r[0], r[1]) for r in rows])
+    own = vectors[story_id]
+    scored = [(r[0], relatedness(own, vectors[r[0]])) for r in rows if r[0] in vectors]
     return sorted(((s, round(v, 4)) for s, v in scored if v >= floor), key=lambda sv: (-sv[1], sv[0]))[:limit]
 
 

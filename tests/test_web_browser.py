@@ -154,7 +154,7 @@ def test_updates_view_marks_what_is_new(server: str, page: Any) -> None:
     story_id = _story_of(page, server, "demo-019")
     page.goto(f"{server}/stories/{story_id}?since=2026-03-11")
     update = page.locator("section.update")
-    assert update.locator("h2").inner_text().lower().startswith("new since")
+    assert update.locator("h2").inner_text().lower().startswith("new after wed 11 mar 2026")
     items = update.locator("li.new")
     assert items.count() >= 1
     for i in range(items.count()):
