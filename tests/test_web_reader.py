@@ -11,6 +11,7 @@ from pathlib import Path
 import feedparser
 import pytest
 from fastapi.testclient import TestClient
+from conftest import backend_settings
 from test_web_api import build_store, demo_id
 
 from storyline.config import Settings
@@ -20,17 +21,25 @@ from storyline.web import create_app
 ROOT = Path(__file__).parents[1]
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("web-reader")
-    build_store(path).close()
-    return path
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A store with the demo corpus, its registry and the hostile outlet, on each backend."""
+    found = backend_settings(request.param, tmp_path_factory.mktemp("web-reader"), request)
+    build_store(found).close()
+    return found
 
 
 @pytest.fixture(scope="module")
-def client(data_dir: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(data_dir=data_dir))) as c:
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
         yield c
+
+
+def store_args(settings: Settings) -> list[str]:
+    """The command-line options naming ``settings``'s store."""
+    if settings.database_url:
+        return ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url]
+    return ["--data-dir", str(settings.data_dir)]
 
 
 def story_of(client: TestClient, article_id: str) -> str:
@@ -149,8 +158,8 @@ def test_readers_see_no_model_names_or_untitled(client: TestClient) -> None:
     assert "(untitled" not in client.get("/").text
 
 
-def test_cli_stories_since(data_dir: Path) -> None:
-    run = subprocess.run([sys.executable, "-m", "storyline", "stories", "--data-dir", str(data_dir), "--since",
+def test_cli_stories_since(settings: Settings) -> None:
+    run = subprocess.run([sys.executable, "-m", "storyline", "stories", *store_args(settings), "--since",
                           "2026-03-18", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120,
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 0, run.stderr
@@ -160,12 +169,12 @@ def test_cli_stories_since(data_dir: Path) -> None:
     assert moved and all(s["latest"] > "2026-03-19" for s in moved)
     quake = next(s for s in moved if "Corvel" in s["headline"])
     assert quake["sentences"] and all(s["outlet"] for s in quake["sentences"])
-    text = subprocess.run([sys.executable, "-m", "storyline", "stories", "--data-dir", str(data_dir), "--since",
+    text = subprocess.run([sys.executable, "-m", "storyline", "stories", *store_args(settings), "--since",
                            "2026-03-18"], capture_output=True, text=True, cwd=ROOT, timeout=120,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert text.returncode == 0 and quake["headline"] in text.stdout
     assert f"- {quake['sentences'][0]['text']} ({quake['sentences'][0]['outlet']})" in text.stdout
-    bad = subprocess.run([sys.executable, "-m", "storyline", "stories", "--data-dir", str(data_dir), "--since",
+    bad = subprocess.run([sys.executable, "-m", "storyline", "stories", *store_args(settings), "--since",
                           "someday"], capture_output=True, text=True, cwd=ROOT, timeout=120,
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert bad.returncode != 0 and "not a date or time" in bad.stderr
@@ -223,12 +232,12 @@ def test_hostile_registry_fields_are_escaped(client: TestClient) -> None:
     assert client.get("/api/sources").headers["content-type"].startswith("application/json")
 
 
-@pytest.fixture()
-def editor(tmp_path: Path) -> Iterator[TestClient]:
-    from test_web_api import build_store
-
-    store = build_store(tmp_path)
-    with TestClient(create_app(Settings(data_dir=tmp_path, editor_token=TOKEN), store=store)) as c:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def editor(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    """An app with an editor token over its own copy of the demo store, on each backend."""
+    found = backend_settings(request.param, tmp_path, request, editor_token=TOKEN)
+    store = build_store(found)
+    with TestClient(create_app(found, store=store)) as c:
         yield c
 
 
