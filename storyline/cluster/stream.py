@@ -29,7 +29,7 @@ from ..models import Article
 from ..summarize.scoring import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import resolve, story_id_for
-from .features import MODELS_DIR, TIME_CUES, ArticleVector, represent, sparse_dot
+from .features import IDF_FILE, MODELS_DIR, TIME_CUES, ArticleVector, IdfTable, represent, sparse_dot
 from .index import DenseStoryIndex, TermIndex
 
 FEATURES = (
@@ -198,6 +198,15 @@ class JoinModel:
         return out / len(self.networks)
 
 
+def load_models(folder: Path) -> dict[str, Any]:
+    """The join model, merge model and IDF table ``scripts/train_clusterer.py`` wrote to ``folder``,
+    as :class:`StoryClusterer` keyword arguments (used to evaluate models trained elsewhere)."""
+    folder = Path(folder)
+    return {"model": JoinModel.load(folder / MODEL_FILE.name),
+            "merge_model": scorer_from_dict(json.loads((folder / MERGE_FILE.name).read_text(encoding="utf-8"))),
+            "idf": IdfTable.load(folder / IDF_FILE.name)}
+
+
 _PARALLEL_SEARCH = 2000  # stories to search before forked helpers pay off (a fork costs ~50 ms)
 _SEARCHING: "StoryClusterer | None" = None  # the clusterer a forked helper searches in
 
@@ -215,9 +224,10 @@ class Representer:
     load where it runs)."""
 
     embedder: Embedder | None
+    idf: IdfTable | None = None
 
     def __call__(self, articles: Sequence[Article]) -> list[ArticleVector]:
-        return represent(articles, self.embedder)
+        return represent(articles, self.embedder, self.idf)
 
 
 class StoryClusterer:
@@ -255,6 +265,7 @@ class StoryClusterer:
         merge_min_p: With the merge model, pairs whose join probability is below this are not
             even asked: almost no evidence (a stray pothole report whose only mutual match is
             a big bridge story, p 0.004, went in at mid-stream consolidation without it).
+        idf: Document frequencies for TF-IDF (default: the committed table, ``IDF_FILE``).
         workers: Forked helper processes (Linux only) that share the first consolidation search
             over many stories (at least ``_PARALLEL_SEARCH`` of them); 0 searches here alone.
     """
@@ -283,6 +294,7 @@ class StoryClusterer:
         learned_merge_threshold: float = 0.5,
         merge_min_p: float = 0.01,
         workers: int = 0,
+        idf: IdfTable | None = None,
     ) -> None:
         self.window_days = window_days
         self.join_threshold = join_threshold
@@ -307,6 +319,7 @@ class StoryClusterer:
         self.learned_merge_threshold = learned_merge_threshold
         self.merge_min_p = merge_min_p
         self.workers = workers
+        self.idf = idf  # None: the committed table (IDF_FILE)
         # called with (MERGE_FEATURES row, story, partner) for every mutually-best pair (training)
         self.merge_probe_: Callable[[list[float], str, str], None] | None = None
         self._reset()
@@ -380,14 +393,14 @@ class StoryClusterer:
 
     def preparer(self) -> "Representer":
         """The per-article work of :meth:`partial_fit` (see :class:`storyline.pipeline.Prepares`)."""
-        return Representer(self.embedder)
+        return Representer(self.embedder, self.idf)
 
     def partial_fit(self, articles: Sequence[Article], prepared: Sequence[ArticleVector] | None = None) -> list[str]:
         """Assign each article, in order, to a story; ``prepared``: the articles' vectors from
         :meth:`preparer`, when they were computed ahead."""
         # Matrix-vector products this small run ~20x slower when BLAS spreads them over threads.
         with threadpool_limits(1, user_api="blas"):
-            return self._fit(articles, represent(articles, self.embedder) if prepared is None else prepared)
+            return self._fit(articles, represent(articles, self.embedder, self.idf) if prepared is None else prepared)
 
     def _fit(self, articles: Sequence[Article], vectors: Sequence[ArticleVector]) -> list[str]:
         out = []
@@ -635,4 +648,4 @@ class StoryClusterer:
                 self.dense_.set(st.id, st.unit_dense())  # type: ignore[arg-type]
 
 
-__all__ = ["StoryClusterer", "StoryState", "Representer", "JoinModel", "FEATURES", "MERGE_FEATURES", "merge_row"]
+__all__ = ["load_models", "StoryClusterer", "StoryState", "Representer", "JoinModel", "FEATURES", "MERGE_FEATURES", "merge_row"]
