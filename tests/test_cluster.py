@@ -474,3 +474,23 @@ def test_demo_keeps_the_bridge_collision_and_the_dock_strike_apart() -> None:
     assert not any("Tellford" in a.title for a in strike.articles)
     assert bridge.summary is not None and strike.summary is not None
     assert "dockworker" not in bridge.summary.text.lower() and "Marlow Crest" not in strike.summary.text
+
+
+def test_dated_mutual_best_pairs_merge_on_the_join_model_alone() -> None:
+    """Inside a time window a mutually-best pair whose join probability is high both ways merges
+    even when the merge model says no (here: its bar above any probability); undated, or with the
+    rule off, the merge model alone decides."""
+    def run(dated: bool, **settings: object) -> dict[str, str]:
+        arts = [Article(id=a.id, title=a.title, text=a.text, published=T0 + timedelta(hours=i) if dated else None)
+                for i, a in enumerate(two_events())]
+        c = StoryClusterer(join_threshold=1.01, headline_join_threshold=1.01, loose_threshold=2.0,
+                           learned_merge_threshold=1.01, **settings)
+        ids = c.partial_fit(arts)
+        merged = c.consolidate()
+        assert len(set(ids)) == 4
+        return {old: new for old, new in merged.items()}
+
+    dated = run(True)
+    assert dated == {story_id_for("q2"): story_id_for("q1"), story_id_for("f2"): story_id_for("f1")}
+    assert run(False) == {}
+    assert run(True, mutual_join_p=None) == {}
