@@ -30,6 +30,7 @@ ARTICLE_COLUMNS = (
     "id", "url", "origin", "source", "title", "text", "author", "published", "fetched_at",
     "language", "content_hash", "fetched_url",
 )
+_ROW = ", ".join(ARTICLE_COLUMNS + ("canonical_id", "story_id", "added_batch", "seq", "added_at"))
 GENERATION_KEY = "engine:generation"  # bumped by every engine write; a writer reloads when it moved
 PENDING_KEY = "engine:pending"  # "consolidate" while a run's end-of-input consolidation is owed
 
@@ -275,7 +276,7 @@ class SQLStore:
     def originals(self, *, after_seq: int = 0) -> Iterator[tuple[int, Article]]:
         """(batch number, article) of every original stored after ``after_seq``, in storage order."""
         rows = self.db.execute(
-            "SELECT * FROM articles WHERE seq > ? AND canonical_id = id ORDER BY seq", (after_seq,)
+            f"SELECT {_ROW} FROM articles WHERE seq > ? AND canonical_id = id ORDER BY seq", (after_seq,)
         ).fetchall()
         for row in rows:
             yield int(row["added_batch"]), row_article(row)
@@ -320,7 +321,7 @@ class SQLStore:
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             rows = self.db.execute(
-                f"SELECT * FROM articles WHERE story_id IN ({','.join('?' * len(chunk))}) ORDER BY seq", chunk
+                f"SELECT {_ROW} FROM articles WHERE story_id IN ({','.join('?' * len(chunk))}) ORDER BY seq", chunk
             ).fetchall()
             for row in rows:
                 story = out.setdefault(row["story_id"], Story(id=row["story_id"]))
@@ -416,7 +417,7 @@ class SQLStore:
 
     def iter_articles(self) -> Iterator[dict[str, Any]]:
         for row in self.db.execute("SELECT * FROM articles ORDER BY seq").fetchall():
-            d = {k: row[k] for k in row.keys() if k not in ("seq", "added_batch")}
+            d = {k: row[k] for k in row.keys() if k not in ("seq", "added_batch", "search")}
             d["reprint_of"] = None if row["canonical_id"] == row["id"] else row["canonical_id"]
             yield d
 

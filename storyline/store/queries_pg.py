@@ -3,9 +3,9 @@ stories) and of the database's change counter. :mod:`storyline.store.queries` ca
 ``store.dialect == "postgresql"``; every other query runs unchanged on both (PostgreSQL gets
 ``julianday``, two-argument ``max`` and ``sum(boolean)`` from migration 0004).
 
-Full-text search uses the expression index of migration 0001 (``to_tsvector('simple', title ||
-' ' || text)``); ranking is ``ts_rank`` with the title weighted as FTS5's ``bm25(4.0, 1.0)`` does,
-and snippets come from ``ts_headline`` with the same private-use marks.
+Full-text search uses the stored column ``articles.search`` of migration 0004 (title weighted A,
+text D; GIN-indexed); ranking is ``ts_rank`` with the title weighted 4:1 as FTS5's
+``bm25(4.0, 1.0)`` does, and snippets come from ``ts_headline`` with the same private-use marks.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any, Sequence
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _MAX_TERMS = 12
-_DOC = "to_tsvector('simple', a.title || ' ' || a.text)"
-_RANK = ("(4.0 * ts_rank(to_tsvector('simple', a.title), q) + ts_rank(to_tsvector('simple', a.text), q))")
+_DOC = "a.search"  # migration 0004: setweight(title, 'A') || setweight(text, 'D'), GIN-indexed
+_RANK = "ts_rank('{0.25, 0.4, 0.7, 1.0}', a.search, q)"  # text (D) : title (A) = 1 : 4
 
 
 def ts_query(text: str, *, prefix_last: bool = True, any_term: bool = False) -> str:

@@ -17,6 +17,10 @@ CREATE OR REPLACE FUNCTION julianday(t text) RETURNS double precision LANGUAGE p
 CREATE OR REPLACE FUNCTION max(a double precision, b double precision) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT greatest(a, b)';
 CREATE OR REPLACE FUNCTION storyline_count_true(n bigint, b boolean) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT n + (CASE WHEN b THEN 1 ELSE 0 END)';
 CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = storyline_count_true, STYPE = bigint, INITCOND = '0');
+-- Search: a stored, weighted vector (title A, text D) so ranking reads it instead of parsing texts.
+ALTER TABLE articles ADD COLUMN search tsvector GENERATED ALWAYS AS (setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', text), 'D')) STORED;
+CREATE INDEX articles_search_vector ON articles USING gin (search);
+DROP INDEX articles_search;
 -- Committed changes to what pages show notify 'storyline_changed', so a server's cache check is a
 -- local poll of its connection (store/queries_pg.py data_version) rather than a query per request.
 CREATE OR REPLACE FUNCTION storyline_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('storyline_changed', ''); RETURN NULL; END $$;
