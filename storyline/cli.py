@@ -354,10 +354,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     return Service(settings, host=args.host, port=args.port, max_sleep_s=args.max_sleep).run()
 
 
+def _stories_since(store: Any, since_text: str, as_json: bool, limit: int) -> int:
+    """`storyline stories --since T`: the stories with reports first seen after T, and their updates."""
+    from . import follow
+    from .store import queries
+
+    since = follow.parse_since(since_text)
+    moved = queries.stories_moved_since(store, since.isoformat())[:limit]
+    cards = queries.story_cards(store, moved)
+    found = [{**follow.update(store, sid, since), "id": sid, "headline": cards[sid]["headline"] if sid in cards else ""}
+             for sid in moved]
+    if as_json:
+        json.dump({"since": since.isoformat(), "stories": found}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    if not found:
+        _warn(f"no story has a report first seen after {since.isoformat()}")
+    for item in found:
+        reprints = f", {item['new_reprints']} reprint(s)" if item["new_reprints"] else ""
+        print(f"{item['id']}  {item['headline']}\n    {item['new_reports']} new report(s){reprints} after "
+              f"{since_text}, latest {item['latest']}")
+        for sent in item["sentences"]:
+            print(f"    - {sent['text']} ({sent['outlet'] or 'unknown outlet'})")
+        if not item["sentences"]:
+            print("    (nothing the earlier reports did not already say)")
+    return EXIT_OK
+
+
 def cmd_stories(args: argparse.Namespace) -> int:
     from .store import open_store
 
     store = open_store(_settings(args))
+    if args.since:
+        return _stories_since(store, args.since, args.json, args.limit)
     rows = store.list_stories(limit=args.limit, offset=args.offset)
     if args.json:
         json.dump({"stories": [dict(r) | {"summary": json.loads(r["summary"] or "{}").get("summary", "")}
@@ -369,6 +398,59 @@ def cmd_stories(args: argparse.Namespace) -> int:
     for r in rows:
         extra = f", {r['duplicates']} reprints" if r["duplicates"] else ""
         print(f"{r['id']}  {r['size']} report(s){extra}, {r['outlets']} outlet(s)  {r['headline']}")
+    return EXIT_OK
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    """`storyline sources list|add|edit|import`: the source registry (see storyline/sources.py)."""
+    from . import sources as registry
+    from .store import open_store
+    from .store.editorial import log_action
+
+    store = open_store(_settings(args))
+    fields = {k: getattr(args, k) for k in ("country", "language", "kind", "lean", "note") if getattr(args, k) is not None}
+    if args.domain is not None:
+        fields["domains"] = args.domain
+    if args.action == "list":
+        outlets = registry.list_outlets(store)
+        if args.format == "csv":
+            sys.stdout.write(registry.to_csv(outlets))
+        elif args.format == "json":
+            json.dump({"sources": [o.to_dict() for o in outlets]}, sys.stdout, ensure_ascii=False, indent=2)
+            sys.stdout.write("\n")
+        else:
+            if not outlets:
+                _warn("no outlets registered; `storyline sources add NAME ...` or `storyline sources import FILE.csv`")
+            for o in outlets:
+                desc = ", ".join(x for x in (o.kind, o.country, o.language, o.lean) if x)
+                print(f"{o.name}  [{desc}]  {' '.join(o.domains)}" + (f"\n    {o.note}" if o.note else ""))
+        return EXIT_OK
+    if args.action == "import":
+        if not args.names:
+            _warn("error: `storyline sources import FILE.csv|FILE.opml`")
+            return EXIT_FAILED
+        status = EXIT_OK
+        for path in args.names:
+            added, updated, errors = registry.import_file(store, path)
+            for err in errors:
+                _warn(f"error: {err}")
+            _warn(f"{path}: {added} outlet(s) added, {updated} updated, {len(errors)} row(s) refused")
+            status = EXIT_PARTIAL if errors and status == EXIT_OK else status
+        return status
+    if len(args.names) != 1:
+        _warn(f"error: `storyline sources {args.action}` takes one outlet name")
+        return EXIT_FAILED
+    name = args.names[0]
+    if args.action == "add":
+        outlet = registry.add_outlet(store, registry.outlet_from({"name": name, **fields}))
+        log_action(store, "source-add", {"outlet": outlet.to_dict()})
+        _warn(f"registered {outlet.name}")
+        return EXIT_OK
+    if args.rename:
+        fields["name"] = args.rename
+    before, after = registry.edit_outlet(store, name, fields)
+    log_action(store, "source-edit", {"before": before.to_dict(), "outlet": after.to_dict()})
+    _warn(f"updated {after.name}")
     return EXIT_OK
 
 
@@ -389,6 +471,14 @@ def demo_corpus_path() -> Path:
     return Path(str(resources.files("storyline") / "demo" / "corpus.jsonl"))
 
 
+def _demo_registry(store: Any) -> None:
+    """Register the demo's fictional outlets (demo/sources.csv) unless a registry exists."""
+    from . import sources as registry
+
+    if not registry.list_outlets(store):
+        registry.import_file(store, demo_corpus_path().with_name("sources.csv"))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .engine import open_engine
     from .output import stories_text
@@ -398,6 +488,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         settings = settings.with_(data_dir=settings.data_dir / "demo")
     store = open_engine(settings, command="storyline demo")
     _ingest(store, [str(demo_corpus_path())], settings)
+    _demo_registry(store)
     stories = [s for s in (store.story(r["id"]) for r in store.list_stories(limit=args.limit)) if s]
     print(stories_text(stories))
     counts = store.counts()
@@ -521,10 +612,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fetch-pages", action="store_true", help="keep teaser feed entries as they are (no page fetch)")
     p.add_argument("--max-sleep", type=float, default=60.0, help=argparse.SUPPRESS)  # seconds between looks at the feed list
 
-    p = command("stories", cmd_stories, "list stored stories, biggest first", data=True)
+    p = command("stories", cmd_stories, "list stored stories, biggest first (or, with --since, what moved)", data=True)
+    p.add_argument("--since", help="ISO date or time: print the stories with reports first seen after it and "
+                                   "their new sentences (a bare date means after that day)")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--json", action="store_true")
+
+    p = command("sources", cmd_sources, "list, add, edit or import registered outlets (the source registry)",
+                data=True)
+    p.add_argument("action", nargs="?", choices=["list", "add", "edit", "import"], default="list")
+    p.add_argument("names", nargs="*", help="the outlet name (add, edit) or files to import (.csv, .opml)")
+    p.add_argument("--domain", action="append", help="a web domain of the outlet (repeat for several)")
+    p.add_argument("--country", help="country (an ISO code like GB, or a name)")
+    p.add_argument("--language", help="language code (en, pt-BR)")
+    p.add_argument("--kind", help="wire, national, local, public broadcaster, magazine, trade, blog, aggregator, other")
+    p.add_argument("--lean", help="left, centre-left, centre, centre-right, right (or empty)")
+    p.add_argument("--note", help="where this description came from")
+    p.add_argument("--rename", help="edit: the outlet's new name")
+    p.add_argument("--format", choices=["text", "json", "csv"], default="text", help="list: output format")
 
     p = command("export", cmd_export, "export stored articles or stories as JSONL", data=True)
     p.add_argument("what", choices=["articles", "stories"])

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .cluster import Clusterer, default_clusterer, resolve
+from . import related
 from .config import Settings
 from .dedup import MinHashDeduplicator
 from .errors import StorageError
@@ -312,20 +313,28 @@ class Engine:
     # -- summaries -------------------------------------------------------------------------
     def refresh_stories(self, story_ids: Iterable[str] | None = None) -> int:
         """Recompute headline, summary and counts of dirty (or the given) stories; a pinned
-        headline replaces the computed one."""
+        headline replaces the computed one. A changed headline is added to the story's headline
+        history, and the story's vector (for related stories) is rewritten."""
         ids = self.store.dirty_story_ids() if story_ids is None else list(dict.fromkeys(story_ids))
         count = 0
         for i in range(0, len(ids), 64):  # one transaction per 64 stories: few round trips, steady progress
             chunk = ids[i : i + 64]
             members = self.store.stories_members(chunk)
-            done = [(story, editorial.apply_pin(self.store, story.id,
-                                                self.summarizer(story.articles, self.settings.max_words)))
-                    for story in (members[s] for s in chunk if s in members)]
+            done = []
+            for story in (members[s] for s in chunk if s in members):
+                story.summary = editorial.apply_pin(self.store, story.id,
+                                                    self.summarizer(story.articles, self.settings.max_words))
+                done.append((story, story.summary))
+            embedder = related.embedder_for(self)
+            vectors = [related.vector_row(story, embedder) for story, _ in done]
             with self.store.transaction():
                 for story_id in chunk:
                     if story_id not in members:
                         self.store.delete_story(story_id)
                 self.store.save_stories(done)
+                for story, _ in done:
+                    editorial.record_headline(self.store, story)  # the story page's headline history
+                related.save_vectors(self.store, vectors)  # related stories (storyline.related)
             count += len(done)
         return count
 
@@ -348,6 +357,18 @@ class Engine:
         target = editorial.pin_headline(self.store, story_id, headline, note=note)
         self.refresh_stories([target])
         return target
+
+    def hide_story(self, story_id: str, *, hidden: bool = True, note: str = "") -> str:
+        """An editor hides a story from readers (``hidden=False``: shows it again); no summary changes."""
+        return editorial.hide_story(self.store, story_id, hidden=hidden, note=note)
+
+    def undo(self, log_id: int, *, note: str = "") -> str:
+        """An editor undoes the logged action ``log_id`` (see :func:`store.editorial.undo`);
+        returns the story to show ('' for a registry change)."""
+        story, touched = editorial.undo(self.store, log_id, note=note)
+        if touched:
+            self.refresh_stories(touched)
+        return story
 
     # -- rebuild ---------------------------------------------------------------------------
     def rebuild(self, *, progress: Progress | None = None) -> dict[str, int]:

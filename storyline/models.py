@@ -35,6 +35,7 @@ class Article:
     origin: str = ""
     author: str = ""
     content_hash: str = ""
+    fetched_url: str = ""  # the address it was fetched or archived under (url is the canonical one)
 
     def __post_init__(self) -> None:
         if not self.content_hash:
@@ -75,6 +76,7 @@ class Summary:
     sentences: list[SummarySentence] = field(default_factory=list)
     summarizer: str = ""
     headline_article: int | None = None
+    superseded: list[tuple[str, int | None]] = field(default_factory=list)  # (headline, article) it replaced
 
     @property
     def text(self) -> str:

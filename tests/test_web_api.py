@@ -41,10 +41,28 @@ def hostile_articles() -> list[Article]:
     ]
 
 
+HOSTILE_COUNTRY = "<img src=x onerror=alert(5)>land"
+
+
+def demo_id(given: str) -> str:
+    """The stored id of the demo corpus's article ``given`` (ids a file assigns are namespaced by
+    that file at the ingest boundary)."""
+    from storyline.ingest.boundary import namespaced_id
+
+    return namespaced_id(demo_corpus_path(), given)
+
+
 def build_store(where: Path | Settings) -> Engine:
+    """The demo corpus and its source registry, plus hostile articles from an outlet registered
+    with hostile fields (active on 19 March, so listed as missing from that day's stories)."""
+    from storyline import sources
+
     store = open_engine(where if isinstance(where, Settings) else Settings(data_dir=where))
     store.add_articles(read_paths([demo_corpus_path()]))
     store.add_articles(hostile_articles())
+    sources.import_file(store, demo_corpus_path().with_name("sources.csv"))
+    sources.add_outlet(store, sources.Outlet(HOSTILE_OUTLET, ("evil.example",), HOSTILE_COUNTRY, "en", "blog",
+                                             "", "<script>alert(6)</script> note"))
     return store
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_web_api import HOSTILE_TITLE, build_store
+from test_web_api import HOSTILE_TITLE, build_store, demo_id
 
 from storyline.config import Settings
 from storyline.models import Article
@@ -143,3 +143,87 @@ def test_readable_on_a_phone(server: str, browser: Any) -> None:
     width = pg.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390, f"the story page scrolls sideways on a phone ({width}px)"
     context.close()
+
+
+def _story_of(page: Any, server: str, article_id: str) -> str:
+    page.goto(f"{server}/api/articles/{article_id}")
+    return str(page.evaluate("() => JSON.parse(document.body.innerText).story_id"))
+
+
+def test_updates_view_marks_what_is_new(server: str, page: Any) -> None:
+    story_id = _story_of(page, server, demo_id("demo-019"))
+    page.goto(f"{server}/stories/{story_id}?since=2026-03-11")
+    update = page.locator("section.update")
+    assert update.locator("h2").inner_text().lower().startswith("new after wed 11 mar 2026")
+    items = update.locator("li.new")
+    assert items.count() >= 1
+    for i in range(items.count()):
+        attribution = items.nth(i).locator(".attribution").inner_text()
+        assert attribution.startswith("— ") and "12 Mar" in attribution, attribution
+    # the whole summary is folded away; new sources carry the mark, older ones do not
+    assert not page.locator(".summary .sentences").is_visible()
+    page.locator(".summary details > summary").click()
+    assert page.locator(".summary .sentences").is_visible()
+    assert page.locator(f'[id="a-{demo_id("demo-024")}"] .new-mark').count() == 1
+    assert page.locator(f'[id="a-{demo_id("demo-018")}"] .new-mark').count() == 0
+    assert page.errors == [] and page.dialogs == []
+
+
+def test_front_page_remembers_the_last_visit(server: str, page: Any) -> None:
+    page.goto(server + "/")
+    assert page.locator(".new-since").count() == 0, "a first visit has nothing to compare with"
+    # pretend the previous visit of this browser saw coverage only up to 17 March
+    page.evaluate("() => { localStorage.setItem('storyline.lastVisit', '2026-03-17T00:00:00+00:00');"
+                  " sessionStorage.clear(); }")
+    page.reload()
+    marked = page.locator(".card.moved")
+    assert marked.count() >= 1
+    for i in range(page.locator(".card[data-story]").count()):
+        card = page.locator(".card[data-story]").nth(i)
+        moved = card.get_attribute("data-last-seen") > "2026-03-17"
+        assert (card.locator(".new-since").count() == 1) == moved
+    assert "since your last visit" in page.locator(".visit-note").inner_text()
+    assert page.evaluate("() => localStorage.getItem('storyline.lastVisit')") > "2026-03-17T00:00:00+00:00"
+    page.reload()  # the same session keeps its marks
+    assert page.locator(".card.moved").count() == marked.count()
+    link = page.locator(".card.moved .new-since").first
+    link.click()
+    page.wait_for_url(server + "/stories/*")
+    assert "since=2026-03-17" in page.url
+    assert page.locator("section.update").count() == 1
+    assert page.errors == []
+
+
+def test_registry_filters_and_who_missed_it(server: str, page: Any) -> None:
+    page.goto(server + "/")
+    total = page.locator(".card[data-story]").count()
+    page.select_option("select[name=kind]", "national")
+    page.locator("form.filters button[type=submit]").click()
+    page.wait_for_url(server + "/?*kind=national*")
+    national = page.locator(".card[data-story]").count()
+    assert 0 < national < total
+    page.select_option("select[name=lean]", "left")
+    page.locator("form.filters button[type=submit]").click()
+    page.wait_for_url(server + "/?*lean=left*")
+    assert page.locator(".card[data-story]").count() <= national
+    assert page.locator("select[name=lean]").input_value() == "left"
+    story_id = _story_of(page, server, demo_id("demo-019"))
+    page.goto(f"{server}/stories/{story_id}")
+    missing = page.locator("ul.missing li")
+    assert missing.count() >= 1
+    names = [missing.nth(i).inner_text().split(" · ")[0].strip() for i in range(missing.count())]
+    covering = page.locator("ul.covering li a").all_inner_texts()
+    assert "Eastbay Observer" in names and not set(names) & set(covering)
+    assert page.locator(".coverage-count").inner_text().lower() == page.locator(".kicker").inner_text().lower()
+    assert len(covering) == int(page.locator(".coverage-count").inner_text().split(" ")[0])
+
+
+def test_hostile_registry_fields_run_nothing(server: str, page: Any) -> None:
+    story_id = _story_of(page, server, demo_id("demo-096"))
+    page.goto(f"{server}/stories/{story_id}")
+    assert "<b onmouseover=alert(3)>Evil</b> Gazette" in page.locator("ul.missing").inner_text()
+    assert "<img src=x onerror=alert(5)>land" in page.locator("ul.missing").inner_text()
+    page.goto(server + "/?country=" + "%3Cimg%20src%3Dx%20onerror%3Dalert(5)%3Eland")
+    assert page.locator("img").count() == 0
+    page.wait_for_timeout(300)
+    assert page.dialogs == [] and page.errors == []

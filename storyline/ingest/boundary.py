@@ -14,7 +14,8 @@ renderer:
   field has a length cap;
 - **dates**: a date before 1900 or more than two days ahead of now is dropped with a warning
   (the item is kept, undated) — a clamped date would be a false one;
-- **URLs**: only absolute http(s) URLs are kept (the scheme in any case, stored lower-case);
+- **URLs**: only absolute http(s) URLs are kept (the scheme in any case, stored lower-case), for
+  the canonical ``url`` and the ``fetched_url`` alike;
 - **ids**: :func:`namespaced_id` puts a file's own ids under that file, and :class:`IdRegistry`
   reports an id repeated inside one file instead of dropping the item.
 """
@@ -244,13 +245,16 @@ def prepare(article: Article, *, now: datetime | None = None) -> Prepared:
     url, problem = checked_url(article.url)
     if problem:
         warnings.append(problem)
+    fetched_url, problem = checked_url(article.fetched_url) if article.fetched_url else ("", "")
+    if problem:
+        warnings.append(problem.replace("url ", "fetched url ", 1))
     published, problem = _date_field(article.published, now)
     if problem:
         warnings.append(problem)
     fetched_at, _ = _date_field(article.fetched_at, now)
     item_id = checked_id(str(article.id)) or "h" + hashlib.sha1(where.encode("utf-8", "surrogatepass")).hexdigest()[:24]
     cleaned = replace(
-        article, id=item_id, title=title, text=text, url=url,
+        article, id=item_id, title=title, text=text, url=url, fetched_url=fetched_url,
         source=_capped(clean_text(clean_string(article.source, single_line=True)), "source", warnings),
         author=_capped(clean_text(clean_string(article.author, single_line=True)), "author", warnings),
         language=clean_string(article.language, single_line=True).strip().lower()[: MAX_CHARS["language"]],

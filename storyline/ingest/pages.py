@@ -90,7 +90,8 @@ def extract_article(html: bytes | str, *, url: str = "", origin: str = "", sourc
         article_id: id to use; by default a stable hash of the canonical URL (or ``origin``).
 
     Returns:
-        An :class:`Article`; ``url`` is the page's canonical URL when it declares one.
+        An :class:`Article`; ``url`` is the page's canonical URL when it declares one,
+        ``fetched_url`` the ``url`` it was fetched from.
 
     Raises:
         ExtractionError: no article text or title could be found.
@@ -125,6 +126,7 @@ def extract_article(html: bytes | str, *, url: str = "", origin: str = "", sourc
         title=title,
         text=text,
         url=canonical or url,
+        fetched_url=url,  # the address it was fetched or archived under (a WARC record's target URI)
         source=clean_text(_field(doc, "sitename")) or source or _field(doc, "hostname"),
         published=published,
         language=language,

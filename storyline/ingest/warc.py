@@ -88,6 +88,8 @@ def _record_article(record: ArcWarcRecord, body: bytes, path: Path, offset: int)
     uri = (record.rec_headers.get_header("WARC-Target-URI") or record.rec_headers.get_header("uri") or "").strip()
     record_id = record.rec_headers.get_header("WARC-Record-ID") or f"{uri}|{offset}"
     fetched = parse_date(record.rec_headers.get_header("WARC-Date") or record.rec_headers.get_header("archive-date"))
+    # extract_article keeps uri as the article's fetched_url (the address it was archived under;
+    # url may be the page's canonical one), cleaned at the ingest boundary like url
     return extract_article(body, url=uri, origin=f"{path}#{offset}", fetched_at=fetched,
                            article_id=stable_id("warc", record_id))
 

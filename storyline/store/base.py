@@ -28,7 +28,7 @@ from .migrate import for_dialect, migrations
 
 ARTICLE_COLUMNS = (
     "id", "url", "origin", "source", "title", "text", "author", "published", "fetched_at",
-    "language", "content_hash",
+    "language", "content_hash", "fetched_url",
 )
 GENERATION_KEY = "engine:generation"  # bumped by every engine write; a writer reloads when it moved
 PENDING_KEY = "engine:pending"  # "consolidate" while a run's end-of-input consolidation is owed
@@ -252,7 +252,8 @@ class SQLStore:
             f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, canonical_id, story_id, added_at, added_batch) "
             f"VALUES ({', '.join('?' * (len(ARTICLE_COLUMNS) + 4))})",
             [(art.id, art.url, art.origin, art.source, art.title, art.text, art.author, iso(art.published),
-              iso(art.fetched_at), art.language, art.content_hash, canonical, story, now, batch)
+              iso(art.fetched_at), art.language, art.content_hash, art.fetched_url or art.url, canonical, story, now,
+              batch)
              for art, canonical, story, _ in rows],
         )
         sigs = [(art.id, sig) for art, _, _, sig in rows if sig is not None]
@@ -342,7 +343,9 @@ class SQLStore:
         )
 
     def delete_story(self, story_id: str) -> None:
+        """Forget a story row that has no articles left (and its vector for related stories)."""
         self.db.execute("DELETE FROM stories WHERE id = ?", (story_id,))
+        self.db.execute("DELETE FROM story_vectors WHERE story_id = ?", (story_id,))
 
     def merges(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT old_id, new_id FROM story_merges")}
@@ -599,6 +602,7 @@ def row_article(row: Any) -> Article:
         id=row["id"], title=row["title"], text=row["text"], url=row["url"], source=row["source"],
         published=parse_date(row["published"]), language=row["language"], fetched_at=parse_date(row["fetched_at"]),
         origin=row["origin"], author=row["author"], content_hash=row["content_hash"],
+        fetched_url=row["fetched_url"] if "fetched_url" in row.keys() else "",
     )
 
 

@@ -68,7 +68,8 @@ def statements(sql: str) -> list[str]:
             continue
         buf.append(line)
         joined = "\n".join(buf).strip()
-        if joined.endswith(";") and (not joined.upper().startswith("CREATE TRIGGER") or joined.upper().endswith("END;")):
+        body = joined.upper().startswith("CREATE TRIGGER") and " BEGIN" in joined.upper()  # SQLite trigger body
+        if joined.endswith(";") and (not body or joined.upper().endswith("END;")):
             out.append(joined)
             buf = []
     if buf:

@@ -26,17 +26,26 @@ SNIPPET_START, SNIPPET_END = "\ue000", "\ue001"  # private-use marks, replaced a
 # Breadth (independent outlets count most, reprints least) over a freshness decay of one day.
 _SCORE = ("(2.0 * s.outlets + s.size + 0.5 * s.duplicates) / "
           "(1.0 + max(0.0, julianday(:ref) - julianday(coalesce(s.last_seen, :ref))))")
+# Outlets count every outlet that carried the story, reprinting outlets included, so the count
+# agrees with the list of outlets a story shows (the stored ``stories.outlets`` counts originals only).
 _CARD_COLUMNS = ("s.id, coalesce(p.headline, s.headline) AS headline, p.headline IS NOT NULL AS pinned, s.summary, "
-                 "s.size, s.duplicates, s.outlets, s.first_seen, s.last_seen, s.updated_at")
+                 "s.size, s.duplicates, (SELECT count(DISTINCT a.source) FROM articles a WHERE a.story_id = s.id "
+                 "AND a.source <> '') AS outlets, s.first_seen, s.last_seen, s.updated_at")
+
+
+# stories an editor hid (migration 0014) stay out of every list, search, feed and related list
+_VISIBLE_ARTICLE = " AND a.story_id NOT IN (SELECT story_id FROM hidden_stories)"
 
 
 @dataclass(frozen=True, slots=True)
 class StoryFilter:
-    """Front-page filters: stories seen since ``since`` (ISO time), by ``outlet``, in ``language``."""
+    """Front-page filters: stories seen since ``since`` (ISO time), by ``outlet``, in ``language``,
+    covered by one of ``sources`` (the outlet names a registry filter selects)."""
 
     since: str | None = None
     outlet: str | None = None
     language: str | None = None
+    sources: tuple[str, ...] | None = None  # only stories covered by one of these outlet names
 
 
 def fts_query(text: str, *, prefix_last: bool = True, any_term: bool = False) -> str:
@@ -66,7 +75,7 @@ def since_for(store: SQLiteStore, hours: float) -> str | None:
 
 
 def _filter_sql(flt: StoryFilter) -> tuple[str, dict[str, Any]]:
-    clauses, params = ["s.size > 0"], {}
+    clauses, params = ["s.size > 0", "s.id NOT IN (SELECT story_id FROM hidden_stories)"], {}
     if flt.since:
         clauses.append("julianday(s.last_seen) >= julianday(:since)")
         params["since"] = flt.since
@@ -76,6 +85,11 @@ def _filter_sql(flt: StoryFilter) -> tuple[str, dict[str, Any]]:
     if flt.language:
         clauses.append("s.id IN (SELECT story_id FROM articles WHERE language = :language)")
         params["language"] = flt.language
+    if flt.sources is not None:
+        names = {f"src{i}": name for i, name in enumerate(flt.sources)}
+        marks = ", ".join(f":{k}" for k in names) or "NULL"
+        clauses.append(f"s.id IN (SELECT story_id FROM articles WHERE source IN ({marks}))")
+        params.update(names)
     return " AND ".join(clauses), params
 
 
@@ -113,6 +127,34 @@ def story_articles(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
     ).fetchall()
 
 
+SEEN_SQL = "coalesce(published, fetched_at, added_at)"  # when a report was first seen (see docs/web.md)
+
+
+def story_reports(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
+    """Every article of a story with its full text and ``seen`` time (originals and reprints),
+    earliest seen first."""
+    return store.db.execute(
+        f"SELECT *, {SEEN_SQL} AS seen FROM articles WHERE story_id = ? "
+        f"ORDER BY coalesce(julianday({SEEN_SQL}), 1e9), seq", (story_id,),
+    ).fetchall()
+
+
+def stories_moved_since(store: SQLiteStore, since: str) -> list[str]:
+    """Ids of stories with a report first seen after ``since`` (ISO time), latest news first."""
+    rows = store.db.execute(
+        f"SELECT story_id, max(julianday({SEEN_SQL})) AS latest FROM articles "
+        f"WHERE julianday({SEEN_SQL}) > julianday(?) GROUP BY story_id ORDER BY latest DESC, story_id", (since,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def sources_active_between(store: SQLiteStore, start: str, end: str) -> list[str]:
+    """Outlet names with an article first seen between ``start`` and ``end`` (ISO times)."""
+    return [r[0] for r in store.db.execute(
+        f"SELECT DISTINCT source FROM articles WHERE source <> '' AND julianday({SEEN_SQL}) "
+        "BETWEEN julianday(?) AND julianday(?) ORDER BY source", (start, end))]
+
+
 def merged_into(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
     """Stories merged into ``story_id`` (its history), oldest first."""
     return store.db.execute(
@@ -144,39 +186,68 @@ def related_stories(store: SQLiteStore, story_id: str, terms: Sequence[str], *, 
     return [(r[0], float(r[1])) for r in rows]
 
 
-def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0) -> tuple[list[sqlite3.Row], int]:
-    """Articles matching ``text`` (best first) with a marked snippet, and the number of matches."""
+def _article_filter(outlet: str | None, since: str | None) -> tuple[str, list[Any]]:
+    """Extra WHERE clauses on ``articles a`` for search: one outlet, first seen at or after ``since``."""
+    sql, params = "", []
+    if outlet:
+        sql += " AND a.source = ?"
+        params.append(outlet)
+    if since:
+        sql += " AND julianday(coalesce(a.published, a.fetched_at, a.added_at)) >= julianday(?)"
+        params.append(since)
+    return sql, params
+
+
+def _visible_filter(outlet: str | None, since: str | None) -> tuple[str, list[Any]]:
+    """:func:`_article_filter` plus the hidden-story exclusion, for the PostgreSQL search."""
+    extra, params = _article_filter(outlet, since)
+    return extra + _VISIBLE_ARTICLE, params
+
+
+def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, outlet: str | None = None,
+                    since: str | None = None) -> tuple[list[sqlite3.Row], int]:
+    """Articles matching ``text`` (best first) with a marked snippet, and the number of matches;
+    optionally only ``outlet``'s, first seen at or after ``since`` (ISO time)."""
     if store.dialect == "postgresql":
-        return queries_pg.search_articles(store, text, SNIPPET_START, SNIPPET_END, limit=limit, offset=offset)
+        return queries_pg.search_articles(store, text, SNIPPET_START, SNIPPET_END, limit=limit, offset=offset,
+                                          filters=_visible_filter(outlet, since))
     query = fts_query(text)
     if not query:
         return [], 0
+    extra, params = _article_filter(outlet, since)
     try:
         rows = store.db.execute(
             "SELECT a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, "
             f"snippet(articles_fts, 1, '{SNIPPET_START}', '{SNIPPET_END}', '…', 16) AS snippet "
             "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
-            "ORDER BY bm25(articles_fts, 4.0, 1.0), a.seq LIMIT ? OFFSET ?", (query, limit, offset),
+            f"{extra}{_VISIBLE_ARTICLE} ORDER BY bm25(articles_fts, 4.0, 1.0), a.seq LIMIT ? OFFSET ?",
+            (query, *params, limit, offset),
         ).fetchall()
-        total = store.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", (query,)).fetchone()[0]
+        total = store.db.execute(
+            "SELECT count(*) FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid "
+            f"WHERE articles_fts MATCH ? {extra}{_VISIBLE_ARTICLE}", (query, *params)).fetchone()[0]
     except sqlite3.OperationalError:
         return [], 0
     return rows, int(total)
 
 
-def search_stories(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0) -> tuple[list[tuple[str, float]], int]:
-    """(story id, relevance) of stories whose articles match ``text``, best first, and the total."""
+def search_stories(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, outlet: str | None = None,
+                   since: str | None = None) -> tuple[list[tuple[str, float]], int]:
+    """(story id, relevance) of stories whose articles match ``text``, best first, and the total
+    (the articles optionally only ``outlet``'s, first seen at or after ``since``)."""
     if store.dialect == "postgresql":
-        return queries_pg.search_stories(store, text, limit=limit, offset=offset)
+        return queries_pg.search_stories(store, text, limit=limit, offset=offset,
+                                         filters=_visible_filter(outlet, since))
     query = fts_query(text)
     if not query:
         return [], 0
+    extra, params = _article_filter(outlet, since)
     try:
         rows = store.db.execute(
             "SELECT story_id, max(score) AS best FROM (SELECT a.story_id, -bm25(articles_fts, 4.0, 1.0) AS score "
             "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
-            "ORDER BY bm25(articles_fts, 4.0, 1.0) LIMIT 5000) GROUP BY story_id ORDER BY best DESC, story_id",
-            (query,),
+            f"{extra}{_VISIBLE_ARTICLE} ORDER BY bm25(articles_fts, 4.0, 1.0) LIMIT 5000) GROUP BY story_id "
+            "ORDER BY best DESC, story_id", (query, *params),
         ).fetchall()
     except sqlite3.OperationalError:
         return [], 0
@@ -223,7 +294,8 @@ def articles(store: SQLiteStore, *, outlet: str | None = None, story_id: str | N
 
 def article(store: SQLiteStore, article_id: str) -> sqlite3.Row | None:
     row: sqlite3.Row | None = store.db.execute(
-        "SELECT id, url, source, title, text, published, language, canonical_id, story_id FROM articles WHERE id = ?",
+        "SELECT id, url, fetched_url, source, title, text, published, language, canonical_id, story_id FROM articles "
+        "WHERE id = ?",
         (article_id,),
     ).fetchone()
     return row
@@ -234,6 +306,7 @@ def outlet_stories(store: SQLiteStore, name: str, *, limit: int = 20, offset: in
     rows = store.db.execute(
         f"SELECT {_CARD_COLUMNS} FROM stories s LEFT JOIN pinned_headlines p ON p.story_id = s.id "
         "WHERE s.id IN (SELECT story_id FROM articles WHERE source = ?) AND s.size > 0 "
+        "AND s.id NOT IN (SELECT story_id FROM hidden_stories) "
         "ORDER BY julianday(s.last_seen) DESC, s.id LIMIT ? OFFSET ?", (name, limit, offset),
     ).fetchall()
     total = store.db.execute("SELECT count(DISTINCT story_id) FROM articles WHERE source = ?", (name,)).fetchone()[0]
@@ -269,4 +342,7 @@ __all__ = [
     "since_for",
     "story_articles",
     "story_cards",
+    "sources_active_between",
+    "story_reports",
+    "stories_moved_since",
 ]

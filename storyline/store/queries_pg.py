@@ -29,31 +29,36 @@ def ts_query(text: str, *, prefix_last: bool = True, any_term: bool = False) -> 
     return (" | " if any_term else " & ").join(parts)
 
 
-def search_articles(store: Any, text: str, start: str, end: str, *, limit: int, offset: int) -> tuple[list[Any], int]:
+def search_articles(store: Any, text: str, start: str, end: str, *, limit: int, offset: int,
+                    filters: tuple[str, Sequence[Any]] = ("", ())) -> tuple[list[Any], int]:
+    """``filters``: extra ``AND ...`` clauses on ``articles a`` and their parameters."""
     query = ts_query(text)
     if not query:
         return [], 0
+    extra, params = filters
     rows = store.db.execute(
         "SELECT a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, "
         "ts_headline('simple', a.text, q, ?) AS snippet "
-        f"FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q "
+        f"FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra} "
         f"ORDER BY {_RANK} DESC, a.seq LIMIT ? OFFSET ?",
         (f"StartSel={start}, StopSel={end}, MaxWords=16, MinWords=8, FragmentDelimiter=…, MaxFragments=1",
-         query, limit, offset),
+         query, *params, limit, offset),
     ).fetchall()
-    total = store.db.execute(f"SELECT count(*) FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q",
-                             (query,)).fetchone()[0]
+    total = store.db.execute(f"SELECT count(*) FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra}",
+                             (query, *params)).fetchone()[0]
     return rows, int(total)
 
 
-def search_stories(store: Any, text: str, *, limit: int, offset: int) -> tuple[list[tuple[str, float]], int]:
+def search_stories(store: Any, text: str, *, limit: int, offset: int,
+                   filters: tuple[str, Sequence[Any]] = ("", ())) -> tuple[list[tuple[str, float]], int]:
     query = ts_query(text)
     if not query:
         return [], 0
+    extra, params = filters
     rows = store.db.execute(
         f"SELECT story_id, max(score) AS best FROM (SELECT a.story_id, {_RANK} AS score "
-        f"FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q ORDER BY score DESC LIMIT 5000) hits "
-        "GROUP BY story_id ORDER BY best DESC, story_id", (query,),
+        f"FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra} ORDER BY score DESC LIMIT 5000) hits "
+        "GROUP BY story_id ORDER BY best DESC, story_id", (query, *params),
     ).fetchall()
     found = [(r[0], float(r[1])) for r in rows]
     return found[offset : offset + limit], len(found)
@@ -73,8 +78,17 @@ def related_stories(store: Any, story_id: str, terms: Sequence[str], *, limit: i
 
 
 def data_version(store: Any) -> int:
-    """Moves whenever any session commits a write (the next transaction id to be assigned)."""
-    return int(store.db.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").fetchone()[0])
+    """Moves whenever any session commits a change to what pages show: the count of
+    ``storyline_changed`` notifications (migration 0004's triggers) this connection has received.
+    Checking is a poll of the connection's socket, not a query."""
+    conn = store.conn
+    counter = getattr(store, "_changes", None)
+    if counter is None:
+        counter = store._changes = [0]
+        store.db.execute("LISTEN storyline_changed")
+    for _ in conn.notifies(timeout=0):  # also those that arrived during other queries (psycopg >= 3.2)
+        counter[0] += 1
+    return int(counter[0])
 
 
 __all__ = ["data_version", "related_stories", "search_articles", "search_stories", "ts_query"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
+from ..ingest.dates import parse_date
 from ..models import Article, Summary, SummarySentence
 from ..text import split_sentences
 
@@ -45,6 +46,7 @@ def story_articles(story: Mapping[str, Any]) -> list[Article]:
         out.append(Article(
             id=str(item.get("id") or f"{story.get('id', '')}-{i}"), title=str(item.get("title") or ""),
             text=str(item.get("text") or ""), url=str(item.get("url") or ""), source=str(item.get("source") or ""),
+            published=parse_date(item.get("published")),
         ))
     return out
 

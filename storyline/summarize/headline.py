@@ -176,3 +176,61 @@ def _shorten(sentence: str) -> str:
     if len(words) <= _MAX_FALLBACK_WORDS:
         return sentence
     return " ".join(words[:_MAX_FALLBACK_WORDS]).rstrip(",;:") + "…"
+
+
+# -- a headline that follows the story ------------------------------------------------------
+# Words saying that something was settled: a result, a verdict, a toll, an outcome. A title with
+# one of them, published after the chosen headline's report, carries a development that
+# supersedes it ("X leads as count passes 70 percent" -> "X wins governor race").
+_RESOLUTION = re.compile(
+    r"\b(?:wins?|won|beats?|beaten|defeats?|defeated|elected|re-elected|concedes?|conceded|clinch(?:es|ed)|"
+    r"verdict|convicted|acquitted|guilty|sentenced|jailed|cleared|overturn(?:s|ed)|upheld|"
+    r"resigns?|resigned|ousted|sacked|arrested|charged|captured|freed|released|rescued|found dead|found safe|"
+    r"approves?|approved|passes law|signs?|signed|ratified|settled|called off|cancel(?:s|ed|led)|"
+    r"ends?|ended|sworn in)\b", re.IGNORECASE)
+_TOLL = re.compile(r"\b(?:kill(?:s|ed)?|dead|dies|died|deaths?|death toll|toll|injur(?:es|ed|ing))\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d")
+_NOT_NEWS = re.compile(r"^(?:analysis|opinion|comment|review|explainer|live|watch|how|why|what|could|should|will)\b"
+                       r"|\?|\b(?:could|may|might|would|expected to|set to|poised to|likely to|bid to|vows? to|"
+                       r"hopes? to|aims? to)\b", re.IGNORECASE)
+
+
+def carries_development(title: str) -> bool:
+    """True when ``title`` reports something settled (a result, verdict, toll ...), not a
+    prospect, a question or a commentary."""
+    if not title.strip() or _NOT_NEWS.search(title.strip()):
+        return False
+    return bool(_RESOLUTION.search(title) or (_TOLL.search(title) and _NUMBER.search(title)))
+
+
+def follow_development(view: "StoryView", headline: str, source: int | None,
+                       min_shared: int = 2) -> tuple[str, int | None]:
+    """The headline, moved to the latest later development when one supersedes it.
+
+    A member title replaces ``headline`` (from article ``source``) when its article was published
+    after ``source``'s, it :func:`carries_development`, and it is on-story: at least
+    ``min_shared`` of its content words are core words of the story (used by at least half of
+    the member items, and by at least two). The latest such title wins. A headline that already
+    reports an outcome stays; one that reports a toll gives way only to a later toll. Without
+    publication times nothing moves.
+    """
+    from .features import trim_title
+
+    if source is None or len(view.members) < 2:
+        return headline, source
+    chosen_time = view.articles[source].published
+    if chosen_time is None:
+        return headline, source
+    need = max(2, (len(view.members) + 1) // 2)
+    core = {w for w, n in view.df.items() if n >= need}
+    later = [i for i in view.members
+             if i != source and view.articles[i].published is not None and view.articles[i].published > chosen_time
+             and carries_development(view.articles[i].title) and len(view.title_bags[i] & core) >= min_shared]
+    if _RESOLUTION.search(headline) and not _NOT_NEWS.search(headline):
+        return headline, source  # already reports an outcome; a later outcome-word title is a sidebar
+    if carries_development(headline):  # a toll: only a later toll supersedes it
+        later = [i for i in later if _TOLL.search(view.articles[i].title)]
+    if not later:
+        return headline, source
+    best = max(later, key=lambda i: (view.articles[i].published, view.others(i, view.title_bags[i]), -i))
+    return trim_title(view.articles[best].title), best

@@ -16,7 +16,10 @@ Steps for one story:
 4. Chosen sentences are ordered for reading: the most valuable opening sentence first, the rest
    by position in their articles.
 5. The headline comes from :class:`~storyline.summarize.headline.LearnedHeadliner` (fed the
-   summary- and headline-word chances).
+   summary- and headline-word chances); when a later member report's title carries a development
+   that supersedes it (a result, a verdict, a toll),
+   :func:`~storyline.summarize.headline.follow_development` moves the headline there and the
+   summary records the headline it replaced (``Summary.superseded``).
 """
 from __future__ import annotations
 
@@ -27,8 +30,9 @@ import numpy as np
 from ..models import Article, Summary, SummarySentence
 from .base import DEFAULT_MAX_WORDS
 from .features import Sentence, StoryView, story_sentences
-from .headline import LearnedHeadliner
+from .headline import LearnedHeadliner, follow_development
 from .noise import OffTopicDetector
+from .standalone import needs_antecedent
 from .scoring import load_model, scorer_from_dict
 from .words import (PAIR_FEATURES, TITLE_WORD_FEATURES, WORD_FEATURES, Lexicon, SubsetValue, WordTable, expected_f1,
                     word_table)
@@ -44,6 +48,8 @@ class LearnedSummarizer:
             ``reference_share`` of the story's words (editors write longer summaries of longer
             coverage), kept within ``reference_range``.
         pair_weight: weight of word pairs against single words.
+        standalone: a sentence that leans on an antecedent (:func:`~.standalone.needs_antecedent`)
+            is chosen only together with the sentence before it in its article (never alone).
         several_sources: take the best subset that quotes at least two reports over a better one
             quoting a single report when its estimated F1 is at least this share of the best
             (0 turns the preference off).
@@ -55,7 +61,7 @@ class LearnedSummarizer:
 
     def __init__(self, model: dict[str, Any] | None = None, *, candidates: int | None = None,
                  reference_words: float | None = None, pair_weight: float | None = None,
-                 several_sources: float = 0.97, title_weight: float = 0.2) -> None:
+                 several_sources: float = 0.97, title_weight: float = 0.2, standalone: bool = True) -> None:
         model = model or load_model()
         expected = {"words": WORD_FEATURES, "pairs": PAIR_FEATURES, "title_words": TITLE_WORD_FEATURES}
         if any(part not in model or list(model[part]["features"]) != list(names) for part, names in expected.items()):
@@ -72,6 +78,7 @@ class LearnedSummarizer:
         self.pair_weight = float(selection.get("pair_weight", 1.0) if pair_weight is None else pair_weight)
         self.several_sources = several_sources
         self.title_weight = title_weight
+        self.standalone = standalone
         self.detector = OffTopicDetector(model["offtopic"])
         self.headliner = LearnedHeadliner(model["headline"])
 
@@ -88,11 +95,14 @@ class LearnedSummarizer:
         chosen = self.select(sents, value, ranked, max_words, reference, title_words)
         headline, source = self.headliner.choose(view, [(sents[k].text, sents[k].article) for k in ranked],
                                                  value.word_chance(), value.title_chance)
+        first_choice = (headline, source)
+        headline, source = follow_development(view, headline, source)
         out = [
             SummarySentence(s.text, s.article, articles[s.article].id, articles[s.article].source, articles[s.article].url)
             for s in self.reading_order(chosen, sents, value)
         ]
-        return Summary(headline, out, self.name, source)
+        superseded = [first_choice] if source != first_choice[1] else []
+        return Summary(headline, out, self.name, source, superseded)
 
     def values(self, view: StoryView, sents: Sequence[Sentence]) -> SubsetValue:
         """Predicted word, pair and headline-word probabilities of the story, as a subset valuer."""
@@ -118,6 +128,19 @@ class LearnedSummarizer:
         """Indices of the subset of the top candidates with the best expected F1 within ``max_words``
         (``reference``: the assumed length of an ideal summary)."""
         pool = [k for k in ranked if 0 < sents[k].words <= max_words][: self.candidates]
+        # a sentence that leans on the one before it in its article comes with it or not at all
+        need: dict[int, int | None] = {}
+        while self.standalone:  # drop those whose antecedent is not a candidate (chains included)
+            need = antecedents(sents, pool)
+            kept = [k for k in pool if need.get(k, k) is not None]
+            if len(kept) == len(pool):
+                break
+            pool = kept
+        need_bits = [(1 << n, 1 << pool.index(need[k])) for n, k in enumerate(pool) if k in need]
+
+        def whole(mask: int) -> bool:
+            return all(mask & bit == 0 or mask & pred for bit, pred in need_bits)
+
         best: tuple[float, list[int]] = (0.0, [])
         several: tuple[float, list[int]] = (0.0, [])  # the best that quotes two or more reports
         # the title words each candidate covers, and the articles it comes from, as bit sets
@@ -128,12 +151,13 @@ class LearnedSummarizer:
         bonus = self.title_weight / len(title_words) if bit else 0.0
         take, remove = value.take, value.remove
 
-        def search(start: int, chosen: list[int], used: int, matches: float, covered: int, quoted: int) -> None:
+        def search(start: int, chosen: list[int], used: int, matches: float, covered: int, quoted: int,
+                   mask: int) -> None:
             nonlocal best, several
             score = expected_f1(matches, used, reference) + bonus * covered.bit_count()
-            if score > best[0]:
+            if score > best[0] and whole(mask):
                 best = (score, list(chosen))
-            if score > several[0] and quoted & (quoted - 1):  # two or more reports
+            if score > several[0] and quoted & (quoted - 1) and whole(mask):  # two or more reports
                 several = (score, list(chosen))
             for pos in range(start, len(pool)):
                 if used + words[pos] > max_words:
@@ -141,23 +165,40 @@ class LearnedSummarizer:
                 k = pool[pos]
                 more = take(k)
                 chosen.append(k)
-                search(pos + 1, chosen, used + words[pos], matches + more, covered | covers[pos], quoted | sources[pos])
+                search(pos + 1, chosen, used + words[pos], matches + more, covered | covers[pos], quoted | sources[pos],
+                       mask | 1 << pos)
                 remove(k)
                 chosen.pop()
 
-        search(0, [], 0, 0.0, 0, 0)
+        search(0, [], 0, 0.0, 0, 0, 0)
         # A story told by several reports gets a summary quoting several of them, when a subset
         # that does so fits the budget (measured on NeuS val: ROUGE-1 unchanged within noise).
         if self.several_sources and several[1] and several[0] >= self.several_sources * best[0]:
             return several[1]
         return best[1]
 
-    @staticmethod
-    def reading_order(chosen: Sequence[int], sents: Sequence[Sentence], value: SubsetValue) -> list[Sentence]:
-        """The most valuable opening sentence leads; the others follow by position, then article."""
+    def reading_order(self, chosen: Sequence[int], sents: Sequence[Sentence], value: SubsetValue) -> list[Sentence]:
+        """The most valuable opening sentence leads; the others follow by position, then article;
+        a sentence that leans on its article's previous sentence comes right after it."""
         if not chosen:
             return []
-        leads = [k for k in chosen if sents[k].position == 0]
-        first = max(leads or chosen, key=lambda k: (value.alone(k), -k))
+        need = antecedents(sents, chosen) if self.standalone else {}
+        free = [k for k in chosen if k not in need]
+        leads = [k for k in free if sents[k].position == 0]
+        first = max(leads or free or chosen, key=lambda k: (value.alone(k), -k))
         rest = sorted((k for k in chosen if k != first), key=lambda k: (sents[k].position, sents[k].article))
-        return [sents[first]] + [sents[k] for k in rest]
+        order = [first] + [k for k in rest if k not in need or need[k] not in chosen]
+        for k in sorted((k for k in rest if need.get(k) in chosen), key=lambda k: sents[k].position):
+            order.insert(order.index(need[k]) + 1, k)  # type: ignore[arg-type]
+        return [sents[k] for k in order]
+
+
+def antecedents(sents: Sequence[Sentence], among: Sequence[int]) -> dict[int, int | None]:
+    """For each of ``among`` that needs an antecedent: the index (in ``sents``) of its article's
+    previous sentence when that is also in ``among``, else None."""
+    where = {(sents[k].article, sents[k].position): k for k in among}
+    out: dict[int, int | None] = {}
+    for k in among:
+        if needs_antecedent(sents[k].text):
+            out[k] = where.get((sents[k].article, sents[k].position - 1))
+    return out

@@ -29,7 +29,7 @@ def xml_text(value: str) -> str:
 
 def _content_text(story: dict[str, Any]) -> str:
     lines = [f"{s['text']} ({s['outlet']})" if s["outlet"] else s["text"] for s in story["summary"]["sentences"]]
-    lines.append(f"{story['reports']} reports, {story['reprints']} reprints from {story['outlets']} outlets.")
+    lines.append(f"{story['coverage']}.")  # worded as on the story page (views.coverage_label)
     return "\n\n".join(lines)
 
 

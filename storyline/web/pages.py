@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -9,8 +10,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from .. import follow
 from ..store import editorial, queries
-from . import feeds, views
+from . import feeds, story_feeds, views
 from .app import HTML_TYPE, error_response, respond, state_of
 from .security import EDITOR_COOKIE, cookie_value, form_token, token_matches
 
@@ -44,7 +46,7 @@ def _html(request: Request, template: str, compute: Callable[[], dict[str, Any]]
 @router.get("/")
 async def front_page(request: Request) -> Response:
     web, p = state_of(request), request.query_params
-    args = {"since": p.get("since", ""), "outlet": p.get("outlet", ""), "language": p.get("language", "")}
+    args = {k: p.get(k, "")[:200] for k in ("since", "outlet", "language", "kind", "country", "lean")}
     return _html(request, "front.html", lambda: {"data": views.front(web.store, **args, page=_page(request)),
                                                  "params": {k: v for k, v in args.items() if v}})
 
@@ -54,8 +56,20 @@ def _redirect_merged(request: Request, story_id: str, suffix: str = "") -> Respo
     with web.lock:
         target = queries.merge_target(web.store, story_id)
     if target and target != story_id:
-        return RedirectResponse(f"/stories/{target}{suffix}", status_code=301)
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/stories/{target}{suffix}{query}", status_code=301)
     return None
+
+
+def _since(request: Request) -> datetime | None:
+    """The page's ``?since=`` time, None when absent; a bad value is a 422."""
+    value = request.query_params.get("since", "")
+    if not value:
+        return None
+    try:
+        return follow.parse_since(value)
+    except follow.SinceError as exc:
+        raise HTTPException(422, str(exc)) from exc
 
 
 def _editor_login(request: Request) -> Response | None:
@@ -83,9 +97,10 @@ async def story_page(request: Request, story_id: str) -> Response:
         return moved
     web = state_of(request)
     editor = web.is_editor(request)
+    since = _since(request)
 
     def compute() -> dict[str, Any]:
-        data = views.story(web.store, story_id)
+        data = views.story(web.store, story_id, since=since, include_hidden=editor)
         if data is None:
             raise HTTPException(404, "There is no story with this id.")
         form = form_token(web.settings.editor_token, story_id) if editor else ""
@@ -133,14 +148,27 @@ async def outlet_page(request: Request, name: str) -> Response:
 async def search_page(request: Request) -> Response:
     web = state_of(request)
     q = request.query_params.get("q", "")[:200]
-    return _html(request, "search.html", lambda: {"data": views.search(web.store, q, page=_page(request)),
-                                                  "title": f"Search: {q}" if q else "Search"})
+    outlet, since = request.query_params.get("outlet", "")[:200], request.query_params.get("since", "")[:64]
+
+    def compute() -> dict[str, Any]:
+        try:
+            data = views.search(web.store, q, outlet=outlet or None, since=since or None, page=_page(request))
+        except follow.SinceError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return {"data": data, "title": f"Search: {q}" if q else "Search",
+                "params": {k: v for k, v in (("q", q), ("outlet", outlet), ("since", since)) if v}}
+
+    return _html(request, "search.html", compute)
 
 
 def _feed_stories(request: Request) -> tuple[list[dict[str, Any]], str, str]:
     web = state_of(request)
     q = request.query_params.get("q", "")[:200].strip()
-    cards = views.top_stories(web.store, q=q, limit=FEED_SIZE)
+    try:
+        cards = views.top_stories(web.store, q=q, limit=FEED_SIZE, outlet=request.query_params.get("outlet") or None,
+                                  since=request.query_params.get("since") or None)
+    except follow.SinceError as exc:
+        raise HTTPException(422, str(exc)) from exc
     full = [s for s in (views.story(web.store, c["id"]) for c in cards) if s is not None]
     return full, str(request.base_url).rstrip("/"), q
 
@@ -161,6 +189,37 @@ async def json_feed(request: Request) -> Response:
         return feeds.json_feed(stories, base_url=base, q=q), "application/feed+json; charset=utf-8"
 
     return respond(request, build)
+
+
+def _story_feed(request: Request, story_id: str, kind: str) -> Response:
+    moved = _redirect_merged(request, story_id, f"/feed.{kind}")
+    if moved is not None:
+        return moved
+    web = state_of(request)
+
+    def build() -> tuple[bytes, str]:
+        data = views.story(web.store, story_id)
+        if data is None:
+            raise HTTPException(404, "There is no story with this id.")
+        entries = story_feeds.entries(web.store, data)
+        base = str(request.base_url).rstrip("/")
+        if kind == "atom":
+            return story_feeds.atom(data, entries, base_url=base), "application/atom+xml; charset=utf-8"
+        return story_feeds.json_feed(data, entries, base_url=base), "application/feed+json; charset=utf-8"
+
+    return respond(request, build)
+
+
+@router.get("/stories/{story_id}/feed.atom")
+async def story_atom(request: Request, story_id: str) -> Response:
+    """One story's updates as Atom: one entry per day with news."""
+    return _story_feed(request, story_id, "atom")
+
+
+@router.get("/stories/{story_id}/feed.json")
+async def story_json_feed(request: Request, story_id: str) -> Response:
+    """One story's updates as JSON Feed 1.1."""
+    return _story_feed(request, story_id, "json")
 
 
 @router.get("/docs")
@@ -190,6 +249,14 @@ def _edit(request: Request, story_id: str, form: dict[str, str]) -> str:
         return engine.split_article(story_id, form.get("article", "").strip(), note=note)
     if action == "pin":
         return engine.pin_headline(story_id, form.get("headline", ""), note=note)
+    if action in ("hide", "unhide"):
+        return engine.hide_story(story_id, hidden=action == "hide", note=note)
+    if action == "undo":
+        try:
+            log_id = int(form.get("entry", ""))
+        except ValueError as exc:
+            raise editorial.EditorialError("undo needs the number of a logged action") from exc
+        return engine.undo(log_id, note=note) or story_id
     raise editorial.EditorialError(f"unknown editorial action {action!r}")
 
 

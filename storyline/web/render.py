@@ -56,6 +56,11 @@ def short_when(value: str | datetime | None) -> str:
     return _utc_format(value, "{day} {dt:%b, %H:%M}")
 
 
+def day(value: str | datetime | None) -> str:
+    """A date without a time: ``Wed 11 Mar 2026``."""
+    return _utc_format(value, "{dt:%a} {day} {dt:%b %Y}")
+
+
 def iso(value: str | datetime | None) -> str:
     dt = _dt(value)
     return dt.isoformat() if dt else ""
@@ -132,7 +137,7 @@ def _plus_hours(start: datetime, hours: float) -> datetime:
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
-    env.filters.update(when=when, short_when=short_when, iso=iso, snippet=snippet)
+    env.filters.update(when=when, short_when=short_when, iso=iso, snippet=snippet, day=day)
     from .views import outlet_path
 
     env.globals.update(plural=plural, query_string=query_string, timeline_chart=timeline_chart, outlet_path=outlet_path)

@@ -17,4 +17,12 @@ CREATE OR REPLACE FUNCTION julianday(t text) RETURNS double precision LANGUAGE p
 CREATE OR REPLACE FUNCTION max(a double precision, b double precision) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT greatest(a, b)';
 CREATE OR REPLACE FUNCTION storyline_count_true(n bigint, b boolean) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT n + (CASE WHEN b THEN 1 ELSE 0 END)';
 CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = storyline_count_true, STYPE = bigint, INITCOND = '0');
+-- Committed changes to what pages show notify 'storyline_changed', so a server's cache check is a
+-- local poll of its connection (store/queries_pg.py data_version) rather than a query per request.
+CREATE OR REPLACE FUNCTION storyline_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('storyline_changed', ''); RETURN NULL; END $$;
+CREATE TRIGGER articles_notify AFTER INSERT OR UPDATE OR DELETE ON articles FOR EACH STATEMENT EXECUTE FUNCTION storyline_notify();
+CREATE TRIGGER stories_notify AFTER INSERT OR UPDATE OR DELETE ON stories FOR EACH STATEMENT EXECUTE FUNCTION storyline_notify();
+CREATE TRIGGER story_merges_notify AFTER INSERT OR UPDATE OR DELETE ON story_merges FOR EACH STATEMENT EXECUTE FUNCTION storyline_notify();
+CREATE TRIGGER pinned_headlines_notify AFTER INSERT OR UPDATE OR DELETE ON pinned_headlines FOR EACH STATEMENT EXECUTE FUNCTION storyline_notify();
+CREATE TRIGGER feeds_notify AFTER INSERT OR UPDATE OR DELETE ON feeds FOR EACH STATEMENT EXECUTE FUNCTION storyline_notify();
 -- end postgresql

@@ -19,3 +19,49 @@
     }
   });
 })();
+
+// "New since your last visit" on the front page, remembered in this browser only (localStorage,
+// no account). The baseline is the newest coverage time the reader was shown (the page's
+// data-as-of), not the wall clock, so archives behave like live data. Within one browser session
+// (sessionStorage) the baseline stays put, so reloading does not clear the marks.
+(function () {
+  "use strict";
+  var LAST = "storyline.lastVisit", SESSION = "storyline.sessionSince";
+  function store(kind) { try { return window[kind]; } catch (e) { return null; } }
+  document.addEventListener("DOMContentLoaded", function () {
+    var head = document.querySelector("[data-as-of]");
+    var local = store("localStorage"), session = store("sessionStorage");
+    if (!head || !local) { return; }
+    var asOf = head.getAttribute("data-as-of");
+    var since = session ? session.getItem(SESSION) : null;
+    if (since === null) {
+      since = local.getItem(LAST) || "";
+      if (session) { session.setItem(SESSION, since); }
+    }
+    if (asOf && (!local.getItem(LAST) || new Date(asOf) > new Date(local.getItem(LAST)))) {
+      local.setItem(LAST, asOf);
+    }
+    var sinceDate = new Date(since);
+    if (!since || isNaN(sinceDate.getTime())) { return; }
+    var cards = document.querySelectorAll(".card[data-story][data-last-seen]"), moved = 0;
+    for (var i = 0; i < cards.length; i++) {
+      var seen = new Date(cards[i].getAttribute("data-last-seen"));
+      if (isNaN(seen.getTime()) || seen <= sinceDate) { continue; }
+      moved += 1;
+      cards[i].classList.add("moved");
+      var link = document.createElement("a");
+      link.className = "new-since";
+      link.href = "/stories/" + encodeURIComponent(cards[i].getAttribute("data-story")) +
+                  "?since=" + encodeURIComponent(since) + "#update";
+      link.textContent = "New since your last visit";
+      var meta = cards[i].querySelector(".meta");
+      (meta || cards[i]).appendChild(document.createTextNode(" · "));
+      (meta || cards[i]).appendChild(link);
+    }
+    var note = document.createElement("p");
+    note.className = "visit-note meta";
+    note.textContent = moved ? moved + (moved === 1 ? " story has" : " stories have") +
+      " new reports since your last visit." : "Nothing new since your last visit.";
+    head.appendChild(note);
+  });
+})();
