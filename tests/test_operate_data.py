@@ -247,6 +247,8 @@ def test_forget_and_backup_on_each_backend(store_settings, tmp_path):
     for art in (a for a in before if a["id"] in theirs):
         hits, _ = queries.search_articles(remover.store, art["title"], limit=50)
         assert not theirs & {h["id"] for h in hits}
+    history = remover.db.execute("SELECT article_id FROM headline_history").fetchall()
+    assert history and not theirs & {r[0] for r in history}  # a forgotten headline leaves the history too
     log = remover.removal_log(limit=None)
     assert {r["article_id"] for r in log} == theirs and all(r["selector"] == f"outlet={OUTLET}" for r in log)
     assert remover.removed_ids(sorted(theirs)) == theirs

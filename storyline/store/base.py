@@ -503,7 +503,8 @@ class SQLStore:
         """Delete the articles of ``rows`` (from :meth:`find_articles`) in one transaction (the
         caller's, if open): their text, search entries and signatures go; each removed original
         named in ``new_originals`` hands its surviving copies to ``(new original id, its
-        signature)``; one ``removals`` row per article records what went and why; the stories
+        signature)``; headlines of theirs in a story's headline history go; one ``removals`` row
+        per article records what went and why; the stories
         they were in are marked dirty. Returns those story ids (the engine refreshes them)."""
         now = now_iso()
         touched = {str(r["story_id"]) for r in rows}
@@ -522,6 +523,8 @@ class SQLStore:
                 self._unindex_articles(marks, chunk)
                 self.db.execute(f"DELETE FROM minhash_signatures WHERE article_id IN ({marks})", chunk)
                 self.db.execute(f"DELETE FROM article_overrides WHERE article_id IN ({marks})", chunk)
+                # a headline the story page shows as history is that article's text: it goes too
+                self.db.execute(f"DELETE FROM headline_history WHERE article_id IN ({marks})", chunk)
                 self.db.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
             self.db.executemany(
                 "INSERT INTO removals (id, removed_at, article_id, url, source, origin, story_id, selector, reason) "
