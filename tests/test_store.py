@@ -52,18 +52,18 @@ def test_store_matches_one_shot_digest_and_reopens(store_settings):
 
 
 def test_split_ingest_continues_the_same_stories(store_settings, tmp_path):
-    # the halves are the same articles (ids a file gives are namespaced by that file, so the demo
-    # is read once and handed over in two runs of two engines)
-    articles = list(read_paths([DEMO]))
-    half = len(articles) // 2
+    lines = [line for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip()]
+    half = len(lines) // 2
+    (tmp_path / "a.jsonl").write_text("\n".join(lines[:half]) + "\n", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text("\n".join(lines[half:]) + "\n", encoding="utf-8")
     one = open_engine(another_store(store_settings, "one"))
-    one.add_articles(articles)
+    one.add_articles(read_paths([DEMO]))
     two_settings = another_store(store_settings, "two")
     two = open_engine(two_settings)
-    two.add_articles(articles[:half])
+    two.add_articles(read_paths([tmp_path / "a.jsonl"]))
     two.close()
     two = open_engine(two_settings)
-    two.add_articles(articles[half:])
+    two.add_articles(read_paths([tmp_path / "b.jsonl"]))
     story_of = lambda s: {r["id"]: r["story_id"] for r in s.iter_articles()}  # noqa: E731
     assert story_of(one) == story_of(two)
 
