@@ -222,10 +222,10 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         _warn(f"subscribed {added} feed(s); `storyline watch` polls them" + (f"; {refused} refused" if refused else ""))
         return EXIT_FAILED if refused else EXIT_OK
     if args.action == "remove":
-        missing = [u for u in args.urls if not store.delete_feed(u)]
-        for url in missing:
-            _warn(f"warning: {url} is not subscribed")
-        return EXIT_FAILED if missing else EXIT_OK
+        from .engine import Engine
+
+        engine = Engine(store, _settings(args), command="storyline feeds remove")
+        return _remove_feeds(engine, args.urls, drop_articles=args.drop_articles, reason=args.reason)
     feeds = store.list_feeds()
     if args.json:
         from dataclasses import asdict
@@ -243,35 +243,115 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _remove_feeds(store: Any, urls: Sequence[str], *, drop_articles: bool, reason: str | None) -> int:
+    """Unsubscribe ``urls``; with ``drop_articles`` also forget the articles read from them."""
+    from .maintenance import forget
+
+    missing = [u for u in urls if store.get_feed(u) is None]
+    for url in missing:
+        _warn(f"warning: {url} is not subscribed")
+    present = [u for u in urls if u not in missing]
+    if drop_articles and present:
+        report = forget(store, feeds=present, reason=reason or "feed removed with --drop-articles")
+        _warn(f"forgot {len(report.removed)} article(s) read from {len(present)} feed(s); "
+              f"{len(report.stories_recomputed)} story(ies) recomputed, {len(report.stories_emptied)} emptied")
+    for url in present:
+        store.delete_feed(url)
+    if present:
+        kept = "" if drop_articles else "; their articles stay (`--drop-articles` removes them)"
+        _warn(f"unsubscribed {len(present)} feed(s){kept}")
+    return EXIT_FAILED if missing else EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .maintenance import backup
+
+    report = backup(_settings(args), Path(args.path), force=args.force)
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    _warn(f"backed up {report.articles} articles in {report.stories} stories to {report.path} "
+          f"({report.bytes / 1e6:.1f} MB, integrity {report.integrity}, story list sha256 {report.story_list_sha256[:16]})")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .maintenance import restore
+
+    settings = _settings(args)
+    report = restore(settings, Path(args.path), force=args.force)
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    _warn(f"restored {report.articles} articles in {report.stories} stories into {settings.sqlite_path} "
+          f"(integrity {report.integrity}, schema {report.schema_version}, story list sha256 {report.story_list_sha256[:16]})")
+    return EXIT_OK
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from .engine import open_engine
+    from .maintenance import forget
+
+    store = open_engine(_settings(args), command="storyline forget")
+    if args.log:
+        json.dump({"removals": store.removal_log(limit=args.limit)}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    report = forget(store, ids=args.id, outlets=args.outlet, feeds=args.feed, reason=args.reason or "",
+                    dry_run=args.dry_run)
+    for what in report.not_found:
+        _warn(f"warning: no stored article matches {what}")
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    verb = "would forget" if args.dry_run else "forgot"
+    _warn(f"{verb} {len(report.removed)} article(s); {len(report.stories_recomputed)} story(ies) recomputed, "
+          f"{len(report.stories_emptied)} left empty and gone"
+          + (f"; {len(report.new_originals)} copy(ies) from other outlets now stand as originals" if report.new_originals else ""))
+    return EXIT_OK if report.removed else EXIT_FAILED
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
     import signal
     import threading
 
     from .engine import open_engine
     from .ingest.watch import Watcher
-    from .service import FeedStoreAdapter
+    from .run import Poller, WatchedStore
 
     settings = _settings(args)
     store = open_engine(settings, command="storyline watch")
     store.check_state()
-    watcher = Watcher(FeedStoreAdapter(store), settings, fetch_pages=settings.fetch_pages)
     if not store.list_feeds():
         _warn("no feeds subscribed; `storyline feeds add URL` or `storyline ingest OPML` first")
         return EXIT_FAILED
-    try:
-        if args.once:
+    if args.once:
+        watcher = Watcher(WatchedStore(store, command="storyline watch"), settings, fetch_pages=settings.fetch_pages)
+        try:
             report = watcher.poll_once()
-            for poll in report.feeds:
-                _warn(f"{poll.status}: {poll.url} ({poll.new_articles} new)" + (f" — {poll.error}" if poll.error else ""))
-            return EXIT_OK if report.ok else EXIT_FAILED
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-        _warn(f"watching {len(store.list_feeds())} feed(s); Ctrl-C to stop")
-        watcher.run(stop)
-        return EXIT_OK
+        finally:
+            watcher.close()
+        for poll in report.feeds:
+            _warn(f"{poll.status}: {poll.url} ({poll.new_articles} new)" + (f" — {poll.error}" if poll.error else ""))
+        return EXIT_OK if report.ok else EXIT_FAILED
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    _warn(f"watching {len(store.list_feeds())} feed(s); Ctrl-C to stop")
+    poller = Poller(store, settings, stop)  # the same supervised loop as `storyline run`, without the web server
+    try:
+        poller.run()
     finally:
-        watcher.close()
+        poller.close()
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .run import Service
+
+    settings = _settings(args)
+    if args.base_url:
+        settings = settings.with_(base_url=args.base_url)
+    if args.trusted_proxies:
+        settings = settings.with_(trusted_proxies=args.trusted_proxies)
+    return Service(settings, host=args.host, port=args.port, max_sleep_s=args.max_sleep).run()
 
 
 def _stories_since(store: Any, since_text: str, as_json: bool, limit: int) -> int:
@@ -447,12 +527,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="storyline", description="Group news articles into stories with attributed summaries.")
+    parser = argparse.ArgumentParser(prog="storyline", description="Group news articles into stories with attributed summaries.",
+                                     parents=[_log_options(argparse.SUPPRESS)])
     parser.add_argument("--version", action="version", version="storyline 0.1.0")
     sub = parser.add_subparsers(dest="command", required=True)
+    log_options = _log_options(argparse.SUPPRESS)
 
     def command(name: str, func: Callable[[argparse.Namespace], int], help: str, *, data: bool = False) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
+        p = sub.add_parser(name, help=help, description=help, parents=[log_options])
         p.set_defaults(func=func)
         p.add_argument("--strict", action="store_true", help="exit non-zero when any item could not be read")
         if data:
@@ -488,11 +570,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, help="minutes between polls (add)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--allow-private-network", action="store_true", help="allow subscribing to loopback/private addresses")
+    keep = p.add_mutually_exclusive_group()
+    keep.add_argument("--drop-articles", action="store_true", help="remove: also forget the articles read from the feed")
+    keep.add_argument("--keep-articles", dest="drop_articles", action="store_false",
+                      help="remove: keep the feed's articles and stories (the default)")
+    p.add_argument("--reason", help="remove --drop-articles: why, kept in the removal log")
 
     p = command("watch", cmd_watch, "poll subscribed feeds when due and store new articles", data=True)
     p.add_argument("--once", action="store_true", help="poll the due feeds once and exit")
     p.add_argument("--allow-private-network", action="store_true", help="allow fetching from loopback/private addresses")
     p.add_argument("--no-fetch-pages", action="store_true", help="keep teaser feed entries as they are (no page fetch)")
+
+    p = command("backup", cmd_backup, "copy the database to PATH (consistent while run/watch/serve keep going)", data=True)
+    p.add_argument("path", help="the backup file to write (one SQLite file)")
+    p.add_argument("--force", action="store_true", help="replace PATH when it exists")
+    p.add_argument("--json", action="store_true", help="print what was copied as JSON")
+
+    p = command("restore", cmd_restore, "bring a backup back into a new or empty data directory", data=True)
+    p.add_argument("path", help="a file written by `storyline backup`")
+    p.add_argument("--force", action="store_true", help="replace the data directory's articles, stories and feeds")
+    p.add_argument("--json", action="store_true", help="print what was restored as JSON")
+
+    p = command("forget", cmd_forget, "remove articles by id, outlet or source feed, recompute their stories "
+                "and record what was removed and why", data=True)
+    p.add_argument("--id", action="append", default=[], metavar="ID", help="an article id (repeatable)")
+    p.add_argument("--outlet", action="append", default=[], metavar="NAME", help="every article of this outlet (repeatable)")
+    p.add_argument("--feed", action="append", default=[], metavar="URL", help="every article read from this feed (repeatable)")
+    p.add_argument("--reason", help="why (kept in the removal log)")
+    p.add_argument("--dry-run", action="store_true", help="say what would be removed; change nothing")
+    p.add_argument("--json", action="store_true", help="print the removed ids and the stories touched as JSON")
+    p.add_argument("--log", action="store_true", help="print the removal log (what was removed, when and why) as JSON")
+    p.add_argument("--limit", type=int, default=100, help="--log: at most this many rows")
+
+    p = command("run", cmd_run, "poll the subscribed feeds and serve the site in one supervised process "
+                "(SIGTERM/Ctrl-C stops after the batch in progress; /healthz reports its state)", data=True)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; put a reverse proxy in front)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--base-url", help="public address of the site, for feed links (setting base_url)")
+    p.add_argument("--trusted-proxies", help="addresses/networks whose X-Forwarded-* headers are believed (setting trusted_proxies)")
+    p.add_argument("--allow-private-network", action="store_true", help="allow fetching from loopback/private addresses")
+    p.add_argument("--no-fetch-pages", action="store_true", help="keep teaser feed entries as they are (no page fetch)")
+    p.add_argument("--max-sleep", type=float, default=60.0, help=argparse.SUPPRESS)  # seconds between looks at the feed list
 
     p = command("stories", cmd_stories, "list stored stories, biggest first (or, with --since, what moved)", data=True)
     p.add_argument("--since", help="ISO date or time: print the stories with reports first seen after it and "
@@ -533,22 +651,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging() -> None:
-    import logging
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("storyline: %(levelname)s: %(message)s"))
-    root = logging.getLogger("storyline")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING)
-    root.propagate = False
-    logging.addLevelName(logging.WARNING, "warning")
-    logging.addLevelName(logging.ERROR, "error")
+def _log_options(default: Any) -> argparse.ArgumentParser:
+    """-v/-q/--log-json, accepted before or after the command (``storyline -v run`` or ``storyline run -v``)."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("-v", "--verbose", action="count", default=default,
+                         help="more log lines: -v info (every feed polled, every fetch), -vv debug")
+    options.add_argument("-q", "--quiet", action="count", default=default, help="log errors only")
+    options.add_argument("--log-json", action="store_true", default=default,
+                         help="log one JSON object per line (for log collectors)")
+    return options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from . import logs
+
+    import logging
+
     args = build_parser().parse_args(argv)
-    _configure_logging()
+    try:
+        logs.configure(verbose=getattr(args, "verbose", 0), quiet=getattr(args, "quiet", 0),
+                       json_lines=getattr(args, "log_json", False),
+                       default=logging.INFO if args.command == "run" else logging.WARNING)
+    except StorylineError as exc:
+        _warn(f"error: {exc}")
+        return EXIT_USAGE
     try:
         return int(args.func(args))
     except StorylineError as exc:

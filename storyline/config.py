@@ -42,6 +42,8 @@ class Settings:
     embedder: str = ""  # empty: the built-in default; or a sentence-transformers model path
     writer_wait: float = 600.0  # seconds a writer waits for another to finish before it is refused
     workers: int = 1  # helper processes preparing long inputs ahead of the stream; 0: none
+    base_url: str = ""  # public address (https://news.example.org) for feed links; empty: the listening address
+    trusted_proxies: str = ""  # comma-separated addresses/networks whose X-Forwarded-For/-Proto are believed
 
     def with_(self, **changes: Any) -> "Settings":
         known = {f.name for f in fields(self)}

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import StorylineError
-from .ingest.dates import parse_date
+from .ingest.dates import parse_date, shifted, utc_or_none
 from .models import Article
 from .store import queries
 from .summarize import DEFAULT_MAX_WORDS, Summarizer, default_summarizer
@@ -47,7 +47,7 @@ def parse_since(value: str) -> datetime:
     text = value.strip()
     parsed = parse_date(text) if text and not text.isdigit() else None
     if parsed is not None and _DATE_ONLY.match(text):
-        return parsed + timedelta(days=1) - timedelta(microseconds=1)
+        return shifted(parsed, timedelta(days=1) - timedelta(microseconds=1))
     if parsed is None:
         raise SinceError(f"since={value[:40]!r} is not a date or time; give ISO 8601, e.g. 2026-03-11 or "
                          "2026-03-11T09:00:00Z")
@@ -138,11 +138,11 @@ def daily_updates(store: SQLStore, story_id: str, *, days: int = FEED_DAYS) -> l
     against everything first seen before the day. The first day's entry is the story as first
     reported (nothing was known before it)."""
     reports = story_reports(store, story_id)
-    dates = sorted({r.seen.astimezone(UTC).date() for r in reports if r.seen}, reverse=True)[:days]
+    dates = sorted({seen.date() for seen in (utc_or_none(r.seen) for r in reports if r.seen) if seen}, reverse=True)[:days]
     out = []
     for day in dates:
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        entry = update(store, story_id, start - timedelta(microseconds=1), until=start + timedelta(days=1),
+        entry = update(store, story_id, shifted(start, -timedelta(microseconds=1)), until=shifted(start, timedelta(days=1)),
                        reports=reports)
         entry["since"] = start.isoformat()
         entry["day"] = day.isoformat()

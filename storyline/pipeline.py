@@ -200,7 +200,8 @@ class Pipeline:
     def story_id(self, article_id: str) -> str:
         assert self.clusterer is not None
         canon = self.canonical_.get(article_id, article_id)
-        return resolve(self.story_of_[canon], self.clusterer.merges_)
+        story = getattr(self.clusterer, "moved_", {}).get(canon, self.story_of_[canon])  # moved by a split
+        return resolve(story, self.clusterer.merges_)
 
     def stories(self, *, summarize: bool = True, max_words: int | None = None) -> list[Story]:
         """Every story, biggest first (ties: earliest first seen, then id)."""

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .ingest.dates import shifted
 from .cluster.features import represent, sparse_dot
 from .models import Article, Story
 from .store import state as codec
@@ -145,7 +146,7 @@ def related(store: SQLStore, story_id: str, *, limit: int = 5, floor: float = FL
     when = row["last_seen"]
     if when:
         ref = datetime.fromisoformat(when)
-        lo, hi = (ref - timedelta(days=WINDOW_DAYS)).isoformat(), (ref + timedelta(days=WINDOW_DAYS)).isoformat()
+        lo, hi = shifted(ref, -timedelta(days=WINDOW_DAYS)).isoformat(), shifted(ref, timedelta(days=WINDOW_DAYS)).isoformat()
         rows = store.db.execute(
             "SELECT v.story_id, v.updated_at FROM story_vectors v JOIN stories s ON s.id = v.story_id "
             f"WHERE v.story_id <> ? AND s.size > 0 {_VISIBLE} AND julianday(v.last_seen) BETWEEN julianday(?) "

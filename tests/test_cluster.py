@@ -347,3 +347,150 @@ def test_short_dated_items_join_at_the_headline_threshold() -> None:
     assert len(set(c.partial_fit(heads))) == 1
     undated = StoryClusterer(join_threshold=0.99, headline_join_threshold=0.0, mutual_threshold=2.0, loose_threshold=2.0)
     assert len(set(undated.partial_fit([Article(id=a.id, title=a.title, text="") for a in heads]))) == 2
+
+
+# -- splits: a story whose members form two well-separated groups comes apart at consolidation --
+
+def _forced_together() -> tuple[StoryClusterer, list[Article], list[str]]:
+    """The two earthquakes of :func:`event_articles` forced into one story on arrival (a hand-set
+    model with a join bar near zero), as twin events slip in together when the first report of
+    the second joins the first."""
+    arts = [a for a in event_articles() if a.id.startswith("quake")]
+    c = StoryClusterer(model=JoinModel.fallback(), merge_model=None, join_threshold=0.02, loose_threshold=2.0)
+    ids = c.partial_fit(arts)
+    assert len(set(ids)) == 1, "the permissive bar should have put both quakes in one story"
+    return c, arts, ids
+
+
+def test_split_separates_twin_events_and_records_it() -> None:
+    c, arts, ids = _forced_together()
+    old = ids[0]
+    assert c.consolidate() == {}
+    assert len(c.splits_) == 1
+    new, parent = next(iter(c.splits_.items()))
+    assert parent == old and new != old
+    # the larger part (a tie here: the part holding the story's first article) keeps the id
+    assert set(c.moved_) == {"quake1-0", "quake1-1", "quake1-2"} and set(c.moved_.values()) == {new}
+    assert c.stories_[old].size == 3 and c.stories_[new].size == 3
+    # a later report of the second quake joins the split-off story, not its twin
+    later = Article(id="quake1-3", title="Chile counts damage in Iquique after 8.2 quake",
+                    text="Iquique and Arica cleared debris on Thursday after the magnitude 8.2 earthquake off northern Chile; "
+                         "Bachelet promised aid and the tsunami alert was lifted.")
+    c.join_threshold = 0.5
+    assert c.partial_fit([later]) == [new]
+
+
+def test_split_needs_two_groups_apart() -> None:
+    # one event's reports forced together stay one story: its halves read alike
+    arts = [a for a in event_articles() if a.id.startswith("quake0")]
+    arts.append(Article(id="quake0-3", title="Iran quake toll rises to 38 in East Azerbaijan",
+                        text="The Red Crescent said the toll from Monday's magnitude 6.4 earthquake near Tabriz, Ahar and "
+                             "Varzaqan rose to 38, with thousands sheltered in tents."))
+    c = StoryClusterer(model=JoinModel.fallback(), merge_model=None, join_threshold=0.02, loose_threshold=2.0)
+    assert len(set(c.partial_fit(arts))) == 1
+    c.consolidate()
+    assert c.splits_ == {} and c.moved_ == {}
+    # and with splitting turned off, the twin story of the previous test stays merged
+    twins, _, ids = _forced_together()
+    twins.split_min_part = 0
+    twins.consolidate()
+    assert twins.splits_ == {} and twins.stories_[ids[0]].size == 6
+
+
+def test_split_redirects_pipeline_ids_and_survives_state_round_trip() -> None:
+    from storyline.pipeline import Pipeline
+
+    c, arts, _ = _forced_together()
+    c.set_state({})  # start over inside a pipeline
+    pipe = Pipeline(Settings(workers=0), clusterer=c)
+    pipe.add_all(arts)
+    pipe.finish()
+    story = {a.id: pipe.story_id(a.id) for a in arts}
+    assert story["quake0-0"] == story["quake0-1"] == story["quake0-2"] == story_id_for("quake0-0")
+    assert story["quake1-0"] == story["quake1-1"] == story["quake1-2"] != story["quake0-0"]
+    assert c.splits_ == {story["quake1-0"]: story_id_for("quake0-0")}
+    again = StoryClusterer(model=JoinModel.fallback(), merge_model=None, loose_threshold=2.0)
+    again.set_state(json.loads(json.dumps(c.get_state())))
+    assert again.splits_ == c.splits_ and again.moved_ == c.moved_
+    assert {s: st.size for s, st in again.stories_.items()} == {s: st.size for s, st in c.stories_.items()}
+    # a split-off story that later merges still resolves for its moved articles
+    again.merges_[story["quake1-0"]] = story["quake0-0"]
+    assert resolve(again.moved_["quake1-0"], again.merges_) == story["quake0-0"]
+
+
+def test_twin_events_stay_apart_after_consolidation(articles: list[Article]) -> None:
+    from storyline.pipeline import Pipeline
+
+    pipe = Pipeline(Settings(workers=0), clusterer=StoryClusterer())
+    pipe.add_all(articles)
+    pipe.finish()
+    story = {a.id: pipe.story_id(a.id) for a in articles}
+    assert story["quake0-0"] == story["quake0-1"] == story["quake0-2"]
+    assert story["quake1-0"] == story["quake1-1"] == story["quake1-2"]
+    assert story["quake0-0"] != story["quake1-0"]
+
+
+def test_who_and_figures_features() -> None:
+    """Participants and figures named: the share of the article's names the story names (and of
+    the story's), and whether they name the same figures."""
+    from storyline.cluster.features import figures_in, names_in, represent
+
+    assert {"vincent jackson", "jackson", "san diego chargers"} <= names_in(
+        "Police said San Diego Chargers receiver Vincent Jackson was arrested on Monday.")
+    assert figures_in("A magnitude 6.4 quake killed 3,400 people in 2009 on pier 4.") == {"6.4", "3400"}
+    c = StoryClusterer(embedder=None)
+    c.partial_fit([Article(id="a", title="Chargers receiver Vincent Jackson arrested for DUI",
+                           text="San Diego Chargers receiver Vincent Jackson was arrested on suspicion of drunken driving, "
+                                "police said, his second arrest in 14 months.")])
+    same, twin = [Article(id="same", title="Chargers' Vincent Jackson held on DUI charge",
+                          text="Vincent Jackson, the San Diego Chargers wide receiver, was held for drunken driving; "
+                               "it is his second arrest in 14 months."),
+                  Article(id="twin", title="Chargers running back Jamal Williams arrested",
+                          text="San Diego Chargers running back Jamal Williams was arrested on suspicion of drunken "
+                               "driving, police said, after being stopped at 2 a.m.")]
+    cols = [FEATURES.index(n) for n in ("name_share", "story_name_share", "figure_match")]
+    rows = {}
+    for art, vec in zip((same, twin), represent([same, twin], None)):
+        _, x, _ = c.score(vec)
+        rows[art.id] = [float(x[0, i]) for i in cols]
+    assert rows["same"][0] > rows["twin"][0] and rows["same"][1] > rows["twin"][1]
+    assert rows["same"][2] == 1.0 and rows["twin"][2] == 0.0
+
+
+def test_demo_keeps_the_bridge_collision_and_the_dock_strike_apart() -> None:
+    """The demo's first story used to hold the Port Averill dockworkers' strike (three days after
+    the Tellford Bridge collision, same town): one story per event, each summary on its own."""
+    from storyline.ingest import read_paths
+    from storyline.pipeline import digest
+
+    demo = Path(__file__).resolve().parents[1] / "storyline" / "demo" / "corpus.jsonl"
+    stories = digest(list(read_paths([demo])))
+    holder = {a.id: s for s in stories for a in s.articles}
+    bridge, strike = holder["demo-001"], holder["demo-033"]
+    assert bridge.id != strike.id
+    assert {"demo-004", "demo-015"} <= {a.id for a in bridge.articles}
+    assert {"demo-036", "demo-045"} <= {a.id for a in strike.articles}
+    assert not any("strike" in a.title.lower() and "Tellford" not in a.title and "ship" not in a.title for a in bridge.articles)
+    assert not any("Tellford" in a.title for a in strike.articles)
+    assert bridge.summary is not None and strike.summary is not None
+    assert "dockworker" not in bridge.summary.text.lower() and "Marlow Crest" not in strike.summary.text
+
+
+def test_dated_mutual_best_pairs_merge_on_the_join_model_alone() -> None:
+    """Inside a time window a mutually-best pair whose join probability is high both ways merges
+    even when the merge model says no (here: its bar above any probability); undated, or with the
+    rule off, the merge model alone decides."""
+    def run(dated: bool, **settings: object) -> dict[str, str]:
+        arts = [Article(id=a.id, title=a.title, text=a.text, published=T0 + timedelta(hours=i) if dated else None)
+                for i, a in enumerate(two_events())]
+        c = StoryClusterer(join_threshold=1.01, headline_join_threshold=1.01, loose_threshold=2.0,
+                           learned_merge_threshold=1.01, **settings)
+        ids = c.partial_fit(arts)
+        merged = c.consolidate()
+        assert len(set(ids)) == 4
+        return {old: new for old, new in merged.items()}
+
+    dated = run(True)
+    assert dated == {story_id_for("q2"): story_id_for("q1"), story_id_for("f2"): story_id_for("f1")}
+    assert run(False) == {}
+    assert run(True, mutual_join_p=None) == {}

@@ -29,7 +29,7 @@ from storyline.ingest.files import article_from_record
 from storyline.ingest.safety import address_problem
 from storyline.models import Article
 from storyline.service import is_url
-from storyline.store import open_store
+from storyline.engine import open_engine
 from storyline.web import create_app
 from storyline.web.feeds import xml_text
 
@@ -326,7 +326,7 @@ def test_unfetchable_robots_txt_is_not_called_a_disallow():
 # ---------------------------------------------------------------- the web with hostile stored values
 
 def _hostile_store(data_dir: Path):
-    store = open_store(Settings(data_dir=data_dir))
+    store = open_engine(Settings(data_dir=data_dir))
     text = "Harbor officials in Quendale said the ferry pier will reopen next week after repairs to its pilings."
     late = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14)))
     early = datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=14)))
@@ -357,7 +357,10 @@ def test_extreme_dates_and_control_characters_keep_every_page_up(hostile_client)
     paths = ["/", "/outlets", "/search?q=ferry", "/api/stories", "/api/articles", "/api/outlets", "/feed.atom",
              "/feed.json", "/feed.atom?q=ferry", "/docs", "/api/search?q=pier", "/outlets/Valley%20Wire"]
     for s in stories:
-        paths += [f"/stories/{s['id']}", f"/stories/{s['id']}/about", f"/api/stories/{s['id']}"]
+        paths += [f"/stories/{s['id']}", f"/stories/{s['id']}/about", f"/api/stories/{s['id']}",
+                  f"/stories/{s['id']}/feed.atom", f"/stories/{s['id']}/feed.json",
+                  f"/stories/{s['id']}?since=9999-12-31", f"/stories/{s['id']}?since=0001-01-01",
+                  f"/api/stories/{s['id']}/updates?since=9999-12-31T23:59:59Z"]
     for path in paths:
         r = c.get(path)
         assert 200 <= r.status_code < 300, (path, r.status_code, r.text[:300])

@@ -31,6 +31,10 @@ _WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sun
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
                     r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b")
+# who and what figures: runs of two or more capitalized words ("Vincent Jackson", "Port Averill
+# Terminal Operators Association"), and figures that are not years ("6.4", "3,400", "38")
+_NAME_RUN = re.compile(r"\b[A-Z][\w'’-]*[A-Za-z](?:\s+(?:[A-Z][\w'’-]*[A-Za-z]|[A-Z]\.))+")
+_FIGURE = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)*)(?![\w]|[.,]\d)")
 _MAX_TEXT_WORDS = 350
 _MAX_TERMS = 80
 _LOOSE_WORDS = 35
@@ -52,6 +56,8 @@ class ArticleVector:
     days: frozenset[str] = frozenset()  # weekdays named in title and lead ("Tuesday")
     years: frozenset[str] = frozenset()  # years named ("2009")
     months: frozenset[str] = frozenset()  # months named, as three letters ("Feb")
+    names: frozenset[str] = frozenset()  # who: multi-word capitalized names and their last words
+    figures: frozenset[str] = frozenset()  # what figures: numbers named that are not years
 
 
 class IdfTable:
@@ -114,6 +120,31 @@ def time_cues(text: str) -> dict[str, frozenset[str]]:
             "months": frozenset(m[:3] for m in _MONTH.findall(text))}
 
 
+def names_in(text: str) -> frozenset[str]:
+    """Multi-word capitalized names (a sentence's opening stopwords dropped), lowered, with each
+    name's last word on its own ("vincent jackson", "jackson"): who an event is about."""
+    out = set()
+    for m in _NAME_RUN.finditer(text):
+        words = m.group(0).split()
+        while words and words[0].casefold() in STOPWORDS:
+            words = words[1:]
+        if len(words) >= 2:
+            out.add(" ".join(words).casefold())
+        if words:
+            out.add(words[-1].casefold())
+    return frozenset(w for w in out if w not in STOPWORDS)
+
+
+def figures_in(text: str) -> frozenset[str]:
+    """Numbers the text names, except years and single digits ("38", "6.4", "3400")."""
+    out = set()
+    for m in _FIGURE.finditer(text):
+        n = m.group(1).replace(",", "")
+        if len(n) >= 2 and not _YEAR.fullmatch(n):
+            out.add(n)
+    return frozenset(out)
+
+
 def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTable | None = None) -> list[ArticleVector]:
     """Vectors for ``articles`` (dense embeddings computed in one call when an embedder is given)."""
     idf = idf or default_idf()
@@ -129,7 +160,8 @@ def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTa
         words = len(title_words) + len(text_words)
         top = sorted(terms, key=lambda w: (-terms[w], w))[:8]
         loose = when is None and not (art.title.strip() and art.text.strip()) and words <= _LOOSE_WORDS
-        out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose, **time_cues(head)))
+        out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose, **time_cues(head),
+                                 names=names_in(head), figures=figures_in(head)))
     if embedder is not None and out:
         dense = embedder.embed([f"{a.title}\n{a.text}".strip() for a in articles])
         for vec, row in zip(out, dense):
@@ -143,4 +175,4 @@ def sparse_dot(a: dict[str, float], b: dict[str, float]) -> float:
     return math.fsum([a[w] * b[w] for w in a.keys() & b.keys()])
 
 
-__all__ = ["ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "time_cues", "TIME_CUES", "MODELS_DIR"]
+__all__ = ["names_in", "figures_in", "ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "time_cues", "TIME_CUES", "MODELS_DIR"]

@@ -29,14 +29,22 @@ from ..models import Article
 from ..summarize.scoring import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import resolve, story_id_for
-from .features import MODELS_DIR, TIME_CUES, ArticleVector, represent, sparse_dot
+from .features import IDF_FILE, MODELS_DIR, TIME_CUES, ArticleVector, IdfTable, default_idf, represent, sparse_dot
 from .index import DenseStoryIndex, TermIndex
 
-FEATURES = (
+# Every feature the clusterer can compute for an (article, story) pair; the join model is trained
+# on FEATURES, a subset (see docs/clustering.md for what each choice measured).
+ALL_FEATURES = (
     "sparse_cos", "dense_cos", "entity_cos", "title_cos", "sparse_x_dense",
     "log_size", "short", "rank_sparse", "rank_dense", "dense_margin", "best_margin", "log_entities", "member_sparse", "member_dense",
-    "weekday_match", "year_match", "month_match",
+    "weekday_match", "year_match", "month_match", "name_share", "story_name_share", "figure_match",
 )
+FEATURES = (
+    "sparse_cos", "dense_cos", "entity_cos", "title_cos", "sparse_x_dense",
+    "log_size", "short", "log_entities", "member_sparse", "member_dense",
+    "weekday_match", "year_match", "month_match", "name_share", "story_name_share", "figure_match",
+)
+_COLUMNS = np.asarray([ALL_FEATURES.index(f) for f in FEATURES])
 MODEL_FILE = MODELS_DIR / "join-mlp.v2.json"
 MERGE_FILE = MODELS_DIR / "merge-trees.v1.json"
 # A consolidation candidate (two mutually-best stories) as the merge model sees it: both
@@ -46,6 +54,7 @@ MERGE_FEATURES = ("p", "p_back", "dense", "log_min_size", "log_max_size", *(f"pa
 _CENTROID_TERMS = 300  # terms kept per story centroid (the heaviest)
 _INDEXED_TERMS = 40  # of which the inverted index holds these
 _MEMBERS = 8  # member vectors kept per story for closest-member features
+_SPLIT_ITEMS = 64  # stories up to this size keep every member's vector, so they can split
 
 
 def merge_row(p: float, p_back: float, dense: float, size_a: int, size_b: int, row: np.ndarray) -> list[float]:
@@ -63,6 +72,68 @@ def _match(a: frozenset[str] | set[str], b: set[str]) -> float:
     if not a or not b:
         return 0.0
     return 1.0 if a & b else -1.0
+
+
+def _who(names: dict[str, float], story_names: dict[str, int], core: dict[str, float]) -> tuple[float, float]:
+    """How far an article and a story name the same participants: the weighted share of the
+    article's names (``names``: name -> weight) the story names, and of the story's core names
+    (named by at least half its members) the article names; 0 when either names nobody."""
+    if not names or not story_names:
+        return 0.0, 0.0
+    share = math.fsum(w for n, w in names.items() if n in story_names) / math.fsum(names.values())
+    story_share = math.fsum(w for n, w in core.items() if n in names) / math.fsum(core.values())
+    return share, story_share
+
+
+def _core(counts: dict[str, int], size: int) -> set[str]:
+    """What at least half a story's members name (everything when nothing is that common): a
+    story's own participants and figures, not every name a follow-up mentioned once."""
+    return {k for k, c in counts.items() if 2 * c >= size} or set(counts)
+
+
+def _two_groups(items: list[tuple[str, ArticleVector]]) -> tuple[list[list[int]], float] | None:
+    """The members cut in two by average-link over their TF-IDF and embedding cosines, and how
+    well the two groups are separated: their mean similarity across, over the lower of the two
+    groups' mean similarity within (small: two tight groups far apart)."""
+    n = len(items)
+    if n < 2:
+        return None
+    sim = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            a, b = items[i][1], items[j][1]
+            dn = float(a.dense @ b.dense) if a.dense is not None and b.dense is not None else 0.0
+            sim[i, j] = sim[j, i] = 0.5 * (sparse_dot(a.terms, b.terms) + dn)
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    dist = 1.0 - sim[np.triu_indices(n, 1)]
+    labels = fcluster(linkage(np.clip(dist, 0.0, 2.0), method="average"), 2, criterion="maxclust")
+    groups = [[i for i in range(n) if labels[i] == c] for c in sorted(set(labels))]
+    if len(groups) != 2 or min(len(g) for g in groups) < 2:
+        return None
+    a, b = groups
+    across = float(sim[np.ix_(a, b)].mean())
+    within = min(float(sim[np.ix_(g, g)][np.triu_indices(len(g), 1)].mean()) for g in groups)
+    return groups, across / within if within > 0 else 1.0
+
+
+_ITEM_TERMS = 30  # an article's heaviest terms kept in a saved state for a later split
+
+
+def _vector_state(v: ArticleVector) -> dict[str, Any]:
+    """What a later split needs of a member's vector, JSON-ready (terms cut to the heaviest)."""
+    terms = dict(sorted(v.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:_ITEM_TERMS])
+    return {"terms": terms, "entities": v.entities, "title": v.title, "dense": _pack(v.dense), "when": v.when,
+            "short": v.short, "words": v.words, "loose": v.loose, **{cue: sorted(getattr(v, cue)) for cue in TIME_CUES},
+            "names": sorted(v.names), "figures": sorted(v.figures)}
+
+
+def _vector_from_state(d: dict[str, Any]) -> ArticleVector:
+    terms = dict(d["terms"])
+    return ArticleVector(terms, dict(d["entities"]), dict(d["title"]), _unpack(d.get("dense")), d.get("when"), bool(d.get("short")),
+                         int(d.get("words", 0)), sorted(terms, key=lambda w: (-terms[w], w))[:8], bool(d.get("loose")),
+                         **{cue: frozenset(d.get(cue, ())) for cue in TIME_CUES},
+                         names=frozenset(d.get("names", ())), figures=frozenset(d.get("figures", ())))
 
 
 def _pack(vector: np.ndarray | None) -> str | None:
@@ -93,22 +164,38 @@ class StoryState:
     days: set[str] = field(default_factory=set)  # weekdays, years and months its members name
     years: set[str] = field(default_factory=set)
     months: set[str] = field(default_factory=set)
+    names: dict[str, int] = field(default_factory=dict)  # name -> members naming it
+    figures: dict[str, int] = field(default_factory=dict)  # figure -> members naming it
+    # (article id, vector) of each member in arrival order, for splitting; None once the story
+    # has more than _SPLIT_ITEMS members (too big to split)
+    items: list[tuple[str, ArticleVector]] | None = field(default_factory=list)
     # caches for the feature computation, rebuilt on demand after add()
     unit_: np.ndarray | None = field(default=None, repr=False, compare=False)
     member_dense_: np.ndarray | None = field(default=None, repr=False, compare=False)
+    core_: tuple[dict[str, float], set[str]] | None = field(default=None, repr=False, compare=False)
 
-    def add(self, vec: ArticleVector) -> None:
+    def add(self, vec: ArticleVector, article_id: str = "") -> None:
         self.absorb(StoryState(self.id, 1, vec.terms, vec.entities, vec.title, vec.dense, vec.when, vec.when, loose=vec.loose,
-                               members=[(vec.terms, vec.dense)], **{cue: getattr(vec, cue) for cue in TIME_CUES}))
+                               items=[(article_id, vec)],
+                               members=[(vec.terms, vec.dense)], **{cue: getattr(vec, cue) for cue in TIME_CUES},
+                               names=dict.fromkeys(vec.names, 1), figures=dict.fromkeys(vec.figures, 1)))
 
     def absorb(self, other: "StoryState") -> None:
         """Fold ``other`` (one new article's state, or a story that turned out to be this one) in;
         ``other`` is only read."""
-        self.unit_ = self.member_dense_ = None
+        self.unit_ = self.member_dense_ = self.core_ = None
         self.size += other.size
         self.loose = self.loose and other.loose
+        if self.items is not None and other.items is not None and self.size <= _SPLIT_ITEMS:
+            self.items = self.items + other.items
+        else:
+            self.items = None
         for cue in TIME_CUES:
             getattr(self, cue).update(getattr(other, cue))
+        for name, n in other.names.items():
+            self.names[name] = self.names.get(name, 0) + n
+        for figure, n in other.figures.items():
+            self.figures[figure] = self.figures.get(figure, 0) + n
         self.members = (self.members + other.members)[:_MEMBERS]
         for target, source in ((self.terms, other.terms), (self.entities, other.entities), (self.title, other.title)):
             for w, v in source.items():
@@ -198,6 +285,15 @@ class JoinModel:
         return out / len(self.networks)
 
 
+def load_models(folder: Path) -> dict[str, Any]:
+    """The join model, merge model and IDF table ``scripts/train_clusterer.py`` wrote to ``folder``,
+    as :class:`StoryClusterer` keyword arguments (used to evaluate models trained elsewhere)."""
+    folder = Path(folder)
+    return {"model": JoinModel.load(folder / MODEL_FILE.name),
+            "merge_model": scorer_from_dict(json.loads((folder / MERGE_FILE.name).read_text(encoding="utf-8"))),
+            "idf": IdfTable.load(folder / IDF_FILE.name)}
+
+
 _PARALLEL_SEARCH = 2000  # stories to search before forked helpers pay off (a fork costs ~50 ms)
 _SEARCHING: "StoryClusterer | None" = None  # the clusterer a forked helper searches in
 
@@ -215,9 +311,10 @@ class Representer:
     load where it runs)."""
 
     embedder: Embedder | None
+    idf: IdfTable | None = None
 
     def __call__(self, articles: Sequence[Article]) -> list[ArticleVector]:
-        return represent(articles, self.embedder)
+        return represent(articles, self.embedder, self.idf)
 
 
 class StoryClusterer:
@@ -228,8 +325,9 @@ class StoryClusterer:
         join_threshold: Minimum join probability; below it the article opens a story.
         headline_join_threshold: The same for a short dated item (a feed headline, under 30
             words): a headline carries little evidence, but it is only compared with stories
-            inside the time window, where few look-alikes compete (dated headline stream: 0.410
-            at 0.5, 0.549 at 0.3; undated and full-length items keep ``join_threshold``).
+            inside the time window, where few look-alikes compete (dated headline stream, session-7
+            model: 0.385 at 0.3, 0.440 at 0.15, 0.557 at 0.08, 0.607 at 0.05; undated and
+            full-length items keep ``join_threshold``).
         loose_threshold: Loose items (undated headlines or lone sentences, as in a pasted list)
             carry too few words for event-level evidence; they are grouped by topic instead,
             joining a story made only of loose items when the embedding cosine reaches this.
@@ -255,6 +353,18 @@ class StoryClusterer:
         merge_min_p: With the merge model, pairs whose join probability is below this are not
             even asked: almost no evidence (a stray pothole report whose only mutual match is
             a big bridge story, p 0.004, went in at mid-stream consolidation without it).
+        mutual_join_p: With the merge model, a mutually-best pair of *dated* stories also merges
+            when the mean of its two join probabilities reaches this (None: the merge model alone
+            decides). Inside a time window few look-alikes compete, so mutual best at an even
+            chance is evidence; on undated streams it lowered the yardstick (mixed dev worst
+            order 0.8891 -> 0.8780, ECB+ CV 0.8844 -> 0.8768), so it is off for them.
+        split_min_part: At consolidation a story splits in two only when each part has at least
+            this many articles (0 turns splitting off).
+        split_separation: ...and the two groups are well separated: their mean similarity across
+            is at most this share of the lower mean similarity within a group;
+        split_threshold: ...and the merge decision (merge model, or the join probability without
+            one) for the two parts, scored like a consolidation pair, is below this.
+        idf: Document frequencies for TF-IDF (default: the committed table, ``IDF_FILE``).
         workers: Forked helper processes (Linux only) that share the first consolidation search
             over many stories (at least ``_PARALLEL_SEARCH`` of them); 0 searches here alone.
     """
@@ -265,8 +375,8 @@ class StoryClusterer:
         self,
         *,
         window_days: float = 3.0,
-        join_threshold: float = 0.5,
-        headline_join_threshold: float = 0.3,
+        join_threshold: float = 0.4,
+        headline_join_threshold: float = 0.08,
         loose_threshold: float = 0.22,
         merge_threshold: float = 0.9,
         mutual_threshold: float = 0.03,
@@ -280,9 +390,14 @@ class StoryClusterer:
         embedder: Embedder | None | str = "default",
         model: JoinModel | None = None,
         merge_model: Scorer | None | str = "default",
-        learned_merge_threshold: float = 0.5,
+        learned_merge_threshold: float = 0.3,
         merge_min_p: float = 0.01,
         workers: int = 0,
+        idf: IdfTable | None = None,
+        mutual_join_p: float | None = 0.5,
+        split_min_part: int = 2,
+        split_threshold: float = 0.5,
+        split_separation: float = 0.6,
     ) -> None:
         self.window_days = window_days
         self.join_threshold = join_threshold
@@ -307,12 +422,21 @@ class StoryClusterer:
         self.learned_merge_threshold = learned_merge_threshold
         self.merge_min_p = merge_min_p
         self.workers = workers
+        self.mutual_join_p = mutual_join_p
+        self.split_min_part = split_min_part
+        self.split_threshold = split_threshold
+        self.split_separation = split_separation
+        self.idf = idf  # None: the committed table (IDF_FILE)
+        self.idf_ = idf or default_idf()
+        self.name_weights_: dict[str, float] = {}
         # called with (MERGE_FEATURES row, story, partner) for every mutually-best pair (training)
         self.merge_probe_: Callable[[list[float], str, str], None] | None = None
         self._reset()
 
     def _reset(self) -> None:
         self.merges_: dict[str, str] = {}
+        self.splits_: dict[str, str] = {}  # new story -> the story it split from
+        self.moved_: dict[str, str] = {}  # article -> the story it moved to in a split
         self.stories_: dict[str, StoryState] = {}
         self.seen_ = 0
         self.touched_: dict[str, None] = {}  # stories touched since the last consolidate(), in order
@@ -345,9 +469,13 @@ class StoryClusterer:
         return [s for s in found if self._open(self.stories_[s], vec.when)]
 
     def _features(self, vec: ArticleVector, stories: list[str]) -> np.ndarray:
+        return self._feature_rows(vec, [self.stories_[s] for s in stories])
+
+    def _feature_rows(self, vec: ArticleVector, states: list[StoryState]) -> np.ndarray:
         rows = []
-        for s in stories:
-            st = self.stories_[s]
+        names = {n: self._name_weight(n) for n in vec.names}
+        for st in states:
+            core_names, core_figures = self._core_of(st)
             sp = sparse_dot(vec.terms, st.terms) / st.norms[0]
             dn = m_dn = 0.0
             if vec.dense is not None and st.dense is not None:
@@ -360,15 +488,29 @@ class StoryClusterer:
             m_sp = max((sparse_dot(vec.terms, t) for t, _ in st.members), default=0.0)
             rows.append([sp, dn, en, ti, sp * dn, math.log1p(min(st.size, 10)), float(vec.short), 0.0, 0.0, 0.0, 0.0,
                          math.log1p(len(vec.entities)), m_sp, m_dn,
-                         *(_match(getattr(vec, cue), getattr(st, cue)) for cue in TIME_CUES)])
-        x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
+                         *(_match(getattr(vec, cue), getattr(st, cue)) for cue in TIME_CUES),
+                         *_who(names, st.names, core_names), _match(vec.figures, core_figures)])
+        x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ALL_FEATURES))
         if len(rows):
             for col, src in ((7, 0), (8, 1)):
                 x[np.argsort(-x[:, src], kind="stable"), col] = np.minimum(np.arange(len(rows)), 5)
             for col, src in ((9, 1), (10, 0)):
                 ranked = np.sort(x[:, src])[::-1]
                 x[:, col] = x[:, src] - ranked[1 if len(rows) > 1 else 0]
-        return x
+        return x[:, _COLUMNS]
+
+    def _name_weight(self, name: str) -> float:
+        """A name's weight: the IDF of its last word (remembered per name)."""
+        w = self.name_weights_.get(name)
+        if w is None:
+            w = self.name_weights_[name] = self.idf_[name.rsplit(" ", 1)[-1]]
+        return w
+
+    def _core_of(self, st: StoryState) -> tuple[dict[str, float], set[str]]:
+        """The story's core names (with weights) and core figures, cached until it changes."""
+        if st.core_ is None:
+            st.core_ = ({n: self._name_weight(n) for n in _core(st.names, st.size)}, _core(st.figures, st.size))
+        return st.core_
 
     def score(self, vec: ArticleVector) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Candidate stories for ``vec``, their feature rows and join probabilities."""
@@ -380,21 +522,21 @@ class StoryClusterer:
 
     def preparer(self) -> "Representer":
         """The per-article work of :meth:`partial_fit` (see :class:`storyline.pipeline.Prepares`)."""
-        return Representer(self.embedder)
+        return Representer(self.embedder, self.idf)
 
     def partial_fit(self, articles: Sequence[Article], prepared: Sequence[ArticleVector] | None = None) -> list[str]:
         """Assign each article, in order, to a story; ``prepared``: the articles' vectors from
         :meth:`preparer`, when they were computed ahead."""
         # Matrix-vector products this small run ~20x slower when BLAS spreads them over threads.
         with threadpool_limits(1, user_api="blas"):
-            return self._fit(articles, represent(articles, self.embedder) if prepared is None else prepared)
+            return self._fit(articles, represent(articles, self.embedder, self.idf) if prepared is None else prepared)
 
     def _fit(self, articles: Sequence[Article], vectors: Sequence[ArticleVector]) -> list[str]:
         out = []
         for art, vec in zip(articles, vectors, strict=True):
             story = self.decide(art.id, vec)[0]
             out.append(story)
-            self._add(story, vec)
+            self._add(story, vec, art.id)
         return out
 
     def decide(self, article_id: str, vec: ArticleVector) -> tuple[str, list[str], np.ndarray]:
@@ -416,12 +558,12 @@ class StoryClusterer:
                 best, best_cos = story, float(row[1])
         return best
 
-    def _add(self, story: str, vec: ArticleVector) -> None:
+    def _add(self, story: str, vec: ArticleVector, article_id: str = "") -> None:
         st = self.stories_.get(story)
         if st is None:
             st = self.stories_[story] = StoryState(story, opened=self.seen_)
         old_terms = st.indexed()
-        st.add(vec)
+        st.add(vec, article_id)
         new_terms = st.indexed()
         self.terms_.remove(story, old_terms - new_terms)
         self.terms_.add(story, new_terms - old_terms)
@@ -443,7 +585,8 @@ class StoryClusterer:
         terms = unit(st.terms, st.norms[0])
         top = sorted(terms, key=lambda w: (-terms[w], w))[:12]
         return ArticleVector(terms, unit(st.entities, st.norms[1]), unit(st.title, st.norms[2]), st.unit_dense(), st.last, False, 100, top,
-                             **{cue: frozenset(getattr(st, cue)) for cue in TIME_CUES})
+                             **{cue: frozenset(getattr(st, cue)) for cue in TIME_CUES},
+                             names=frozenset(st.names), figures=frozenset(_core(st.figures, st.size)))
 
     def _best_partner(self, story: str) -> tuple[float, str | None, float, np.ndarray | None]:
         """The open story most probably the same as ``story`` (scored as one pseudo-article), with
@@ -494,9 +637,73 @@ class StoryClusterer:
         from 0.754 to 0.677-0.749, so there is no periodic pass.
         """
         before = dict(self.merges_)
+        touched = list(self.touched_)
         with threadpool_limits(1, user_api="blas"):
             self._mutual_pass()
+            if self.split_min_part > 0:
+                self._split_pass(touched)
         return {old: new for old, new in self.merges_.items() if before.get(old) != new}
+
+    # -- splits ----------------------------------------------------------------------------------
+
+    def _split_pass(self, stories: list[str]) -> None:
+        """Split every story among ``stories`` whose members form two groups that the merge
+        decision would not join (twin events that slipped in together: the first report of the
+        second event joined the first, and its later reports followed). The larger part keeps
+        the id; the other part becomes a new story, recorded in ``splits_`` (new -> old), and
+        its articles in ``moved_`` (article -> new story)."""
+        for s in dict.fromkeys(stories):
+            st = self.stories_.get(s)
+            if st is None or st.items is None or st.size < 2 * self.split_min_part or len(st.items) != st.size:
+                continue
+            found = _two_groups(st.items)
+            if found is None:
+                continue
+            groups, separation = found
+            if min(len(g) for g in groups) < self.split_min_part or separation > self.split_separation:
+                continue
+            keep, part = sorted(groups, key=lambda g: (-len(g), g[0]))
+            a, b = self._rebuilt(s, st, keep), self._rebuilt(s, st, part)
+            if self._same_story(a, b) >= self.split_threshold:
+                continue
+            self._split(s, a, b)
+
+    def _rebuilt(self, story: str, st: StoryState, members: list[int]) -> StoryState:
+        out = StoryState(story, opened=st.opened)
+        for i in members:
+            out.add(st.items[i][1], st.items[i][0])  # type: ignore[index]
+        return out
+
+    def _same_story(self, a: StoryState, b: StoryState) -> float:
+        """How probably two groups are one story, asked like a consolidation pair."""
+        va, vb = self._story_vector(a), self._story_vector(b)
+        row_ab, row_ba = self._feature_rows(vb, [a]), self._feature_rows(va, [b])
+        p_ab, p_ba = float(self.model.predict(row_ab)[0]), float(self.model.predict(row_ba)[0])
+        if self.merge_model is None:
+            return max(p_ab, p_ba)
+        dense = float(row_ab[0, 1])
+        rows = [merge_row(p_ab, p_ba, dense, b.size, a.size, row_ab[0]), merge_row(p_ba, p_ab, dense, a.size, b.size, row_ba[0])]
+        return float(_sigmoid_array(np.mean(self.merge_model.predict(rows))))
+
+    def _split(self, story: str, keep: StoryState, part: StoryState) -> None:
+        first = part.items[0][0] if part.items else story  # type: ignore[index]
+        k = 1
+        new = story_id_for(f"{first}/split{k}")
+        while new in self.stories_ or new in self.merges_ or new in self.splits_:
+            k += 1
+            new = story_id_for(f"{first}/split{k}")
+        part.id = new
+        part.opened = self.seen_
+        self._close([story])
+        for st in (keep, part):
+            self.stories_[st.id] = st
+            self.terms_.add(st.id, st.indexed())
+            if self.dense_ is not None and st.dense is not None:
+                self.dense_.set(st.id, st.unit_dense())  # type: ignore[arg-type]
+        self.splits_[new] = story
+        for article, _ in part.items or ():
+            if article:
+                self.moved_[article] = new
 
     def _mutual_pass(self) -> None:
         touched = [s for s in self.touched_ if s in self.stories_]
@@ -539,6 +746,9 @@ class StoryClusterer:
         if self.merge_model is not None and pairs:
             z = self.merge_model.predict([r for _, _, rows in pairs for r in rows]).reshape(len(pairs), 2)
             keep = _sigmoid_array(z.mean(axis=1)) >= self.learned_merge_threshold  # both views' mean log-odds
+            if self.mutual_join_p is not None:  # dated pairs: or the join model itself, both ways, says so
+                keep |= np.asarray([self._dated(a, b) and (rows[0][0] + rows[0][1]) / 2.0 >= self.mutual_join_p
+                                    for a, b, rows in pairs])
             pairs = [pr for pr, ok in zip(pairs, keep) if ok]
         folds: list[tuple[str, str]] = []
         for s, other, _ in pairs:
@@ -547,6 +757,10 @@ class StoryClusterer:
                 gone = s if s in self.merges_ else other
                 folds.append((self.merges_[gone], gone))
         return [self._fold(keep, gone) for keep, gone in folds]
+
+    def _dated(self, a: str, b: str) -> bool:
+        """Both stories are dated (so both lie inside each other's time window)."""
+        return self.stories_[a].last is not None and self.stories_[b].last is not None
 
     def _may_merge(self, p: float, dense: float) -> bool:
         """The floors a pair must pass before the merge model is asked: join probability (the
@@ -607,11 +821,15 @@ class StoryClusterer:
             "clock": self.clock_,
             "touched": list(self.touched_),
             "merges": self.merges_,
+            "splits": self.splits_,
+            "moved": self.moved_,
             "stories": [
                 {"id": st.id, "size": st.size, "terms": st.terms, "entities": st.entities, "title": st.title,
                  "dense": _pack(st.dense), "first": st.first, "last": st.last, "loose": st.loose, "opened": st.opened,
                  "members": [[t, _pack(d)] for t, d in st.members],
-                 **{cue: sorted(getattr(st, cue)) for cue in TIME_CUES}}
+                 **{cue: sorted(getattr(st, cue)) for cue in TIME_CUES},
+                 "names": st.names, "figures": st.figures,
+                 "items": None if st.items is None else [[a, _vector_state(v)] for a, v in st.items]}
                 for st in self.stories_.values()
             ],
         }
@@ -622,12 +840,16 @@ class StoryClusterer:
         self.clock_ = state.get("clock")
         self.touched_ = dict.fromkeys(state.get("touched", []))
         self.merges_ = dict(state.get("merges", {}))
+        self.splits_ = dict(state.get("splits", {}))
+        self.moved_ = dict(state.get("moved", {}))
         for d in state.get("stories", []):
             st = StoryState(d["id"], int(d["size"]), dict(d["terms"]), dict(d["entities"]), dict(d["title"]),
                             _unpack(d.get("dense")), d.get("first"), d.get("last"), loose=bool(d.get("loose", True)),
                             opened=int(d.get("opened", 0)),
                             members=[(dict(t), _unpack(v)) for t, v in d.get("members", [])],
-                            **{cue: set(d.get(cue, ())) for cue in TIME_CUES})
+                            **{cue: set(d.get(cue, ())) for cue in TIME_CUES},
+                            names=dict(d.get("names", {})), figures=dict(d.get("figures", {})),
+                            items=None if d.get("items") is None else [(a, _vector_from_state(v)) for a, v in d["items"]])
             st._renorm()
             self.stories_[st.id] = st
             self.terms_.add(st.id, st.indexed())
@@ -635,4 +857,4 @@ class StoryClusterer:
                 self.dense_.set(st.id, st.unit_dense())  # type: ignore[arg-type]
 
 
-__all__ = ["StoryClusterer", "StoryState", "Representer", "JoinModel", "FEATURES", "MERGE_FEATURES", "merge_row"]
+__all__ = ["ALL_FEATURES", "load_models", "StoryClusterer", "StoryState", "Representer", "JoinModel", "FEATURES", "MERGE_FEATURES", "merge_row"]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -48,3 +48,23 @@ def _parse(value: Any) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return parsedate_to_datetime(text)
+
+
+def shifted(when: datetime, delta: timedelta) -> datetime:
+    """``when + delta``, held at the calendar's ends instead of raising OverflowError: a stored date
+    may sit at 0001-01-01 or 9999-12-31 (from a store older than the ingest boundary), and a page
+    that widens a window around it must still answer."""
+    try:
+        return when + delta
+    except OverflowError:
+        end = datetime.max if delta > timedelta(0) else datetime.min
+        return end.replace(tzinfo=when.tzinfo)
+
+
+def utc_or_none(when: datetime) -> datetime | None:
+    """``when`` in UTC (naive taken as UTC), or None when UTC cannot hold it
+    (``9999-12-31T23:59:59-14:00``, ``0001-01-01T00:00:00+14:00``)."""
+    try:
+        return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None

@@ -167,6 +167,15 @@ class Store(Protocol):
     def put_checkpoint(self, key: str, value: str | None) -> None: ...
     def record_errors(self, errors: Iterable[tuple[str, str]]) -> None: ...
 
+    # removals (`storyline forget`)
+    def find_articles(self, *, ids: Sequence[str] = (), outlets: Sequence[str] = (), origins: Sequence[str] = (),
+                      reprints_of: Sequence[str] = ()) -> list[dict[str, Any]]: ...
+    def article_record(self, article_id: str) -> Article | None: ...
+    def remove_articles(self, rows: Sequence[dict[str, Any]], *, new_originals: dict[str, tuple[str, bytes | None]],
+                        selector: str, reason: str) -> set[str]: ...
+    def removed_ids(self, ids: Sequence[str]) -> set[str]: ...
+    def removal_log(self, *, limit: int | None = 100) -> list[dict[str, Any]]: ...
+
 
 class SQLStore:
     """The SQL every backend shares. Subclasses set ``db`` (``execute(sql, params)`` returning a
@@ -461,6 +470,84 @@ class SQLStore:
         value = self.generation() + 1
         self.put_checkpoint(GENERATION_KEY, str(value))
         return value
+
+    # -- removal (`storyline forget`; the planning is in storyline/maintenance.py) ----------
+    def find_articles(self, *, ids: Sequence[str] = (), outlets: Sequence[str] = (), origins: Sequence[str] = (),
+                      reprints_of: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Rows (id, url, source, origin, story_id, canonical_id, seq) of the articles with one of
+        ``ids``, from one of ``outlets`` or ``origins``, or copying one of ``reprints_of``; by seq."""
+        found: dict[str, dict[str, Any]] = {}
+        columns = ("id", "url", "source", "origin", "story_id", "canonical_id", "seq")
+        for column, values in (("id", ids), ("source", outlets), ("origin", origins), ("canonical_id", reprints_of)):
+            values = list(values)
+            for i in range(0, len(values), 500):
+                chunk = values[i : i + 500]
+                for row in self.db.execute(
+                        f"SELECT {', '.join(columns)} FROM articles "
+                        f"WHERE {column} IN ({','.join('?' * len(chunk))})", chunk).fetchall():
+                    found[row["id"]] = {c: row[c] for c in columns}
+        return sorted(found.values(), key=lambda r: r["seq"])
+
+    def article_record(self, article_id: str) -> Article | None:
+        """One stored article as an :class:`Article`, or None."""
+        row = self.db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return row_article(row) if row else None
+
+    def _unindex_articles(self, marks: str, ids: list[str]) -> None:
+        """Drop articles from the search index before their rows go. PostgreSQL's index is an
+        expression index over the rows (nothing to do); SQLite overrides this for FTS5."""
+
+    def remove_articles(self, rows: Sequence[dict[str, Any]], *, new_originals: dict[str, tuple[str, bytes | None]],
+                        selector: str, reason: str) -> set[str]:
+        """Delete the articles of ``rows`` (from :meth:`find_articles`) in one transaction (the
+        caller's, if open): their text, search entries and signatures go; each removed original
+        named in ``new_originals`` hands its surviving copies to ``(new original id, its
+        signature)``; one ``removals`` row per article records what went and why; the stories
+        they were in are marked dirty. Returns those story ids (the engine refreshes them)."""
+        now = now_iso()
+        touched = {str(r["story_id"]) for r in rows}
+        ids = [r["id"] for r in rows]
+        with self.transaction():  # type: ignore[attr-defined]
+            for old, (new, signature) in new_originals.items():
+                self.db.execute("UPDATE articles SET canonical_id = ? WHERE canonical_id = ?", (new, old))
+                if signature is not None:
+                    self.db.execute("INSERT INTO minhash_signatures (article_id, signature) VALUES (?, ?) "
+                                    "ON CONFLICT (article_id) DO UPDATE SET signature = excluded.signature",
+                                    (new, signature))
+            next_id = int(self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM removals").fetchone()[0])
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                self._unindex_articles(marks, chunk)
+                self.db.execute(f"DELETE FROM minhash_signatures WHERE article_id IN ({marks})", chunk)
+                self.db.execute(f"DELETE FROM article_overrides WHERE article_id IN ({marks})", chunk)
+                self.db.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
+            self.db.executemany(
+                "INSERT INTO removals (id, removed_at, article_id, url, source, origin, story_id, selector, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(next_id + n, now, r["id"], r["url"] or "", r["source"] or "", r["origin"] or "", r["story_id"],
+                  selector, reason) for n, r in enumerate(rows)])
+            for story_id in touched:
+                self.db.execute("UPDATE stories SET dirty = 1, updated_at = ? WHERE id = ?", (now, story_id))
+        return touched
+
+    def removed_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` were removed by ``storyline forget`` (and are not stored again)."""
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.db.execute(
+                f"SELECT article_id FROM removals WHERE article_id IN ({marks}) "
+                f"AND article_id NOT IN (SELECT id FROM articles WHERE id IN ({marks}))", chunk + chunk).fetchall())
+        return found
+
+    def removal_log(self, *, limit: int | None = 100) -> list[dict[str, Any]]:
+        """The latest ``removals`` rows, newest first (all of them when ``limit`` is None)."""
+        sql = "SELECT * FROM removals ORDER BY id DESC"
+        rows = (self.db.execute(sql).fetchall() if limit is None
+                else self.db.execute(sql + " LIMIT ?", (limit,)).fetchall())
+        return [{k: r[k] for k in r.keys()} for r in rows]
 
     # -- feeds, checkpoints, errors ------------------------------------------------------
     def get_feed(self, url: str) -> FeedState | None:

@@ -151,6 +151,11 @@ class SQLiteStore(SQLStore):
             fcntl.flock(fh, fcntl.LOCK_UN)
         return None
 
+    def _unindex_articles(self, marks: str, ids: list[str]) -> None:
+        """Drop articles from the FTS5 index (an external-content table: no delete trigger)."""
+        self.db.execute("INSERT INTO articles_fts(articles_fts, rowid, title, text) "
+                        f"SELECT 'delete', seq, title, text FROM articles WHERE id IN ({marks})", ids)
+
     def close(self) -> None:
         self.db.close()
 

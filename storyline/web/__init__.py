@@ -20,7 +20,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, *, log_
 
     if not settings.editor_token and os.environ.get("STORYLINE_EDITOR_TOKEN"):
         settings = settings.with_(editor_token=os.environ["STORYLINE_EDITOR_TOKEN"])
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False)
+    # proxy headers: believed only from Settings.trusted_proxies, by the app itself (web/proxy.py);
+    # log_config=None keeps the logging storyline.logs configured (-v, -q, --log-json)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False,
+                proxy_headers=False, server_header=False, log_config=None)
 
 
 __all__ = ["create_app", "serve"]

@@ -154,7 +154,8 @@ def _finish(request: Request, body: bytes, media_type: str, etag: str, private: 
 
 def cache_key(scope: Scope) -> str:
     query: bytes = scope.get("query_string", b"")
-    return f"{scope['path']}?{query.decode('latin-1')}"
+    host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")  # set by ProxyAware, never the client's
+    return f"{scope.get('scheme', 'http')}://{host}{scope['path']}?{query.decode('latin-1')}"
 
 
 def respond(request: Request, build: Callable[[], Body], *, cache: bool = True) -> Response:
@@ -183,7 +184,7 @@ class CachedResponses:
         self.app, self.web = app, web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] == "/healthz":  # health: never cached
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
@@ -285,7 +286,10 @@ def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastA
     Returns:
         A FastAPI app serving pages, the JSON API (OpenAPI at ``/docs``) and feeds.
     """
-    from . import api, pages
+    from . import api, health, pages
+    from .proxy import ProxyAware, canonical_origin, trusted_networks
+
+    canonical_origin(settings.base_url), trusted_networks(settings.trusted_proxies)  # bad values fail now, by name
 
     app = _App(
         title="storyline", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/openapi.json",
@@ -296,6 +300,7 @@ def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastA
     app.state.web = web
     app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_dir()), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=render.STATIC_DIR), name="static")
+    app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(pages.router)
     _install_errors(app)
@@ -306,6 +311,7 @@ def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastA
     app.add_middleware(EditorGate, token=lambda: web.settings.editor_token,
                        reject=lambda scope, status, message: (web.html("error.html", status=status, message=message,
                                                                        q="", editor=False), HTML_TYPE))
+    app.add_middleware(ProxyAware, settings=settings)  # outermost: scheme, client and Host from settings, not clients
     return app  # SecurityHeaders wraps the whole stack (see _App), so 500 pages carry the headers too
 
 

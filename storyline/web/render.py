@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from ..ingest.dates import parse_date
+from ..ingest.dates import parse_date, utc_or_none
 from ..store.queries import SNIPPET_END, SNIPPET_START
 
 TEMPLATES_DIR = str(resources.files("storyline.web") / "templates")
@@ -33,10 +33,7 @@ def _dt(value: str | datetime | None) -> datetime | None:
     dt = value if isinstance(value, datetime) else parse_date(value) if value else None
     if dt is None:
         return None
-    try:
-        return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
+    return utc_or_none(dt)
 
 
 def _utc_format(value: str | datetime | None, layout: str) -> str:

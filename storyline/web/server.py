@@ -23,7 +23,7 @@ class ServerThread:
         self.host, self.port = host, port or free_port(host)
         self.timeout = timeout
         config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", access_log=False,
-                                lifespan="off")
+                                lifespan="off", proxy_headers=False)  # the app decides whom to believe (web/proxy.py)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="storyline-web", daemon=True)
 

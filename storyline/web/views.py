@@ -20,7 +20,7 @@ from .. import follow, sources as registry
 from ..related import related as related_stories
 from ..cluster.features import default_idf
 from ..dedup.minhash import shingles
-from ..ingest.dates import parse_date
+from ..ingest.dates import parse_date, shifted
 from ..store import queries
 from ..store.editorial import UNDOABLE, editorial_log, headline_history, is_hidden
 from ..store.sqlite import SQLiteStore
@@ -230,7 +230,7 @@ def _missing(store: SQLiteStore, rows: Sequence[sqlite3.Row], resolved: dict[str
     times = [t for t in (parse_date(r["published"]) for r in rows) if t]
     if not resolved or not times:
         return {"outlets": [], "window": None}
-    start, end = min(times) - MISSING_WINDOW, max(times) + MISSING_WINDOW
+    start, end = shifted(min(times), -MISSING_WINDOW), shifted(max(times), MISSING_WINDOW)
     covering = {resolved[r["source"]].name for r in rows if r["source"] in resolved}
     active: dict[str, registry.Outlet] = {}
     for source in queries.sources_active_between(store, start.isoformat(), end.isoformat()):
