@@ -26,7 +26,7 @@ from .summarize import DEFAULT_MAX_WORDS, Summarizer, default_summarizer
 from .summarize.updates import update_summary
 
 if TYPE_CHECKING:
-    from .store.sqlite import SQLiteStore
+    from .store.base import SQLStore
 
 FEED_DAYS = 20
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # the newest days with news that a story's feed carries
@@ -74,7 +74,7 @@ def _article(row: sqlite3.Row) -> Article:
                    content_hash=row["content_hash"], fetched_url=row["fetched_url"])
 
 
-def story_reports(store: SQLiteStore, story_id: str) -> list[Report]:
+def story_reports(store: SQLStore, story_id: str) -> list[Report]:
     """The story's articles, earliest seen first (undated last)."""
     return [Report(_article(r), parse_date(r["seen"]), None if r["canonical_id"] == r["id"] else r["canonical_id"])
             for r in queries.story_reports(store, story_id)]
@@ -83,7 +83,7 @@ def story_reports(store: SQLiteStore, story_id: str) -> list[Report]:
 _DEFAULT: list[Summarizer] = []  # the product summarizer, made once per process for plain stores
 
 
-def _summarizer(store: SQLiteStore) -> Summarizer:
+def _summarizer(store: SQLStore) -> Summarizer:
     """The engine's summarizer when ``store`` is an engine, else the product's default."""
     found = getattr(store, "summarizer", None)
     if found is not None:
@@ -97,7 +97,7 @@ def _after(report: Report, since: datetime) -> bool:
     return report.seen is not None and report.seen > since
 
 
-def update(store: SQLiteStore, story_id: str, since: datetime, *, until: datetime | None = None,
+def update(store: SQLStore, story_id: str, since: datetime, *, until: datetime | None = None,
            max_words: int | None = None, reports: Sequence[Report] | None = None) -> dict[str, Any]:
     """What a reader who looked at ``story_id`` at ``since`` has not seen (up to, not including, ``until``).
 
@@ -133,7 +133,7 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt else None
 
 
-def daily_updates(store: SQLiteStore, story_id: str, *, days: int = FEED_DAYS) -> list[dict[str, Any]]:
+def daily_updates(store: SQLStore, story_id: str, *, days: int = FEED_DAYS) -> list[dict[str, Any]]:
     """One update per UTC day with reports (newest first, at most ``days``): that day's reports
     against everything first seen before the day. The first day's entry is the story as first
     reported (nothing was known before it)."""

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from .errors import StorylineError
 
 if TYPE_CHECKING:
-    from .store.sqlite import SQLiteStore
+    from .store.base import SQLStore
 
 KINDS = ("wire", "national", "local", "public broadcaster", "magazine", "trade", "blog", "aggregator", "other")
 LEANS = ("left", "centre-left", "centre", "centre-right", "right")
@@ -135,17 +135,17 @@ def _row(r: Any) -> Outlet:
     return Outlet(r["name"], tuple(r["domains"].split()), r["country"], r["language"], r["kind"], r["lean"], r["note"])
 
 
-def list_outlets(store: SQLiteStore) -> list[Outlet]:
+def list_outlets(store: SQLStore) -> list[Outlet]:
     """Every registered outlet, by name."""
     return [_row(r) for r in store.db.execute("SELECT * FROM sources ORDER BY lower(name), name")]
 
 
-def get_outlet(store: SQLiteStore, name: str) -> Outlet | None:
+def get_outlet(store: SQLStore, name: str) -> Outlet | None:
     row = store.db.execute("SELECT * FROM sources WHERE lower(name) = lower(?)", (name,)).fetchone()
     return None if row is None else _row(row)
 
 
-def _write(store: SQLiteStore, outlet: Outlet) -> None:
+def _write(store: SQLStore, outlet: Outlet) -> None:
     store.db.execute(
         "INSERT INTO sources (name, domains, country, language, kind, lean, note, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET domains = excluded.domains, "
@@ -156,7 +156,7 @@ def _write(store: SQLiteStore, outlet: Outlet) -> None:
     )
 
 
-def add_outlet(store: SQLiteStore, outlet: Outlet) -> Outlet:
+def add_outlet(store: SQLStore, outlet: Outlet) -> Outlet:
     """Register a new outlet.
 
     Raises:
@@ -170,7 +170,7 @@ def add_outlet(store: SQLiteStore, outlet: Outlet) -> Outlet:
     return outlet
 
 
-def edit_outlet(store: SQLiteStore, name: str, changes: dict[str, Any]) -> tuple[Outlet, Outlet]:
+def edit_outlet(store: SQLStore, name: str, changes: dict[str, Any]) -> tuple[Outlet, Outlet]:
     """Change a registered outlet's fields (``name`` renames it); returns (before, after).
 
     Raises:
@@ -189,14 +189,14 @@ def edit_outlet(store: SQLiteStore, name: str, changes: dict[str, Any]) -> tuple
     return before, after
 
 
-def put_outlet(store: SQLiteStore, outlet: Outlet) -> None:
+def put_outlet(store: SQLStore, outlet: Outlet) -> None:
     """Write ``outlet`` as it is (replacing one of the same name; used by undo)."""
     with store.transaction():
         store.db.execute("DELETE FROM sources WHERE lower(name) = lower(?)", (outlet.name,))
         _write(store, validate(outlet))
 
 
-def remove_outlet(store: SQLiteStore, name: str) -> None:
+def remove_outlet(store: SQLStore, name: str) -> None:
     with store.transaction():
         store.db.execute("DELETE FROM sources WHERE lower(name) = lower(?)", (name,))
 
@@ -256,7 +256,7 @@ def from_opml(data: bytes, *, origin: str = "OPML") -> tuple[list[Outlet], list[
     return outlets, errors
 
 
-def import_outlets(store: SQLiteStore, outlets: Sequence[Outlet]) -> tuple[int, int]:
+def import_outlets(store: SQLStore, outlets: Sequence[Outlet]) -> tuple[int, int]:
     """Add or update ``outlets`` (matched by name, ignoring case); returns (added, updated).
     Updates from OPML keep fields the OPML does not know (kind, country, lean ...)."""
     added = updated = 0
@@ -276,7 +276,7 @@ def import_outlets(store: SQLiteStore, outlets: Sequence[Outlet]) -> tuple[int, 
     return added, updated
 
 
-def import_file(store: SQLiteStore, path: str | Path) -> tuple[int, int, list[str]]:
+def import_file(store: SQLStore, path: str | Path) -> tuple[int, int, list[str]]:
     """Import a CSV (or, by its ``.opml``/``.xml`` suffix, OPML) file: (added, updated, row errors).
 
     Raises:
@@ -300,7 +300,7 @@ def import_file(store: SQLiteStore, path: str | Path) -> tuple[int, int, list[st
 
 
 # -- matching articles to outlets ----------------------------------------------------------------
-def resolve(store: SQLiteStore, outlets: Sequence[Outlet] | None = None) -> dict[str, Outlet]:
+def resolve(store: SQLStore, outlets: Sequence[Outlet] | None = None) -> dict[str, Outlet]:
     """For each outlet name found on stored articles, the registered outlet it is (if any): the
     one of the same name (ignoring case), else the one whose domain is the host (or a parent of
     the host) of that name's articles."""
