@@ -127,7 +127,9 @@ def test_story_page_shows_attributed_summary_sources_and_timeline(client: TestCl
     for sentence in detail["summary"]["sentences"]:
         assert sentence["outlet"] and sentence["href"].startswith("https://")
         assert f'href="{sentence["href"]}"' in html
-    assert detail["related"], "the biggest demo story has related stories"
+    bridge = next(s for s in client.get("/api/stories").json()["stories"] if "Tellford" in s["headline"])
+    related = client.get(f"/api/stories/{bridge['id']}").json()["related"]
+    assert any("Port Averill" in r["headline"] for r in related), "the bridge collision relates to the dock strike"
 
 
 def test_unknown_ids_are_404(client: TestClient) -> None:

@@ -263,9 +263,10 @@ def test_registry_writes_need_the_editor_token(editor: TestClient, client: TestC
 def test_related_stories_come_from_the_engine_with_a_floor(client: TestClient) -> None:
     from storyline.related import FLOOR
 
-    cup, parade, museum = (story_of(client, demo_id(a)) for a in ("demo-060", "demo-073", "demo-035"))
-    related = client.get(f"/api/stories/{cup}").json()["related"]
-    assert [r["id"] for r in related] == [parade]
+    bridge, strike, museum = (story_of(client, demo_id(a)) for a in ("demo-001", "demo-033", "demo-035"))
+    assert bridge != strike
+    related = client.get(f"/api/stories/{bridge}").json()["related"]
+    assert [r["id"] for r in related] == [strike]  # the collision and the strike three days later in the same port
     assert all(r["relatedness"] >= FLOOR for r in related)
     assert client.get(f"/api/stories/{museum}").json()["related"] == [], "a museum theft has no neighbour: no filler"
     assert 'id="related-h"' not in client.get(f"/stories/{museum}").text

@@ -95,7 +95,8 @@ class ProxyAware:
         else:
             server = scope.get("server") or ("127.0.0.1", 80)
             name = f"[{server[0]}]" if ":" in str(server[0]) else str(server[0])
-            host = name if server[1] is None else f"{name}:{server[1]}"
+            default = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(scope.get("scheme", "http"))
+            host = name if server[1] in (None, default) else f"{name}:{server[1]}"
         scope["headers"] = [(k, v) for k, v in headers if k.lower() != b"host"] + [(b"host", host.encode("latin-1"))]
         await self.app(scope, receive, send)
 
