@@ -77,6 +77,14 @@ def maker_of(clusterer: Clusterer) -> dict[str, Any]:
     return key
 
 
+# The engine that made every state saved before states carried their maker (schema < 4): the
+# wordllama embedder and the model files shipped until the session-7 retrain. A legacy state is
+# compared against it, so a store made by those models is refused by today's, not silently mixed.
+LEGACY_MAKER: dict[str, Any] = {"clusterer": "story-logit.v1", "embedder": "wordllama-l2-supercat.v1/256",
+                                "idf": "184b4b227d3ca56f", "join model": "847fc5fe3f6a2e04",
+                                "merge model": "b10e2a00564512ce"}
+
+
 def describe_mismatch(saved: dict[str, Any], current: dict[str, Any]) -> str:
     parts = [f"{k} {saved.get(k, '(none)')} -> {current.get(k, '(none)')}"
              for k in sorted(set(saved) | set(current)) if saved.get(k) != current.get(k)]
@@ -156,10 +164,10 @@ class Engine:
         if saved.kind != clusterer.name:
             raise StateMismatch(f"{self.store.where} was clustered by {saved.kind}, this storyline uses "
                                 f"{clusterer.name}; {fix}")
-        if saved.maker:
-            old, new = json.loads(saved.maker), maker_of(clusterer)
-            if old != new:
-                raise StateMismatch(f"{self.store.where} was made by a different engine ({describe_mismatch(old, new)}); {fix}")
+        old, new = (json.loads(saved.maker) if saved.maker else LEGACY_MAKER), maker_of(clusterer)
+        if old != new:
+            made = "a different engine" if saved.maker else "an earlier storyline that did not name its makers"
+            raise StateMismatch(f"{self.store.where} was made by {made} ({describe_mismatch(old, new)}); {fix}")
 
     def _load(self) -> Pipeline:
         if self.pipeline_ is not None:

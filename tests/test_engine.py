@@ -131,6 +131,25 @@ def test_two_ingest_processes_end_as_one_sequential_ingest(tmp_path, store_setti
 
 
 # -- state that names its makers ----------------------------------------------------------------
+def test_a_state_saved_before_makers_were_named_is_held_to_the_models_of_its_time(store_settings):
+    """A state saved with no maker (schema < 4) was made by the engine of its time: today's is
+    refused unless its model files are those, and the message names `storyline rebuild`."""
+    from storyline.engine import LEGACY_MAKER, STATE_NAME, maker_of
+
+    engine = Engine(open_store(store_settings))
+    engine.add_articles(read_paths([DEMO]))
+    saved = engine.store.load_state(STATE_NAME)
+    with engine.store.transaction():
+        engine.store.save_state(STATE_NAME, kind=saved.kind, maker="", state=saved.state)
+    later = Engine(open_store(store_settings))
+    if maker_of(later.clusterer_factory(later.settings)) == LEGACY_MAKER:
+        later.check_state()  # the same models as then: resumed
+        return
+    with pytest.raises(StateMismatch) as refused:
+        later.check_state()
+    assert "did not name its makers" in str(refused.value) and "storyline rebuild" in str(refused.value)
+
+
 def test_changed_embedder_gets_one_clear_message_then_rebuild_matches_a_fresh_ingest(store_settings):
     Engine(open_store(store_settings)).add_articles(read_paths([DEMO]))
     changed = Engine(open_store(store_settings), clusterer_factory=tiny)
