@@ -29,15 +29,16 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 DATA = Path(os.environ.get("STORYLINE_SHARED_DATA") or ROOT.parent / "shared" / "data")
 
 
-def build_set(folder: Path, files: int) -> int:
-    """``files`` WARCs of every news page; returns the pages per file."""
+def build_set(folder: Path, files: int, pages_per_file: int | None = None) -> int:
+    """``files`` WARCs of the news pages (all, or the first ``pages_per_file``); returns the pages per file."""
     import gzip
 
     from ingest_helpers import page_url, write_warc
 
     pages_dir = DATA / "html" / "trafilatura-news"
     rows = [json.loads(line) for line in (pages_dir / "expectations.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    pages = [(page_url(r), gzip.decompress((pages_dir / "html" / (r["file"] + ".gz")).read_bytes())) for r in rows]
+    pages = [(page_url(r), gzip.decompress((pages_dir / "html" / (r["file"] + ".gz")).read_bytes()))
+             for r in rows[:pages_per_file]]
     for i in range(files):
         write_warc(folder / f"set-{i}.warc.gz", pages)
     return len(pages)
@@ -73,6 +74,7 @@ def run_ingest(folder: Path, data_dir: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--pages", type=int, default=None, help="pages per file (default: all 149)")
     parser.add_argument("--masters", nargs="+", default=["local[1]", "local[2]"])
     parser.add_argument("--no-ingest", action="store_true", help="skip the one-process ingest row")
     parser.add_argument("--json", action="store_true")
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="storyline-bench-") as tmp:
         folder = Path(tmp) / "warc"
         folder.mkdir()
-        per_file = build_set(folder, args.files)
+        per_file = build_set(folder, args.files, args.pages)
         for master in args.masters:
             results[master] = run_backfill(folder, master, Path(tmp) / f"bf-{master}")
         if not args.no_ingest:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -17,6 +18,9 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'storyline[spark]')")
+if shutil.which("java") is None:
+    pytest.skip("Spark needs Java 17+ (scripts/install-system-deps.sh installs openjdk-17-jre-headless)",
+                allow_module_level=True)
 
 from conftest import DEMO, ROOT, run_cli  # noqa: E402
 
@@ -114,7 +118,7 @@ def test_split_warc_backfill_stores_what_ingest_stores_and_a_rerun_adds_nothing(
 
 
 def _worker_pids() -> list[int]:
-    """Python workers forked by Spark's pyspark.daemon (children of a daemon, not the daemon)."""
+    """Python workers forked by this test's Spark (children of a pyspark.daemon under this process)."""
     def cmdline(pid: int) -> str:
         try:
             return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -127,8 +131,15 @@ def _worker_pids() -> list[int]:
         except (OSError, ValueError, IndexError):
             return 0
 
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            pid = parent(pid)
+            if pid == os.getpid():
+                return True
+        return False
+
     daemons = [p for p in (int(d) for d in os.listdir("/proc") if d.isdigit()) if "pyspark.daemon" in cmdline(p)]
-    return [p for p in daemons if parent(p) in daemons]
+    return [p for p in daemons if parent(p) in daemons and ours(p)]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Spark's workers through /proc")
