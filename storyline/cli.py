@@ -670,7 +670,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="+", help="WARC/WARC.gz or JSONL files, folders, globs, listing files of paths")
     p.add_argument("--spark", default="local[*]", metavar="MASTER",
                    help="Spark master: local[*] (default), local[N], spark://host:7077, yarn, ...")
-    p.add_argument("--database-url", help="store URL instead of --data-dir")
     p.add_argument("--window-days", type=float, default=7.0, help="clustering window in days (default 7)")
     p.add_argument("--stage-dir", help="folder every executor can write (default: <data dir>/backfill)")
 

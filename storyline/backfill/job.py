@@ -148,7 +148,7 @@ def run_backfill(sources: Sequence[str], settings: Settings, *, master: str = "l
         SparkUnavailable: PySpark missing or Spark could not start.
         StorageError: the store was filled by live ingest.
     """
-    from ..store import open_store
+    from ..engine import open_engine
 
     if window_days < settings.cluster_window_days:
         raise ConfigError(f"--window-days {window_days} is shorter than the clusterer's horizon "
@@ -160,34 +160,36 @@ def run_backfill(sources: Sequence[str], settings: Settings, *, master: str = "l
     for where, reason in report.errors:
         say(f"error: {where}: {reason}")
     stage = Path(stage_dir) if stage_dir else Path(settings.data_dir) / "backfill"
-    store = open_store(settings)
+    engine = open_engine(settings, command="backfill")
+    store = engine.store
     try:
-        check_store(store)
-        todo, previous = [], 0
-        for file in files:
-            outcome, unrecorded = _done(store, file, stage)
-            if outcome is None:
-                todo.append(file)
-                continue
-            previous += 1
-            _note_outcome(store, report, outcome, say, record=unrecorded)
-        report.files, report.files_skipped = len(files), previous
-        staged_all = sorted(json.loads(v)["staged"] for _, v in _staged_checkpoints(store))
-        if not todo and not staged_all:
-            say("nothing to read")
-            report.seconds = time.perf_counter() - started
-            return report
-        if not todo and store.get_checkpoint(DONE_KEY) == _stage_digest(staged_all):
-            say(f"nothing new: {len(files)} file(s) already backfilled into {settings.sqlite_path}")
-            report.seconds = time.perf_counter() - started
-            return report
-        own_session = spark is None
-        spark = spark or spark_session(master)
-        try:
-            _run(spark, store, settings, todo, stage, window_days, report, say)
-        finally:
-            if own_session:
-                spark.stop()
+        with engine.writing("backfill"):  # one writer: a `watch` on this store waits (writer_wait)
+            check_store(store)
+            todo, previous = [], 0
+            for file in files:
+                outcome, unrecorded = _done(store, file, stage)
+                if outcome is None:
+                    todo.append(file)
+                    continue
+                previous += 1
+                _note_outcome(store, report, outcome, say, record=unrecorded)
+            report.files, report.files_skipped = len(files), previous
+            staged_all = sorted(json.loads(v)["staged"] for _, v in _staged_checkpoints(store))
+            if not todo and not staged_all:
+                say("nothing to read")
+                report.seconds = time.perf_counter() - started
+                return report
+            if not todo and store.get_checkpoint(DONE_KEY) == _stage_digest(staged_all):
+                say(f"nothing new: {len(files)} file(s) already backfilled into {store.where}")
+                report.seconds = time.perf_counter() - started
+                return report
+            own_session = spark is None
+            spark = spark or spark_session(master)
+            try:
+                _run(spark, engine, settings, todo, stage, window_days, report, say)
+            finally:
+                if own_session:
+                    spark.stop()
     finally:
         store.close()
     report.seconds = time.perf_counter() - started
@@ -215,9 +217,10 @@ def _note_outcome(store: Any, report: BackfillReport, outcome: dict[str, Any], s
     report.errors += errors
 
 
-def _run(spark: Any, store: Any, settings: Settings, todo: list[InputFile], stage: Path, window_days: float,
+def _run(spark: Any, engine: Any, settings: Settings, todo: list[InputFile], stage: Path, window_days: float,
          report: BackfillReport, say: Callable[[str], None]) -> None:
     sc = spark.sparkContext
+    store = engine.store
     engine = settings.with_(workers=0)  # executors are the parallelism; no helper processes inside tasks
     dedup = MinHashDeduplicator(threshold=settings.dedup_threshold, num_perm=settings.dedup_num_perm)
     probe = default_clusterer(engine)
@@ -257,12 +260,12 @@ def _run(spark: Any, store: Any, settings: Settings, todo: list[InputFile], stag
             .map(lambda kv: (kv[1][0].order, kv[1][0], kv[0], kv[1][1]))
             .sortBy(lambda t: t[0], numPartitions=max(1, sc.defaultParallelism))
             .map(lambda t: Assigned(t[1].article, t[2], t[3], t[1].sketch)))
-    written = write_results(store, rows.toLocalIterator(prefetchPartitions=True), merges, state, probe.name)
+    written = write_results(engine, rows.toLocalIterator(prefetchPartitions=True), merges, state, probe)
     store.set_checkpoint(DONE_KEY, _stage_digest(staged_paths))
     report.new, report.already_stored = written.new, written.already_stored
     report.stage_seconds["store"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    refreshed = store.refresh_stories()
+    refreshed = engine.refresh_stories()
     report.stage_seconds["summaries"] = time.perf_counter() - clock
     say(f"store: {written.new} new articles ({written.reprints} reprints), {written.already_stored} already stored, "
         f"{refreshed} summaries ({report.stage_seconds['store']:.1f} s + {report.stage_seconds['summaries']:.1f} s)")

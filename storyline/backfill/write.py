@@ -5,27 +5,28 @@ each batch one transaction: articles (ids already stored are skipped, so a rerun
 write adds nothing), the MinHash signatures of originals (live ingest's deduplicator is rebuilt
 from them), story rows marked for a summary, story merges (the clusterers' and the window links),
 and last the clusterer state that live ingest resumes from. Summaries are then refreshed by the
-store like after any ingest.
+engine like after any ingest.
 
-This goes through the store's current interface (its transaction and tables); when the engine's
-single writer lands, this function is the one place to repoint.
+It writes as an engine write: under the store's writer lock (``Engine.writing``), through the
+store's methods (``insert_articles``, ``touch_stories``, ``redirect``, ``save_state``), bumping
+the store's generation in each transaction. The saved clusterer state carries the engine's maker
+key (``Engine.maker``), so a later ``ingest``/``watch`` resumes from it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from ..cluster import resolve
+from ..engine import STATE_NAME
 from ..models import Article
 from ..store import state as state_codec
+from ..store.base import now_iso
 
 STATE_KEY = "backfill:clusterer"  # checkpoint: the store's clusterer state was written by a backfill
 _BATCH = 1000
-_COLUMNS = ("id", "url", "origin", "source", "title", "text", "author", "published", "fetched_at", "language",
-            "content_hash")
 
 
 @dataclass(slots=True)
@@ -44,10 +45,6 @@ class WriteResult:
     reprints: int = 0
     already_stored: int = 0
     stories: set[str] = field(default_factory=set)
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat() if dt else None
 
 
 def _signature(sketch: Any) -> bytes | None:
@@ -76,50 +73,52 @@ def check_store(store: Any) -> None:
     articles = store.counts()["articles"]
     if articles and store.get_checkpoint(STATE_KEY) is None:
         raise StorageError(
-            f"{store.path} already holds {articles} articles from `storyline ingest`/`watch`; backfill into a new "
+            f"{store.where} already holds {articles} articles from `storyline ingest`/`watch`; backfill into a new "
             "--data-dir (then `storyline watch` carries on from the backfilled stories)")
 
 
-def write_results(store: Any, rows: Iterable[Assigned], merges: dict[str, str], state: dict[str, Any],
-                  clusterer_name: str) -> WriteResult:
-    """Write assigned articles, merges and the clusterer state through the store (see module doc)."""
+def write_results(engine: Any, rows: Iterable[Assigned], merges: dict[str, str], state: dict[str, Any],
+                  clusterer: Any) -> WriteResult:
+    """Write assigned articles, merges and the clusterer state through the engine's store (see
+    module doc). Holds the store's writer lock throughout; every transaction bumps the store's
+    generation, so a running writer (``watch``) reloads before its next write."""
+    store = engine.store
     result = WriteResult()
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    db = store.db
-    for batch in _batches(rows):
-        ids = [r.article.id for r in batch]
-        stored = store._existing_ids(ids)
-        with store.transaction():
-            number = db.execute("SELECT coalesce(max(added_batch), 0) + 1 FROM articles").fetchone()[0]
+    with engine.writing("backfill"):
+        for batch in _batches(rows):
+            stored = store.existing_ids([r.article.id for r in batch])
+            now = now_iso()
+            fresh = []
             for row in batch:
                 if row.article.id in stored:
                     result.already_stored += 1
                     continue
                 art, story = row.article, resolve(row.story, merges)
-                db.execute(
-                    f"INSERT INTO articles ({', '.join(_COLUMNS)}, canonical_id, story_id, added_at, added_batch) "
-                    f"VALUES ({', '.join('?' * (len(_COLUMNS) + 4))})",
-                    (art.id, art.url, art.origin, art.source, art.title, art.text, art.author, _iso(art.published),
-                     _iso(art.fetched_at), art.language, art.content_hash, row.canonical, story, now, number))
                 signature = _signature(row.sketch) if row.canonical == art.id else None
-                if signature is not None:
-                    db.execute("INSERT INTO minhash_signatures VALUES (?, ?)", (art.id, signature))
-                db.execute("INSERT INTO stories (id, updated_at, dirty) VALUES (?, ?, 1) "
-                           "ON CONFLICT(id) DO UPDATE SET dirty = 1, updated_at = excluded.updated_at", (story, now))
+                fresh.append((art, row.canonical, story, signature))
                 result.new += 1
                 result.reprints += row.canonical != art.id
                 result.stories.add(story)
-    with store.transaction():
-        db.executemany("INSERT OR IGNORE INTO story_merges (old_id, new_id, merged_at, reason) VALUES (?, ?, ?, ?)",
-                       [(old, resolve(old, merges), now, "backfill") for old in merges])
-        if state:
-            upto = db.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
-            db.execute(
-                "INSERT INTO engine_state (name, kind, state, upto_seq) VALUES ('clusterer', ?, ?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, state = excluded.state, upto_seq = excluded.upto_seq",
-                (clusterer_name, state_codec.dumps(state), upto))
-            db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (STATE_KEY, now))
-    store._forget_engine()  # the next live ingest loads the state and signatures written here
+            if not fresh:
+                continue
+            with store.transaction():
+                store.insert_articles(fresh, batch=store.next_batch(), now=now)
+                store.touch_stories({story for _, _, story, _ in fresh}, now)
+                store.bump_generation()
+        now = now_iso()
+        with store.transaction():
+            known = store.merges()
+            for old in merges:
+                new = resolve(old, merges)
+                if known.get(old) != new:
+                    store.redirect(old, new, now, "backfill")  # articles were stored under ``new``
+            if state:
+                # the engine's own key (clusterer, embedder, model hashes): `ingest`/`watch` resume from it
+                store.save_state(STATE_NAME, kind=clusterer.name, maker=engine.maker(clusterer),
+                                 state=state_codec.dumps(state))
+                store.set_checkpoint(STATE_KEY, now)
+            store.bump_generation()
+    engine.forget()  # the next live write loads the state and signatures written here
     return result
 
 
