@@ -221,11 +221,11 @@ def _run(spark: Any, engine: Any, settings: Settings, todo: list[InputFile], sta
          report: BackfillReport, say: Callable[[str], None]) -> None:
     sc = spark.sparkContext
     store = engine.store
-    engine = settings.with_(workers=0)  # executors are the parallelism; no helper processes inside tasks
+    task_settings = settings.with_(workers=0)  # executors are the parallelism; no helper processes inside tasks
     dedup = MinHashDeduplicator(threshold=settings.dedup_threshold, num_perm=settings.dedup_num_perm)
-    probe = default_clusterer(engine)
+    probe = default_clusterer(task_settings)
     preparers = (dedup.preparer(), getattr(probe, "preparer", lambda: None)())
-    make: Callable[[], Clusterer] = FreshClusterer(engine)
+    make: Callable[[], Clusterer] = FreshClusterer(task_settings)
 
     clock = time.perf_counter()
     if todo:
