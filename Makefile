@@ -15,7 +15,7 @@ install:
 	$(PIP) install -q -e .
 
 install-test: system-deps
-	$(PIP) install -q -e '.[test,embeddings]'
+	$(PIP) install -q -e '.[test,embeddings,spark]'
 
 system-deps:
 	bash scripts/install-system-deps.sh

@@ -81,6 +81,92 @@ def warc_round_trip(rows: list[dict]) -> dict[str, float]:
     }
 
 
+def _warcio_records(path: Path) -> list[tuple[str, str, bytes]]:
+    from warcio.archiveiterator import ArchiveIterator
+
+    out = []
+    with open(path, "rb") as handle:
+        for record in ArchiveIterator(handle):
+            if record.rec_type in ("response", "resource"):
+                out.append((record.rec_type, record.rec_headers.get_header("WARC-Target-URI") or "",
+                            record.raw_stream.read()))
+    return out
+
+
+def _fastwarc_records(path: Path) -> list[tuple[str, str, bytes]]:
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    out = []
+    with open(path, "rb") as handle:
+        for record in ArchiveIterator(handle, record_types=WarcRecordType.response | WarcRecordType.resource,
+                                      parse_http=True, auto_decode="none"):
+            kind = "response" if record.record_type == WarcRecordType.response else "resource"
+            out.append((kind, record.headers.get("WARC-Target-URI") or "", record.reader.read()))
+    return out
+
+
+def _fastwarc_pages(path: Path) -> int:
+    """Read + extract with fastwarc feeding the same extraction (for pages/s end to end)."""
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    from storyline.errors import InputError
+    from storyline.ingest.pages import extract_article
+
+    done = 0
+    with open(path, "rb") as handle:
+        for record in ArchiveIterator(handle, record_types=WarcRecordType.response, parse_http=True):
+            if "html" not in (record.http_content_type or ""):
+                continue
+            try:
+                extract_article(record.reader.read(), url=record.headers.get("WARC-Target-URI") or "")
+                done += 1
+            except InputError:
+                pass
+    return done
+
+
+def warc_readers(rows: list[dict], repeat: int = 3) -> dict[str, object]:
+    """warcio vs fastwarc: records/s reading the shared WARC files and a news WARC (the 149
+    pages, ``repeat`` times), equal record output, and pages/s with extraction (read + extract)."""
+    try:
+        import fastwarc  # noqa: F401
+    except ImportError:
+        return {"skipped": "fastwarc is not installed (pip install fastwarc)"}
+    from storyline.ingest import ReadReport
+    from storyline.ingest.warc import iter_warc
+
+    good = ["commoncrawl-whirlwind/whirlwind.warc", "commoncrawl-whirlwind/whirlwind.warc.gz",
+            "warcio-testdata/example.warc", "warcio-testdata/example.warc.gz", "warcio-testdata/example-resource.warc.gz",
+            "warcio-testdata/example-iana.org-chunked.warc"]
+    out: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        news = Path(tmp) / "news.warc.gz"
+        write_warc(news, [(page_url(r), r["html"]) for r in rows] * repeat)
+        files = [DATA / "warc" / g for g in good if (DATA / "warc" / g).exists()] + [news]
+        for name, read in (("warcio", _warcio_records), ("fastwarc", _fastwarc_records)):
+            start = time.process_time()  # CPU seconds: the machine may be shared
+            records = [read(f) for f in files]
+            seconds = time.process_time() - start
+            out[name] = {"records": sum(len(r) for r in records), "records_per_second": round(sum(len(r) for r in records) / seconds, 1),
+                         "mb_per_second": round(sum(f.stat().st_size for f in files) / 1e6 / seconds, 1), "_records": records}
+        pairs = [(a, b) for fa, fb in zip(out["warcio"].pop("_records"), out["fastwarc"].pop("_records"))  # type: ignore[union-attr]
+                 for a, b in zip(fa, fb)]
+        out["equal_records"] = len(pairs) == out["warcio"]["records"] == out["fastwarc"]["records"]  # type: ignore[index]
+        out["equal_payloads"] = all(a[2] == b[2] and a[0] == b[0] for a, b in pairs)
+        out["uris_differing"] = [(a[1], b[1]) for a, b in pairs if a[1] != b[1]]
+        single = Path(tmp) / "pages.warc.gz"
+        write_warc(single, [(page_url(r), r["html"]) for r in rows])
+        sum(1 for _ in iter_warc(single, report=ReadReport()))  # warm-up: models and caches load once
+        start = time.process_time()
+        pages = sum(1 for _ in iter_warc(single, report=ReadReport()))
+        out["warcio_pages_per_second"] = round(pages / (time.process_time() - start), 1)
+        start = time.process_time()
+        pages = _fastwarc_pages(single)
+        out["fastwarc_pages_per_second"] = round(pages / (time.process_time() - start), 1)
+        out["files"] = [f.name for f in files]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -93,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         "storyline": score_extraction(rows, storyline_extract),
         "trafilatura_alone": score_extraction(rows, trafilatura_extract),
         "warc_round_trip": warc_round_trip(rows),
+        "warc_readers": warc_readers(rows),
     }
     if args.json:
         print(json.dumps(results, indent=2))
@@ -109,6 +196,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  token 4-gram F1 vs trafilatura alone (macro):      {warc['f1_vs_trafilatura_macro']}")
     print(f"  token 4-gram F1 vs trafilatura alone (micro):      {warc['f1_vs_trafilatura_micro']}")
     print("  (no human-checked bodies in this corpus: the issue's >= 0.93 bar cannot be measured here)")
+    readers = results["warc_readers"]
+    if "skipped" in readers:
+        print(f"\nWARC readers: {readers['skipped']}")
+        return 0
+    print(f"\nWARC readers on {len(readers['files'])} files (the shared WARCs and 3x the news pages), CPU seconds; "
+          f"same records: {readers['equal_records']}, same payloads: {readers['equal_payloads']}, "
+          f"target URIs differing: {readers['uris_differing']}")
+    print(f"{'reader':<12}{'records':>10}{'records/s':>12}{'MB/s':>8}{'pages/s with extraction':>26}")
+    for name in ("warcio", "fastwarc"):
+        r = readers[name]
+        print(f"{name:<12}{r['records']:>10}{r['records_per_second']:>12}{r['mb_per_second']:>8}"
+              f"{readers[name + '_pages_per_second']:>26}")
+    print("rs-trafilatura: not installable here (no wheel for this platform; its build needs crates.io)")
     return 0
 
 

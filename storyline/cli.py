@@ -525,6 +525,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return _serve(_settings(args), args.host, args.port)
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """``storyline backfill``: the archive on Spark (storyline/backfill; docs/backfill.md)."""
+    from .backfill import SparkUnavailable, run_backfill
+
+    settings = _settings(args)
+    if args.database_url:
+        settings = settings.with_(database_url=args.database_url)
+    try:
+        report = run_backfill(args.sources, settings, master=args.spark, window_days=args.window_days,
+                              stage_dir=args.stage_dir, say=lambda line: _warn(line))
+    except SparkUnavailable as exc:
+        _warn(f"error: {exc}")
+        return EXIT_FAILED
+    _warn("backfill done:\n" + report.table())
+    if report.errors and report.articles == 0 and report.files_skipped == 0:
+        return EXIT_FAILED
+    if report.errors:
+        return EXIT_FAILED if settings.strict else EXIT_PARTIAL
+    return EXIT_OK
+
+
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storyline", description="Group news articles into stories with attributed summaries.",
@@ -644,6 +665,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("rebuild", cmd_rebuild, "re-derive every story from the stored articles with the current engine "
             "(after changing embedder or models); keeps story ids where stories match", data=True)
+    p = command("backfill", cmd_backfill, "backfill archives (WARC, JSONL; files, folders, globs, warc.paths "
+                "listings) into the store on Apache Spark, resumable", data=True)
+    p.add_argument("sources", nargs="+", help="WARC/WARC.gz or JSONL files, folders, globs, listing files of paths")
+    p.add_argument("--spark", default="local[*]", metavar="MASTER",
+                   help="Spark master: local[*] (default), local[N], spark://host:7077, yarn, ...")
+    p.add_argument("--window-days", type=float, default=7.0, help="clustering window in days (default 7)")
+    p.add_argument("--stage-dir", help="folder every executor can write (default: <data dir>/backfill)")
 
     p = command("serve", cmd_serve, "serve the web UI and JSON API", data=True)
     p.add_argument("--host", default="127.0.0.1")
