@@ -69,7 +69,7 @@ def maker_of(clusterer: Clusterer) -> dict[str, Any]:
     files: dict[str, Path] = dict(getattr(clusterer, "model_files", {}) or {})
     if not files and type(clusterer).__name__ == "StoryClusterer":
         from .cluster.features import IDF_FILE
-        from .cluster.stream import MERGE_FILE, MODEL_FILE
+        from .cluster.join import MERGE_FILE, MODEL_FILE
 
         files = {"idf": IDF_FILE, "join model": MODEL_FILE, "merge model": MERGE_FILE}
     for name, path in sorted(files.items()):

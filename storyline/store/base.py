@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from contextlib import AbstractContextManager
+import time
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Protocol, Sequence, runtime_checkable
@@ -176,6 +177,44 @@ class SQLStore:
     db: Any
     dialect: str
     where: str
+    _lock_depth: int = 0
+
+    # -- the one writer (backends supply _try_lock, _unlock and writer_holder) ----------------
+    @contextmanager
+    def writer(self, command: str = "", *, wait: float = 0.0) -> Iterator[None]:
+        """Hold the store's writer lock; re-entrant. Waits up to ``wait`` seconds for another
+        writer, then raises :class:`WriterBusy` naming it."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        start = time.monotonic()
+        while not self._try_lock(command):
+            if time.monotonic() - start >= wait:
+                raise WriterBusy(self.where, self._busy_holder(), time.monotonic() - start)
+            time.sleep(min(0.2, max(0.01, wait / 50)))
+        self._lock_depth = 1
+        try:
+            yield
+        finally:
+            self._lock_depth = 0
+            self._unlock()
+
+    def _try_lock(self, command: str) -> bool:
+        """Take the writer lock now if it is free (recording ``command`` as its holder)."""
+        raise NotImplementedError
+
+    def _unlock(self) -> None:
+        raise NotImplementedError
+
+    def writer_holder(self) -> str | None:
+        raise NotImplementedError
+
+    def _busy_holder(self) -> str:
+        return self.writer_holder() or "another session"
 
     # -- schema --------------------------------------------------------------------------
     def _applied(self) -> set[int]:

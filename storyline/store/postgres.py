@@ -11,14 +11,13 @@ before reading ``schema_migrations``.
 from __future__ import annotations
 
 import re
-import time
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from ..config import Settings
 from ..errors import StorageError
-from .base import SQLStore, WriterBusy, describe_writer, writer_identity
+from .base import SQLStore, describe_writer, writer_identity
 
 WRITER_LOCK = 0x5354_4F52_0001  # "STOR" 1: the one writer
 SCHEMA_LOCK = 0x5354_4F52_0002  # "STOR" 2: migrations
@@ -145,32 +144,15 @@ class PostgresStore(SQLStore):
             raise StorageError(f"{self.where}: {str(exc).strip()}") from exc
 
     # -- the one writer -------------------------------------------------------------------
-    @contextmanager
-    def writer(self, command: str = "", *, wait: float = 0.0) -> Iterator[None]:
-        """Hold the database's writer advisory lock; re-entrant. Waits up to ``wait`` seconds,
-        then raises :class:`WriterBusy` naming the holder."""
-        if self._lock_depth:
-            self._lock_depth += 1
-            try:
-                yield
-            finally:
-                self._lock_depth -= 1
-            return
+    def _try_lock(self, command: str) -> bool:
         me = writer_identity(command)
         name = f"storyline {me['pid']} {me['since']} {me['command']}"[:63]
         self.db.execute("SELECT set_config('application_name', ?, false)", (name,))
-        start = time.monotonic()
-        while not self.db.execute("SELECT pg_try_advisory_lock(?)", (WRITER_LOCK,)).fetchone()[0]:
-            if time.monotonic() - start >= wait:
-                raise WriterBusy(self.where, self.writer_holder() or "another session", time.monotonic() - start)
-            time.sleep(min(0.2, max(0.01, wait / 50)))
-        self._lock_depth = 1
-        try:
-            yield
-        finally:
-            self._lock_depth = 0
-            if not self.conn.closed:
-                self.db.execute("SELECT pg_advisory_unlock(?)", (WRITER_LOCK,))
+        return bool(self.db.execute("SELECT pg_try_advisory_lock(?)", (WRITER_LOCK,)).fetchone()[0])
+
+    def _unlock(self) -> None:
+        if not self.conn.closed:
+            self.db.execute("SELECT pg_advisory_unlock(?)", (WRITER_LOCK,))
 
     def writer_holder(self) -> str | None:
         """Who holds the writer lock now, or None."""

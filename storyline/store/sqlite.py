@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from ..config import Settings
 from ..errors import StorageError
-from .base import SQLStore, WriterBusy, describe_writer, writer_identity
+from .base import SQLStore, describe_writer, writer_identity
 from .migrate import migrations  # noqa: F401  (was importable from here)
 
 
@@ -93,46 +93,30 @@ class SQLiteStore(SQLStore):
     def lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".writer")
 
-    @contextmanager
-    def writer(self, command: str = "", *, wait: float = 0.0) -> Iterator[None]:
-        """Hold the store's writer lock; re-entrant. Waits up to ``wait`` seconds for another
-        writer, then raises :class:`WriterBusy` naming it."""
-        if self._lock_depth:
-            self._lock_depth += 1
-            try:
-                yield
-            finally:
-                self._lock_depth -= 1
-            return
+    def _try_lock(self, command: str) -> bool:
         fh = open(self.lock_path, "a+", encoding="utf-8")
-        start = time.monotonic()
         try:
-            while True:
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() - start >= wait:
-                        raise WriterBusy(self.where, self._holder(), time.monotonic() - start) from None
-                    time.sleep(min(0.2, max(0.01, wait / 50)))
-            fh.seek(0)
-            fh.truncate()
-            fh.write(json.dumps(writer_identity(command)))
-            fh.flush()
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            return False
         except BaseException:
             fh.close()
             raise
-        self._lock_file, self._lock_depth = fh, 1
-        try:
-            yield
-        finally:
-            self._lock_depth = 0
-            self._lock_file = None
-            fh.seek(0)
-            fh.truncate()
-            fh.flush()
-            fcntl.flock(fh, fcntl.LOCK_UN)
-            fh.close()
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps(writer_identity(command)))
+        fh.flush()
+        self._lock_file = fh
+        return True
+
+    def _unlock(self) -> None:
+        fh, self._lock_file = self._lock_file, None
+        fh.seek(0)
+        fh.truncate()
+        fh.flush()
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
 
     def _holder(self) -> str:
         try:
@@ -140,6 +124,8 @@ class SQLiteStore(SQLStore):
         except (OSError, ValueError):
             info = {}
         return describe_writer(info) if info else "a process that has not said who it is yet"
+
+    _busy_holder = _holder
 
     def writer_holder(self) -> str | None:
         """Who holds the writer lock now, or None."""

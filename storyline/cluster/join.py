@@ -1,0 +1,103 @@
+"""The clusterer's learned decisions: the feature lists, the join model (the probability that an
+article belongs to a story) and the merge model's input row, with the files
+``scripts/train_clusterer.py`` writes them to. :mod:`.stream` uses them to decide joins and merges.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..summarize.scoring import scorer_from_dict
+from .features import IDF_FILE, MODELS_DIR, IdfTable
+
+# Every feature the clusterer can compute for an (article, story) pair; the join model is trained
+# on FEATURES, a subset (see docs/clustering.md for what each choice measured).
+ALL_FEATURES = (
+    "sparse_cos", "dense_cos", "entity_cos", "title_cos", "sparse_x_dense",
+    "log_size", "short", "rank_sparse", "rank_dense", "dense_margin", "best_margin", "log_entities", "member_sparse", "member_dense",
+    "weekday_match", "year_match", "month_match", "name_share", "story_name_share", "figure_match",
+)
+FEATURES = (
+    "sparse_cos", "dense_cos", "entity_cos", "title_cos", "sparse_x_dense",
+    "log_size", "short", "log_entities", "member_sparse", "member_dense",
+    "weekday_match", "year_match", "month_match", "name_share", "story_name_share", "figure_match",
+)
+_COLUMNS = np.asarray([ALL_FEATURES.index(f) for f in FEATURES])
+MODEL_FILE = MODELS_DIR / "join-mlp.v2.json"
+MERGE_FILE = MODELS_DIR / "merge-trees.v1.json"
+# A consolidation candidate (two mutually-best stories) as the merge model sees it: both
+# directions' join probability, embedding cosine, the smaller and larger size, and the
+# pair's FEATURES row (the first story as a pseudo-article against the second).
+MERGE_FEATURES = ("p", "p_back", "dense", "log_min_size", "log_max_size", *(f"pair_{f}" for f in FEATURES))
+
+
+def merge_row(p: float, p_back: float, dense: float, size_a: int, size_b: int, row: np.ndarray) -> list[float]:
+    """The :data:`MERGE_FEATURES` row of a consolidation candidate."""
+    return [p, p_back, dense, math.log1p(min(size_a, size_b)), math.log1p(max(size_a, size_b)), *map(float, row)]
+
+
+class JoinModel:
+    """Probability that an article belongs to a story, from its :data:`FEATURES` row.
+
+    One or more small multilayer perceptrons (ReLU hidden layers, logistic output) over
+    standardized features, their probabilities averaged; with no hidden layers a network is a
+    logistic regression. The committed model averages three networks trained from different seeds:
+    one network's decisions on look-alike events turn on its seed.
+    """
+
+    def __init__(self, layers: Sequence[tuple[Any, Any]], mean: Sequence[float], scale: Sequence[float]) -> None:
+        self.networks = [([(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)) for w, b in layers],
+                          np.asarray(mean, dtype=np.float64), np.asarray(scale, dtype=np.float64))]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "JoinModel":
+        """From the exported form: ``{"networks": [{"layers", "mean", "scale"}, ...]}`` (or one
+        network's ``layers``/``mean``/``scale`` at the top level)."""
+        models = [cls([(layer["w"], layer["b"]) for layer in n["layers"]], n["mean"], n["scale"]) for n in data.get("networks") or [data]]
+        models[0].networks = [m.networks[0] for m in models]
+        return models[0]
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> "JoinModel":
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if list(data["features"]) != list(FEATURES):
+            raise ValueError(f"{path} was trained on other features; rerun scripts/train_clusterer.py")
+        return cls.from_dict(data)
+
+    @classmethod
+    def linear(cls, coef: Sequence[float], intercept: float) -> "JoinModel":
+        """A logistic model on raw (unscaled) features."""
+        n = len(FEATURES)
+        return cls([(np.asarray(coef, dtype=np.float64).reshape(n, 1), [intercept])], [0.0] * n, [1.0] * n)
+
+    @classmethod
+    def fallback(cls) -> "JoinModel":
+        """A hand-set model (sparse and dense similarity only), used when no trained file exists."""
+        return cls.linear([12.0, 8.0] + [0.0] * (len(FEATURES) - 2), -7.0)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(x))
+        for layers, mean, scale in self.networks:
+            h = (x - mean) / scale
+            for i, (w, b) in enumerate(layers):
+                h = h @ w + b
+                if i < len(layers) - 1:
+                    h = np.maximum(h, 0.0)
+            out += 1.0 / (1.0 + np.exp(-h[:, 0]))
+        return out / len(self.networks)
+
+
+def load_models(folder: Path) -> dict[str, Any]:
+    """The join model, merge model and IDF table ``scripts/train_clusterer.py`` wrote to ``folder``,
+    as :class:`StoryClusterer` keyword arguments (used to evaluate models trained elsewhere)."""
+    folder = Path(folder)
+    return {"model": JoinModel.load(folder / MODEL_FILE.name),
+            "merge_model": scorer_from_dict(json.loads((folder / MERGE_FILE.name).read_text(encoding="utf-8"))),
+            "idf": IdfTable.load(folder / IDF_FILE.name)}
+
+
+__all__ = ["ALL_FEATURES", "FEATURES", "MERGE_FEATURES", "MODEL_FILE", "MERGE_FILE", "JoinModel", "load_models", "merge_row"]
