@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import calendar
-import hashlib
 import io
 import json
 import re
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urljoin
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import feedparser
 import lxml.etree
@@ -32,12 +31,11 @@ import lxml.html
 from ..errors import IngestError, InputError
 from ..models import Article
 from ..text import clean_text
+from .base import ReadReport, stable_id
 from .boundary import FieldTypeError, checked_date, coerce_text, loads_json, prepare
 from .dates import parse_date
 from .inputs import SNIFF_BYTES, binary_reason, read_capped
 
-if TYPE_CHECKING:
-    from .files import ReadReport
 
 MAX_FEED_BYTES = 10_000_000
 MAX_ENTITY_EXPANSION = 100_000  # characters all entity references together may expand to
@@ -244,11 +242,6 @@ def html_to_text(fragment: str) -> str:
             if element.tag.lower() != "br":
                 element.text = "\n" + (element.text or "")
     return clean_text(root.text_content())
-
-
-def stable_id(*parts: str) -> str:
-    """A 20-hex-digit id that depends only on ``parts`` (feed + entry, or archive + record)."""
-    return hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
 
 def _struct_to_datetime(value: Any) -> datetime | None:

@@ -16,17 +16,16 @@ import hashlib
 import json
 import os
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import InputError
 from ..models import Article
+from .base import ReadReport, Reader
 from .boundary import IdRegistry, ItemRefused, checked_date, loads_json, namespaced_id, prepare, record_fields
 from .inputs import (MAX_ITEMS_PER_FILE, MAX_LINE_BYTES, check_text_file, iter_lines, open_regular,
                      wide_encoding)
 
-Reader = Callable[[Path, "ReadReport"], Iterator[Article]]
 
 _HEADLINE_MAX_WORDS = 25
 _CLOSING = tuple('.!?…"”’\')]:;')
@@ -41,23 +40,6 @@ _FIELD_ALIASES = {
 _ID_KEYS = ("id", "ID", "guid")
 _CSV_RECORD_LINES = 1_000  # a quoted field may span this many lines; beyond, its quote is taken as unclosed
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
-
-
-@dataclass
-class ReadReport:
-    """What a read produced: a count of items, one error per bad item or file, and warnings
-    (values changed or dropped at the boundary, repeated ids) that did not stop an item."""
-
-    items: int = 0
-    errors: list[InputError] = field(default_factory=list)
-    files: int = 0
-    warnings: list[InputError] = field(default_factory=list)
-
-    def error(self, where: str, reason: str) -> None:
-        self.errors.append(InputError(where, reason))
-
-    def warn(self, where: str, reason: str) -> None:
-        self.warnings.append(InputError(where, reason))
 
 
 def guarded(report: ReadReport, where: str, build: Callable[[], Article | None]) -> Article | None:

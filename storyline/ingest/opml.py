@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeET
@@ -13,11 +13,10 @@ from defusedxml import DefusedXmlException
 
 from ..errors import IngestError, InputError
 from ..models import Article
+from .base import ReadReport
 from .boundary import checked_url, clean_string
 from .inputs import SNIFF_BYTES, binary_reason, read_capped
 
-if TYPE_CHECKING:
-    from .files import ReadReport
 
 MAX_OPML_BYTES = 5_000_000
 log = logging.getLogger("storyline.ingest")

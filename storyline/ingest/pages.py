@@ -10,7 +10,7 @@ import zlib
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import trafilatura
@@ -18,12 +18,11 @@ import trafilatura
 from ..errors import ExtractionError, IngestError, InputError
 from ..models import Article
 from ..text import clean_text, detect_language
+from .base import ReadReport, stable_id
 from .boundary import ItemRefused, checked_date, prepare
 from .inputs import SNIFF_BYTES, binary_reason, open_regular, read_capped
-from .feeds import html_to_text, stable_id
+from .feeds import html_to_text
 
-if TYPE_CHECKING:
-    from .files import ReadReport
 
 TEASER_MAX_WORDS = 60
 MAX_PAGE_BYTES = 10_000_000

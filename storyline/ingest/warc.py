@@ -17,7 +17,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Generator, Iterator
+from typing import BinaryIO, Generator, Iterator
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -25,12 +25,10 @@ from warcio.recordloader import ArcWarcRecord
 
 from ..errors import InputError
 from ..models import Article
+from .base import ReadReport, stable_id
 from .dates import parse_date
-from .feeds import stable_id
 from .pages import MAX_PAGE_BYTES, extract_article
 
-if TYPE_CHECKING:
-    from .files import ReadReport
 
 log = logging.getLogger("storyline.ingest")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -110,8 +108,6 @@ def iter_warc(path: str | Path, *, start_offset: int = 0, report: ReadReport | N
     """
     path = Path(path)
     if report is None:
-        from .files import ReadReport
-
         report = ReadReport()
     progress = progress if progress is not None else WarcProgress()
     try:
