@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from ..models import Article
 from ..text import STOPWORDS, content_words, split_sentences
 
 if TYPE_CHECKING:
+    from .chances import WordChances
     from .features import StoryView
+    from .noise import OffTopicDetector
 
 _MAX_FALLBACK_WORDS = 20
 
@@ -141,11 +143,13 @@ class LearnedHeadliner:
 
     name = "learned-title.v2"
 
-    def __init__(self, model: "dict[str, object] | None" = None) -> None:
+    def __init__(self, model: "dict[str, object] | None" = None, *, words: "WordChances | None" = None,
+                 detector: "OffTopicDetector | None" = None) -> None:
         from .scoring import load_model, scorer_from_dict
 
         self.scorer = scorer_from_dict(model or load_model()["headline"])  # type: ignore[arg-type]
-        self._summarizer: Any = None
+        self.words = words  # for standalone use; built from the packaged model when first needed
+        self.detector = detector
 
     def choose(self, view: "StoryView", fallback: Sequence[tuple[str, int]] = (),
                word_p: Mapping[str, float] | None = None,
@@ -162,13 +166,28 @@ class LearnedHeadliner:
         return "", None
 
     def __call__(self, articles: Sequence[Article]) -> tuple[str, int | None]:
-        """Standalone use: runs the learned summarizer (whose word chances feed the choice)."""
-        from .learned import LearnedSummarizer
+        """Standalone use: the same choice the learned summarizer makes (off-topic items left
+        out, the word chances of :class:`~.chances.WordChances` feeding it, a later development
+        followed), without choosing summary sentences."""
+        from .chances import WordChances, best_first
+        from .features import StoryView, story_sentences
+        from .noise import OffTopicDetector
+        from .scoring import load_model
 
-        if self._summarizer is None:
-            self._summarizer = LearnedSummarizer()
-        summary = self._summarizer(articles)
-        return summary.headline, summary.headline_article
+        if not articles:
+            return "", None
+        if self.words is None:
+            self.words = WordChances()
+        if self.detector is None:
+            self.detector = OffTopicDetector(load_model()["offtopic"])
+        view = StoryView.build(articles)
+        view = view.with_members(self.detector(articles, view))
+        sents = story_sentences(articles, view.members, view)
+        value = self.words.values(view, sents)
+        ranked = best_first(sents, value, self.words.reference_length(sents))
+        headline, source = self.choose(view, [(sents[k].text, sents[k].article) for k in ranked],
+                                       value.word_chance(), value.title_chance)
+        return follow_development(view, headline, source)
 
 
 def _shorten(sentence: str) -> str:

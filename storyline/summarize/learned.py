@@ -4,7 +4,8 @@ Steps for one story:
 
 1. :class:`~storyline.summarize.noise.OffTopicDetector` keeps the items that belong; the others
    give no sentence and never the headline.
-2. :func:`~storyline.summarize.words.word_table` describes every word and adjacent word pair of
+2. :class:`~storyline.summarize.chances.WordChances` (the component the headliner shares):
+   :func:`~storyline.summarize.words.word_table` describes every word and adjacent word pair of
    the members' sentences (how many items use it, in titles, how early, capitalized, how often
    training editors kept it: the :class:`~storyline.summarize.words.Lexicon`); gradient-boosted
    models trained on NeuS (``scripts/train_summarizer.py``) give the chance that an editor's
@@ -33,9 +34,9 @@ from .features import Sentence, StoryView, story_sentences
 from .headline import LearnedHeadliner, follow_development
 from .noise import OffTopicDetector
 from .standalone import needs_antecedent
-from .scoring import load_model, scorer_from_dict
-from .words import (PAIR_FEATURES, TITLE_WORD_FEATURES, WORD_FEATURES, Lexicon, SubsetValue, WordTable, expected_f1,
-                    word_table)
+from .chances import WordChances, best_first
+from .scoring import load_model
+from .words import SubsetValue, WordTable, expected_f1
 
 
 class LearnedSummarizer:
@@ -63,19 +64,13 @@ class LearnedSummarizer:
                  reference_words: float | None = None, pair_weight: float | None = None,
                  several_sources: float = 0.97, title_weight: float = 0.2, standalone: bool = True) -> None:
         model = model or load_model()
-        expected = {"words": WORD_FEATURES, "pairs": PAIR_FEATURES, "title_words": TITLE_WORD_FEATURES}
-        if any(part not in model or list(model[part]["features"]) != list(names) for part, names in expected.items()):
-            raise ValueError("model file does not match the word features; retrain with scripts/train_summarizer.py")
-        self.word_scorer = scorer_from_dict(model["words"])
-        self.pair_scorer = scorer_from_dict(model["pairs"])
-        self.title_scorer = scorer_from_dict(model["title_words"])
-        self.lexicon = Lexicon.from_dict(model["lexicon"])
+        self.words = WordChances(model, pair_weight=pair_weight)
         selection = model.get("selection", {})
         self.candidates = int(candidates or selection.get("candidates", 12))
         self.reference_words = float(reference_words) if reference_words else None
-        self.reference_share = float(selection.get("reference_share", 0.17))
-        self.reference_range = tuple(selection.get("reference_range", (10.0, 120.0)))
-        self.pair_weight = float(selection.get("pair_weight", 1.0) if pair_weight is None else pair_weight)
+        self.reference_share = self.words.reference_share
+        self.reference_range = self.words.reference_range
+        self.pair_weight = self.words.pair_weight
         self.several_sources = several_sources
         self.title_weight = title_weight
         self.standalone = standalone
@@ -90,7 +85,7 @@ class LearnedSummarizer:
         sents = story_sentences(articles, view.members, view)
         value = self.values(view, sents)
         reference = self.reference_length(sents)
-        ranked = sorted(range(len(sents)), key=lambda k: (-value.alone(k) / (sents[k].words + reference), k))
+        ranked = best_first(sents, value, reference)
         title_words = set().union(*(view.title_bags[i] for i in view.members)) if view.members else set()
         chosen = self.select(sents, value, ranked, max_words, reference, title_words)
         headline, source = self.headliner.choose(view, [(sents[k].text, sents[k].article) for k in ranked],
@@ -106,22 +101,20 @@ class LearnedSummarizer:
 
     def values(self, view: StoryView, sents: Sequence[Sentence]) -> SubsetValue:
         """Predicted word, pair and headline-word probabilities of the story, as a subset valuer."""
-        table = word_table(view, sents, self.lexicon)
+        table = self.words.table(view, sents)
         word_p, pair_p = self.chances(table)
-        title_p = self.title_scorer.predict(table.title_rows).clip(0.0, 1.0)
-        return SubsetValue(table, word_p, pair_p, self.pair_weight, title_p)
+        return SubsetValue(table, word_p, pair_p, self.pair_weight, self.words.title_chances(table))
 
     def chances(self, table: WordTable) -> tuple[np.ndarray, np.ndarray]:
-        """Per word row and per pair row of ``table``, the chance the editor's summary has it."""
-        return (self.word_scorer.predict(table.word_rows).clip(0.0, 1.0),
-                self.pair_scorer.predict(table.pair_rows).clip(0.0, 1.0))
+        """Per word row and per pair row of ``table``, the chance the editor's summary has it
+        (:meth:`WordChances.chances`; a subclass may blend in other chances)."""
+        return self.words.chances(table)
 
     def reference_length(self, sents: Sequence[Sentence]) -> float:
         """The summary length the F1 estimate assumes: fixed if set, else a share of the story's words."""
         if self.reference_words:
             return self.reference_words
-        low, high = self.reference_range
-        return min(max(self.reference_share * sum(s.words for s in sents), low), high)
+        return self.words.reference_length(sents)
 
     def select(self, sents: Sequence[Sentence], value: SubsetValue, ranked: Sequence[int], max_words: int,
                reference: float, title_words: set[str] | frozenset[str] = frozenset()) -> list[int]:

@@ -11,11 +11,9 @@ predicted — repeats earn nothing, which is the redundancy control.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, repeat
-from operator import itemgetter
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
