@@ -10,10 +10,10 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+import storyline.web.views as views  # the module itself: "from . import" would import the package
 from .. import follow, sources as registry
 from ..store import editorial, queries
-from . import views
-from .app import json_body, respond, state_of
+from .http import json_body, respond, state_of
 from .security import token_matches
 
 router = APIRouter(prefix="/api", tags=["api"])

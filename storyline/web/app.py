@@ -1,4 +1,5 @@
-"""The FastAPI application: state, response cache with ETags, error pages, middleware.
+"""The FastAPI application: its routers, error pages and middleware (state, the response cache
+and the response helpers are in :mod:`storyline.web.http`, which the routers import).
 
 Story pages are read-mostly, so every GET response body is cached in process, keyed on the
 request and on the database's generation (SQLite's ``data_version``, which changes when any
@@ -7,170 +8,25 @@ repeated request costs a dictionary lookup; ``If-None-Match`` gets a 304 without
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from ..config import Settings
-from ..store import open_store, queries
-from ..engine import Engine
+from ..store import open_store
 from ..store.sqlite import SQLiteStore
-from . import render
-from .security import (EDITOR_COOKIE, ASGIApp, BodyLimit, EditorGate, Message, Receive, Scope, SecurityHeaders, Send,
-                       editor_cookie_ok)
+from .api import router as api_router
+from .health import router as health_router
+from .http import (HTML_TYPE, JSON_TYPE, ResponseCache, WebState, cache_key, error_response, etag_of, json_body, respond,
+                   state_of)
+from .pages import router as pages_router
+from .proxy import ProxyAware, canonical_origin, trusted_networks
+from .render import STATIC_DIR, environment
+from .security import ASGIApp, BodyLimit, EDITOR_COOKIE, EditorGate, Message, Receive, Scope, SecurityHeaders, Send
 
-Body = tuple[bytes, str]  # (body, media type)
 MAX_BODY_BYTES = 64 * 1024  # editorial forms and JSON bodies are a few hundred bytes
-JSON_TYPE = "application/json"
-HTML_TYPE = "text/html; charset=utf-8"
-
-
-@dataclass(slots=True)
-class _Entry:
-    generation: tuple[int, int]
-    body: bytes
-    media_type: str
-    etag: str
-
-
-class ResponseCache:
-    """An LRU of response bodies bounded in entries *and* bytes, each valid for one database
-    generation. A body larger than ``max_entry_bytes`` is not cached; keys count too, so
-    thousands of query-string variants of one page cannot grow the server without bound."""
-
-    def __init__(self, size: int = 4096, *, max_bytes: int = 64 << 20, max_entry_bytes: int = 4 << 20) -> None:
-        self.size = size
-        self.max_bytes = max_bytes
-        self.max_entry_bytes = max_entry_bytes
-        self.bytes = 0
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _cost(key: str, entry: _Entry) -> int:
-        return len(entry.body) + len(key) + len(entry.etag) + len(entry.media_type) + 200
-
-    def get(self, key: str, generation: tuple[int, int]) -> _Entry | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry.generation != generation:
-                return None
-            self._entries.move_to_end(key)
-            return entry
-
-    def put(self, key: str, entry: _Entry) -> None:
-        cost = self._cost(key, entry)
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self.bytes -= self._cost(key, old)
-            if cost > self.max_entry_bytes:
-                return
-            self._entries[key] = entry
-            self.bytes += cost
-            while len(self._entries) > self.size or self.bytes > self.max_bytes:
-                gone_key, gone = self._entries.popitem(last=False)
-                self.bytes -= self._cost(gone_key, gone)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-@dataclass
-class WebState:
-    """What every request handler shares: the store (one connection, used under a lock)."""
-
-    settings: Settings
-    store: SQLiteStore
-    env: Environment
-    cache: ResponseCache = field(default_factory=ResponseCache)
-    lock: threading.RLock = field(default_factory=threading.RLock)
-    writes: int = 0
-    _engine: Engine | None = None
-
-    @property
-    def engine(self) -> Engine:
-        """The engine the editorial actions go through (built on first use: it loads models)."""
-        with self.lock:
-            if self._engine is None:
-                self._engine = Engine(self.store, self.settings)
-            return self._engine
-
-    def generation(self) -> tuple[int, int]:
-        with self.lock:
-            return queries.data_version(self.store), self.writes
-
-    def wrote(self) -> None:
-        with self.lock:
-            self.writes += 1
-
-    @property
-    def editing_enabled(self) -> bool:
-        return bool(self.settings.editor_token)
-
-    def is_editor(self, request: Request) -> bool:
-        """True when the request carries the editor cookie for the configured token."""
-        return editor_cookie_ok(request.cookies.get(EDITOR_COOKIE), self.settings.editor_token)
-
-    def html(self, template: str, **context: Any) -> bytes:
-        return self.env.get_template(template).render(**context).encode("utf-8", "replace")
-
-
-def state_of(request: Request) -> WebState:
-    return request.app.state.web  # type: ignore[no-any-return]
-
-
-def etag_of(body: bytes) -> str:
-    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-
-
-def _not_modified(request: Request, etag: str) -> bool:
-    header = request.headers.get("if-none-match")
-    if not header:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return etag in tags or "*" in tags
-
-
-def _finish(request: Request, body: bytes, media_type: str, etag: str, private: bool) -> Response:
-    headers = {"ETag": etag, "Cache-Control": "private, no-store" if private else "no-cache",
-               "Vary": "Cookie"}
-    if _not_modified(request, etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
-
-
-def cache_key(scope: Scope) -> str:
-    query: bytes = scope.get("query_string", b"")
-    host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")  # set by ProxyAware, never the client's
-    return f"{scope.get('scheme', 'http')}://{host}{scope['path']}?{query.decode('latin-1')}"
-
-
-def respond(request: Request, build: Callable[[], Body], *, cache: bool = True) -> Response:
-    """Serve ``build()``'s body with an ETag, from the cache when the database has not changed."""
-    web = state_of(request)
-    key = cache_key(request.scope)
-    generation = web.generation()
-    entry = web.cache.get(key, generation) if cache else None
-    if entry is None:
-        with web.lock:
-            body, media_type = build()
-        entry = _Entry(generation, body, media_type, etag_of(body))
-        if cache:
-            web.cache.put(key, entry)
-    return _finish(request, entry.body, entry.media_type, entry.etag, private=not cache)
 
 
 class CachedResponses:
@@ -222,25 +78,6 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
-def json_body(data: Any) -> Body:
-    # a lone surrogate in a value stored before the ingest boundary becomes a \\uXXXX escape (valid JSON)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace"), JSON_TYPE
-
-
-def _wants_json(request: Request) -> bool:
-    path = request.url.path
-    return path.startswith(("/api/", "/feed.")) or path == "/openapi.json"
-
-
-def error_response(request: Request, status: int, message: str) -> Response:
-    """A JSON error for API paths, an HTML page for everything else."""
-    if _wants_json(request):
-        return JSONResponse({"error": message, "status": status}, status_code=status)
-    web = state_of(request)
-    body = web.html("error.html", status=status, message=message, q="", editor=False)
-    return Response(body, status_code=status, media_type=HTML_TYPE)
-
-
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -286,9 +123,6 @@ def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastA
     Returns:
         A FastAPI app serving pages, the JSON API (OpenAPI at ``/docs``) and feeds.
     """
-    from . import api, health, pages
-    from .proxy import ProxyAware, canonical_origin, trusted_networks
-
     canonical_origin(settings.base_url), trusted_networks(settings.trusted_proxies)  # bad values fail now, by name
 
     app = _App(
@@ -296,13 +130,13 @@ def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastA
         description="News stories from the outlets you choose: every outlet's copy of one event in one place, "
                     "with an attributed extractive summary. Read-only unless an editor token is configured.",
     )
-    web = WebState(settings=settings, store=store or open_store(settings), env=render.environment())
+    web = WebState(settings=settings, store=store or open_store(settings), env=environment())
     app.state.web = web
     app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_dir()), name="swagger-ui")
-    app.mount("/static", StaticFiles(directory=render.STATIC_DIR), name="static")
-    app.include_router(health.router)
-    app.include_router(api.router)
-    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(health_router)
+    app.include_router(api_router)
+    app.include_router(pages_router)
     _install_errors(app)
     app.add_middleware(CachedResponses, web=web)
     app.add_middleware(HeadAsGet)

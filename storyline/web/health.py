@@ -12,7 +12,7 @@ from typing import Any, Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from .app import state_of
+from .http import state_of
 
 router = APIRouter()
 log = logging.getLogger("storyline.web")

@@ -10,10 +10,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+import storyline.web.feeds as feeds  # the modules themselves: "from . import" would import the package
+import storyline.web.story_feeds as story_feeds
+import storyline.web.views as views
 from .. import follow
 from ..store import editorial, queries
-from . import feeds, story_feeds, views
-from .app import HTML_TYPE, error_response, respond, state_of
+from .http import HTML_TYPE, error_response, respond, state_of
 from .security import EDITOR_COOKIE, cookie_value, form_token, token_matches
 
 router = APIRouter(include_in_schema=False)
