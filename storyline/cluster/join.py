@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..summarize.scoring import scorer_from_dict
+from ..scorers import scorer_from_dict
 from .features import IDF_FILE, MODELS_DIR, IdfTable
 
 # Every feature the clusterer can compute for an (article, story) pair; the join model is trained

@@ -25,7 +25,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..models import Article
-from ..summarize.scoring import Scorer, scorer_from_dict
+from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import resolve, story_id_for
 from .features import TIME_CUES, ArticleVector, IdfTable, default_idf, represent, sparse_dot
