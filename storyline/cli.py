@@ -1,4 +1,9 @@
-"""Command-line interface: parse arguments -> Settings -> one library call per command."""
+"""Command-line interface: parse arguments -> Settings -> one library call per command.
+
+Only the standard library, settings and errors are imported here at the start: each command
+imports its machinery (readers, engine, store, models, web) inside its function, so
+``storyline --help`` and light commands do not pay for the heavy ones.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,13 +11,14 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from .config import Settings
 from .errors import InputError, StorylineError
-from .ingest import ReadReport, read_paths
-from .ingest.files import article_from_record
-from .models import Article
+
+if TYPE_CHECKING:
+    from .ingest.base import ReadReport
+    from .models import Article
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -77,6 +83,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 # -- commands -------------------------------------------------------------------------------
 def cmd_digest(args: argparse.Namespace) -> int:
+    from .ingest import ReadReport, read_paths
     from .output import stories_text, story_json
     from .pipeline import digest
 
@@ -110,6 +117,8 @@ def _read_jsonl_records(path: str, report: ReadReport) -> Iterator[tuple[str, di
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
+    from .ingest import ReadReport
+    from .ingest.files import article_from_record
     from .pipeline import Pipeline, arrival_order
 
     settings = _settings(args)
@@ -133,6 +142,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
+    from .ingest import ReadReport
     from .summarize import default_summarizer
     from .summarize.base import story_articles
 
@@ -158,6 +168,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
 
 def _ingest(store: Any, sources: Sequence[str], settings: Settings) -> tuple[ReadReport, Any]:
+    from .ingest import ReadReport
     from .service import ingest_sources
 
     report = ReadReport()

@@ -173,3 +173,37 @@ def test_examples_of_fixed_circles_stay_fixed(name):
             "storyline.summarize.headline": "storyline.summarize.learned",
             "storyline.web.api": "storyline.web.app"}[name]
     assert back not in graph[name]
+
+
+HEAVY = ("numpy", "scipy", "sklearn", "torch", "trafilatura", "feedparser", "lxml", "warcio", "datasketch", "fastapi",
+         "uvicorn", "jinja2", "httpx", "storyline.pipeline", "storyline.engine", "storyline.cluster",
+         "storyline.summarize", "storyline.ingest.files", "storyline.web")
+
+
+@pytest.mark.parametrize("modules_used", [
+    "storyline.cli",  # what `storyline --help` imports
+    "storyline.cli, storyline.store",  # what `storyline stories` imports before it reads
+])
+def test_cli_edge_imports_no_machinery(modules_used):
+    """The command line imports each command's machinery inside the command, so ``--help`` and
+    ``stories`` load no parser, model or web framework (timings: benchmarks/startup.py)."""
+    import subprocess
+    import sys
+
+    code = (f"import sys, {modules_used}\n"
+            f"heavy = {HEAVY!r}\n"
+            "print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') for h in heavy)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=PACKAGE.parent, env={"PYTHONPATH": str(PACKAGE.parent), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_lazy_package_names_still_resolve():
+    import storyline
+    import storyline.ingest
+
+    assert storyline.read_paths is storyline.ingest.read_paths and callable(storyline.digest)
+    assert storyline.Pipeline.__name__ == "Pipeline" and "READERS" in storyline.ingest.__all__
+    assert ".jsonl" in storyline.ingest.READERS
+    with pytest.raises(AttributeError):
+        storyline.no_such_name  # noqa: B018
