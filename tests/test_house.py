@@ -207,3 +207,40 @@ def test_lazy_package_names_still_resolve():
     assert ".jsonl" in storyline.ingest.READERS
     with pytest.raises(AttributeError):
         storyline.no_such_name  # noqa: B018
+
+
+def test_one_tokenizer_two_explicit_cuts():
+    """One tokenizer/stemmer set (storyline.text.tokens); the summary word models' ROUGE-style cut
+    and stemmer are a parameter, not a second copy, and differ where they should."""
+    from storyline.summarize.features import bag
+    from storyline.summarize.words import tokens
+    from storyline.text import content_words, stem, tokenize
+
+    text = "The U.S. envoy's rock-and-roll talks: Café owners were running ties"
+    assert tokenize(text) == ["the", "us", "envoy's", "rock-and-roll", "talks", "café", "owners", "were", "running",
+                              "ties"]
+    assert tokenize(text, rouge=True) == ["the", "u", "s", "envoy", "s", "rock", "and", "roll", "talks", "caf",
+                                          "owners", "were", "running", "ties"]
+    assert content_words(text, stemmed=True) == bag(text) == [
+        "us", "envoy", "rock-and-roll", "talk", "café", "owner", "running", "tie"]
+    assert tokens(text) == tokenize(text, rouge=True, stemmed=True)
+    assert (stem("running"), stem("running", rouge=True)) == ("running", "runn")
+    assert (stem("talked"), stem("talked", rouge=True)) == ("talked", "talk")
+    assert (stem("bus"), stem("glass", rouge=True), stem("2024s", rouge=True)) == ("bus", "glass", "2024")
+
+
+def test_one_title_trimmer_two_explicit_modes():
+    from storyline.ingest.pages import strip_site_name
+    from storyline.summarize.features import trim_title as summary_trim
+    from storyline.text import trim_title
+
+    assert summary_trim is trim_title
+    # the site unknown: the outlet is guessed from the shape, never below four words
+    assert trim_title("Harbour bridge to reopen - Coastal Times") == "Harbour bridge to reopen"
+    assert trim_title("Bridge reopens - Coastal Times") == "Bridge reopens - Coastal Times"
+    assert trim_title("Harbour bridge will reopen - Monday Update") == "Harbour bridge will reopen"
+    # the site known: only a part naming it goes (a subtitle after a dash stays)
+    site = ("Coastal Times", "https://coastal.example/x")
+    assert trim_title("Bridge reopens - Coastal Times", site=site) == "Bridge reopens"
+    assert trim_title("Harbour bridge will reopen - Monday Update", site=site) == "Harbour bridge will reopen - Monday Update"
+    assert strip_site_name("Coastal Times | Bridge reopens", *site) == "Bridge reopens"

@@ -5,19 +5,18 @@ WARC records; plus teaser detection, so a feed entry with only a summary gets it
 from __future__ import annotations
 
 import gzip
-import re
 import zlib
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import urlsplit
 
 import trafilatura
 
 from ..errors import ExtractionError, IngestError, InputError
 from ..models import Article
 from ..text import clean_text, detect_language
+from ..text.titles import trim_title
 from .base import ReadReport, stable_id
 from .boundary import ItemRefused, checked_date, prepare
 from .inputs import SNIFF_BYTES, binary_reason, open_regular, read_capped
@@ -29,7 +28,6 @@ MAX_PAGE_BYTES = 10_000_000
 MIN_TEXT_WORDS = 1  # below this the first extraction is retried favouring recall (measured: retrying
 # pages under 10 or 25 words only adds boilerplate on html/trafilatura-news)
 EXTRACTOR = "trafilatura.v1"
-_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·:]{1,2}\s+")
 
 
 def _extract(html: bytes | str, url: str, *, favor_recall: bool) -> Any:
@@ -44,36 +42,10 @@ def _field(doc: Any, name: str) -> str:
     return str(value).strip() if value else ""
 
 
-def _alnum(value: str) -> str:
-    return re.sub(r"\W+", "", value.casefold())
-
-
 def strip_site_name(title: str, sitename: str = "", host: str = "") -> str:
-    """``title`` without a trailing (or leading) `` - Outlet`` / `` | Outlet`` part naming the site.
-
-    The part is dropped only when it matches the site name or a label of the host name, so a
-    real subtitle after a dash survives.
-    """
-    host = (urlsplit(host).hostname or "") if "//" in host else host
-    names = {_alnum(sitename)} | {_alnum(label) for label in host.split(".") if len(label) > 3}
-    names -= {"", "www", "news", "html"}
-
-    def is_site(part: str) -> bool:
-        key = _alnum(part)
-        return bool(key) and any(key == n or (len(key) >= 4 and (key in n or n in key)) for n in names)
-
-    while names:
-        separators = list(_TITLE_SEPARATORS.finditer(title))
-        if not separators:
-            break
-        last, first = separators[-1], separators[0]
-        if is_site(title[last.end():]):
-            title = title[: last.start()].strip()
-        elif is_site(title[: first.start()]):
-            title = title[first.end():].strip()
-        else:
-            break
-    return title
+    """``title`` without a trailing (or leading) `` - Outlet`` / `` | Outlet`` part naming the site
+    (:func:`storyline.text.titles.trim_title` with the site known)."""
+    return trim_title(title, site=(sitename, host))
 
 
 def extract_article(html: bytes | str, *, url: str = "", origin: str = "", source: str = "",

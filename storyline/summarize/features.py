@@ -1,5 +1,5 @@
-"""What the learned models know about a story: content-word bags per item, candidate sentences,
-and light title trimming.
+"""What the learned models know about a story: content-word bags per item and candidate sentences
+(words: :mod:`storyline.text.tokens`; title trimming: :mod:`storyline.text.titles`).
 
 Everything here is computed from the story alone (no corpus statistics), in pure Python; the
 training script (``scripts/train_summarizer.py``) and the summarizers share it, so the two cannot
@@ -7,55 +7,20 @@ drift apart.
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import repeat
 from typing import Sequence
 
 from ..models import Article
-from ..text import STOPWORDS, split_sentences
-from ..text.tokens import _WORD  # the tokens of storyline.text.content_words
-
-_OUTLET_SUFFIX = re.compile(
-    r"\s+(?:\|\s+[^|]{2,40}|[-–—]\s+(?:[A-Z][\w.&']*\s?){1,3}|[-–—]\s+\S+\.(?:com|net|org|co\.uk))$"
-)
-_TAG_PREFIX = re.compile(r"^(?:[A-Z]{3,}(?: [A-Z]{3,})?|Breaking|Watch|Exclusive|Opinion|Analysis|Live)\s*[:|]\s+")
-
-@lru_cache(maxsize=1 << 16)
-def stem(word: str) -> str:
-    """A deliberately light stemmer: plural and possessive endings off (``talks`` -> ``talk``)."""
-    if word.endswith(("'s", "’s")):
-        word = word[:-2]
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-_BAG_WORD: dict[str, str] = {}  # raw token -> its stemmed content word, or "" for a stopword; a cache
-
-
-def _bag_word(raw: str) -> str:
-    """:func:`stem` of the content word a raw token makes (as ``content_words``), "" if none."""
-    w = raw.replace(".", "").casefold()
-    word = stem(w) if w not in STOPWORDS and (len(w) > 1 or w.isdigit()) else ""
-    if len(_BAG_WORD) > 1 << 17:
-        _BAG_WORD.clear()
-    _BAG_WORD[raw] = word
-    return word
+from ..text import content_words, split_sentences
+from ..text.titles import trim_title  # noqa: F401 - its home moved; importable here as before
 
 
 def bag(text: str) -> list[str]:
-    """Stemmed content words of ``text`` in reading order (``stem`` of each of
-    ``storyline.text.content_words(text)``; memoized per raw token)."""
-    raw = _WORD.findall(text)
-    words = list(map(_BAG_WORD.get, raw))
-    if None in words:
-        words = [_bag_word(r) if w is None else w for r, w in zip(raw, words)]
-    return list(filter(None, words))
+    """Stemmed content words of ``text`` in reading order
+    (:func:`storyline.text.content_words` with ``stemmed=True``)."""
+    return content_words(text, stemmed=True)
 
 
 @dataclass(slots=True)
@@ -130,17 +95,3 @@ def story_sentences(articles: Sequence[Article], members: Sequence[int], view: S
     if view is not None and view.sentences:
         return [s for i in members for s in view.sentences[i]]
     return [s for i in members for s in article_sentences(articles[i].text, i)]
-
-
-def trim_title(title: str) -> str:
-    """Light headline trimming: a trailing outlet name (``"... - CNN"``, ``"... | Fox News"``)
-    and a leading rubric (``"EXCLUSIVE: ..."``, ``"WATCH: ..."``) go; a title that would drop
-    below four words is returned unchanged (only stripped of surrounding space)."""
-    title = " ".join(title.split())
-    m = _OUTLET_SUFFIX.search(title)
-    if m and len(title[: m.start()].split()) >= 4:
-        title = title[: m.start()].rstrip()
-    m = _TAG_PREFIX.match(title)
-    if m and len(title[m.end():].split()) >= 4:
-        title = title[m.end():]
-    return title

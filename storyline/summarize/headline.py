@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 from ..models import Article
 from ..text import STOPWORDS, content_words, split_sentences
+from ..text.titles import trim_title
 
 if TYPE_CHECKING:
     from .chances import WordChances
@@ -60,8 +61,6 @@ _MIN_PART_WORDS = 4
 def title_variants(title: str) -> list[tuple[str, bool]]:
     """The trimmed title, and each of its parts around a dash or colon that could stand alone
     (``(text, is_part)``)."""
-    from .features import trim_title
-
     full = trim_title(title)
     out = [(full, False)]
     parts = _PARTS.split(full)
@@ -233,8 +232,6 @@ def follow_development(view: "StoryView", headline: str, source: int | None,
     reports an outcome stays; one that reports a toll gives way only to a later toll. Without
     publication times nothing moves.
     """
-    from .features import trim_title
-
     if source is None or len(view.members) < 2:
         return headline, source
     chosen_time = view.articles[source].published

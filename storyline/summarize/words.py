@@ -10,20 +10,15 @@ predicted — repeats earn nothing, which is the redundancy control.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import chain, repeat
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..text import STOPWORDS
+from ..text.tokens import ROUGE_CAPITALIZED, ROUGE_CASED_WORD, STOPWORDS, stem, tokenize
 from .features import Sentence, StoryView
 
-_TOKEN = re.compile(r"[a-z0-9]+")
-_CASED_TOKEN = re.compile(r"[A-Za-z0-9]+")
-_CAPITALIZED = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]*")  # the _CASED_TOKEN tokens that start upper-case
 MAX_REPEAT = 5
 
 _WORD_BASE = (
@@ -68,20 +63,10 @@ class Lexicon:
         return cls(dict(zip(spec["words"], spec["values"])), spec["default"])
 
 
-@lru_cache(maxsize=1 << 16)
-def stem(token: str) -> str:
-    """Light suffix stripping, enough to match ``talks``/``talked``/``talking`` within a story."""
-    if len(token) <= 3 or token.isdigit():
-        return token
-    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if token.endswith(suffix) and len(token) - len(suffix) >= 3 and not token.endswith("ss"):
-            return token[: -len(suffix)] + keep
-    return token
-
-
 def tokens(text: str) -> list[str]:
-    """Lower-cased alphanumeric tokens, lightly stemmed (the way ROUGE tokenizes, roughly)."""
-    return list(map(stem, _TOKEN.findall(text.lower())))
+    """Lower-cased alphanumeric tokens, lightly stemmed (the way ROUGE tokenizes, roughly):
+    :func:`storyline.text.tokenize` with ``rouge=True, stemmed=True``."""
+    return tokenize(text, rouge=True, stemmed=True)
 
 
 @dataclass(slots=True)
@@ -124,18 +109,18 @@ class WordTable:
         return [(vocab[c // n], vocab[c % n]) for c in self.pair_codes.tolist()]
 
 
-_STEMMED: dict[str, str] = {}  # raw token -> stem(token.lower()); a cache, cleared when large
+_STEMMED: dict[str, str] = {}  # raw token -> stem(token.lower(), rouge=True); a cache, cleared when large
 
 
 def _stems(raw: list[str]) -> list[str]:
-    """``stem(token.lower())`` of each raw token (cached: a story repeats its words)."""
+    """``stem(token.lower(), rouge=True)`` of each raw token (cached: a story repeats its words)."""
     out = list(map(_STEMMED.get, raw))
     if None in out:
         if len(_STEMMED) > 1 << 17:
             _STEMMED.clear()
         for n, r in enumerate(raw):
             if out[n] is None:
-                out[n] = _STEMMED[r] = stem(r.lower())
+                out[n] = _STEMMED[r] = stem(r.lower(), rouge=True)
     return out  # type: ignore[return-value]
 
 
@@ -143,9 +128,9 @@ def _tokenize(texts: Iterable[str]) -> tuple[list[list[str]], list[list[str]]]:
     """Each text's tokens, and its capitalized tokens other than its first (both stemmed)."""
     tokens_of, capitalized = [], []
     for text in texts:
-        raw = _CASED_TOKEN.findall(text)
+        raw = ROUGE_CASED_WORD.findall(text)
         tokens_of.append(_stems(raw))
-        caps = _CAPITALIZED.findall(text)
+        caps = ROUGE_CAPITALIZED.findall(text)
         capitalized.append(_stems(caps[1:] if raw and raw[0][0].isupper() else caps))
     return tokens_of, capitalized
 

@@ -1,7 +1,10 @@
-"""Text stage: cleaning, sentence splitting, tokens and language detection."""
+"""Text stage: cleaning, sentence splitting, tokens and stems, title trimming and language detection."""
 from .clean import clean_text
 from .language import detect_language
 from .sentences import split_sentences
-from .tokens import STOPWORDS, content_words, tokenize
+from .titles import trim_title
+from .tokens import STOPWORDS, content_words, stem, tokenize
 
-__all__ = ["clean_text", "detect_language", "split_sentences", "tokenize", "content_words", "STOPWORDS"]
+__all__ = [
+    "clean_text", "detect_language", "split_sentences", "tokenize", "content_words", "stem", "STOPWORDS", "trim_title",
+]

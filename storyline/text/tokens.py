@@ -1,9 +1,26 @@
-"""Word tokens and stopwords shared by dedup, clustering and summaries."""
+"""The engine's one set of word tokens, stopwords and stemmers (dedup, clustering, summaries).
+
+Two choices are explicit parameters rather than separate copies, because the models were trained
+with each and changing either changes their output:
+
+- ``rouge``: how words are cut. By default a word is a run of letters or digits of any script,
+  with inner apostrophes, dots and hyphens kept (``U.S.`` -> ``us``, ``rock-and-roll`` one token):
+  what dedup, clustering and content-word bags compare. With ``rouge=True`` a word is a run of
+  ASCII letters and digits, split at everything else, as ROUGE scores summaries: the summary word
+  models predict ROUGE matches with an editor's summary, so they count words ROUGE's way.
+- ``rouge`` again, for stems. By default a light stemmer drops possessive and plural endings only
+  (``talks`` -> ``talk``), to compare the items of one story; with ``rouge=True`` it also drops
+  ``-ing``/``-ed``/``-es``, closer to the Porter stemming ROUGE applies.
+"""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
+_ROUGE_WORD = re.compile(r"[a-z0-9]+")  # on lower-cased text
+ROUGE_CASED_WORD = re.compile(r"[A-Za-z0-9]+")  # the same tokens, case kept (to see capitals)
+ROUGE_CAPITALIZED = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]*")  # the ROUGE_CASED_WORD tokens that start upper-case
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are aren't as at be because been
@@ -18,11 +35,72 @@ STOPWORDS = frozenset(
 )
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens; dots inside acronyms are dropped (``U.S.`` -> ``us``)."""
-    return [w.replace(".", "").casefold() for w in _WORD.findall(text)]
+def tokenize(text: str, *, rouge: bool = False, stemmed: bool = False) -> list[str]:
+    """Lower-cased word tokens of ``text`` in reading order.
+
+    Args:
+        text: any text.
+        rouge: cut words as ROUGE does (ASCII letters and digits) instead of whole words of any
+            script (dots inside acronyms dropped: ``U.S.`` -> ``us``).
+        stemmed: each token through :func:`stem` (with the same ``rouge``).
+    """
+    if rouge:
+        found = _ROUGE_WORD.findall(text.lower())
+        return list(map(_rouge_stem, found)) if stemmed else found
+    words = [w.replace(".", "").casefold() for w in _WORD.findall(text)]
+    return list(map(_light_stem, words)) if stemmed else words
 
 
-def content_words(text: str) -> list[str]:
-    """Tokens that are not stopwords, numbers kept."""
+def content_words(text: str, *, stemmed: bool = False) -> list[str]:
+    """Tokens (:func:`tokenize`) that are not stopwords, numbers kept; with ``stemmed`` each
+    through the light :func:`stem` (memoized per raw token: a story repeats its words)."""
+    if stemmed:
+        raw = _WORD.findall(text)
+        words = list(map(_CONTENT_STEM.get, raw))
+        if None in words:
+            words = [_content_stem(r) if w is None else w for r, w in zip(raw, words)]
+        return list(filter(None, words))
     return [w for w in tokenize(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def stem(word: str, *, rouge: bool = False) -> str:
+    """A light stemmer: possessive and plural endings off; with ``rouge`` also ``-ing``, ``-ed``,
+    ``-es`` (a token of three letters or fewer, or of digits, stays)."""
+    return _rouge_stem(word) if rouge else _light_stem(word)
+
+
+@lru_cache(maxsize=1 << 16)
+def _light_stem(word: str) -> str:
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+@lru_cache(maxsize=1 << 16)
+def _rouge_stem(token: str) -> str:
+    if len(token) <= 3 or token.isdigit():
+        return token
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3 and not token.endswith("ss"):
+            return token[: -len(suffix)] + keep
+    return token
+
+
+_CONTENT_STEM: dict[str, str] = {}  # raw token -> its stemmed content word, or "" for a stopword; a cache
+
+
+def _content_stem(raw: str) -> str:
+    """The light stem of the content word a raw token makes (as :func:`content_words`), "" if none."""
+    w = raw.replace(".", "").casefold()
+    word = _light_stem(w) if w not in STOPWORDS and (len(w) > 1 or w.isdigit()) else ""
+    if len(_CONTENT_STEM) > 1 << 17:
+        _CONTENT_STEM.clear()
+    _CONTENT_STEM[raw] = word
+    return word
+
+
+__all__ = ["ROUGE_CAPITALIZED", "ROUGE_CASED_WORD", "STOPWORDS", "content_words", "stem", "tokenize"]
