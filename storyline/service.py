@@ -29,20 +29,6 @@ _WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 _CHUNK = 256
 
 
-class FeedStoreAdapter:
-    """The watcher's view of a store: ``add_articles`` returns how many were new."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.get_feed = engine.store.get_feed
-        self.save_feed = engine.store.save_feed
-        self.list_feeds = engine.store.list_feeds
-
-    def add_articles(self, articles: Iterable[Article]) -> int:
-        """One poll's articles, in one write session (the writer lock is held only this long)."""
-        return self.engine.add_articles(articles).new
-
-
 @dataclass
 class IngestSummary:
     """Totals of an ingest run across every source."""

@@ -27,7 +27,6 @@ TEASER_MAX_WORDS = 60
 MAX_PAGE_BYTES = 10_000_000
 MIN_TEXT_WORDS = 1  # below this the first extraction is retried favouring recall (measured: retrying
 # pages under 10 or 25 words only adds boilerplate on html/trafilatura-news)
-EXTRACTOR = "trafilatura.v1"
 
 
 def _extract(html: bytes | str, url: str, *, favor_recall: bool) -> Any:
@@ -199,7 +198,6 @@ def complete_teaser(article: Article, fetcher: Any, *, max_words: int = TEASER_M
 
 
 __all__ = [
-    "EXTRACTOR",
     "TEASER_MAX_WORDS",
     "complete_from_page",
     "complete_teaser",

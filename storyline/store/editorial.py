@@ -7,7 +7,7 @@ stories it touched dirty. These functions only persist the decision; the engine
 touched stories' summaries afterwards. The decisions are
 kept in their own tables (``story_merges``, ``article_overrides``, ``pinned_headlines``) so that
 later ingest and summary refreshes can respect them (see :func:`pinned_headline`,
-:func:`story_override` and :func:`apply_pin`).
+``Store.overrides()`` and :func:`apply_pin`).
 """
 from __future__ import annotations
 
@@ -363,12 +363,6 @@ def headline_history(store: SQLStore, story_id: str) -> list[dict[str, Any]]:
     return [{"at": r[0], "headline": r[1], "article_id": r[2], "reason": r[3], "outlet": r[4] or ""} for r in rows]
 
 
-def story_override(store: SQLStore, article_id: str) -> str | None:
-    """The story an editor put ``article_id`` in (resolved through later merges), or None."""
-    row = store.db.execute("SELECT story_id FROM article_overrides WHERE article_id = ?", (article_id,)).fetchone()
-    return None if row is None else store.resolve_story_id(str(row[0]))
-
-
 def editorial_log(store: SQLStore, *, limit: int = 100, story_id: str | None = None) -> list[dict[str, Any]]:
     """Recent editorial actions, newest first (optionally only those naming ``story_id``)."""
     if story_id:
@@ -404,6 +398,5 @@ __all__ = [
     "pinned_headline",
     "record_headline",
     "split_article",
-    "story_override",
     "undo",
 ]
