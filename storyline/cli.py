@@ -358,10 +358,11 @@ def _stories_since(store: Any, since_text: str, as_json: bool, limit: int) -> in
     """`storyline stories --since T`: the stories with reports first seen after T, and their updates."""
     from . import follow
     from .store import queries
+    from .view import story_cards
 
     since = follow.parse_since(since_text)
     moved = queries.stories_moved_since(store, since.isoformat())[:limit]
-    cards = queries.story_cards(store, moved)
+    cards = {c["id"]: c for c in story_cards(store, list(queries.story_cards(store, moved).values()))}
     found = [{**follow.update(store, sid, since), "id": sid, "headline": cards[sid]["headline"] if sid in cards else ""}
              for sid in moved]
     if as_json:
@@ -387,17 +388,18 @@ def cmd_stories(args: argparse.Namespace) -> int:
     store = open_store(_settings(args))
     if args.since:
         return _stories_since(store, args.since, args.json, args.limit)
+    from .view import story_view
+
     rows = store.list_stories(limit=args.limit, offset=args.offset)
+    views = [v for v in (story_view(store, r["id"], include_hidden=True) for r in rows) if v is not None]
     if args.json:
-        json.dump({"stories": [dict(r) | {"summary": json.loads(r["summary"] or "{}").get("summary", "")}
-                               for r in rows]}, sys.stdout, ensure_ascii=False, indent=2)
+        json.dump({"stories": views}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
-    if not rows:
+    if not views:
         _warn(f"no stories stored in {store.where}; run `storyline ingest PATH` first")
-    for r in rows:
-        extra = f", {r['duplicates']} reprints" if r["duplicates"] else ""
-        print(f"{r['id']}  {r['size']} report(s){extra}, {r['outlets']} outlet(s)  {r['headline']}")
+    for v in views:
+        print(f"{v['id']}  {v['coverage']}  {v['headline']}")
     return EXIT_OK
 
 
