@@ -209,26 +209,21 @@ def _when(dt: Any) -> str:
 def cmd_feeds(args: argparse.Namespace) -> int:
     from .store import open_store
 
+    from .ingest import subscriptions
+
     store = open_store(_settings(args))
     if args.action == "add":
-        from .models import FeedState
-
-        from .ingest.safety import check_subscription
-
         settings, added, refused = _settings(args), 0, 0
         for url in args.urls:
             try:  # the same checks (scheme, host, network policy) and messages as fetching later
-                note = check_subscription(url, allow_private=settings.allow_private_network)
+                note = subscriptions.check_address(url, allow_private=settings.allow_private_network)
             except InputError as exc:
                 _warn(f"error: {exc}; not subscribed")
                 refused += 1
                 continue
             if note:
                 _warn(f"warning: {url}: {note}; subscribed anyway, it is checked again before every fetch")
-            state = store.get_feed(url) or FeedState(url=url)
-            if args.interval:
-                state.interval_s = args.interval * 60
-            store.save_feed(state)
+            subscriptions.subscribe(store, url, interval_s=args.interval * 60 if args.interval else None)
             added += 1
         _warn(f"subscribed {added} feed(s); `storyline watch` polls them" + (f"; {refused} refused" if refused else ""))
         return EXIT_FAILED if refused else EXIT_OK
@@ -239,18 +234,14 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         return _remove_feeds(engine, args.urls, drop_articles=args.drop_articles, reason=args.reason)
     feeds = store.list_feeds()
     if args.json:
-        from dataclasses import asdict
-
-        rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(f).items()} for f in feeds]
-        json.dump({"feeds": rows}, sys.stdout, indent=2)
+        json.dump({"feeds": [subscriptions.to_dict(f) for f in feeds]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
     if not feeds:
         _warn("no feeds subscribed; `storyline feeds add URL` or `storyline ingest FEED_URL|OPML`")
     for f in feeds:
-        health = "ok" if not f.consecutive_failures else f"FAILING x{f.consecutive_failures}: {f.last_error}"
         print(f"{f.url}\n    {f.title or '(untitled)'} | last success {_when(f.last_success_at)} | "
-              f"next poll {_when(f.next_poll_at)} | {f.entries_seen} articles | {health}")
+              f"next poll {_when(f.next_poll_at)} | {f.entries_seen} articles | {subscriptions.health(f)}")
     return EXIT_OK
 
 
@@ -266,8 +257,10 @@ def _remove_feeds(store: Any, urls: Sequence[str], *, drop_articles: bool, reaso
         report = forget(store, feeds=present, reason=reason or "feed removed with --drop-articles")
         _warn(f"forgot {len(report.removed)} article(s) read from {len(present)} feed(s); "
               f"{len(report.stories_recomputed)} story(ies) recomputed, {len(report.stories_emptied)} emptied")
+    from .ingest.subscriptions import unsubscribe
+
     for url in present:
-        store.delete_feed(url)
+        unsubscribe(store, url)
     if present:
         kept = "" if drop_articles else "; their articles stay (`--drop-articles` removes them)"
         _warn(f"unsubscribed {len(present)} feed(s){kept}")
@@ -369,10 +362,11 @@ def _stories_since(store: Any, since_text: str, as_json: bool, limit: int) -> in
     """`storyline stories --since T`: the stories with reports first seen after T, and their updates."""
     from . import follow
     from .store import queries
+    from .view import story_cards
 
     since = follow.parse_since(since_text)
     moved = queries.stories_moved_since(store, since.isoformat())[:limit]
-    cards = queries.story_cards(store, moved)
+    cards = {c["id"]: c for c in story_cards(store, list(queries.story_cards(store, moved).values()))}
     found = [{**follow.update(store, sid, since), "id": sid, "headline": cards[sid]["headline"] if sid in cards else ""}
              for sid in moved]
     if as_json:
@@ -398,17 +392,18 @@ def cmd_stories(args: argparse.Namespace) -> int:
     store = open_store(_settings(args))
     if args.since:
         return _stories_since(store, args.since, args.json, args.limit)
+    from .view import story_view
+
     rows = store.list_stories(limit=args.limit, offset=args.offset)
+    views = [v for v in (story_view(store, r["id"], include_hidden=True) for r in rows) if v is not None]
     if args.json:
-        json.dump({"stories": [dict(r) | {"summary": json.loads(r["summary"] or "{}").get("summary", "")}
-                               for r in rows]}, sys.stdout, ensure_ascii=False, indent=2)
+        json.dump({"stories": views}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
-    if not rows:
+    if not views:
         _warn(f"no stories stored in {store.where}; run `storyline ingest PATH` first")
-    for r in rows:
-        extra = f", {r['duplicates']} reprints" if r["duplicates"] else ""
-        print(f"{r['id']}  {r['size']} report(s){extra}, {r['outlets']} outlet(s)  {r['headline']}")
+    for v in views:
+        print(f"{v['id']}  {v['coverage']}  {v['headline']}")
     return EXIT_OK
 
 

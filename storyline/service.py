@@ -9,14 +9,14 @@ the run continues.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from .config import Settings
 from .errors import InputError
 from .ingest import ReadReport, read_paths
+from .ingest import subscriptions
 from .ingest.files import _expand, _suffix
 from .models import Article, FeedState
 from .engine import Engine, IngestResult
@@ -153,24 +153,15 @@ def _ingest_urls(store: Engine, urls: Sequence[str], opml_feeds: Sequence[tuple[
 
 
 def _subscribe(store: Engine, url: str, title: str) -> None:
-    if store.get_feed(url) is None:
-        store.save_feed(FeedState(url=url, title=title))
+    if store.get_feed(url) is None:  # a feed already subscribed keeps its title and interval
+        subscriptions.subscribe(store, url, title=title)
 
 
 def _note_feed_success(store: Engine, url: str, title: str, read: UrlRead, new: int) -> None:
-    state = store.get_feed(url) or FeedState(url=url)
     fetch = read.fetch
-    store.save_feed(replace(
-        state, title=state.title or title, last_success_at=datetime.now(timezone.utc), consecutive_failures=0,
-        etag=(fetch.etag if fetch else "") or state.etag,
-        last_modified=(fetch.last_modified if fetch else "") or state.last_modified,
-        entries_seen=state.entries_seen + new,
-    ))
+    subscriptions.record_success(store, FeedState(url=url), title=title, etag=fetch.etag if fetch else "",
+                                 last_modified=fetch.last_modified if fetch else "", new_articles=new, schedule=False)
 
 
 def _note_feed_failure(store: Engine, url: str, title: str, exc: InputError) -> None:
-    state = store.get_feed(url)
-    if state is None:
-        return  # a URL that never worked is not subscribed
-    store.save_feed(replace(state, last_error=str(exc), last_error_at=datetime.now(timezone.utc),
-                            consecutive_failures=state.consecutive_failures + 1))
+    subscriptions.record_failure(store, url, str(exc), schedule=False)

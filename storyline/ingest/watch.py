@@ -15,7 +15,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Iterable, Protocol, runtime_checkable
 
 from ..config import Settings
@@ -25,9 +25,10 @@ from .feeds import looks_like_json_feed, parse_feed
 from .fetch import ACCEPT_FEED, Fetcher, FetchResult
 from .opml import OpmlFeed, parse_opml
 from .pages import complete_teaser, extract_article, is_teaser
+from . import subscriptions
+from .subscriptions import MAX_BACKOFF_S, backoff_seconds
 
 log = logging.getLogger("storyline.ingest")
-MAX_BACKOFF_S = 24 * 3600.0
 PAGES_PER_POLL = 10  # teaser pages fetched per feed and poll at most
 
 
@@ -97,12 +98,6 @@ class PollReport:
         return not self.errors
 
 
-def backoff_seconds(interval_s: float, failures: int, *, cap: float = MAX_BACKOFF_S) -> float:
-    """Delay before the next poll after ``failures`` consecutive failures: the interval
-    doubled per failure, at most ``cap``."""
-    return min(interval_s * (2 ** max(0, failures)), max(cap, interval_s))
-
-
 def _utc(now: datetime | None) -> datetime:
     now = now or datetime.now(timezone.utc)
     return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
@@ -139,17 +134,11 @@ class Watcher:
 
     def subscribe(self, url: str, *, title: str = "", interval_s: float | None = None) -> FeedState:
         """Add ``url`` to the store (or update its title/interval) and return its state."""
-        state = self.store.get_feed(url) or FeedState(url=url)
-        state = replace(state, title=title or state.title,
-                        interval_s=interval_s if interval_s is not None else state.interval_s)
-        self.store.save_feed(state)
-        return state
+        return subscriptions.subscribe(self.store, url, title=title, interval_s=interval_s)
 
     def due_feeds(self, now: datetime | None = None) -> list[FeedState]:
         """Feeds whose ``next_poll_at`` has come (or that were never polled), oldest first."""
-        now = _utc(now)
-        due = [f for f in self.store.list_feeds() if f.next_poll_at is None or _utc(f.next_poll_at) <= now]
-        return sorted(due, key=lambda f: _utc(f.next_poll_at) if f.next_poll_at else datetime.min.replace(tzinfo=timezone.utc))
+        return subscriptions.due(self.store, now)
 
     def poll_once(self, now: datetime | None = None) -> PollReport:
         """Poll every due feed once, store new articles and feed health.
@@ -226,25 +215,17 @@ class Watcher:
 
     def _record(self, state: FeedState, poll: FeedPoll, result: FetchResult | None,
                 articles: list[Article], now: datetime) -> None:
-        current = self.store.get_feed(state.url) or state
-        if poll.error is not None:
-            failures = current.consecutive_failures + 1
-            delay = backoff_seconds(current.interval_s, failures, cap=self.max_backoff_s)
-            asked = getattr(poll.error, "retry_after", None)  # 429/503 with Retry-After
-            if asked:
-                delay = max(delay, min(float(asked), self.max_backoff_s))
-            updated = replace(current, last_error=str(poll.error), last_error_at=now, consecutive_failures=failures,
-                              next_poll_at=now + timedelta(seconds=delay))
-        else:
-            if articles:
-                poll.new_articles = self.store.add_articles(articles)
-                self._seen.setdefault(state.url, set()).update(a.id for a in articles)
-            updated = replace(current, title=current.title or poll.title, last_success_at=now, consecutive_failures=0,
-                              next_poll_at=now + timedelta(seconds=current.interval_s),
-                              etag=(result.etag if result else "") or current.etag,
-                              last_modified=(result.last_modified if result else "") or current.last_modified,
-                              entries_seen=current.entries_seen + poll.new_articles)
-        self.store.save_feed(updated)
+        if poll.error is not None:  # 429/503 may carry Retry-After
+            subscriptions.record_failure(self.store, state.url, str(poll.error), state=state, now=now,
+                                         retry_after=getattr(poll.error, "retry_after", None),
+                                         max_backoff_s=self.max_backoff_s)
+            return
+        if articles:
+            poll.new_articles = self.store.add_articles(articles)
+            self._seen.setdefault(state.url, set()).update(a.id for a in articles)
+        subscriptions.record_success(self.store, state, title=poll.title, etag=result.etag if result else "",
+                                     last_modified=result.last_modified if result else "",
+                                     new_articles=poll.new_articles, now=now)
 
 
 # ---------------------------------------------------------------- one-shot reading of a URL

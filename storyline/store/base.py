@@ -140,7 +140,6 @@ class Store(Protocol):
     def counts(self) -> dict[str, int]: ...
     def iter_articles(self) -> Iterator[dict[str, Any]]: ...
     def iter_stories(self) -> Iterator[dict[str, Any]]: ...
-    def pinned_headline(self, story_id: str) -> str | None: ...
     def overrides(self) -> dict[str, str]: ...
 
     # engine state
@@ -462,11 +461,6 @@ class SQLStore:
                 "outlets": row["outlets"], "first_seen": row["first_seen"], "last_seen": row["last_seen"],
                 "articles": members.get(row["id"], []), "summarizer": summary.get("summarizer", ""),
             }
-
-    def pinned_headline(self, story_id: str) -> str | None:
-        """The headline an editor pinned on ``story_id``, or None."""
-        row = self.db.execute("SELECT headline FROM pinned_headlines WHERE story_id = ?", (story_id,)).fetchone()
-        return None if row is None else str(row[0])
 
     def overrides(self) -> dict[str, str]:
         """Article id -> the story an editor put it in (resolved through later merges)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import StorylineError
 from ..models import Story, Summary
@@ -306,17 +306,35 @@ def undo(store: SQLStore, log_id: int, *, note: str = "") -> tuple[str, list[str
 
 
 # -- hooks for the store: how later ingest and refreshes respect editorial decisions ----------
+# The pinned-headline rule, in one place: an editor's pin replaces the computed headline wherever
+# a headline is shown or stored (summary refresh, story view-model, lists, feeds, CLI).
+def pinned_headlines(store: SQLStore, story_ids: Sequence[str]) -> dict[str, str]:
+    """Story id -> the headline an editor pinned on it, for the pinned ones among ``story_ids``."""
+    ids = list(dict.fromkeys(story_ids))
+    out: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        out.update((str(r[0]), str(r[1])) for r in store.db.execute(
+            f"SELECT story_id, headline FROM pinned_headlines WHERE story_id IN ({','.join('?' * len(chunk))})",
+            chunk).fetchall())
+    return out
+
+
 def pinned_headline(store: SQLStore, story_id: str) -> str | None:
     """The headline an editor pinned on ``story_id``, or None."""
-    row = store.db.execute("SELECT headline FROM pinned_headlines WHERE story_id = ?", (story_id,)).fetchone()
-    return None if row is None else str(row[0])
+    return pinned_headlines(store, [story_id]).get(story_id)
+
+
+def shown_headline(computed: str, pinned: str | None) -> str:
+    """The headline readers see: the pinned one when there is a pin, else the computed one."""
+    return computed if pinned is None else pinned
 
 
 def apply_pin(store: SQLStore, story_id: str, summary: Summary) -> Summary:
     """``summary`` with its headline replaced by the pinned one, if any (sentences are kept)."""
-    headline = pinned_headline(store, story_id)
-    if headline is not None:
-        summary.headline = headline
+    pinned = pinned_headline(store, story_id)
+    summary.headline = shown_headline(summary.headline, pinned)
+    if pinned is not None:
         summary.headline_article = None
     return summary
 
@@ -396,6 +414,8 @@ __all__ = [
     "merge_stories",
     "pin_headline",
     "pinned_headline",
+    "pinned_headlines",
+    "shown_headline",
     "record_headline",
     "split_article",
     "undo",

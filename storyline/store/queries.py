@@ -1,8 +1,8 @@
 """Read-only queries for the web interface: ranked story lists, search, outlets, related stories.
 
-Every function takes a :class:`~storyline.store.sqlite.SQLiteStore` and only reads. Pinned
-headlines (``pinned_headlines``, migration 0002) take precedence over computed ones here, so an
-editor's pin shows even before the store's summary refresh consults it.
+Every function takes a :class:`~storyline.store.sqlite.SQLiteStore` and only reads. Story rows
+carry the stored (computed) headline; the story view-model (:mod:`storyline.view`) applies an
+editor's pin through the one pinned-headline rule (:func:`storyline.store.editorial.shown_headline`).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ _SCORE = ("(2.0 * s.outlets + s.size + 0.5 * s.duplicates) / "
           "(1.0 + max(0.0, julianday(:ref) - julianday(coalesce(s.last_seen, :ref))))")
 # Outlets count every outlet that carried the story, reprinting outlets included, so the count
 # agrees with the list of outlets a story shows (the stored ``stories.outlets`` counts originals only).
-_CARD_COLUMNS = ("s.id, coalesce(p.headline, s.headline) AS headline, p.headline IS NOT NULL AS pinned, s.summary, "
+_CARD_COLUMNS = ("s.id, s.headline, s.summary, "
                  "s.size, s.duplicates, (SELECT count(DISTINCT a.source) FROM articles a WHERE a.story_id = s.id "
                  "AND a.source <> '') AS outlets, s.first_seen, s.last_seen, s.updated_at")
 
@@ -100,7 +100,7 @@ def ranked_stories(store: SQLiteStore, flt: StoryFilter = StoryFilter(), *, limi
     params.update(ref=latest_time(store) or "1970-01-01", limit=limit, offset=offset)
     rows = store.db.execute(
         f"SELECT {_CARD_COLUMNS}, {_SCORE} AS score FROM stories s "
-        f"LEFT JOIN pinned_headlines p ON p.story_id = s.id WHERE {where} "
+        f"WHERE {where} "
         "ORDER BY score DESC, s.last_seen DESC, s.id LIMIT :limit OFFSET :offset", params,
     ).fetchall()
     total = store.db.execute(f"SELECT count(*) FROM stories s WHERE {where}", params).fetchone()[0]
@@ -113,7 +113,7 @@ def story_cards(store: SQLiteStore, ids: Sequence[str]) -> dict[str, sqlite3.Row
         return {}
     marks = ",".join("?" * len(ids))
     rows = store.db.execute(
-        f"SELECT {_CARD_COLUMNS} FROM stories s LEFT JOIN pinned_headlines p ON p.story_id = s.id "
+        f"SELECT {_CARD_COLUMNS} FROM stories s "
         f"WHERE s.id IN ({marks})", list(ids),
     ).fetchall()
     return {r["id"]: r for r in rows}
@@ -304,7 +304,7 @@ def article(store: SQLiteStore, article_id: str) -> sqlite3.Row | None:
 def outlet_stories(store: SQLiteStore, name: str, *, limit: int = 20, offset: int = 0) -> tuple[list[sqlite3.Row], int]:
     """Stories an outlet covered, most recent coverage first."""
     rows = store.db.execute(
-        f"SELECT {_CARD_COLUMNS} FROM stories s LEFT JOIN pinned_headlines p ON p.story_id = s.id "
+        f"SELECT {_CARD_COLUMNS} FROM stories s "
         "WHERE s.id IN (SELECT story_id FROM articles WHERE source = ?) AND s.size > 0 "
         "AND s.id NOT IN (SELECT story_id FROM hidden_stories) "
         "ORDER BY julianday(s.last_seen) DESC, s.id LIMIT ? OFFSET ?", (name, limit, offset),
