@@ -9,6 +9,13 @@ none rather than filler. The vectors are written when a story's summary is refre
 computed before its transaction, written inside it); only stories within :data:`WINDOW_DAYS` of
 each other are compared.
 
+A page never compares vectors: when a story's vector is written, :func:`refresh` compares it with
+every story in its window and keeps the pairs above the floor, both ways, in ``story_related``
+(migration 0040); :func:`related` reads the story's own rows (an indexed look-up, as many rows as
+it has neighbours). A store made before 0040 has stories whose pairs were never computed
+(``story_vectors.related_at`` NULL): their page compares vectors as before until
+:func:`fill_missing` (or the story's next refresh) computes them.
+
 On the demo corpus the only pairs above the floor are the cup final and its victory parade (0.357)
 and the port stories with the parade on Harbor Road (0.445); a bridge collision and a rail opening
 (about 0.27), a wildfire and an earthquake (about 0.18), or a museum theft and anything else stay
@@ -84,13 +91,15 @@ def vector_row(story: Story, embedder: Embedder | None) -> tuple[Any, ...]:
 
 
 def save_vectors(store: SQLStore, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Store :func:`vector_row` rows (inside the caller's transaction)."""
+    """Store :func:`vector_row` rows and recompute those stories' related pairs (:func:`refresh`),
+    inside the caller's transaction."""
     if rows:
         store.db.executemany(
             "INSERT INTO story_vectors (story_id, embedder, dense, terms, last_seen, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (story_id) DO UPDATE SET embedder = excluded.embedder, "
             "dense = excluded.dense, terms = excluded.terms, last_seen = excluded.last_seen, "
             "updated_at = excluded.updated_at", list(rows))
+        refresh(store, [r[0] for r in rows])
 
 
 def remember(store: SQLStore, story: Story, embedder: Embedder | None) -> None:
@@ -138,7 +147,26 @@ def _vectors(store: SQLStore, keys: list[tuple[str, str]]) -> dict[str, _Vector]
 
 
 def related(store: SQLStore, story_id: str, *, limit: int = 5, floor: float = FLOOR) -> list[tuple[str, float]]:
-    """Other current stories at least ``floor`` related to ``story_id``, most related first."""
+    """Other current stories at least ``floor`` related to ``story_id``, most related first: the
+    story's precomputed ``story_related`` rows (hidden and emptied stories left out), or, for a
+    story whose pairs were never computed, a comparison with the stories in its window."""
+    row = store.db.execute("SELECT story_id, updated_at, last_seen, related_at FROM story_vectors WHERE story_id = ?",
+                           (story_id,)).fetchone()
+    if row is None:
+        return []
+    if row["related_at"] is not None and row["related_at"] == row["updated_at"]:
+        rows = store.db.execute(
+            "SELECT r.related_id, r.score FROM story_related r JOIN stories s ON s.id = r.related_id "
+            "WHERE r.story_id = ? AND r.score >= ? AND s.size > 0 "
+            "AND r.related_id NOT IN (SELECT story_id FROM hidden_stories) "
+            "ORDER BY r.score DESC, r.related_id LIMIT ?", (story_id, floor, limit)).fetchall()
+        return [(r[0], round(float(r[1]), 4)) for r in rows]
+    return related_live(store, story_id, limit=limit, floor=floor)
+
+
+def related_live(store: SQLStore, story_id: str, *, limit: int = 5, floor: float = FLOOR) -> list[tuple[str, float]]:
+    """:func:`related` by comparing ``story_id``'s vector with up to :data:`MAX_CANDIDATES`
+    stories of its window now (the reading of a store whose pairs were never computed)."""
     row = store.db.execute("SELECT story_id, updated_at, last_seen FROM story_vectors WHERE story_id = ?",
                            (story_id,)).fetchone()
     if row is None:
@@ -162,5 +190,168 @@ def related(store: SQLStore, story_id: str, *, limit: int = 5, floor: float = FL
     return sorted(((s, round(v, 4)) for s, v in scored if v >= floor), key=lambda sv: (-sv[1], sv[0]))[:limit]
 
 
-__all__ = ["FLOOR", "WINDOW_DAYS", "embedder_for", "related", "relatedness", "remember", "save_vectors",
-           "story_vector", "vector_row"]
+# -- precomputed pairs (story_related, migration 0040) -------------------------------------------
+_VOCAB: dict[str, int] = {}  # term -> column, for the sparse products (grows with the terms seen)
+_PACKED: dict[tuple[str, str], tuple[str, tuple[str, np.ndarray | None, np.ndarray, np.ndarray]]] = {}
+_CHUNK = 256  # stories compared at once (a chunk x window score matrix)
+
+
+def _packed(store: SQLStore, keys: list[tuple[str, str]]) -> dict[str, tuple[str, np.ndarray | None, np.ndarray, np.ndarray]]:
+    """(embedder, dense, term columns, term weights) of ``(story_id, updated_at)`` pairs, cached."""
+    where = str(getattr(store, "where", id(store)))
+    out, missing = {}, []
+    for story_id, updated in keys:
+        hit = _PACKED.get((where, story_id))
+        if hit is not None and hit[0] == updated:
+            out[story_id] = hit[1]
+        else:
+            missing.append((story_id, updated))
+    updated_at = dict(missing)
+    for story_id, vector in _vectors(store, missing).items():
+        terms = vector[2]
+        idx = np.fromiter((_VOCAB.setdefault(w, len(_VOCAB)) for w in terms), dtype=np.int64, count=len(terms))
+        packed = (vector[0], vector[1], idx, np.fromiter(terms.values(), dtype=np.float64, count=len(terms)))
+        if len(_PACKED) >= _CACHE_SIZE:
+            _PACKED.clear()
+        _PACKED[(where, story_id)] = (updated_at[story_id], packed)
+        out[story_id] = packed
+    return out
+
+
+def _when(value: str | None) -> float | None:
+    """A stored ``last_seen`` as POSIX seconds (naive taken as UTC), None when absent."""
+    if not value:
+        return None
+    dt = datetime.fromisoformat(value)
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+
+
+def _window_rows(store: SQLStore, targets: dict[str, Any]) -> list[Any]:
+    """``story_vectors`` (story_id, updated_at, last_seen) of every story a target can be related
+    to: those seen within WINDOW_DAYS of a dated target (an indexed range per run of targets,
+    with a day's margin for stored UTC offsets), the undated ones, and everything when a target
+    is undated (an undated story is compared with all, as :func:`related_live` does)."""
+    cols = "SELECT story_id, updated_at, last_seen FROM story_vectors"
+    if any(row["last_seen"] is None for row in targets.values()):
+        return list(store.db.execute(cols).fetchall())
+    span = timedelta(days=WINDOW_DAYS + 1)
+    times = sorted(datetime.fromisoformat(row["last_seen"]) for row in targets.values())
+    times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times]
+    runs: list[list[datetime]] = []
+    for t in times:
+        lo, hi = shifted(t, -span), shifted(t, span)
+        if runs and lo <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], hi)
+        else:
+            runs.append([lo, hi])
+    found: dict[str, Any] = {}
+    for lo, hi in runs:
+        for row in store.db.execute(f"{cols} WHERE last_seen >= ? AND last_seen <= ?",
+                                    (lo.astimezone(UTC).isoformat(), hi.astimezone(UTC).isoformat())):
+            found[row[0]] = row
+    for row in store.db.execute(f"{cols} WHERE last_seen IS NULL"):
+        found[row[0]] = row
+    return list(found.values())
+
+
+def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) -> int:
+    """Recompute the ``story_related`` pairs of ``story_ids`` from their stored vectors, inside the
+    caller's transaction: each is compared with every story in its window (no candidate cap) and
+    the pairs at or above ``floor`` are kept both ways (a pair the other story's own comparison
+    would not make, such as a dated story seen by an undated one, is kept one way only), so the
+    other stories' lists stay current too. Returns how many pairs were written.
+
+    The engine calls this through :func:`save_vectors` for the stories it refreshes; cost grows
+    with the stories in the refreshed stories' windows, not with the store."""
+    from scipy.sparse import csr_matrix
+
+    ids = list(dict.fromkeys(story_ids))
+    targets: dict[str, Any] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        store.db.execute(f"DELETE FROM story_related WHERE story_id IN ({marks})", chunk)
+        store.db.execute(f"DELETE FROM story_related WHERE related_id IN ({marks})", chunk)
+        for row in store.db.execute(f"SELECT story_id, updated_at, last_seen FROM story_vectors "
+                                    f"WHERE story_id IN ({marks})", chunk):
+            targets[row["story_id"]] = row
+    if not targets:
+        return 0
+    universe = _window_rows(store, targets)
+    vectors = _packed(store, [(r[0], r[1]) for r in universe])
+    universe = [r for r in universe if r[0] in vectors]
+    when = {r[0]: _when(r[2]) for r in universe}
+    # dated stories in time order (a run of targets compares with a contiguous slice), then undated
+    order = sorted(universe, key=lambda r: (when[r[0]] is None, when[r[0]] or 0.0, r[0]))
+    names = [r[0] for r in order]
+    pos = {sid: k for k, sid in enumerate(names)}
+    times = np.array([when[s] if when[s] is not None else np.nan for s in names])
+    n_dated = int(np.count_nonzero(~np.isnan(times)))
+    indptr, cols_, vals = [0], [], []
+    for sid in names:
+        cols_.append(vectors[sid][2])
+        vals.append(vectors[sid][3])
+        indptr.append(indptr[-1] + len(vectors[sid][2]))
+    terms = csr_matrix((np.concatenate(vals) if vals else np.zeros(0),
+                        np.concatenate(cols_) if cols_ else np.zeros(0, np.int64), np.array(indptr)),
+                       shape=(len(names), max(len(_VOCAB), 1)), dtype=np.float64)
+    dense: dict[str, np.ndarray] = {}  # embedder -> rows (zero where a story has another or none)
+    for k, sid in enumerate(names):
+        emb, vec = vectors[sid][0], vectors[sid][1]
+        if vec is not None and emb:
+            if emb not in dense:
+                dense[emb] = np.zeros((len(names), len(vec)), dtype=np.float32)
+            if dense[emb].shape[1] == len(vec):
+                dense[emb][k] = vec
+    window = WINDOW_DAYS * 86400.0
+    pairs: dict[tuple[str, str], float] = {}
+    mine = sorted(pos[s] for s in targets if s in pos)
+    for c in range(0, len(mine), _CHUNK):
+        rows_ = np.array(mine[c : c + _CHUNK])
+        row_times = times[rows_]
+        if np.isnan(row_times).any():
+            cols = np.arange(len(names))
+        else:  # the slice of dated stories within the window of this run, then the undated ones
+            lo = np.searchsorted(times[:n_dated], np.nanmin(row_times) - window, side="left")
+            hi = np.searchsorted(times[:n_dated], np.nanmax(row_times) + window, side="right")
+            cols = np.concatenate([np.arange(lo, hi), np.arange(n_dated, len(names))])
+        score = np.asarray((terms[rows_] @ terms[cols].T).toarray(), dtype=np.float64)
+        for matrix in dense.values():
+            score += matrix[rows_] @ matrix[cols].T
+        score /= 2.0
+        ta, tb = row_times[:, None], times[cols][None, :]
+        near = np.abs(ta - tb) <= window  # False when either is undated (NaN)
+        a_sees_b = np.isnan(ta) | near  # the target's own list (an undated target sees all)
+        b_sees_a = np.isnan(tb) | near
+        keep = (score >= floor) & (rows_[:, None] != cols[None, :])
+        for i, j in zip(*np.nonzero(keep & (a_sees_b | b_sees_a))):
+            a, b, v = names[rows_[i]], names[cols[j]], float(score[i, j])
+            if a_sees_b[i, j]:
+                pairs[(a, b)] = v
+            if b_sees_a[i, j]:
+                pairs[(b, a)] = v
+    rows = [(a, b, v) for (a, b), v in pairs.items()]
+    for i in range(0, len(rows), 1000):
+        store.db.executemany("INSERT INTO story_related (story_id, related_id, score) VALUES (?, ?, ?) "
+                             "ON CONFLICT (story_id, related_id) DO UPDATE SET score = excluded.score",
+                             rows[i : i + 1000])
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        store.db.execute(f"UPDATE story_vectors SET related_at = updated_at "
+                         f"WHERE story_id IN ({','.join('?' * len(chunk))})", chunk)
+    return len(rows)
+
+
+def fill_missing(store: SQLStore) -> int:
+    """Compute the pairs of every story whose pairs are missing or older than its vector (a store
+    made before migration 0040), as the one writer; returns how many stories it did."""
+    ids = [r[0] for r in store.db.execute(
+        "SELECT story_id FROM story_vectors WHERE related_at IS NULL OR related_at <> updated_at ORDER BY story_id")]
+    if ids:
+        with store.writer("storyline related pairs"), store.transaction():  # type: ignore[attr-defined]
+            refresh(store, ids)
+    return len(ids)
+
+
+__all__ = ["FLOOR", "WINDOW_DAYS", "embedder_for", "fill_missing", "refresh", "related", "related_live", "relatedness",
+           "remember", "save_vectors", "story_vector", "vector_row"]
