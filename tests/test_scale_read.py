@@ -178,3 +178,31 @@ def test_response_cache_holds_its_byte_bound_and_evicts_oldest_first() -> None:
     assert cache.get("/huge", gen) is None, "a body over the entry bound is not cached"
     accounted = sum(len(e.body) + len(k) + len(e.etag) + len(e.media_type) + 200 for k, e in cache._entries.items())
     assert cache.bytes == accounted
+
+
+def full_ranking(store, flt: queries.StoryFilter) -> list[str]:  # type: ignore[no-untyped-def]
+    """The front page's order as it was computed before: every matching story scored."""
+    where, params = queries._filter_sql(flt)
+    params.update(ref=queries.latest_time(store) or "1970-01-01")
+    return [r[0] for r in store.db.execute(
+        f"SELECT s.id, {queries._SCORE} AS score FROM stories s WHERE {where} "
+        "ORDER BY score DESC, s.last_seen DESC, s.id", params).fetchall()]
+
+
+def test_front_page_ranking_scores_few_stories_yet_orders_as_scoring_all(engine: Engine) -> None:
+    store = engine.store
+    outlet = queries.outlet_names(store)[0]
+    for flt in (queries.StoryFilter(), queries.StoryFilter(outlet=outlet), queries.StoryFilter(language="en"),
+                queries.StoryFilter(since=queries.since_for(store, 24))):
+        want = full_ranking(store, flt)
+        for limit, offset in ((20, 0), (3, 0), (3, 2), (5, 10), (50, 0)):
+            rows, total = queries.ranked_stories(store, flt, limit=limit, offset=offset)
+            assert [r["id"] for r in rows] == want[offset : offset + limit], (flt, limit, offset)
+            assert total == len(want)
+
+
+def test_outlet_and_language_choices_are_the_distinct_values(engine: Engine) -> None:
+    store = engine.store
+    assert queries.outlet_names(store) == sorted(
+        {r[0] for r in store.db.execute("SELECT source FROM articles") if r[0]}, key=lambda s: s)
+    assert queries.languages(store) == sorted({r[0] for r in store.db.execute("SELECT language FROM articles") if r[0]})
