@@ -206,3 +206,40 @@ def test_outlet_and_language_choices_are_the_distinct_values(engine: Engine) -> 
     assert queries.outlet_names(store) == sorted(
         {r[0] for r in store.db.execute("SELECT source FROM articles") if r[0]}, key=lambda s: s)
     assert queries.languages(store) == sorted({r[0] for r in store.db.execute("SELECT language FROM articles") if r[0]})
+
+
+def test_time_window_reads_by_index_answer_as_the_full_scans(engine: Engine) -> None:
+    store = engine.store
+    seen = queries.SEEN_SQL
+    times = sorted(r[0] for r in store.db.execute(f"SELECT {seen} FROM articles") if r[0])
+    for start, end in ((times[0], times[len(times) // 2]), (times[len(times) // 3], times[-1]), (times[5], times[5])):
+        want = [r[0] for r in store.db.execute(
+            f"SELECT DISTINCT source FROM articles WHERE source <> '' AND julianday({seen}) "
+            "BETWEEN julianday(?) AND julianday(?) ORDER BY source", (start, end))]
+        assert queries.sources_active_between(store, start, end) == want
+        moved = [r[0] for r in store.db.execute(
+            f"SELECT story_id, max(julianday({seen})) AS latest FROM articles WHERE julianday({seen}) > julianday(?) "
+            "GROUP BY story_id ORDER BY latest DESC, story_id", (start,))]
+        assert queries.stories_moved_since(store, start) == moved
+    assert queries.stories_moved_since(store, "not a time") == [], "as before: julianday of it is NULL"
+
+
+def test_registry_matches_outlets_as_the_grouped_scan_did(engine: Engine) -> None:
+    from storyline import sources
+
+    store = engine.store
+    sources.import_file(store, demo_corpus_path().with_name("sources.csv"))
+    outlets = sources.list_outlets(store)
+    assert outlets
+    resolved = sources.resolve(store, outlets)
+    by_name = {o.name.lower(): o for o in outlets}
+    by_domain = {d: o for o in outlets for d in o.domains}
+    want = {}
+    for source, url in store.db.execute("SELECT source, max(url) FROM articles WHERE source <> '' GROUP BY source"):
+        found, host = by_name.get(source.lower()), sources.domain_of(url) if url else ""
+        while host and found is None:
+            found = by_domain.get(host)
+            host = host.partition(".")[2] if "." in host else ""
+        if found is not None:
+            want[source] = found
+    assert resolved == want and resolved

@@ -166,20 +166,34 @@ def story_reports(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
     ).fetchall()
 
 
+def _seen_margin(when: str, days: float) -> str:
+    """``when`` moved by ``days`` as an ISO string, for a range on the indexed ``SEEN_SQL`` text
+    (migration 0041) that a stored UTC offset cannot push a matching row out of; the exact
+    comparison is still made with ``julianday``. Unparsable input gives the open end."""
+    found = parse_date(when)
+    if not isinstance(found, datetime):
+        return "" if days < 0 else "\uffff"
+    return shifted(found, timedelta(days=days)).isoformat()
+
+
 def stories_moved_since(store: SQLiteStore, since: str) -> list[str]:
-    """Ids of stories with a report first seen after ``since`` (ISO time), latest news first."""
+    """Ids of stories with a report first seen after ``since`` (ISO time), latest news first
+    (reads the reports seen since then, by index)."""
     rows = store.db.execute(
         f"SELECT story_id, max(julianday({SEEN_SQL})) AS latest FROM articles "
-        f"WHERE julianday({SEEN_SQL}) > julianday(?) GROUP BY story_id ORDER BY latest DESC, story_id", (since,),
+        f"WHERE {SEEN_SQL} >= ? AND julianday({SEEN_SQL}) > julianday(?) "
+        "GROUP BY story_id ORDER BY latest DESC, story_id", (_seen_margin(since, -1), since),
     ).fetchall()
     return [r[0] for r in rows]
 
 
 def sources_active_between(store: SQLiteStore, start: str, end: str) -> list[str]:
-    """Outlet names with an article first seen between ``start`` and ``end`` (ISO times)."""
+    """Outlet names with an article first seen between ``start`` and ``end`` (ISO times): reads
+    the index entries of that window, not the articles."""
     return [r[0] for r in store.db.execute(
-        f"SELECT DISTINCT source FROM articles WHERE source <> '' AND julianday({SEEN_SQL}) "
-        "BETWEEN julianday(?) AND julianday(?) ORDER BY source", (start, end))]
+        f"SELECT DISTINCT source FROM articles WHERE {SEEN_SQL} BETWEEN ? AND ? AND source <> '' "
+        f"AND julianday({SEEN_SQL}) BETWEEN julianday(?) AND julianday(?) ORDER BY source",
+        (_seen_margin(start, -1), _seen_margin(end, 1), start, end))]
 
 
 def merged_into(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
