@@ -9,12 +9,14 @@ none rather than filler. The vectors are written when a story's summary is refre
 computed before its transaction, written inside it); only stories within :data:`WINDOW_DAYS` of
 each other are compared.
 
-A page never compares vectors: when a story's vector is written, :func:`refresh` compares it with
-every story in its window and keeps the pairs above the floor, both ways, in ``story_related``
-(migration 0040); :func:`related` reads the story's own rows (an indexed look-up, as many rows as
-it has neighbours). A store made before 0040 has stories whose pairs were never computed
-(``story_vectors.related_at`` NULL): their page compares vectors as before until
-:func:`fill_missing` (or the story's next refresh) computes them.
+A page never compares vectors: after the engine writes vectors it calls :func:`refresh_pending`,
+which compares each changed story with every story in its window and keeps each story's
+:data:`KEEP` most related (at or above the floor) in ``story_related`` (migration 0040), updating
+the other stories' lists the change touches; :func:`related` reads the story's own rows (an
+indexed look-up of at most KEEP rows). A story whose list is owed (``story_vectors.related_at``
+differs from its ``updated_at``: a store made before 0040, or an engine stopped between writing
+vectors and their lists) is shown by comparing vectors as before until :func:`fill_missing` or
+the next refresh computes it.
 
 On the demo corpus the only pairs above the floor are the cup final and its victory parade (0.357)
 and the port stories with the parade on Harbor Road (0.445); a bridge collision and a rail opening
@@ -91,15 +93,14 @@ def vector_row(story: Story, embedder: Embedder | None) -> tuple[Any, ...]:
 
 
 def save_vectors(store: SQLStore, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Store :func:`vector_row` rows and recompute those stories' related pairs (:func:`refresh`),
-    inside the caller's transaction."""
+    """Store :func:`vector_row` rows (inside the caller's transaction). Their related lists are
+    then owed: :func:`refresh_pending` computes them, once for many stories."""
     if rows:
         store.db.executemany(
             "INSERT INTO story_vectors (story_id, embedder, dense, terms, last_seen, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (story_id) DO UPDATE SET embedder = excluded.embedder, "
             "dense = excluded.dense, terms = excluded.terms, last_seen = excluded.last_seen, "
             "updated_at = excluded.updated_at", list(rows))
-        refresh(store, [r[0] for r in rows])
 
 
 def remember(store: SQLStore, story: Story, embedder: Embedder | None) -> None:
@@ -194,6 +195,7 @@ def related_live(store: SQLStore, story_id: str, *, limit: int = 5, floor: float
 _VOCAB: dict[str, int] = {}  # term -> column, for the sparse products (grows with the terms seen)
 _PACKED: dict[tuple[str, str], tuple[str, tuple[str, np.ndarray | None, np.ndarray, np.ndarray]]] = {}
 _CHUNK = 256  # stories compared at once (a chunk x window score matrix)
+KEEP = 10  # related stories kept per story (a page shows 5)
 
 
 def _packed(store: SQLStore, keys: list[tuple[str, str]]) -> dict[str, tuple[str, np.ndarray | None, np.ndarray, np.ndarray]]:
@@ -254,29 +256,21 @@ def _window_rows(store: SQLStore, targets: dict[str, Any]) -> list[Any]:
     return list(found.values())
 
 
-def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) -> int:
-    """Recompute the ``story_related`` pairs of ``story_ids`` from their stored vectors, inside the
-    caller's transaction: each is compared with every story in its window (no candidate cap) and
-    the pairs at or above ``floor`` are kept both ways (a pair the other story's own comparison
-    would not make, such as a dated story seen by an undated one, is kept one way only), so the
-    other stories' lists stay current too. Returns how many pairs were written.
-
-    The engine calls this through :func:`save_vectors` for the stories it refreshes; cost grows
-    with the stories in the refreshed stories' windows, not with the store."""
+def _compare(store: SQLStore, ids: Sequence[str], floor: float) -> dict[str, list[tuple[str, float, bool, bool]]]:
+    """For each of ``ids`` that has a vector, every story at least ``floor`` related to it:
+    (other, score, other belongs in its list, it belongs in other's list). A dated story's list
+    holds the stories within WINDOW_DAYS; an undated story's list holds every story (as
+    :func:`related_live`), so the two directions differ only for undated stories."""
     from scipy.sparse import csr_matrix
 
-    ids = list(dict.fromkeys(story_ids))
     targets: dict[str, Any] = {}
     for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        store.db.execute(f"DELETE FROM story_related WHERE story_id IN ({marks})", chunk)
-        store.db.execute(f"DELETE FROM story_related WHERE related_id IN ({marks})", chunk)
+        chunk = list(ids[i : i + 500])
         for row in store.db.execute(f"SELECT story_id, updated_at, last_seen FROM story_vectors "
-                                    f"WHERE story_id IN ({marks})", chunk):
+                                    f"WHERE story_id IN ({','.join('?' * len(chunk))})", chunk):
             targets[row["story_id"]] = row
     if not targets:
-        return 0
+        return {}
     universe = _window_rows(store, targets)
     vectors = _packed(store, [(r[0], r[1]) for r in universe])
     universe = [r for r in universe if r[0] in vectors]
@@ -304,8 +298,8 @@ def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) 
             if dense[emb].shape[1] == len(vec):
                 dense[emb][k] = vec
     window = WINDOW_DAYS * 86400.0
-    pairs: dict[tuple[str, str], float] = {}
-    mine = sorted(pos[s] for s in targets if s in pos)
+    found: dict[str, list[tuple[str, float, bool, bool]]] = {s: [] for s in targets if s in pos}
+    mine = sorted(pos[s] for s in found)
     for c in range(0, len(mine), _CHUNK):
         rows_ = np.array(mine[c : c + _CHUNK])
         row_times = times[rows_]
@@ -323,35 +317,114 @@ def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) 
         near = np.abs(ta - tb) <= window  # False when either is undated (NaN)
         a_sees_b = np.isnan(ta) | near  # the target's own list (an undated target sees all)
         b_sees_a = np.isnan(tb) | near
-        keep = (score >= floor) & (rows_[:, None] != cols[None, :])
-        for i, j in zip(*np.nonzero(keep & (a_sees_b | b_sees_a))):
-            a, b, v = names[rows_[i]], names[cols[j]], float(score[i, j])
-            if a_sees_b[i, j]:
-                pairs[(a, b)] = v
-            if b_sees_a[i, j]:
-                pairs[(b, a)] = v
-    rows = [(a, b, v) for (a, b), v in pairs.items()]
+        keep = (score >= floor) & (rows_[:, None] != cols[None, :]) & (a_sees_b | b_sees_a)
+        for i, j in zip(*np.nonzero(keep)):
+            found[names[rows_[i]]].append((names[cols[j]], float(score[i, j]), bool(a_sees_b[i, j]),
+                                           bool(b_sees_a[i, j])))
+    return found
+
+
+def _top(scored: dict[str, float]) -> list[tuple[str, float]]:
+    return sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:KEEP]
+
+
+def _write_lists(store: SQLStore, lists: dict[str, list[tuple[str, float]]]) -> int:
+    """Replace the stored lists of these stories (inside the caller's transaction)."""
+    ids = list(lists)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        store.db.execute(f"DELETE FROM story_related WHERE story_id IN ({','.join('?' * len(chunk))})", chunk)
+    rows = [(sid, other, score) for sid, top in lists.items() for other, score in top]
     for i in range(0, len(rows), 1000):
-        store.db.executemany("INSERT INTO story_related (story_id, related_id, score) VALUES (?, ?, ?) "
-                             "ON CONFLICT (story_id, related_id) DO UPDATE SET score = excluded.score",
+        store.db.executemany("INSERT INTO story_related (story_id, related_id, score) VALUES (?, ?, ?)",
                              rows[i : i + 1000])
+    return len(rows)
+
+
+def _stored_lists(store: SQLStore, ids: Sequence[str], column: str = "story_id") -> list[Any]:
+    out: list[Any] = []
+    ids = list(ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        out += store.db.execute(f"SELECT story_id, related_id, score FROM story_related "
+                                f"WHERE {column} IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+    return out
+
+
+def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) -> int:
+    """Recompute the related lists ``story_related`` after ``story_ids``' vectors changed, inside
+    the caller's transaction; returns the rows written.
+
+    Each story keeps its :data:`KEEP` most related stories at or above ``floor`` (a page shows
+    five; the rest stand in for stories hidden or emptied later). The changed stories' own lists
+    are computed against every story in their window (no candidate cap). Another story's list
+    changes only through them: a changed story that now ranks in it is put in; one that was in it
+    and fell (or left its window) makes that list be recomputed in full, since its replacement is
+    not stored. So every list equals what comparing that story with its window would give.
+
+    The engine calls this (through :func:`refresh_pending`) after writing vectors; the cost grows
+    with the stories in the changed stories' windows, not with the store."""
+    ids = list(dict.fromkeys(story_ids))
+    if not ids:
+        return 0
+    changed = set(ids)
+    found = _compare(store, ids, floor)
+    own = {sid: _top({o: v for o, v, mine, _ in found.get(sid, []) if mine}) for sid in ids}
+    entering: dict[str, dict[str, float]] = {}  # other story -> changed stories that belong in its list
+    for sid, pairs in found.items():
+        for other, score, _, theirs in pairs:
+            if theirs and other not in changed:
+                entering.setdefault(other, {})[sid] = score
+    was_in = {r[0] for r in _stored_lists(store, ids, "related_id") if r[0] not in changed}
+    current: dict[str, dict[str, float]] = {}
+    for r in _stored_lists(store, sorted(was_in | set(entering))):
+        current.setdefault(r[0], {})[r[1]] = float(r[2])
+    lists, recompute = dict(own), []
+    for other in sorted(was_in | set(entering)):
+        cur, new = current.get(other, {}), entering.get(other, {})
+        stale = {s: v for s, v in cur.items() if s in changed}
+        if len(cur) >= KEEP and any(s not in new or new[s] < v for s, v in stale.items()):
+            recompute.append(other)  # one fell out of a full list: what replaces it is not stored
+            continue
+        merged = {s: v for s, v in cur.items() if s not in changed}
+        merged.update(new)
+        top = _top(merged)
+        if top != _top(cur):
+            lists[other] = top
+    if recompute:
+        again = _compare(store, recompute, floor)
+        lists.update({sid: _top({o: v for o, v, mine, _ in again.get(sid, []) if mine}) for sid in recompute})
+    written = _write_lists(store, lists)
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         store.db.execute(f"UPDATE story_vectors SET related_at = updated_at "
                          f"WHERE story_id IN ({','.join('?' * len(chunk))})", chunk)
-    return len(rows)
+    return written
 
 
-def fill_missing(store: SQLStore) -> int:
-    """Compute the pairs of every story whose pairs are missing or older than its vector (a store
-    made before migration 0040), as the one writer; returns how many stories it did."""
-    ids = [r[0] for r in store.db.execute(
+def pending(store: SQLStore) -> list[str]:
+    """Stories whose related list is owed: their vector changed since it was computed, or it
+    never was (a store made before migration 0040). Read from a partial index (migration 0042)."""
+    return [r[0] for r in store.db.execute(
         "SELECT story_id FROM story_vectors WHERE related_at IS NULL OR related_at <> updated_at ORDER BY story_id")]
+
+
+def refresh_pending(store: SQLStore) -> int:
+    """:func:`refresh` the stories of :func:`pending`, inside the caller's transaction (the
+    engine calls this once after refreshing a set of stories); returns how many there were."""
+    ids = pending(store)
     if ids:
-        with store.writer("storyline related pairs"), store.transaction():  # type: ignore[attr-defined]
-            refresh(store, ids)
+        refresh(store, ids)
     return len(ids)
 
 
-__all__ = ["FLOOR", "WINDOW_DAYS", "embedder_for", "fill_missing", "refresh", "related", "related_live", "relatedness",
-           "remember", "save_vectors", "story_vector", "vector_row"]
+def fill_missing(store: SQLStore) -> int:
+    """:func:`refresh_pending` as the one writer, in its own transaction (a maintenance step:
+    e.g. a store made before migration 0040); returns how many stories it did."""
+    if not pending(store):
+        return 0
+    with store.writer("storyline related lists"), store.transaction():  # type: ignore[attr-defined]
+        return refresh_pending(store)
+
+__all__ = ["FLOOR", "KEEP", "WINDOW_DAYS", "embedder_for", "fill_missing", "pending", "refresh", "refresh_pending", "related",
+           "related_live", "relatedness", "remember", "save_vectors", "story_vector", "vector_row"]

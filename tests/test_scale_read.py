@@ -67,6 +67,10 @@ def test_a_changed_story_refreshes_its_pairs_both_ways(engine: Engine) -> None:
     now = datetime.now(UTC).isoformat()
     with store.transaction():
         related.save_vectors(store, [(lonely, row["embedder"], row["dense"], row["terms"], row["last_seen"], now)])
+    assert related.pending(store) == [lonely]
+    assert related.related(store, lonely) == related.related_live(store, lonely), "owed: compared live meanwhile"
+    with store.transaction():
+        assert related.refresh_pending(store) == 1
     assert related.related(store, lonely)[0] == (other, 1.0)
     assert lonely in [s for s, _ in related.related(store, other, limit=50)], "the other story's list follows"
     # and back: the engine's refresh rewrites the vector, and with it the pairs
@@ -77,6 +81,41 @@ def test_a_changed_story_refreshes_its_pairs_both_ways(engine: Engine) -> None:
     assert lonely not in [s for s, _ in related.related(store, other, limit=50)]
     assert lonely_row["terms"] == store.db.execute("SELECT terms FROM story_vectors WHERE story_id = ?",
                                                    (lonely,)).fetchone()[0]
+
+
+def stored_lists(store) -> dict[str, list[tuple[str, float]]]:  # type: ignore[no-untyped-def]
+    out: dict[str, list[tuple[str, float]]] = {}
+    for r in store.db.execute("SELECT story_id, related_id, score FROM story_related ORDER BY story_id, score DESC"):
+        out.setdefault(r[0], []).append((r[1], round(float(r[2]), 5)))
+    return out
+
+
+def test_incremental_lists_equal_lists_computed_from_scratch(engine: Engine) -> None:
+    """Stories change one batch at a time (vectors swapped around); the lists kept up to date
+    through refresh equal a recomputation of every list, including the lists of stories that
+    did not change (a changed story entering or leaving them)."""
+    import random
+
+    store = engine.store
+    rows = {r["story_id"]: r for r in store.db.execute("SELECT * FROM story_vectors").fetchall()}
+    ids = sorted(rows)
+    rng = random.Random(7)
+    try:
+        for step in range(4):
+            chosen = rng.sample(ids, 3)
+            donors = rng.sample(ids, 3)
+            with store.transaction():
+                related.save_vectors(store, [(sid, rows[d]["embedder"], rows[d]["dense"], rows[d]["terms"],
+                                              rows[d]["last_seen"], f"2030-01-01T00:00:0{step}.{n}")
+                                             for n, (sid, d) in enumerate(zip(chosen, donors))])
+                related.refresh_pending(store)
+            incremental = stored_lists(store)
+            with store.transaction():
+                store.db.execute("DELETE FROM story_related")
+                related.refresh(store, ids)
+            assert stored_lists(store) == incremental, step
+    finally:
+        engine.refresh_stories(ids)  # the stories' own vectors back (and their lists)
 
 
 def test_fill_missing_computes_pairs_for_a_store_made_before_them(engine: Engine) -> None:
