@@ -344,6 +344,9 @@ class Engine:
                     editorial.record_headline(self.store, story)  # the story page's headline history
                 related.save_vectors(self.store, vectors)  # related stories (storyline.related)
             count += len(done)
+        if ids:
+            with self.store.transaction():  # the related lists these vectors owe, at once (storyline.related)
+                related.refresh_pending(self.store)
         return count
 
     # -- editorial actions -----------------------------------------------------------------

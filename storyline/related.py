@@ -9,6 +9,15 @@ none rather than filler. The vectors are written when a story's summary is refre
 computed before its transaction, written inside it); only stories within :data:`WINDOW_DAYS` of
 each other are compared.
 
+A page never compares vectors: after the engine writes vectors it calls :func:`refresh_pending`,
+which compares each changed story with every story in its window and keeps each story's
+:data:`KEEP` most related (at or above the floor) in ``story_related`` (migration 0040), updating
+the other stories' lists the change touches; :func:`related` reads the story's own rows (an
+indexed look-up of at most KEEP rows). A story whose list is owed (``story_vectors.related_at``
+differs from its ``updated_at``: a store made before 0040, or an engine stopped between writing
+vectors and their lists) is shown by comparing vectors as before until :func:`fill_missing` or
+the next refresh computes it.
+
 On the demo corpus the only pairs above the floor are the cup final and its victory parade (0.357)
 and the port stories with the parade on Harbor Road (0.445); a bridge collision and a rail opening
 (about 0.27), a wildfire and an earthquake (about 0.18), or a museum theft and anything else stay
@@ -84,7 +93,8 @@ def vector_row(story: Story, embedder: Embedder | None) -> tuple[Any, ...]:
 
 
 def save_vectors(store: SQLStore, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Store :func:`vector_row` rows (inside the caller's transaction)."""
+    """Store :func:`vector_row` rows (inside the caller's transaction). Their related lists are
+    then owed: :func:`refresh_pending` computes them, once for many stories."""
     if rows:
         store.db.executemany(
             "INSERT INTO story_vectors (story_id, embedder, dense, terms, last_seen, updated_at) "
@@ -138,7 +148,26 @@ def _vectors(store: SQLStore, keys: list[tuple[str, str]]) -> dict[str, _Vector]
 
 
 def related(store: SQLStore, story_id: str, *, limit: int = 5, floor: float = FLOOR) -> list[tuple[str, float]]:
-    """Other current stories at least ``floor`` related to ``story_id``, most related first."""
+    """Other current stories at least ``floor`` related to ``story_id``, most related first: the
+    story's precomputed ``story_related`` rows (hidden and emptied stories left out), or, for a
+    story whose pairs were never computed, a comparison with the stories in its window."""
+    row = store.db.execute("SELECT story_id, updated_at, last_seen, related_at FROM story_vectors WHERE story_id = ?",
+                           (story_id,)).fetchone()
+    if row is None:
+        return []
+    if row["related_at"] is not None and row["related_at"] == row["updated_at"]:
+        rows = store.db.execute(
+            "SELECT r.related_id, r.score FROM story_related r JOIN stories s ON s.id = r.related_id "
+            "WHERE r.story_id = ? AND r.score >= ? AND s.size > 0 "
+            "AND r.related_id NOT IN (SELECT story_id FROM hidden_stories) "
+            "ORDER BY r.score DESC, r.related_id LIMIT ?", (story_id, floor, limit)).fetchall()
+        return [(r[0], round(float(r[1]), 4)) for r in rows]
+    return related_live(store, story_id, limit=limit, floor=floor)
+
+
+def related_live(store: SQLStore, story_id: str, *, limit: int = 5, floor: float = FLOOR) -> list[tuple[str, float]]:
+    """:func:`related` by comparing ``story_id``'s vector with up to :data:`MAX_CANDIDATES`
+    stories of its window now (the reading of a store whose pairs were never computed)."""
     row = store.db.execute("SELECT story_id, updated_at, last_seen FROM story_vectors WHERE story_id = ?",
                            (story_id,)).fetchone()
     if row is None:
@@ -162,5 +191,240 @@ def related(store: SQLStore, story_id: str, *, limit: int = 5, floor: float = FL
     return sorted(((s, round(v, 4)) for s, v in scored if v >= floor), key=lambda sv: (-sv[1], sv[0]))[:limit]
 
 
-__all__ = ["FLOOR", "WINDOW_DAYS", "embedder_for", "related", "relatedness", "remember", "save_vectors",
-           "story_vector", "vector_row"]
+# -- precomputed pairs (story_related, migration 0040) -------------------------------------------
+_VOCAB: dict[str, int] = {}  # term -> column, for the sparse products (grows with the terms seen)
+_PACKED: dict[tuple[str, str], tuple[str, tuple[str, np.ndarray | None, np.ndarray, np.ndarray]]] = {}
+_CHUNK = 256  # stories compared at once (a chunk x window score matrix)
+KEEP = 10  # related stories kept per story (a page shows 5)
+
+
+def _packed(store: SQLStore, keys: list[tuple[str, str]]) -> dict[str, tuple[str, np.ndarray | None, np.ndarray, np.ndarray]]:
+    """(embedder, dense, term columns, term weights) of ``(story_id, updated_at)`` pairs, cached."""
+    where = str(getattr(store, "where", id(store)))
+    out, missing = {}, []
+    for story_id, updated in keys:
+        hit = _PACKED.get((where, story_id))
+        if hit is not None and hit[0] == updated:
+            out[story_id] = hit[1]
+        else:
+            missing.append((story_id, updated))
+    updated_at = dict(missing)
+    for story_id, vector in _vectors(store, missing).items():
+        terms = vector[2]
+        idx = np.fromiter((_VOCAB.setdefault(w, len(_VOCAB)) for w in terms), dtype=np.int64, count=len(terms))
+        packed = (vector[0], vector[1], idx, np.fromiter(terms.values(), dtype=np.float64, count=len(terms)))
+        if len(_PACKED) >= _CACHE_SIZE:
+            _PACKED.clear()
+        _PACKED[(where, story_id)] = (updated_at[story_id], packed)
+        out[story_id] = packed
+    return out
+
+
+def _when(value: str | None) -> float | None:
+    """A stored ``last_seen`` as POSIX seconds (naive taken as UTC), None when absent."""
+    if not value:
+        return None
+    dt = datetime.fromisoformat(value)
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+
+
+def _window_rows(store: SQLStore, targets: dict[str, Any]) -> list[Any]:
+    """``story_vectors`` (story_id, updated_at, last_seen) of every story a target can be related
+    to: those seen within WINDOW_DAYS of a dated target (an indexed range per run of targets,
+    with a day's margin for stored UTC offsets), the undated ones, and everything when a target
+    is undated (an undated story is compared with all, as :func:`related_live` does)."""
+    cols = "SELECT story_id, updated_at, last_seen FROM story_vectors"
+    if any(row["last_seen"] is None for row in targets.values()):
+        return list(store.db.execute(cols).fetchall())
+    span = timedelta(days=WINDOW_DAYS + 1)
+    times = sorted(datetime.fromisoformat(row["last_seen"]) for row in targets.values())
+    times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times]
+    runs: list[list[datetime]] = []
+    for t in times:
+        lo, hi = shifted(t, -span), shifted(t, span)
+        if runs and lo <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], hi)
+        else:
+            runs.append([lo, hi])
+    found: dict[str, Any] = {}
+    for lo, hi in runs:
+        for row in store.db.execute(f"{cols} WHERE last_seen >= ? AND last_seen <= ?",
+                                    (lo.astimezone(UTC).isoformat(), hi.astimezone(UTC).isoformat())):
+            found[row[0]] = row
+    for row in store.db.execute(f"{cols} WHERE last_seen IS NULL"):
+        found[row[0]] = row
+    return list(found.values())
+
+
+def _compare(store: SQLStore, ids: Sequence[str], floor: float) -> dict[str, list[tuple[str, float, bool, bool]]]:
+    """For each of ``ids`` that has a vector, every story at least ``floor`` related to it:
+    (other, score, other belongs in its list, it belongs in other's list). A dated story's list
+    holds the stories within WINDOW_DAYS; an undated story's list holds every story (as
+    :func:`related_live`), so the two directions differ only for undated stories."""
+    from scipy.sparse import csr_matrix
+
+    targets: dict[str, Any] = {}
+    for i in range(0, len(ids), 500):
+        chunk = list(ids[i : i + 500])
+        for row in store.db.execute(f"SELECT story_id, updated_at, last_seen FROM story_vectors "
+                                    f"WHERE story_id IN ({','.join('?' * len(chunk))})", chunk):
+            targets[row["story_id"]] = row
+    if not targets:
+        return {}
+    universe = _window_rows(store, targets)
+    vectors = _packed(store, [(r[0], r[1]) for r in universe])
+    universe = [r for r in universe if r[0] in vectors]
+    when = {r[0]: _when(r[2]) for r in universe}
+    # dated stories in time order (a run of targets compares with a contiguous slice), then undated
+    order = sorted(universe, key=lambda r: (when[r[0]] is None, when[r[0]] or 0.0, r[0]))
+    names = [r[0] for r in order]
+    pos = {sid: k for k, sid in enumerate(names)}
+    times = np.array([when[s] if when[s] is not None else np.nan for s in names])
+    n_dated = int(np.count_nonzero(~np.isnan(times)))
+    indptr, cols_, vals = [0], [], []
+    for sid in names:
+        cols_.append(vectors[sid][2])
+        vals.append(vectors[sid][3])
+        indptr.append(indptr[-1] + len(vectors[sid][2]))
+    terms = csr_matrix((np.concatenate(vals) if vals else np.zeros(0),
+                        np.concatenate(cols_) if cols_ else np.zeros(0, np.int64), np.array(indptr)),
+                       shape=(len(names), max(len(_VOCAB), 1)), dtype=np.float64)
+    dense: dict[str, np.ndarray] = {}  # embedder -> rows (zero where a story has another or none)
+    for k, sid in enumerate(names):
+        emb, vec = vectors[sid][0], vectors[sid][1]
+        if vec is not None and emb:
+            if emb not in dense:
+                dense[emb] = np.zeros((len(names), len(vec)), dtype=np.float32)
+            if dense[emb].shape[1] == len(vec):
+                dense[emb][k] = vec
+    window = WINDOW_DAYS * 86400.0
+    found: dict[str, list[tuple[str, float, bool, bool]]] = {s: [] for s in targets if s in pos}
+    mine = sorted(pos[s] for s in found)
+    for c in range(0, len(mine), _CHUNK):
+        rows_ = np.array(mine[c : c + _CHUNK])
+        row_times = times[rows_]
+        if np.isnan(row_times).any():
+            cols = np.arange(len(names))
+        else:  # the slice of dated stories within the window of this run, then the undated ones
+            lo = np.searchsorted(times[:n_dated], np.nanmin(row_times) - window, side="left")
+            hi = np.searchsorted(times[:n_dated], np.nanmax(row_times) + window, side="right")
+            cols = np.concatenate([np.arange(lo, hi), np.arange(n_dated, len(names))])
+        score = np.asarray((terms[rows_] @ terms[cols].T).toarray(), dtype=np.float64)
+        for matrix in dense.values():
+            score += matrix[rows_] @ matrix[cols].T
+        score /= 2.0
+        ta, tb = row_times[:, None], times[cols][None, :]
+        near = np.abs(ta - tb) <= window  # False when either is undated (NaN)
+        a_sees_b = np.isnan(ta) | near  # the target's own list (an undated target sees all)
+        b_sees_a = np.isnan(tb) | near
+        keep = (score >= floor) & (rows_[:, None] != cols[None, :]) & (a_sees_b | b_sees_a)
+        for i, j in zip(*np.nonzero(keep)):
+            found[names[rows_[i]]].append((names[cols[j]], float(score[i, j]), bool(a_sees_b[i, j]),
+                                           bool(b_sees_a[i, j])))
+    return found
+
+
+def _top(scored: dict[str, float]) -> list[tuple[str, float]]:
+    return sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:KEEP]
+
+
+def _write_lists(store: SQLStore, lists: dict[str, list[tuple[str, float]]]) -> int:
+    """Replace the stored lists of these stories (inside the caller's transaction)."""
+    ids = list(lists)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        store.db.execute(f"DELETE FROM story_related WHERE story_id IN ({','.join('?' * len(chunk))})", chunk)
+    rows = [(sid, other, score) for sid, top in lists.items() for other, score in top]
+    for i in range(0, len(rows), 1000):
+        store.db.executemany("INSERT INTO story_related (story_id, related_id, score) VALUES (?, ?, ?)",
+                             rows[i : i + 1000])
+    return len(rows)
+
+
+def _stored_lists(store: SQLStore, ids: Sequence[str], column: str = "story_id") -> list[Any]:
+    out: list[Any] = []
+    ids = list(ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        out += store.db.execute(f"SELECT story_id, related_id, score FROM story_related "
+                                f"WHERE {column} IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+    return out
+
+
+def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) -> int:
+    """Recompute the related lists ``story_related`` after ``story_ids``' vectors changed, inside
+    the caller's transaction; returns the rows written.
+
+    Each story keeps its :data:`KEEP` most related stories at or above ``floor`` (a page shows
+    five; the rest stand in for stories hidden or emptied later). The changed stories' own lists
+    are computed against every story in their window (no candidate cap). Another story's list
+    changes only through them: a changed story that now ranks in it is put in; one that was in it
+    and fell (or left its window) makes that list be recomputed in full, since its replacement is
+    not stored. So every list equals what comparing that story with its window would give.
+
+    The engine calls this (through :func:`refresh_pending`) after writing vectors; the cost grows
+    with the stories in the changed stories' windows, not with the store."""
+    ids = list(dict.fromkeys(story_ids))
+    if not ids:
+        return 0
+    changed = set(ids)
+    found = _compare(store, ids, floor)
+    own = {sid: _top({o: v for o, v, mine, _ in found.get(sid, []) if mine}) for sid in ids}
+    entering: dict[str, dict[str, float]] = {}  # other story -> changed stories that belong in its list
+    for sid, pairs in found.items():
+        for other, score, _, theirs in pairs:
+            if theirs and other not in changed:
+                entering.setdefault(other, {})[sid] = score
+    was_in = {r[0] for r in _stored_lists(store, ids, "related_id") if r[0] not in changed}
+    current: dict[str, dict[str, float]] = {}
+    for r in _stored_lists(store, sorted(was_in | set(entering))):
+        current.setdefault(r[0], {})[r[1]] = float(r[2])
+    lists, recompute = dict(own), []
+    for other in sorted(was_in | set(entering)):
+        cur, new = current.get(other, {}), entering.get(other, {})
+        stale = {s: v for s, v in cur.items() if s in changed}
+        if len(cur) >= KEEP and any(s not in new or new[s] < v for s, v in stale.items()):
+            recompute.append(other)  # one fell out of a full list: what replaces it is not stored
+            continue
+        merged = {s: v for s, v in cur.items() if s not in changed}
+        merged.update(new)
+        top = _top(merged)
+        if top != _top(cur):
+            lists[other] = top
+    if recompute:
+        again = _compare(store, recompute, floor)
+        lists.update({sid: _top({o: v for o, v, mine, _ in again.get(sid, []) if mine}) for sid in recompute})
+    written = _write_lists(store, lists)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        store.db.execute(f"UPDATE story_vectors SET related_at = updated_at "
+                         f"WHERE story_id IN ({','.join('?' * len(chunk))})", chunk)
+    return written
+
+
+def pending(store: SQLStore) -> list[str]:
+    """Stories whose related list is owed: their vector changed since it was computed, or it
+    never was (a store made before migration 0040). Read from a partial index (migration 0042)."""
+    return [r[0] for r in store.db.execute(
+        "SELECT story_id FROM story_vectors WHERE related_at IS NULL OR related_at <> updated_at ORDER BY story_id")]
+
+
+def refresh_pending(store: SQLStore) -> int:
+    """:func:`refresh` the stories of :func:`pending`, inside the caller's transaction (the
+    engine calls this once after refreshing a set of stories); returns how many there were."""
+    ids = pending(store)
+    if ids:
+        refresh(store, ids)
+    return len(ids)
+
+
+def fill_missing(store: SQLStore) -> int:
+    """:func:`refresh_pending` as the one writer, in its own transaction (a maintenance step:
+    e.g. a store made before migration 0040); returns how many stories it did."""
+    if not pending(store):
+        return 0
+    with store.writer("storyline related lists"), store.transaction():  # type: ignore[attr-defined]
+        return refresh_pending(store)
+
+__all__ = ["FLOOR", "KEEP", "WINDOW_DAYS", "embedder_for", "fill_missing", "pending", "refresh", "refresh_pending", "related",
+           "related_live", "relatedness", "remember", "save_vectors", "story_vector", "vector_row"]

@@ -310,7 +310,10 @@ def resolve(store: SQLStore, outlets: Sequence[Outlet] | None = None) -> dict[st
     by_name = {o.name.lower(): o for o in outlets}
     by_domain = {d: o for o in outlets for d in o.domains}
     out: dict[str, Outlet] = {}
-    for source, url in store.db.execute("SELECT source, max(url) FROM articles WHERE source <> '' GROUP BY source"):
+    for source, url in store.db.execute(  # one index seek per outlet name (migration 0041), not every article
+            "WITH RECURSIVE v(x) AS (SELECT min(source) FROM articles WHERE source <> '' UNION ALL "
+            "SELECT (SELECT min(source) FROM articles WHERE source > v.x) FROM v WHERE v.x IS NOT NULL) "
+            "SELECT x, (SELECT max(url) FROM articles WHERE source = v.x) FROM v WHERE x IS NOT NULL"):
         found = by_name.get(source.lower())
         if found is None and url:
             host = domain_of(url)

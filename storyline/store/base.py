@@ -375,6 +375,7 @@ class SQLStore:
         """Forget a story row that has no articles left (and its vector for related stories)."""
         self.db.execute("DELETE FROM stories WHERE id = ?", (story_id,))
         self.db.execute("DELETE FROM story_vectors WHERE story_id = ?", (story_id,))
+        self.db.execute("DELETE FROM story_related WHERE story_id = ? OR related_id = ?", (story_id, story_id))
 
     def merges(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT old_id, new_id FROM story_merges")}
@@ -414,7 +415,17 @@ class SQLStore:
         )
 
     def resolve_story_id(self, story_id: str) -> str:
-        return resolve_merges(story_id, self.merges())
+        """The story that holds ``story_id`` now: one indexed look-up per redirect followed
+        (``story_merges`` is keyed on ``old_id``; a merge re-points older redirects, so chains
+        are short), never the whole table; a cycle stops where it would repeat."""
+        seen: set[str] = set()
+        while story_id not in seen:  # the same answer as resolve_merges(story_id, self.merges())
+            row = self.db.execute("SELECT new_id FROM story_merges WHERE old_id = ?", (story_id,)).fetchone()
+            if row is None:
+                break
+            seen.add(story_id)
+            story_id = str(row[0])
+        return story_id
 
     def story(self, story_id: str) -> Story | None:
         """A stored story with its articles and summary; merged-away ids resolve."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..ingest.dates import parse_date
+from ..ingest.dates import parse_date, shifted
 from . import queries_pg
 
 if TYPE_CHECKING:
@@ -74,8 +74,8 @@ def since_for(store: SQLiteStore, hours: float) -> str | None:
     return (ref - timedelta(hours=hours)).isoformat() if isinstance(ref, datetime) else None
 
 
-def _filter_sql(flt: StoryFilter) -> tuple[str, dict[str, Any]]:
-    clauses, params = ["s.size > 0", "s.id NOT IN (SELECT story_id FROM hidden_stories)"], {}
+def _filter_sql(flt: StoryFilter, *, live: str = "s.size > 0") -> tuple[str, dict[str, Any]]:
+    clauses, params = [live, "s.id NOT IN (SELECT story_id FROM hidden_stories)"], {}
     if flt.since:
         clauses.append("julianday(s.last_seen) >= julianday(:since)")
         params["since"] = flt.since
@@ -93,16 +93,43 @@ def _filter_sql(flt: StoryFilter) -> tuple[str, dict[str, Any]]:
     return " AND ".join(clauses), params
 
 
+_BREADTH = "(2.0 * outlets + size + 0.5 * duplicates)"  # the score's numerator; migration 0041 indexes it
+_RANK_ORDER = "ORDER BY score DESC, s.last_seen DESC, s.id"
+_MAX_DAYS = 4096.0  # past this window the ranking reads every matching story
+
+
+def _ranked_ids(store: SQLiteStore, where: str, params: dict[str, Any], want: int) -> list[Any]:
+    """The first ``want`` (id, score) rows of the ranking, scoring only the freshest stories when
+    that is provably enough: a story last seen more than ``days`` before the newest coverage
+    scores below the largest breadth among them / (1 + days), so once the ``want``-th best of the stories
+    seen within ``days`` (and the undated, which count as fresh) beats that bound, no older story
+    can enter. The window widens fourfold until it does (an indexed range on ``last_seen``)."""
+    sql = f"SELECT s.id, {_SCORE} AS score FROM stories s WHERE {where}{{extra}} {_RANK_ORDER} LIMIT :want"
+    ref = parse_date(params["ref"])
+    days = 1.0
+    while isinstance(ref, datetime) and days < _MAX_DAYS:
+        lo = shifted(ref, -timedelta(days=days + 1)).isoformat()  # a day's margin for stored UTC offsets
+        rows = store.db.execute(sql.format(extra=" AND (s.last_seen >= :lo OR s.last_seen IS NULL)"),
+                                {**params, "lo": lo, "want": want}).fetchall()
+        if len(rows) == want:
+            older = store.db.execute(f"SELECT {_BREADTH} FROM stories WHERE last_seen < ? "
+                                     f"ORDER BY {_BREADTH} DESC LIMIT 1", (lo,)).fetchone()
+            if older is None or float(rows[-1]["score"]) > float(older[0]) / (1.0 + days):
+                return list(rows)
+        days *= 4
+    return list(store.db.execute(sql.format(extra=""), {**params, "want": want}).fetchall())
+
+
 def ranked_stories(store: SQLiteStore, flt: StoryFilter = StoryFilter(), *, limit: int = 20,
                    offset: int = 0) -> tuple[list[sqlite3.Row], int]:
-    """Stories ranked by breadth and freshness of coverage, and how many match ``flt``."""
+    """Stories ranked by breadth and freshness of coverage, and how many match ``flt``. Scores
+    only the stories that can reach the page (:func:`_ranked_ids`), then reads those cards."""
     where, params = _filter_sql(flt)
-    params.update(ref=latest_time(store) or "1970-01-01", limit=limit, offset=offset)
-    rows = store.db.execute(
-        f"SELECT {_CARD_COLUMNS}, {_SCORE} AS score FROM stories s "
-        f"WHERE {where} "
-        "ORDER BY score DESC, s.last_seen DESC, s.id LIMIT :limit OFFSET :offset", params,
-    ).fetchall()
+    params.update(ref=latest_time(store) or "1970-01-01")
+    # "+s.size": not the size index (that is for the count below); the ranking ranges on last_seen
+    ids = [r[0] for r in _ranked_ids(store, _filter_sql(flt, live="+s.size > 0")[0], params, offset + limit)[offset:]]
+    cards = story_cards(store, ids)
+    rows = [cards[sid] for sid in ids if sid in cards]
     total = store.db.execute(f"SELECT count(*) FROM stories s WHERE {where}", params).fetchone()[0]
     return rows, int(total)
 
@@ -139,20 +166,34 @@ def story_reports(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
     ).fetchall()
 
 
+def _seen_margin(when: str, days: float) -> str:
+    """``when`` moved by ``days`` as an ISO string, for a range on the indexed ``SEEN_SQL`` text
+    (migration 0041) that a stored UTC offset cannot push a matching row out of; the exact
+    comparison is still made with ``julianday``. Unparsable input gives the open end."""
+    found = parse_date(when)
+    if not isinstance(found, datetime):
+        return "" if days < 0 else "\uffff"
+    return shifted(found, timedelta(days=days)).isoformat()
+
+
 def stories_moved_since(store: SQLiteStore, since: str) -> list[str]:
-    """Ids of stories with a report first seen after ``since`` (ISO time), latest news first."""
+    """Ids of stories with a report first seen after ``since`` (ISO time), latest news first
+    (reads the reports seen since then, by index)."""
     rows = store.db.execute(
         f"SELECT story_id, max(julianday({SEEN_SQL})) AS latest FROM articles "
-        f"WHERE julianday({SEEN_SQL}) > julianday(?) GROUP BY story_id ORDER BY latest DESC, story_id", (since,),
+        f"WHERE {SEEN_SQL} >= ? AND julianday({SEEN_SQL}) > julianday(?) "
+        "GROUP BY story_id ORDER BY latest DESC, story_id", (_seen_margin(since, -1), since),
     ).fetchall()
     return [r[0] for r in rows]
 
 
 def sources_active_between(store: SQLiteStore, start: str, end: str) -> list[str]:
-    """Outlet names with an article first seen between ``start`` and ``end`` (ISO times)."""
+    """Outlet names with an article first seen between ``start`` and ``end`` (ISO times): reads
+    the index entries of that window, not the articles."""
     return [r[0] for r in store.db.execute(
-        f"SELECT DISTINCT source FROM articles WHERE source <> '' AND julianday({SEEN_SQL}) "
-        "BETWEEN julianday(?) AND julianday(?) ORDER BY source", (start, end))]
+        f"SELECT DISTINCT source FROM articles WHERE {SEEN_SQL} BETWEEN ? AND ? AND source <> '' "
+        f"AND julianday({SEEN_SQL}) BETWEEN julianday(?) AND julianday(?) ORDER BY source",
+        (_seen_margin(start, -1), _seen_margin(end, 1), start, end))]
 
 
 def merged_into(store: SQLiteStore, story_id: str) -> list[sqlite3.Row]:
@@ -264,12 +305,21 @@ def outlets(store: SQLiteStore) -> list[sqlite3.Row]:
     ).fetchall()
 
 
+def _distinct(store: SQLiteStore, column: str) -> list[str]:
+    """The distinct non-empty values of an indexed ``articles`` column, sorted: a loose index
+    scan (one index seek per value), so the cost grows with the values, not the articles."""
+    return [r[0] for r in store.db.execute(
+        f"WITH RECURSIVE v(x) AS (SELECT min({column}) FROM articles WHERE {column} <> '' "
+        f"UNION ALL SELECT (SELECT min({column}) FROM articles WHERE {column} > v.x) FROM v WHERE v.x IS NOT NULL) "
+        "SELECT x FROM v WHERE x IS NOT NULL ORDER BY x")]
+
+
 def outlet_names(store: SQLiteStore) -> list[str]:
-    return [r[0] for r in store.db.execute("SELECT DISTINCT source FROM articles WHERE source <> '' ORDER BY source")]
+    return _distinct(store, "source")
 
 
 def languages(store: SQLiteStore) -> list[str]:
-    return [r[0] for r in store.db.execute("SELECT DISTINCT language FROM articles WHERE language <> '' ORDER BY 1")]
+    return _distinct(store, "language")
 
 
 def articles(store: SQLiteStore, *, outlet: str | None = None, story_id: str | None = None, limit: int = 50,

@@ -1,0 +1,321 @@
+"""Storyline at newsroom size: stores of 10k, 100k (and 1M) articles, their ingest and their pages.
+
+For each size this builds (once; a rerun reuses the store on disk) a store through the real
+``storyline ingest`` command in a subprocess, then starts ``storyline serve`` on it and measures
+pages open-loop at fixed offered rates, as ``benchmarks/web.py`` does: a request is due every
+1/rate seconds whether or not earlier ones finished, and latency counts from when it was due.
+
+The stream: the shared labelled articles (ECB+ train and dev, NeuS val and train articles,
+WikiRef220, the UCI sample: 9,768 articles), shuffled with a fixed seed, then repeated as often
+as the size needs. Copy ``k`` gets ids ``k<k>-<id>``, dates ``k`` weeks later (every article is
+dated: the stream spreads over one week per copy, about 1,400 articles a day), and every third
+word of its title and text marked with a copy suffix, so a copy is a new report rather than a
+reprint of copy 0 (the deduplicator compares word trigrams: each trigram holds one marked word),
+while two thirds of its words, its terms and its story structure stay the original's. Records
+without an outlet get one of 60 synthetic outlet names. Gold labels ride along (prefixed by copy)
+for scoring; the engine never reads them.
+
+Usage:
+  python benchmarks/scale.py [--sizes 10000 100000] [--million] [--rate 200] [--cached-rate 500]
+                             [--seconds 10] [--cache-dir DIR] [--build-only] [--json]
+Bars (issue 20): at 100k articles, uncached story page, front page and API story p99 <= 50 ms at
+200 requests/s offered; cached story page p99 <= 50 ms at 500 requests/s.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+DATA = ROOT.parent / "shared" / "data"
+DEFAULT_CACHE = Path(os.environ.get("STORYLINE_SCALE_DIR", Path.home() / ".cache" / "storyline-scale"))
+STREAM_VERSION = "scale-stream.v1"  # bump when the stream below changes: built stores are keyed on it
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+COPY_SPAN = timedelta(days=7)
+OUTLETS = 60
+_WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+
+
+# -- the stream -----------------------------------------------------------------------------
+def base_records(data: Path | None = None) -> list[dict[str, Any]]:
+    """The shared labelled articles in one fixed shuffled order (no dates: the copies date them)."""
+    from storyline.cluster.corpora import mixed_records, neus_story_records, read_records
+
+    data = DATA if data is None else data
+    records = (read_records(data / "ecbplus" / "dev.jsonl") + read_records(data / "ecbplus" / "train.jsonl")
+               + read_records(data / "neus" / "val_articles.jsonl") + neus_story_records(data / "neus" / "train.jsonl")
+               + read_records(data / "wikiref" / "WikiRef220.jsonl")
+               + read_records(data / "uci-news-sample" / "stream.jsonl"))
+    seen: set[str] = set()
+    out = []
+    for r in mixed_records(records, seed=13):
+        rid = str(r["id"])
+        while rid in seen:  # the sets number their items independently
+            rid += "+"
+        seen.add(rid)
+        out.append({**r, "id": rid})
+    return out
+
+
+def _mark(text: str, k: int) -> str:
+    """Every third word (by position) of ``text`` with copy ``k``'s suffix; copy 0 unchanged."""
+    if k == 0:
+        return text
+    suffix = "q" + "".join(chr(ord("a") + int(d)) for d in str(k))
+    position = count()
+    return _WORD.sub(lambda m: m.group(0) + suffix if next(position) % 3 == 1 else m.group(0), text)
+
+
+def scale_records(size: int, data: Path | None = None) -> list[dict[str, Any]]:
+    """``size`` records: the base stream repeated with shifted ids, dates and marked words."""
+    base = base_records(data)
+    out: list[dict[str, Any]] = []
+    k = 0
+    while len(out) < size:
+        step = COPY_SPAN / len(base)
+        for i, r in enumerate(base[: size - len(out)]):
+            source = r.get("source") or f"Outlet {int(hashlib.md5(str(r['label']).encode()).hexdigest(), 16) % OUTLETS:02d}"
+            when = START + k * COPY_SPAN + i * step
+            out.append({"id": f"k{k}-{r['id']}", "title": _mark(r.get("title") or "", k),
+                        "text": _mark(r.get("text") or "", k), "url": f"https://example.org/k{k}/{r['id']}",
+                        "source": source, "published": when.isoformat(timespec="seconds"),
+                        "label": f"k{k}-{r['label']}"})
+        k += 1
+    return out
+
+
+def stream_file(size: int, cache: Path) -> Path:
+    """The JSONL stream of ``size`` articles (written once)."""
+    path = cache / f"stream-{size}-{STREAM_VERSION}.jsonl"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            for r in scale_records(size):
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        tmp.replace(path)
+    return path
+
+
+# -- the store ------------------------------------------------------------------------------
+def build_store(stream: Path, data_dir: Path, *, extra_args: tuple[str, ...] = (), timeout: float = 6 * 3600,
+                nice: int = 0) -> dict[str, Any]:
+    """Run the real ``storyline ingest`` on ``stream`` into ``data_dir`` in a subprocess (this
+    tree's code first on the path); returns the whole-process rate and the peak RSS (of the
+    ingest process and of the largest helper it waited for), and the database size."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+    articles = sum(1 for _ in stream.open(encoding="utf-8"))
+    cmd = [sys.executable, "-m", "storyline", "ingest", "-q", "--data-dir", str(data_dir), *extra_args, str(stream)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=(lambda: os.nice(nice)) if nice else None)
+    deadline = start + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            proc.kill()
+            raise SystemExit(f"ingest of {stream} did not finish in {timeout:.0f} s")
+        time.sleep(0.2)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode not in (0, 3):
+        raise SystemExit(f"ingest failed ({proc.returncode}): {err[-2000:]}")
+    return {"articles": articles, "seconds": round(seconds, 1), "articles_per_s": round(articles / seconds, 1),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "db_mb": round(db_bytes(data_dir) / 2**20, 1),
+            "command": " ".join(cmd[1:]), "exit": proc.returncode}
+
+
+def db_bytes(data_dir: Path) -> int:
+    return sum(p.stat().st_size for p in data_dir.glob("storyline.db*") if p.is_file())
+
+
+def ensure_store(size: int, cache: Path, *, nice: int = 0) -> tuple[Path, dict[str, Any]]:
+    """The store of ``size`` articles in ``cache`` (built on first use) and its build figures."""
+    data_dir = cache / f"store-{size}-{STREAM_VERSION}"
+    info = data_dir / "build.json"
+    if info.exists():
+        return data_dir, json.loads(info.read_text())
+    if data_dir.exists():  # a build that did not finish: start over
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    figures = build_store(stream_file(size, cache), data_dir, nice=nice)
+    info.write_text(json.dumps(figures, indent=2))
+    return data_dir, figures
+
+
+def prepare_reads(data_dir: Path) -> dict[str, Any]:
+    """Bring a built store to this tree's schema and fill what the read side precomputes (related
+    stories of a store made before they were kept); returns what it did and how long it took."""
+    from storyline import related
+    from storyline.config import Settings
+    from storyline.store import open_store
+
+    store = open_store(Settings(data_dir=data_dir))
+    try:
+        start = time.perf_counter()
+        done = related.fill_missing(store)
+        return {"related_filled": done, "seconds": round(time.perf_counter() - start, 1)}
+    finally:
+        store.close()
+
+
+def sample_ids(data_dir: Path, n: int = 2000, seed: int = 5) -> dict[str, list[str]]:
+    """Story ids to visit (a fixed random sample of live stories) and search words (title words)."""
+    db = sqlite3.connect(f"file:{data_dir / 'storyline.db'}?mode=ro", uri=True)
+    try:
+        ids = [r[0] for r in db.execute("SELECT id FROM stories WHERE size > 0 ORDER BY id")]
+        titles = [r[0] for r in db.execute("SELECT title FROM articles ORDER BY seq LIMIT 5000")]
+    finally:
+        db.close()
+    rng = random.Random(seed)
+    words = sorted({w.lower() for t in titles for w in _WORD.findall(t) if len(w) >= 5})
+    return {"stories": rng.sample(ids, min(n, len(ids))), "words": rng.sample(words, min(n, len(words)))}
+
+
+# -- the pages ------------------------------------------------------------------------------
+async def measure(port: int, sample: dict[str, list[str]], rate: float, cached_rate: float,
+                  seconds: float) -> dict[str, dict[str, float]]:
+    from web import LoopbackClient, run_target  # benchmarks/web.py
+
+    stories, words = sample["stories"], sample["words"]
+    unique = count()
+    u = lambda: next(unique)  # noqa: E731  a fresh query string: a cache miss, the page renders
+    targets: list[tuple[str, Callable[[int], str], float]] = [
+        ("story page, uncached", lambda i: f"/stories/{stories[i % len(stories)]}?u={u()}", rate),
+        ("front page, uncached", lambda i: f"/?u={u()}", rate),
+        ("API story, uncached", lambda i: f"/api/stories/{stories[i % len(stories)]}?u={u()}", rate),
+        ("search, uncached", lambda i: f"/search?q={words[i % len(words)]}&u={u()}", rate),
+        ("story page, cached", lambda i: f"/stories/{stories[i % 200]}", cached_rate),
+        ("front page, cached", lambda i: "/", cached_rate),
+        ("API story, cached", lambda i: f"/api/stories/{stories[i % 200]}", cached_rate),
+        ("search, cached", lambda i: f"/search?q={words[i % 200]}", cached_rate),
+    ]
+    results = {}
+    async with LoopbackClient("127.0.0.1", port) as client:
+        for s in stories[:200]:  # the cached targets cycle through 200 pages, warmed once
+            await client.get(f"/stories/{s}")
+            await client.get(f"/api/stories/{s}")
+        for w in words[:200]:
+            await client.get(f"/search?q={w}")
+        await client.get("/")
+    for name, path_for, r in targets:  # a fresh client per target: a target that times out loses only its own
+        async with LoopbackClient("127.0.0.1", port) as client:
+            results[name] = {"rate": r, **await serial(client, path_for)}
+            try:
+                results[name].update(await run_target(client, path_for, r, seconds))
+            except asyncio.TimeoutError:  # the server fell so far behind that the run could not finish
+                results[name].update(requests=int(r * seconds), errors=-1, rps=0.0, p50_ms=float("nan"),
+                                     p99_ms=float("nan"), max_ms=float("nan"))
+    return results
+
+
+async def serial(client: Any, path_for: Callable[[int], str], n: int = 100) -> dict[str, float]:
+    """One request at a time (no queueing): the server's own time per page, p50 and p99 in ms.
+    On a loaded machine this says more than the open-loop figures, which also count the wait."""
+    from web import percentile  # benchmarks/web.py
+
+    took = []
+    for i in range(10_000, 10_000 + n):
+        start = time.perf_counter()
+        await client.get(path_for(i))
+        took.append((time.perf_counter() - start) * 1000)
+    return {"serial_p50_ms": round(percentile(took, 50), 2), "serial_p99_ms": round(percentile(took, 99), 2)}
+
+
+def serve_and_measure(data_dir: Path, rate: float, cached_rate: float, seconds: float) -> dict[str, dict[str, float]]:
+    from web import start_server  # benchmarks/web.py
+
+    from storyline.web.server import free_port
+
+    sample = sample_ids(data_dir)
+    port = free_port()
+    proc = start_server(data_dir, port)
+    try:
+        return asyncio.run(measure(port, sample, rate, cached_rate, seconds))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def print_table(size: int, build: dict[str, Any], pages: dict[str, dict[str, float]] | None, counts: dict[str, int]) -> None:
+    print(f"\n== {size:,} articles: {counts.get('stories', 0):,} stories, {counts.get('originals', 0):,} originals; "
+          f"database {build['db_mb']} MB ==")
+    print(f"ingest (whole process): {build['articles_per_s']} articles/s ({build['articles']:,} in {build['seconds']} s), "
+          f"peak RSS {build['peak_rss_mb']} MB")
+    if not pages:
+        return
+    print(f"{'page':22} {'one-at-a-time p50/p99 ms':>25} {'offered/s':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'max ms':>8} {'errors':>6}")
+    for name, r in pages.items():
+        serial_ = f"{r['serial_p50_ms']:.2f} / {r['serial_p99_ms']:.2f}"
+        print(f"{name:22} {serial_:>25} {r['rate']:9.0f} {r['rps']:7.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
+              f"{r['max_ms']:8.2f} {r['errors']:6d}")
+
+
+def store_counts(data_dir: Path) -> dict[str, int]:
+    db = sqlite3.connect(f"file:{data_dir / 'storyline.db'}?mode=ro", uri=True)
+    try:
+        one = lambda sql: int(db.execute(sql).fetchone()[0])  # noqa: E731
+        return {"articles": one("SELECT count(*) FROM articles"),
+                "originals": one("SELECT count(*) FROM articles WHERE canonical_id = id"),
+                "stories": one("SELECT count(*) FROM stories WHERE size > 0")}
+    finally:
+        db.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description="Build stores of 10k/100k/1M articles and measure ingest and pages.")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--million", action="store_true", help="also 1,000,000 articles (hours to build)")
+    ap.add_argument("--rate", type=float, default=200.0, help="offered requests/s for uncached pages (200)")
+    ap.add_argument("--cached-rate", type=float, default=500.0, help="offered requests/s for cached pages (500)")
+    ap.add_argument("--seconds", type=float, default=10.0, help="seconds per target (10)")
+    ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"where built stores live ({DEFAULT_CACHE})")
+    ap.add_argument("--nice", type=int, default=0, help="run the ingest at this niceness")
+    ap.add_argument("--build-only", action="store_true", help="build (or reuse) the stores, measure no pages")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if not DATA.exists():
+        raise SystemExit(f"{DATA} is missing: the scale streams are built from the shared data")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    sizes = sorted(set(args.sizes + ([1_000_000] if args.million else [])))
+    report = {}
+    for size in sizes:
+        data_dir, build = ensure_store(size, args.cache_dir, nice=args.nice)
+        prepared = prepare_reads(data_dir)
+        pages = None if args.build_only else serve_and_measure(data_dir, args.rate, args.cached_rate,
+                                                                min(args.seconds, 60.0))
+        counts = store_counts(data_dir)
+        report[size] = {"build": build, "prepared": prepared, "counts": counts, "pages": pages}
+        if not args.json:
+            print_table(size, build, pages, counts)
+    if args.json:
+        print(json.dumps({"cpus": os.cpu_count(), "sizes": report}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
