@@ -23,9 +23,13 @@ finishes the owed consolidation and refreshes dirty summaries.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections import Counter
-from contextlib import contextmanager
+import sys
+from collections import Counter, deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import closing, contextmanager
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -34,8 +38,8 @@ from . import related
 from .config import Settings
 from .dedup import MinHashDeduplicator
 from .errors import StorageError
-from .models import Article, Summary
-from .pipeline import Pipeline
+from .models import Article, Story, Summary
+from .pipeline import Pipeline, Prepared
 from .store import SQLStore, open_store
 from .store import editorial
 from .store import state as state_codec
@@ -209,59 +213,93 @@ class Engine:
                      progress: Progress | None = None, refresh: bool = True) -> IngestResult:
         """Store new articles, assign duplicates and stories, finish the stream's consolidation,
         then refresh changed summaries. Articles whose id is already stored are skipped, so
-        re-ingesting adds nothing (and completes a run that was interrupted)."""
+        re-ingesting adds nothing (and completes a run that was interrupted).
+
+        An input of more than two batches is prepared ahead (text stage, MinHash sketches,
+        article vectors: :meth:`Pipeline.run_ahead`) in a helper process while this one decides
+        and writes the current batch, in arrival order: the same decisions as in one process."""
         result = IngestResult()
         with self.writing():
-            batch: list[Article] = []
-            for article in articles:
-                batch.append(article)
-                if len(batch) >= batch_size:
+            source = self._fresh_batches(articles, batch_size, result)
+            first = list(itertools.islice(source, 3))  # a short input (a feed poll) is not worth a helper
+            ahead = self._load().run_ahead() if len(first) > 2 else None
+            batches = itertools.chain(first, source)
+            if ahead is None:
+                for batch in batches:
                     self._add_batch(batch, result)
                     if progress:
                         progress(len(batch))
-                    batch = []
-            if batch:
-                self._add_batch(batch, result)
-                if progress:
-                    progress(len(batch))
+            else:
+                sent: deque[list[Article]] = deque()
+
+                def feed() -> Iterator[list[Article]]:
+                    for batch in batches:
+                        sent.append(batch)
+                        yield batch
+
+                with closing(ahead.map(feed())) as prepared:  # type: ignore[arg-type]
+                    for ready in prepared:  # in order: the helper only computes, decisions stay here
+                        batch = sent.popleft()
+                        self._add_batch(batch, result, ready)
+                        if progress:
+                            progress(len(batch))
             self.consolidate(result)
             self.checkpoint()
             if refresh:
                 self.refresh_stories()
         return result
 
-    def _add_batch(self, batch: Sequence[Article], result: IngestResult) -> None:
-        result.seen += len(batch)
-        stored = self.store.existing_ids([a.id for a in batch])
-        fresh: list[Article] = []
-        seen_now: set[str] = set()
-        for art in batch:
-            if art.id in stored or art.id in seen_now:
-                result.already_stored += 1
-                continue
-            seen_now.add(art.id)
-            fresh.append(art)
-        if not fresh:
-            return
+    def _fresh_batches(self, articles: Iterable[Article], size: int, result: IngestResult) -> Iterator[list[Article]]:
+        """``articles`` in batches of ``size``, without ids already stored (or given twice)."""
+        batch: list[Article] = []
+        taken: set[str] = set()
+        for article in itertools.chain(articles, [None]):
+            if article is not None:
+                batch.append(article)
+                if len(batch) < size:
+                    continue
+            if not batch:
+                break
+            result.seen += len(batch)
+            stored = self.store.existing_ids([a.id for a in batch])
+            fresh = []
+            for art in batch:
+                if art.id in stored or art.id in taken:
+                    result.already_stored += 1
+                    continue
+                taken.add(art.id)
+                fresh.append(art)
+            if fresh:
+                yield fresh
+            batch = []
+
+    def _add_batch(self, batch: Sequence[Article], result: IngestResult, prepared: Prepared | None = None) -> None:
         pipe = self._load()
         assert pipe.clusterer is not None and isinstance(pipe.dedup, MinHashDeduplicator)
+        keep = [i for i, a in enumerate(batch) if a.id not in pipe.articles_]
+        result.already_stored += len(batch) - len(keep)
+        if not keep:
+            return
+        fresh = [batch[i] for i in keep]
+        if prepared is not None and len(keep) < len(batch):
+            prepared = prepared.subset(keep)
         merges_before = dict(pipe.clusterer.merges_)
         try:
-            stories = pipe.add(fresh)
+            stories = pipe.add(fresh, prepared)
             with self.store.transaction():
                 now = now_iso()
                 batch_no = self.store.next_batch()
                 self._record_clusterer_merges(
                     pipe.clusterer, {o: n for o, n in pipe.clusterer.merges_.items() if merges_before.get(o) != n}, now)
-                merges = self.store.merges()
-                overrides = self.store.overrides()
+                canon = [pipe.canonical_[a.id] for a in fresh]
+                overrides = self.store.overrides_of(canon)
+                where = self.store.resolve_story_ids(stories)  # an editor's merge redirects (indexed)
                 rows = []
-                for art, story in zip(fresh, stories):
-                    canon = pipe.canonical_[art.id]
-                    story = overrides.get(canon) or resolve(story, merges)
-                    rows.append((art, canon, story, pipe.dedup.signature(art.id) if canon == art.id else None))
+                for art, story, c in zip(fresh, stories, canon):
+                    story = overrides.get(c) or where[story]
+                    rows.append((art, c, story, pipe.dedup.signature(art.id) if c == art.id else None))
                     result.new += 1
-                    result.reprints += canon != art.id
+                    result.reprints += c != art.id
                     result.stories_touched.add(story)
                 self.store.insert_articles(rows, batch=batch_no, now=now)
                 self.store.touch_stories((story for _, _, story, _ in rows), now)
@@ -275,17 +313,25 @@ class Engine:
             raise
 
     def consolidate(self, result: IngestResult | None = None) -> dict[str, str]:
-        """End of input: record the stories the clusterer merges now. Runs when this call added
-        articles or when an earlier run stored batches but died before consolidating."""
+        """End of input: record the stories the clusterer merges now, and the ones it splits
+        (the articles it moves out of a story follow it in the store, and the split is recorded
+        like a merge). Runs when this call added articles or when an earlier run stored batches
+        but died before consolidating."""
         if not (result and result.new) and self.store.get_checkpoint(PENDING_KEY) is None:
             return {}
         with self.writing():
             pipe = self._load()
             assert pipe.clusterer is not None
             try:
+                moved_before = dict(getattr(pipe.clusterer, "moved_", {}))
+                splits_before = dict(getattr(pipe.clusterer, "splits_", {}))
                 merged = pipe.finish()
                 with self.store.transaction():
-                    pairs = self._record_clusterer_merges(pipe.clusterer, merged, now_iso())
+                    now = now_iso()
+                    pairs = self._record_clusterer_merges(pipe.clusterer, merged, now)
+                    touched = self._record_clusterer_splits(pipe.clusterer, moved_before, splits_before, now)
+                    if result is not None:
+                        result.stories_touched.update(touched)
                     self._save_state(pipe.clusterer)
                     self.store.put_checkpoint(PENDING_KEY, None)
                     self._generation = self.store.bump_generation()
@@ -312,6 +358,29 @@ class Engine:
                 self._save_state(pipe.clusterer)
                 self._generation = self.store.bump_generation()
 
+    def _record_clusterer_splits(self, clusterer: Clusterer, moved_before: dict[str, str],
+                                 splits_before: dict[str, str], now: str) -> set[str]:
+        """Follow the clusterer's splits since ``moved_before``/``splits_before`` in the store:
+        each moved original (and its reprints) goes to its new story (an editor's placement
+        wins), the split is recorded (``story_splits``), and both stories are marked dirty."""
+        moved = {a: resolve(n, clusterer.merges_) for a, n in getattr(clusterer, "moved_", {}).items()
+                 if moved_before.get(a) != n}
+        splits = {n: o for n, o in getattr(clusterer, "splits_", {}).items() if splits_before.get(n) != o}
+        if not moved and not splits:
+            return set()
+        targets = self.store.resolve_story_ids(moved.values())  # an editor's merges still redirect
+        moved = {a: targets[story] for a, story in moved.items()}
+        self.store.move_originals(moved)
+        touched = set(moved.values())
+        for new, old in splits.items():
+            old, new = resolve(old, clusterer.merges_), resolve(new, clusterer.merges_)
+            if old != new:
+                self.store.record_split(old, new, now, "clusterer")
+                touched.update((old, new))
+        where = self.store.resolve_story_ids(touched)
+        self.store.touch_stories(where.values(), now)
+        return set(where.values())
+
     def _record_clusterer_merges(self, clusterer: Clusterer, merged: dict[str, str], now: str) -> list[tuple[str, str]]:
         pairs = [(old, resolve(new, clusterer.merges_)) for old, new in merged.items()]
         for old, new in pairs:
@@ -322,32 +391,61 @@ class Engine:
     def refresh_stories(self, story_ids: Iterable[str] | None = None) -> int:
         """Recompute headline, summary and counts of dirty (or the given) stories; a pinned
         headline replaces the computed one. A changed headline is added to the story's headline
-        history, and the story's vector (for related stories) is rewritten."""
+        history, and the story's vector (for related stories) is rewritten.
+
+        Stories go in chunks of 64, one transaction each. When there are more than two chunks
+        and ``Settings.workers`` allows, helper processes (``workers`` + 1: this one only reads
+        and writes) compute the summaries and vectors of the next chunks while this process
+        writes the finished ones; each story's result is what this process would compute."""
         ids = self.store.dirty_story_ids() if story_ids is None else list(dict.fromkeys(story_ids))
+        chunks = [ids[i : i + _REFRESH_CHUNK] for i in range(0, len(ids), _REFRESH_CHUNK)]
+        embedder = related.embedder_for(self)
+        work = (self.summarizer, embedder, self.settings.max_words)
         count = 0
-        for i in range(0, len(ids), 64):  # one transaction per 64 stories: few round trips, steady progress
-            chunk = ids[i : i + 64]
-            members = self.store.stories_members(chunk)
-            done = []
-            for story in (members[s] for s in chunk if s in members):
-                story.summary = editorial.apply_pin(self.store, story.id,
-                                                    self.summarizer(story.articles, self.settings.max_words))
-                done.append((story, story.summary))
-            embedder = related.embedder_for(self)
-            vectors = [related.vector_row(story, embedder) for story, _ in done]
-            with self.store.transaction():
-                for story_id in chunk:
-                    if story_id not in members:
-                        self.store.delete_story(story_id)
-                self.store.save_stories(done)
-                for story, _ in done:
-                    editorial.record_headline(self.store, story)  # the story page's headline history
-                related.save_vectors(self.store, vectors)  # related stories (storyline.related)
-            count += len(done)
-        if ids:
-            with self.store.transaction():  # the related lists these vectors owe, at once (storyline.related)
-                related.refresh_pending(self.store)
+        if len(chunks) <= 2 or self.settings.workers < 1:
+            for chunk in chunks:
+                members = self.store.stories_members(chunk)
+                count += self._save_refreshed(chunk, members, _refresh(work, [members[s] for s in chunk if s in members]))
+            self._refresh_related(ids)
+            return count
+        context = get_context("fork" if sys.platform == "linux" else "spawn")
+        with ProcessPoolExecutor(self.settings.workers + 1, mp_context=context, initializer=_start_refresher,
+                                 initargs=(work,)) as pool:
+            pending: deque[tuple[list[str], dict[str, Story], Future[list[tuple[Summary, tuple[Any, ...]]]]]] = deque()
+            for chunk in chunks:
+                members = self.store.stories_members(chunk)
+                pending.append((chunk, members, pool.submit(_refresh_in_worker, [members[s] for s in chunk if s in members])))
+                if len(pending) > 2 * (self.settings.workers + 1):
+                    count += self._save_refreshed(*_ready(pending.popleft()))
+            while pending:
+                count += self._save_refreshed(*_ready(pending.popleft()))
+        self._refresh_related(ids)
         return count
+
+    def _refresh_related(self, ids: list[str]) -> None:
+        """The related lists the just-written vectors owe, at once (:mod:`storyline.related`)."""
+        if ids:
+            with self.store.transaction():
+                related.refresh_pending(self.store)
+
+    def _save_refreshed(self, chunk: list[str], members: dict[str, Story],
+                        results: list[tuple[Summary, tuple[Any, ...]]]) -> int:
+        """Write one chunk's refreshed stories (in one transaction); stories with no articles
+        left are deleted."""
+        stories = [members[s] for s in chunk if s in members]
+        done = []
+        for story, (summary, _) in zip(stories, results, strict=True):
+            story.summary = editorial.apply_pin(self.store, story.id, summary)
+            done.append((story, story.summary))
+        with self.store.transaction():
+            for story_id in chunk:
+                if story_id not in members:
+                    self.store.delete_story(story_id)
+            self.store.save_stories(done)
+            for story, _ in done:
+                editorial.record_headline(self.store, story)  # the story page's headline history
+            related.save_vectors(self.store, [vector for _, vector in results])  # related stories (storyline.related)
+        return len(done)
 
     # -- editorial actions -----------------------------------------------------------------
     def merge_stories(self, story_id: str, into: str, *, note: str = "") -> str:
@@ -453,6 +551,33 @@ class Engine:
             self.forget()
             self.refresh_stories()
         return stats
+
+
+_REFRESH_CHUNK = 64  # stories per refresh transaction: few round trips, steady progress
+_Refresh = tuple[Summarizer, Any, int]  # summarizer, embedder for related stories, word budget
+_REFRESHER: _Refresh | None = None
+
+
+def _refresh(work: _Refresh, stories: Sequence[Story]) -> list[tuple[Summary, tuple[Any, ...]]]:
+    """(summary, related-stories vector row) of each story: the part of a refresh that needs no store."""
+    summarizer, embedder, max_words = work
+    return [(summarizer(story.articles, max_words), related.vector_row(story, embedder)) for story in stories]
+
+
+def _start_refresher(work: _Refresh) -> None:
+    global _REFRESHER
+    _REFRESHER = work
+
+
+def _refresh_in_worker(stories: list[Story]) -> list[tuple[Summary, tuple[Any, ...]]]:
+    assert _REFRESHER is not None
+    return _refresh(_REFRESHER, stories)
+
+
+def _ready(item: tuple[list[str], dict[str, Story], Future[list[tuple[Summary, tuple[Any, ...]]]]]
+           ) -> tuple[list[str], dict[str, Story], list[tuple[Summary, tuple[Any, ...]]]]:
+    chunk, members, future = item
+    return chunk, members, future.result()
 
 
 class _NoSummary:

@@ -51,6 +51,11 @@ class Prepared:
     dedup: list[Any] | None = None
     cluster: list[Any] | None = None
 
+    def subset(self, keep: Sequence[int]) -> "Prepared":
+        """The entries of the articles at positions ``keep`` (the batch with some left out)."""
+        pick = lambda xs: None if xs is None else [xs[i] for i in keep]  # noqa: E731
+        return Prepared([self.texts[i] for i in keep], pick(self.dedup), pick(self.cluster))
+
 
 def prepare_batch(articles: Sequence[Article], dedup: Preparer | None, cluster: Preparer | None) -> Prepared:
     """Everything about ``articles`` that needs no stream state."""
@@ -171,15 +176,16 @@ class Pipeline:
         and ``Settings.workers`` allows, the text stage and the stages' preparers run one batch
         ahead in helper processes (same results as in-process, measured in docs/clustering.md)."""
         batches = [list(articles[i : i + batch_size]) for i in range(0, len(articles), batch_size)]
-        ahead = self._run_ahead() if len(batches) > 2 else None
+        ahead = self.run_ahead() if len(batches) > 2 else None
         prepared: Iterable[Prepared | None] = ahead.map(batches) if ahead else (None for _ in batches)
         for batch, ready in zip(batches, prepared):
             self.add(batch, ready)
             if progress:
                 progress(len(batch))
 
-    def _run_ahead(self) -> RunAhead | None:
-        """Helpers for :meth:`add_all`, or None when disabled or a stage's work cannot travel."""
+    def run_ahead(self, depth: int = 2) -> RunAhead | None:
+        """Helpers for :meth:`add_all` (and the engine's ingest), or None when disabled or a
+        stage's work cannot travel."""
         if self.settings.workers < 1:
             return None
         preparers = tuple(s.preparer() if isinstance(s, Prepares) else None for s in (self.dedup, self.clusterer))
@@ -189,7 +195,7 @@ class Pipeline:
             return None  # e.g. a torch model as embedder: it stays in this process
         if len(blob) > 1_000_000:
             return None
-        return RunAhead(blob, self.settings.workers, depth=2)
+        return RunAhead(blob, self.settings.workers, depth=depth)
 
     def finish(self) -> dict[str, str]:
         """End of input: let the clusterer merge stories that turned out to be one; returns the

@@ -34,8 +34,8 @@ def _run(articles: list[Article], workers: int) -> Pipeline:
 def test_stages_prepare_ahead_and_travel_small() -> None:
     pipe = Pipeline(Settings())
     assert isinstance(pipe.dedup, Prepares) and isinstance(pipe.clusterer, Prepares)
-    assert isinstance(pipe._run_ahead(), RunAhead)
-    assert Pipeline(Settings(workers=0))._run_ahead() is None
+    assert isinstance(pipe.run_ahead(), RunAhead)
+    assert Pipeline(Settings(workers=0)).run_ahead() is None
     blob = pickle.dumps((pipe.dedup.preparer(), pipe.clusterer.preparer()))  # type: ignore[union-attr]
     assert len(blob) < 10_000  # settings only: weights and permutations load where it runs
 

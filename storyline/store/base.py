@@ -130,6 +130,9 @@ class Store(Protocol):
     def save_stories(self, done: Sequence[tuple[Story, Summary]]) -> None: ...
     def delete_story(self, story_id: str) -> None: ...
     def merges(self) -> dict[str, str]: ...
+    def resolve_story_ids(self, story_ids: Iterable[str]) -> dict[str, str]: ...
+    def overrides_of(self, article_ids: Iterable[str]) -> dict[str, str]: ...
+    def move_originals(self, moves: dict[str, str]) -> None: ...
     def record_merge(self, old: str, new: str, now: str, reason: str) -> None: ...
     def redirect(self, old: str, new: str, now: str, reason: str) -> None: ...
     def forget_merge(self, old: str) -> None: ...
@@ -379,6 +382,47 @@ class SQLStore:
 
     def merges(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT old_id, new_id FROM story_merges")}
+
+    def resolve_story_ids(self, story_ids: Iterable[str]) -> dict[str, str]:
+        """Each of ``story_ids`` -> the story that holds it now, following merge redirects with
+        indexed look-ups (``story_merges.old_id``), never reading the whole table."""
+        out = {s: s for s in dict.fromkeys(story_ids)}
+        todo, seen = list(out), set(out)
+        while todo:
+            found: dict[str, str] = {}
+            for i in range(0, len(todo), 500):
+                chunk = todo[i : i + 500]
+                found.update((r[0], r[1]) for r in self.db.execute(
+                    f"SELECT old_id, new_id FROM story_merges WHERE old_id IN ({','.join('?' * len(chunk))})", chunk))
+            if not found:
+                break
+            for start, current in out.items():
+                if current in found:
+                    out[start] = found[current]
+            todo = [n for n in dict.fromkeys(found.values()) if n not in seen]  # a cycle stops here
+            seen.update(todo)
+        return out
+
+    def overrides_of(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """:meth:`overrides` for ``article_ids`` only (indexed look-ups)."""
+        ids = list(dict.fromkeys(article_ids))
+        raw: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            raw.update((r[0], r[1]) for r in self.db.execute(
+                f"SELECT article_id, story_id FROM article_overrides WHERE article_id IN ({','.join('?' * len(chunk))})",
+                chunk))
+        where = self.resolve_story_ids(raw.values()) if raw else {}
+        return {a: where[s] for a, s in raw.items()}
+
+    def move_originals(self, moves: dict[str, str]) -> None:
+        """Put each original (id -> story id) and its reprints in the given story, except an
+        original an editor placed (``article_overrides``), which stays where the editor put it."""
+        rows = [(story, art) for art, story in moves.items()]
+        for i in range(0, len(rows), 1000):
+            self.db.executemany(
+                "UPDATE articles SET story_id = ? WHERE canonical_id = ? "
+                "AND canonical_id NOT IN (SELECT article_id FROM article_overrides)", rows[i : i + 1000])
 
     def record_merge(self, old: str, new: str, now: str, reason: str) -> None:
         """``old`` is folded into ``new``: its articles move, its id redirects, ``new`` is dirty."""

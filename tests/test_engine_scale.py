@@ -1,0 +1,149 @@
+"""The engine's ingest at scale (issue 20): clustering splits reach the store, run-ahead ingest
+decides exactly as in one process, parallel summary refresh writes what one process would, and
+batches resolve redirects with indexed look-ups. Each runs on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from conftest import another_store
+from storyline.cluster import StoryClusterer
+from storyline.config import Settings
+from storyline.engine import Engine, open_engine
+from storyline.models import Article
+from storyline.pipeline import Pipeline
+
+QUAKE = [
+    Article(id="q1", title="Magnitude 6.1 quake strikes off Tonga coast", source="Wire A",
+            text="A magnitude 6.1 earthquake struck off the coast of Tonga early Tuesday, the USGS said. "
+                 "No tsunami warning was issued for the islands."),
+    Article(id="q2", title="Tonga shaken by strong undersea earthquake", source="Wire B",
+            text="Residents felt strong shaking on Tuesday when an undersea earthquake of magnitude 6.1 hit near "
+                 "Tonga. The USGS said no tsunami was expected."),
+    Article(id="q3", title="Undersea quake rattles Tonga, no tsunami threat", source="Wire C",
+            text="An undersea earthquake of magnitude 6.1 rattled Tonga on Tuesday; officials said there was no "
+                 "tsunami threat to the islands."),
+]
+BUDGET = [
+    Article(id="b1", title="Council approves harbour budget after long debate", source="Local",
+            text="The city council approved the harbour budget on Monday after a long debate over dredging costs "
+                 "and the ferry terminal."),
+    Article(id="b2", title="Harbour budget passes council vote", source="Gazette",
+            text="Councillors passed the harbour budget by nine votes to four on Monday, ending weeks of debate "
+                 "over dredging and the ferry terminal."),
+    Article(id="b3", title="Dredging costs dominate harbour budget debate", source="Herald",
+            text="Dredging costs dominated Monday's council debate before the harbour budget was approved, with "
+                 "the ferry terminal upgrade delayed."),
+]
+REPRINT = replace(BUDGET[0], id="b1-copy", source="Syndicated")  # a verbatim copy: a reprint of b1
+
+
+def lumping(settings: Settings) -> StoryClusterer:
+    """Joins every article to the first story on arrival, then splits it at consolidation when
+    its members form two groups (the real clusterer, with its split rule made unconditional)."""
+    return StoryClusterer(join_threshold=0.0, headline_join_threshold=0.0, loose_threshold=-1.0,
+                          merge_model=None, mutual_threshold=2.0, merge_threshold=2.0,
+                          split_min_part=2, split_threshold=1.01, split_separation=10.0)
+
+
+def partition(engine: Engine) -> set[frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for row in engine.iter_articles():
+        groups.setdefault(row["story_id"], set()).add(row["id"])
+    return {frozenset(g) for g in groups.values()}
+
+
+def test_a_clustering_split_moves_the_stored_articles_and_is_recorded(store_settings):
+    stream = QUAKE[:1] + BUDGET[:1] + QUAKE[1:] + BUDGET[1:] + [REPRINT]
+    memory = Pipeline(store_settings, clusterer=lumping(store_settings))
+    memory.add(list(stream))
+    memory.finish()
+    expected = {frozenset({"q1", "q2", "q3"}), frozenset({"b1", "b2", "b3", "b1-copy"})}
+    grouped: dict[str, set[str]] = {}
+    for art in stream:
+        grouped.setdefault(memory.story_id(art.id), set()).add(art.id)
+    assert {frozenset(g) for g in grouped.values()} == expected, "the clusterer itself must split here"
+
+    engine = open_engine(store_settings, clusterer_factory=lumping)
+    engine.add_articles(list(stream))
+    assert partition(engine) == expected  # the store follows the split, reprint with its original
+    stories = {s["id"]: s for s in engine.iter_stories()}
+    assert len(stories) == 2 and not engine.dirty_story_ids()
+    assert sorted(s["size"] for s in stories.values()) == [3, 3]
+    splits = engine.store.db.execute("SELECT old_id, new_id, reason FROM story_splits").fetchall()
+    assert len(splits) == 1 and splits[0][2] == "clusterer"
+    assert {splits[0][0], splits[0][1]} == set(stories)
+    for story in stories.values():  # each summary is made of its own story's reports only
+        assert set(story["articles"]) in expected
+        assert {s["article_id"] for s in story["sentences"]} <= set(story["articles"])
+
+    # a later run resumes from the saved state: the moved articles stay where the split put them
+    again = open_engine(store_settings, clusterer_factory=lumping)
+    again.add_articles([Article(id="q4", title="Tonga quake: no damage reported", source="Wire D",
+                                text="No damage was reported after Tuesday's magnitude 6.1 undersea earthquake near "
+                                     "Tonga, officials said.")])
+    assert frozenset({"b1", "b2", "b3", "b1-copy"}) in partition(again)
+
+
+def test_ingest_prepared_ahead_decides_as_one_process(store_settings):
+    """More than two batches go through the run-ahead helper: same stories, reprints and ids
+    as the one-process ingest (workers=0)."""
+    stream = []
+    for n in range(4):  # nine batches of 3 (batch_size 3)
+        for art in QUAKE + BUDGET:
+            stream.append(replace(art, id=f"{art.id}-{n}", title=f"{art.title} ({n})"))
+    stream.append(replace(QUAKE[0], id="copy-of-q1-0", title=f"{QUAKE[0].title} (0)", source="Copy"))
+    ahead = open_engine(store_settings.with_(workers=1))
+    one = open_engine(another_store(store_settings, "one").with_(workers=0))
+    r_ahead = ahead.add_articles([replace(a) for a in stream], batch_size=3)
+    r_one = one.add_articles([replace(a) for a in stream], batch_size=3)
+    assert (r_ahead.new, r_ahead.reprints) == (r_one.new, r_one.reprints)
+    assert r_ahead.new == len(stream) and 0 < r_ahead.reprints < len(stream)  # the retitled copies are near copies
+    rows_ahead = [(r["id"], r["story_id"], r["reprint_of"], r["language"], r["title"]) for r in ahead.iter_articles()]
+    rows_one = [(r["id"], r["story_id"], r["reprint_of"], r["language"], r["title"]) for r in one.iter_articles()]
+    assert rows_ahead == rows_one
+    assert [(s["id"], s["headline"], s["summary"]) for s in ahead.iter_stories()] == \
+           [(s["id"], s["headline"], s["summary"]) for s in one.iter_stories()]
+    # re-ingesting the same input through the helper adds nothing
+    assert ahead.add_articles([replace(a) for a in stream], batch_size=3).already_stored == len(stream)
+
+
+def test_parallel_refresh_writes_what_one_process_writes(store_settings):
+    rng = random.Random(7)
+    words = sorted({w.strip(".,;'").lower() for a in QUAKE + BUDGET for w in (a.title + " " + a.text).split()})
+    stream = []
+    for n in range(140):  # 140 stories -> more than two refresh chunks of 64
+        sentences = [" ".join(rng.sample(words, 12)).capitalize() + f" {n * 37 + k}." for k in range(3)]
+        stream.append(Article(id=f"s{n}", title=" ".join(rng.sample(words, 6)).capitalize(), text=" ".join(sentences),
+                              source=f"Outlet {n % 5}"))
+    settings = store_settings.with_(workers=1)
+    pooled = open_engine(settings, clusterer_factory=lambda s: StoryClusterer(join_threshold=1.01, loose_threshold=2.0,
+                                                                              mutual_threshold=2.0, merge_model=None,
+                                                                              merge_threshold=2.0))
+    pooled.add_articles(stream, refresh=False)
+    dirty = pooled.dirty_story_ids()
+    assert len(dirty) > 128
+    assert pooled.refresh_stories() == len(dirty)
+    one = Engine(pooled.store, store_settings.with_(workers=0))
+    got = {s["id"]: (s["headline"], s["summary"], s["size"]) for s in pooled.iter_stories()}
+    assert all(h for h, _, _ in got.values()) and not pooled.dirty_story_ids()
+    vectors = dict(pooled.store.db.execute("SELECT story_id, terms FROM story_vectors").fetchall())
+    assert set(vectors) == set(got)
+    assert one.refresh_stories(dirty) == len(dirty)  # the same stories, summarized here alone
+    assert {s["id"]: (s["headline"], s["summary"], s["size"]) for s in one.iter_stories()} == got
+    assert dict(one.store.db.execute("SELECT story_id, terms FROM story_vectors").fetchall()) == vectors
+
+
+def test_batches_follow_an_editors_merge_through_indexed_redirects(store_settings):
+    engine = open_engine(store_settings, clusterer_factory=lambda s: StoryClusterer(
+        join_threshold=1.01, loose_threshold=2.0, mutual_threshold=2.0, merge_model=None, merge_threshold=2.0))
+    engine.add_articles([QUAKE[0], BUDGET[0]])
+    quake, budget = engine.story_of_article("q1"), engine.story_of_article("b1")
+    engine.merge_stories(budget, quake)  # an editor: the budget story lives on as the quake story
+    engine.add_articles([REPRINT])  # the clusterer still knows the budget story: the store redirects
+    assert engine.story_of_article("b1-copy") == quake
+    store = engine.store
+    assert store.resolve_story_ids([budget, quake, "nope"]) == {budget: quake, quake: quake, "nope": "nope"}
+    # a chain of redirects resolves in one call, a cycle stops
+    store.redirect("older", budget, "2024-01-01T00:00:00+00:00", "test")
+    assert store.resolve_story_ids(["older"]) == {"older": quake}
