@@ -194,53 +194,102 @@ def test_a_bad_record_is_one_error_naming_file_and_offset_and_the_rest_is_stored
     assert report.new == report.articles >= 10  # the first file whole, and the broken file up to the cut
 
 
-def test_live_ingest_after_a_backfill_extends_its_stories(spark, tmp_path: Path) -> None:
-    """The demo corpus minus its last items backfilled from two files; the held-out items, ingested
-    live afterwards, land in the stories a plain ingest of the whole corpus puts them in."""
+ARTICLE_FIELDS = ("id", "url", "title", "text", "canonical_id", "story_id", "language", "published", "source")
+STORY_FIELDS = ("id", "headline", "summary", "size", "duplicates", "outlets", "articles")
+
+
+def _snapshot(settings: Settings) -> tuple[list[tuple], list[tuple], dict[str, str]]:
+    """What a reader sees of a store: articles, stories with their summaries, merges."""
+    store = open_store(settings)
+    try:
+        articles = [tuple(str(a.get(k)) for k in ARTICLE_FIELDS) for a in store.iter_articles()]
+        stories = sorted(tuple(str(s[k]) for k in STORY_FIELDS) for s in store.iter_stories())
+        return sorted(articles), stories, store.merges()
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def demo_split(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The demo corpus minus its last 12 items in two JSONL files; the 12 held back; the whole."""
     records = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip()]
     held = records[-12:]
-    folder = tmp_path / "in"
+    root = tmp_path_factory.mktemp("demo")
+    folder = root / "in"
     folder.mkdir()
     half = (len(records) - len(held)) // 2
     for i, chunk in enumerate((records[:half], records[half:-len(held)])):
         (folder / f"part-{i}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in chunk), encoding="utf-8")
-    (tmp_path / "late.jsonl").write_text("".join(json.dumps(r) + "\n" for r in held), encoding="utf-8")
-    (tmp_path / "all.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    (root / "late.jsonl").write_text("".join(json.dumps(r) + "\n" for r in held), encoding="utf-8")
+    (root / "all.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return {"root": root, "folder": folder, "records": records, "held": {r["id"] for r in held}}
 
-    run_backfill([str(folder)], _settings(tmp_path / "bf"), spark=spark, say=lambda m: None)
+
+@pytest.fixture(scope="module")
+def demo_sqlite_backfill(spark, demo_split) -> Path:  # type: ignore[no-untyped-def]
+    """The demo files backfilled once into SQLite (tests copy the data dir before writing to it)."""
+    data_dir = Path(demo_split["root"]) / "bf-sqlite"  # type: ignore[arg-type]
+    report = run_backfill([str(demo_split["folder"])], _settings(data_dir), spark=spark, say=lambda m: None)
+    assert report.errors == [] and report.new == report.articles == len(demo_split["records"]) - 12  # type: ignore[arg-type]
+    return data_dir
+
+
+def _groups(settings: Settings) -> set[frozenset[str]]:
+    store = open_store(settings)
+    try:
+        # ids a file gives are stored under that file's name (`<file>-<hash>:<id>`): compare the given ids
+        return {frozenset(a.split(":", 1)[-1] for a in s["articles"]) for s in store.iter_stories()}
+    finally:
+        store.close()
+
+
+def test_live_ingest_after_a_backfill_extends_its_stories(spark, demo_split, demo_sqlite_backfill, backend: str,
+                                                         request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """The demo corpus minus its last items backfilled from two files; the held-out items, ingested
+    live afterwards, land in the stories a plain ingest of the whole corpus puts them in. On
+    PostgreSQL (``--database-url``) the backfill first stores exactly what it stores in SQLite."""
+    from conftest import backend_settings, store_args
+
+    if backend == "sqlite":
+        shutil.copytree(demo_sqlite_backfill, tmp_path / "bf")
+        settings = _settings(tmp_path / "bf")
+    else:
+        settings = backend_settings(backend, tmp_path / "bf", request)
+        lines: list[str] = []
+        report = run_backfill([str(demo_split["folder"])], settings, spark=spark, say=lines.append)
+        assert report.errors == [] and report.new == report.articles > 0
+        assert any(line.startswith("store:") for line in lines)
+        # same articles (ids, bodies, canonicals, stories), same stories and summaries, same merges
+        assert _snapshot(settings) == _snapshot(_settings(demo_sqlite_backfill))
+        again = run_backfill([str(demo_split["folder"])], settings, spark=spark, say=lines.append)
+        assert again.new == 0 and lines[-1].startswith("nothing new")
     from storyline.cluster import default_clusterer
     from storyline.engine import STATE_NAME, Engine
 
-    store = open_store(_settings(tmp_path / "bf"))
+    store = open_store(settings)
     try:  # the saved state carries the engine's own maker key, so `ingest` resumes from it
         saved = store.load_state(STATE_NAME)
         assert saved is not None and saved.maker
-        assert saved.maker == Engine(store, _settings(tmp_path / "bf")).maker(default_clusterer(_settings(tmp_path / "bf")))
-        generation = store.generation()
-        assert generation > 0
+        assert saved.maker == Engine(store, settings).maker(default_clusterer(settings))
+        assert store.generation() > 0
+        assert not any(store.dirty_story_ids())
     finally:
         store.close()
-    late = run_cli("ingest", str(tmp_path / "late.jsonl"), "--data-dir", str(tmp_path / "bf"))
+    root = Path(demo_split["root"])  # type: ignore[arg-type]
+    late = run_cli("ingest", str(root / "late.jsonl"), *store_args(settings))
     assert late.returncode == 0, late.stderr
     assert "rebuild" not in late.stderr  # no state-mismatch refusal
-    assert run_cli("ingest", str(tmp_path / "all.jsonl"), "--data-dir", str(tmp_path / "one")).returncode == 0
+    one = _settings(tmp_path / "one")
+    assert run_cli("ingest", str(root / "all.jsonl"), "--data-dir", str(one.data_dir)).returncode == 0
 
-    def groups(path: Path) -> set[frozenset[str]]:
-        store = open_store(_settings(path))
-        try:
-            # ids a file gives are stored under that file's name (`<file>-<hash>:<id>`): compare the given ids
-            return {frozenset(a.split(":", 1)[-1] for a in s["articles"]) for s in store.iter_stories()}
-        finally:
-            store.close()
-
-    live, whole = groups(tmp_path / "bf"), groups(tmp_path / "one")
-    held_ids = {r["id"] for r in held}
+    live, whole = _groups(settings), _groups(one)
+    held_ids: set[str] = demo_split["held"]  # type: ignore[assignment]
     # every held-out item that joined a story of earlier items in the one-process run does so here
     joined = [g for g in whole if g & held_ids and g - held_ids]
     assert joined, "the held-out items should extend demo stories"
     for group in joined:
         assert any(group - held_ids <= g and group & held_ids <= g for g in live), sorted(group)
-    assert sum(len(g) for g in live) == len(records)
+    assert sum(len(g) for g in live) == len(demo_split["records"])  # type: ignore[arg-type]
 
 
 def test_duplicates_across_the_set_follow_the_streaming_rules(spark) -> None:
