@@ -487,7 +487,8 @@ def _demo_registry(store: Any) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .engine import open_engine
-    from .output import stories_text
+    from .output import views_text
+    from .view import story_view
 
     settings = _settings(args)
     if not args.data_dir:
@@ -495,8 +496,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     store = open_engine(settings, command="storyline demo")
     _ingest(store, [str(demo_corpus_path())], settings)
     _demo_registry(store)
-    stories = [s for s in (store.story(r["id"]) for r in store.list_stories(limit=args.limit)) if s]
-    print(stories_text(stories))
+    views = [v for v in (story_view(store.store, r["id"]) for r in store.list_stories(limit=args.limit)) if v]
+    print(views_text(views))
     counts = store.counts()
     _warn(f"demo: {counts['articles']} articles in {counts['stories']} stories, stored in {store.where}")
     if args.serve:

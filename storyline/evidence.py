@@ -45,6 +45,13 @@ def _heaviest(vec: dict[str, float], keep: int = KEEP_TERMS) -> list[dict[str, A
     return [{"term": w, "weight": round(unit[w], 3)} for w in sorted(unit, key=lambda w: (-unit[w], w))[:keep]]
 
 
+def _slim(story: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a saved story the evidence shows (dense vectors and the rest dropped, so the
+    process keeps a fraction of the state in memory)."""
+    items = [[a, {k: v.get(k) for k in ("terms", "names", "figures")}] for a, v in story.get("items") or []]
+    return {k: story.get(k) for k in ("id", "size", "terms", "names", "figures")} | {"items": items}
+
+
 def saved_stories(store: Any) -> dict[str, dict[str, Any]]:
     """Story id -> that story's entry in the engine's saved clusterer state (parsed once per store
     generation and saved-state sequence; empty when nothing is saved)."""
@@ -59,7 +66,7 @@ def saved_stories(store: Any) -> dict[str, dict[str, Any]]:
     if saved is not None:
         state = codec.loads(saved.state)
         if isinstance(state, dict):
-            stories = {str(s["id"]): s for s in state.get("stories", []) if isinstance(s, dict) and "id" in s}
+            stories = {str(s["id"]): _slim(s) for s in state.get("stories", []) if isinstance(s, dict) and "id" in s}
             merges = {str(k): str(v) for k, v in (state.get("merges") or {}).items()}
             for old_id, entry in stories.items():  # where a merged-away story's members live now
                 entry["absorbed_by"] = resolve(old_id, merges) if old_id in merges else None
@@ -74,8 +81,8 @@ def _member(item: dict[str, Any], centroid: dict[str, float], core_names: set[st
     similarity = math.fsum(v * mean.get(w, 0.0) for w, v in own.items())
     shared = sorted((w for w in own if w in mean), key=lambda w: (-own[w] * mean[w], w))[:KEEP_TERMS]
     return {"similarity": round(similarity, 3), "shared_terms": shared,
-            "names": sorted(n for n in item.get("names", ()) if n in core_names),
-            "figures": sorted(item.get("figures", ()))}
+            "names": sorted(n for n in item.get("names") or () if n in core_names),
+            "figures": sorted(item.get("figures") or ())}
 
 
 def story_evidence(store: Any, story_id: str) -> dict[str, Any]:

@@ -30,19 +30,35 @@ def story_json(story: Story) -> dict[str, Any]:
     }
 
 
+def _counts(items: int, copies: int, outlets: int) -> str:
+    counts = f"{items} item{'s' if items != 1 else ''}"
+    if copies:
+        counts += f", {copies} cop{'ies' if copies != 1 else 'y'} collapsed"
+    if outlets:
+        counts += f", {outlets} outlet{'s' if outlets != 1 else ''}"
+    return counts
+
+
 def stories_text(stories: Sequence[Story], *, limit: int | None = None) -> str:
-    """A plain-text rendering: headline, counts, attributed sentences."""
+    """A plain-text rendering of ``digest``'s stories: headline, counts, attributed sentences."""
     blocks = []
     for n, story in enumerate(stories[:limit] if limit else stories, start=1):
         s = story.summary
-        counts = f"{story.size} item{'s' if story.size != 1 else ''}"
-        if story.duplicates:
-            counts += f", {story.duplicates} cop{'ies' if story.duplicates != 1 else 'y'} collapsed"
-        if story.outlets:
-            counts += f", {len(story.outlets)} outlet{'s' if len(story.outlets) != 1 else ''}"
-        lines = [f"{n}. {s.headline if s else '(untitled)'}", f"   [{story.id}] {counts}"]
+        lines = [f"{n}. {s.headline if s else '(untitled)'}",
+                 f"   [{story.id}] {_counts(story.size, story.duplicates, len(story.outlets))}"]
         for sent in s.sentences if s else []:
             who = sent.source or f"item {sent.article + 1}"
             lines.append(f"   - {sent.text} ({who})")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def views_text(views: Sequence[dict[str, Any]]) -> str:
+    """The same rendering of stored stories' view-models (:func:`storyline.view.story_view`), so
+    the numbers are the ones the web and the API show (outlets include reprinting outlets)."""
+    blocks = []
+    for n, v in enumerate(views, start=1):
+        lines = [f"{n}. {v['headline']}", f"   [{v['id']}] {_counts(v['reports'], v['reprints'], v['outlets'])}"]
+        lines += [f"   - {x['text']} ({x['outlet'] or 'unknown outlet'})" for x in v["summary"]["sentences"]]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
