@@ -276,7 +276,10 @@ def _run(spark: Any, engine: Any, settings: Settings, todo: list[InputFile], sta
     summaries = (placed.map(lambda t: (t[3], (t[0], t[1].article, t[2])))
                  .groupByKey(max(1, 4 * sc.defaultParallelism))
                  .mapPartitions(StorySummaries(task_settings)))
-    computed, refreshed = save_summaries(engine, summaries.toLocalIterator(prefetchPartitions=True))
+    summaries.persist()
+    summaries.count()  # one job on every executor at once (toLocalIterator alone runs a partition at a time)
+    computed, refreshed = save_summaries(engine, summaries.toLocalIterator())
+    summaries.unpersist()
     report.stage_seconds["summaries"] = time.perf_counter() - clock
     say(f"store: {written.new} new articles ({written.reprints} reprints), {written.already_stored} already stored, "
         f"{computed + refreshed} summaries ({computed} on executors) "

@@ -5,7 +5,7 @@ After a live write the engine refreshes each dirty story on the one writer
 for related stories). For a backfill of thousands of stories that loop was the driver's longest
 stage, so here the same work runs on executors, one task per partition of stories:
 
-1. :func:`summarize_stories` (executor): for each story, its originals as the store will hold
+1. :class:`StorySummaries` (executor): for each story, its originals as the store will hold
    them (:func:`as_stored`, in arrival order) and its reprints, then the product's summarizer
    and the related-stories vector row — the calls ``refresh_stories`` makes.
 2. :func:`save_summaries` (driver): streams the results in chunks; a result is written only when
@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Iterator
 
 from ..config import Settings
-from ..models import Article, Story, Summary
 from ..ingest.dates import parse_date
+from ..models import Article, Story, Summary
 from ..store.base import iso
 
 _CHUNK = 64  # stories per transaction, as refresh_stories
