@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
 """Backfill speed: articles/s of ``storyline backfill`` on local[1] vs local[2], and the same
-articles through ``storyline ingest`` (one process).
+articles through ``storyline ingest`` (one process); and where the story summaries are computed.
 
-    python benchmarks/backfill.py [--files 4] [--masters 'local[1]' 'local[2]'] [--json]
+    python benchmarks/backfill.py                     # the scaling table (about 25 min on 2 quiet cores)
+    python benchmarks/backfill.py --files 2 --pages 10 --no-ingest   # a one-minute check that it runs
+    python benchmarks/backfill.py --summaries ../shared/data/ecbplus/train.jsonl
 
-The set is extraction-heavy on purpose (where a backfill's cost is): ``--files`` CC-News-style
+Scaling: the set is extraction-heavy on purpose (where a backfill's cost is): ``--files`` (32) CC-News-style
 WARC files, each holding every page of ``../shared/data/html/trafilatura-news`` (149 real news
 pages in 6 languages; the copies in later files are exact duplicates, collapsed by the
 duplicate stage, but every record is read and extracted). Each run is a fresh data directory
 and its own Spark session (JVM start included in "total"); "read" is the stage where the
-files are read, extracted, cleaned, sketched and represented, one task per file.
+files are read, extracted, cleaned, sketched and represented, one task per file. 32 files (4,768
+pages) keep local[1]'s read stage at about 5 minutes, so Spark's fixed costs (JVM, a dozen small
+jobs, a Python worker per core loading the models) do not decide the ratio.
+
+Summaries: a JSONL stream backfilled on ``--masters``' first master; then the time of that run's
+summaries stage (summarizer and related-story vectors on executors, the driver writing) against
+``Engine.refresh_stories`` recomputing every story on the driver alone, as the backfill did before.
 
 The machine this runs on matters: note what else was running (``uptime`` is printed).
 """
@@ -71,14 +79,53 @@ def run_ingest(folder: Path, data_dir: Path) -> dict[str, float]:
     return {"articles": articles, "total_s": total}
 
 
+def run_summaries(stream: Path, master: str, data_dir: Path) -> dict[str, float]:
+    from storyline.backfill import run_backfill as backfill
+    from storyline.backfill import spark_session
+    from storyline.config import Settings
+    from storyline.engine import open_engine
+
+    session = spark_session(master)
+    try:
+        report = backfill([str(stream)], Settings(data_dir=data_dir), spark=session, say=lambda m: None)
+    finally:
+        session.stop()
+    engine = open_engine(Settings(data_dir=data_dir), command="benchmark")
+    try:
+        ids = [s["id"] for s in engine.store.iter_stories()]
+        start = time.perf_counter()
+        with engine.writing("benchmark"):
+            engine.refresh_stories(ids)
+        driver = time.perf_counter() - start
+    finally:
+        engine.store.close()
+    return {"articles": report.articles, "stories": len(ids), "executors_s": report.stage_seconds["summaries"],
+            "driver_s": driver}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--files", type=int, default=32)
     parser.add_argument("--pages", type=int, default=None, help="pages per file (default: all 149)")
     parser.add_argument("--masters", nargs="+", default=["local[1]", "local[2]"])
     parser.add_argument("--no-ingest", action="store_true", help="skip the one-process ingest row")
+    parser.add_argument("--summaries", type=Path, metavar="JSONL",
+                        help="instead: time the summaries stage on this stream against the driver alone")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.summaries:
+        load_before = os.getloadavg()
+        with tempfile.TemporaryDirectory(prefix="storyline-bench-") as tmp:
+            r = run_summaries(args.summaries, args.masters[-1], Path(tmp) / "bf")
+        if args.json:
+            print(json.dumps(r, indent=2))
+            return 0
+        print(f"{args.summaries.name}: {r['articles']} articles, {r['stories']} stories; master {args.masters[-1]}; "
+              f"{os.cpu_count()} CPUs; load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}\n")
+        print(f"{'summaries computed':<34}{'s':>8}{'stories/s':>11}")
+        for name, key in (("on executors, driver writes", "executors_s"), ("on the driver (refresh_stories)", "driver_s")):
+            print(f"{name:<34}{r[key]:>8.1f}{r['stories'] / r[key]:>11.1f}")
+        return 0
     if not (DATA / "html" / "trafilatura-news" / "expectations.jsonl").exists():
         print(f"shared data not found at {DATA}; nothing to measure", file=sys.stderr)
         return 2

@@ -675,8 +675,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("backfill", cmd_backfill, "backfill archives (WARC, JSONL; files, folders, globs, warc.paths "
                 "listings) into the store on Apache Spark, resumable", data=True)
     p.add_argument("sources", nargs="+", help="WARC/WARC.gz or JSONL files, folders, globs, listing files of paths")
-    p.add_argument("--spark", default="local[*]", metavar="MASTER",
-                   help="Spark master: local[*] (default), local[N], spark://host:7077, yarn, ...")
+    p.add_argument("--spark", default=None, metavar="MASTER",
+                   help="Spark master: local[*] (default; under spark-submit, its --master), local[N], spark://host:7077, yarn, ...")
     p.add_argument("--window-days", type=float, default=7.0, help="clustering window in days (default 7)")
     p.add_argument("--stage-dir", help="folder every executor can write (default: <data dir>/backfill)")
 

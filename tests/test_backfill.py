@@ -253,6 +253,21 @@ def test_live_ingest_after_a_backfill_extends_its_stories(spark, demo_split, dem
     if backend == "sqlite":
         shutil.copytree(demo_sqlite_backfill, tmp_path / "bf")
         settings = _settings(tmp_path / "bf")
+        # the summaries computed on executors are the ones the engine computes on the writer
+        before = _snapshot(settings)
+        from storyline.engine import open_engine
+
+        engine = open_engine(settings, command="test")
+        try:
+            ids = [s["id"] for s in engine.store.iter_stories()]
+            vectors = engine.store.db.execute("SELECT story_id, dense, terms FROM story_vectors ORDER BY 1").fetchall()
+            with engine.writing("test"):
+                assert engine.refresh_stories(ids) == len(ids) > 0
+            assert [tuple(r) for r in engine.store.db.execute(
+                "SELECT story_id, dense, terms FROM story_vectors ORDER BY 1").fetchall()] == [tuple(r) for r in vectors]
+        finally:
+            engine.store.close()
+        assert _snapshot(settings) == before
     else:
         settings = backend_settings(backend, tmp_path / "bf", request)
         lines: list[str] = []

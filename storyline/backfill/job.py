@@ -21,7 +21,7 @@ from operator import add
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..cluster import Clusterer, default_clusterer
+from ..cluster import Clusterer, default_clusterer, resolve
 from ..config import Settings
 from ..dedup import MinHashDeduplicator
 from ..errors import ConfigError, StorylineError
@@ -30,6 +30,7 @@ from .extract import FileOutcome, extract_file, read_stage
 from .sources import InputFile, expand_sources
 from .stories import (UNDATED_WINDOW, FreshClusterer, choose_links, cluster_window, combine_states, in_head, link_votes,
                       union_roots, window_key)
+from .summaries import StorySummaries, save_summaries
 from .write import Assigned, check_store, write_results
 
 log = logging.getLogger("storyline.backfill")
@@ -77,17 +78,20 @@ def with_retries(master: str, failures: int = 4) -> str:
     return master
 
 
-def spark_session(master: str) -> Any:
-    """A Spark session for the backfill (``local[*]``, ``spark://host:7077``, ``yarn``, ...)."""
+def spark_session(master: str | None = None) -> Any:
+    """A Spark session for the backfill (``local[*]``, ``spark://host:7077``, ``yarn``, ...).
+    ``None``: the master ``spark-submit --master`` gave (its JVM passes it on), else ``local[*]``."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise SparkUnavailable(SPARK_HINT) from None
+    submitted = master is None and bool(os.environ.get("PYSPARK_GATEWAY_PORT"))  # spark-submit's JVM holds the master
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     root = str(Path(__file__).resolve().parents[2])
     try:
-        session = (SparkSession.builder.master(with_retries(master)).appName("storyline-backfill")
+        builder = SparkSession.builder if submitted else SparkSession.builder.master(with_retries(master or "local[*]"))
+        session = (builder.appName("storyline-backfill")
                    .config("spark.ui.showConsoleProgress", "false")
                    .config("spark.task.maxFailures", "4")
                    .config("spark.executorEnv.PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
@@ -129,7 +133,7 @@ def _stage_one(file: InputFile, stage_dir: str, preparers: Any) -> dict[str, Any
     return note
 
 
-def run_backfill(sources: Sequence[str], settings: Settings, *, master: str = "local[*]", window_days: float = 7.0,
+def run_backfill(sources: Sequence[str], settings: Settings, *, master: str | None = None, window_days: float = 7.0,
                  stage_dir: str | Path | None = None, spark: Any = None,
                  say: Callable[[str], None] = lambda m: log.info(m)) -> BackfillReport:
     """Backfill ``sources`` into the store named by ``settings`` (see docs/backfill.md).
@@ -137,7 +141,8 @@ def run_backfill(sources: Sequence[str], settings: Settings, *, master: str = "l
     Args:
         sources: WARC/JSONL files, folders, globs, listing files (``warc.paths.gz``), URLs.
         settings: the store and the engine's settings.
-        master: Spark master when no ``spark`` session is given.
+        master: Spark master when no ``spark`` session is given (None: ``spark-submit``'s, else
+            ``local[*]``).
         window_days: length of a clustering window (at least ``settings.cluster_window_days``).
         stage_dir: where executors write staged articles (a path every executor and the driver
             see; default ``<data_dir>/backfill``).
@@ -256,19 +261,30 @@ def _run(spark: Any, engine: Any, settings: Settings, todo: list[InputFile], sta
         f"({report.stage_seconds['stories']:.1f} s)")
 
     clock = time.perf_counter()
-    rows = (assigned.map(lambda kv: (kv[1], kv[0])).join(story_of)  # canonical -> (item, story of the original)
-            .map(lambda kv: (kv[1][0].order, kv[1][0], kv[0], kv[1][1]))
-            .sortBy(lambda t: t[0], numPartitions=max(1, sc.defaultParallelism))
+    final = sc.broadcast(merges)
+    placed = (assigned.map(lambda kv: (kv[1], kv[0])).join(story_of)  # canonical -> (item, story of the original)
+              .map(lambda kv: (kv[1][0].order, kv[1][0], kv[0], resolve(kv[1][1], final.value))))
+    placed.persist()
+    rows = (placed.sortBy(lambda t: t[0], numPartitions=max(1, sc.defaultParallelism))
             .map(lambda t: Assigned(t[1].article, t[2], t[3], t[1].sketch)))
     written = write_results(engine, rows.toLocalIterator(prefetchPartitions=True), merges, state, probe)
     store.set_checkpoint(DONE_KEY, _stage_digest(staged_paths))
     report.new, report.already_stored = written.new, written.already_stored
     report.stage_seconds["store"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    refreshed = engine.refresh_stories()
+    # summaries and related-story vectors on executors (one task per group of stories); the driver writes them
+    summaries = (placed.map(lambda t: (t[3], (t[0], t[1].article, t[2])))
+                 .groupByKey(max(1, 4 * sc.defaultParallelism))
+                 .mapPartitions(StorySummaries(task_settings)))
+    summaries.persist()
+    summaries.count()  # one job on every executor at once (toLocalIterator alone runs a partition at a time)
+    computed, refreshed = save_summaries(engine, summaries.toLocalIterator())
+    summaries.unpersist()
     report.stage_seconds["summaries"] = time.perf_counter() - clock
     say(f"store: {written.new} new articles ({written.reprints} reprints), {written.already_stored} already stored, "
-        f"{refreshed} summaries ({report.stage_seconds['store']:.1f} s + {report.stage_seconds['summaries']:.1f} s)")
+        f"{computed + refreshed} summaries ({computed} on executors) "
+        f"({report.stage_seconds['store']:.1f} s + {report.stage_seconds['summaries']:.1f} s)")
+    placed.unpersist()
     assigned.unpersist()
     staged.unpersist()
 
