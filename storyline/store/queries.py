@@ -142,20 +142,27 @@ def ranked_stories(store: SQLiteStore, flt: StoryFilter = StoryFilter(), *, limi
     return rows, _count_stories(store, where, params)
 
 
-_COUNTS: dict[tuple[int, str, str, str], int] = {}  # (store, data version, filter, its parameters) -> count
+_MEMO: dict[tuple[int, int, int, str], Any] = {}  # (store, data version, own writes, question) -> answer
+
+
+def _memo(store: SQLiteStore, question: str, answer: Any) -> Any:
+    """``answer()``, remembered until the database changes (:func:`data_version`): the front
+    page's count and choices are asked again by every page between two writes."""
+    # data_version moves on other connections' commits; total_changes on this connection's writes
+    key = (id(store), data_version(store), int(getattr(store.db, "total_changes", 0)), question)
+    if key not in _MEMO:
+        if len(_MEMO) > 256:
+            _MEMO.clear()
+        _MEMO[key] = answer()
+    return _MEMO[key]
 
 
 def _count_stories(store: SQLiteStore, where: str, params: dict[str, Any]) -> int:
     """How many stories match (an index count, O(stories) entries), remembered until the database
-    changes (:func:`data_version`), so pages between two writes do not count again."""
-    key = (id(store), str(data_version(store)), where,
-           repr(sorted((k, v) for k, v in params.items() if k not in ("ref", "limit", "offset"))))
-    found = _COUNTS.get(key)
-    if found is None:
-        if len(_COUNTS) > 256:
-            _COUNTS.clear()
-        found = _COUNTS[key] = int(store.db.execute(f"SELECT count(*) FROM stories s WHERE {where}", params).fetchone()[0])
-    return found
+    changes, so pages between two writes do not count again."""
+    question = where + repr(sorted((k, v) for k, v in params.items() if k not in ("ref", "limit", "offset")))
+    return int(_memo(store, question, lambda: store.db.execute(
+        f"SELECT count(*) FROM stories s WHERE {where}", params).fetchone()[0]))
 
 
 def story_cards(store: SQLiteStore, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
@@ -339,11 +346,11 @@ def _distinct(store: SQLiteStore, column: str) -> list[str]:
 
 
 def outlet_names(store: SQLiteStore) -> list[str]:
-    return _distinct(store, "source")
+    return list(_memo(store, "outlet names", lambda: _distinct(store, "source")))
 
 
 def languages(store: SQLiteStore) -> list[str]:
-    return _distinct(store, "language")
+    return list(_memo(store, "languages", lambda: _distinct(store, "language")))
 
 
 def articles(store: SQLiteStore, *, outlet: str | None = None, story_id: str | None = None, limit: int = 50,
