@@ -166,6 +166,65 @@ def ensure_store(size: int, cache: Path, *, nice: int = 0) -> tuple[Path, dict[s
     return data_dir, figures
 
 
+def replicate_store(source: Path, target: Path, copies: int) -> dict[str, Any]:
+    """A read-side stand-in when ingesting the big stream takes too long on a busy machine: the
+    rows of an ingested store (``source``) repeated ``copies`` times into ``target`` (ids
+    prefixed ``r<j>:``, times moved ``j`` times ``source``'s time span later), through SQL
+    inserts (the search index fills by its trigger). Its stories, summaries, vectors and headline
+    histories are the ingested ones; no MinHash signatures or engine state (pages only; a store
+    to read, not to ingest into). Returns what it made; the table names it as replicated."""
+    from storyline.config import Settings
+    from storyline.store import open_store
+
+    if (target / "build.json").exists():
+        return json.loads((target / "build.json").read_text())
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    src = sqlite3.connect(f"file:{source / 'storyline.db'}?mode=ro", uri=True)
+    src.row_factory = sqlite3.Row
+    open_store(Settings(data_dir=target)).close()  # the schema
+    dst = sqlite3.connect(target / "storyline.db")
+    first, last = src.execute("SELECT min(published), max(published) FROM articles").fetchone()
+    span = (datetime.fromisoformat(last) - datetime.fromisoformat(first)) + timedelta(hours=1)  # copies follow on
+
+    def moved(value: Any, j: int) -> Any:
+        if not value or j == 0:
+            return value
+        try:
+            return (datetime.fromisoformat(value) + j * span).isoformat()
+        except ValueError:
+            return value
+
+    start = time.perf_counter()
+    tables = {"articles": ("id", "canonical_id", "story_id"), "stories": ("id",), "story_vectors": ("story_id",),
+              "headline_history": ("story_id", "article_id"), "story_merges": ("old_id", "new_id")}
+    times = {"published", "fetched_at", "first_seen", "last_seen", "at", "merged_at"}
+    for j in range(copies):
+        dst.execute("BEGIN")
+        for table, ids in tables.items():
+            rows = src.execute(f"SELECT * FROM {table}").fetchall()
+            if not rows:
+                continue
+            cols = [c for c in rows[0].keys() if c != "seq"]
+            out = []
+            for r in rows:
+                out.append([f"r{j}:{r[c]}" if c in ids and r[c] else moved(r[c], j) if c in times else r[c]
+                            for c in cols])
+            dst.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", out)
+        dst.execute("COMMIT")
+    dst.execute("UPDATE story_vectors SET related_at = NULL")
+    dst.commit()
+    dst.close()
+    src.close()
+    figures = {"articles": 0, "seconds": round(time.perf_counter() - start, 1), "articles_per_s": 0.0,
+               "peak_rss_mb": 0.0, "db_mb": round(db_bytes(target) / 2**20, 1),
+               "command": f"replicate_store({source.name}, x{copies})", "replicated": True, "exit": 0}
+    figures["articles"] = store_counts(target)["articles"]
+    (target / "build.json").write_text(json.dumps(figures, indent=2))
+    return figures
+
+
 def prepare_reads(data_dir: Path) -> dict[str, Any]:
     """Bring a built store to this tree's schema and fill what the read side precomputes (related
     stories of a store made before they were kept); returns what it did and how long it took."""
@@ -214,15 +273,11 @@ async def measure(port: int, sample: dict[str, list[str]], rate: float, cached_r
         ("search, cached", lambda i: f"/search?q={words[i % 200]}", cached_rate),
     ]
     results = {}
-    async with LoopbackClient("127.0.0.1", port) as client:
-        for s in stories[:200]:  # the cached targets cycle through 200 pages, warmed once
-            await client.get(f"/stories/{s}")
-            await client.get(f"/api/stories/{s}")
-        for w in words[:200]:
-            await client.get(f"/search?q={w}")
-        await client.get("/")
     for name, path_for, r in targets:  # a fresh client per target: a target that times out loses only its own
         async with LoopbackClient("127.0.0.1", port) as client:
+            if name.endswith(", cached"):  # its 200 pages, warmed (the uncached runs filled the cache with others)
+                for i in range(200):
+                    await client.get(path_for(i))
             results[name] = {"rate": r, **await serial(client, path_for)}
             try:
                 results[name].update(await run_target(client, path_for, r, seconds))
@@ -261,10 +316,13 @@ def serve_and_measure(data_dir: Path, rate: float, cached_rate: float, seconds: 
 
 
 def print_table(size: int, build: dict[str, Any], pages: dict[str, dict[str, float]] | None, counts: dict[str, int]) -> None:
-    print(f"\n== {size:,} articles: {counts.get('stories', 0):,} stories, {counts.get('originals', 0):,} originals; "
-          f"database {build['db_mb']} MB ==")
-    print(f"ingest (whole process): {build['articles_per_s']} articles/s ({build['articles']:,} in {build['seconds']} s), "
-          f"peak RSS {build['peak_rss_mb']} MB")
+    print(f"\n== {counts.get('articles', 0):,} articles: {counts.get('stories', 0):,} stories, "
+          f"{counts.get('originals', 0):,} originals; database {build['db_mb']} MB ==")
+    if build.get("replicated"):
+        print(f"not ingested: {build['command']} (the ingested store's rows repeated; pages only)")
+    else:
+        print(f"ingest (whole process): {build['articles_per_s']} articles/s ({build['articles']:,} in "
+              f"{build['seconds']} s), peak RSS {build['peak_rss_mb']} MB")
     if not pages:
         return
     print(f"{'page':22} {'one-at-a-time p50/p99 ms':>25} {'offered/s':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} "
@@ -296,6 +354,8 @@ def main() -> int:
     ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"where built stores live ({DEFAULT_CACHE})")
     ap.add_argument("--nice", type=int, default=0, help="run the ingest at this niceness")
     ap.add_argument("--build-only", action="store_true", help="build (or reuse) the stores, measure no pages")
+    ap.add_argument("--replicated", type=int, metavar="N", help="instead of ingesting the biggest size, measure pages "
+                    "on the smallest size's ingested store with its rows repeated N times (labelled as such)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if not DATA.exists():
@@ -303,8 +363,17 @@ def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     sizes = sorted(set(args.sizes + ([1_000_000] if args.million else [])))
     report = {}
+    if args.replicated:
+        base, _ = ensure_store(sizes[0], args.cache_dir, nice=args.nice)
+        replica = args.cache_dir / f"replica-{sizes[0]}x{args.replicated}-{STREAM_VERSION}"
+        replicate_store(base, replica, args.replicated)
+        sizes = sizes[:1] + [-args.replicated]
     for size in sizes:
-        data_dir, build = ensure_store(size, args.cache_dir, nice=args.nice)
+        if size < 0:
+            data_dir = args.cache_dir / f"replica-{sizes[0]}x{-size}-{STREAM_VERSION}"
+            build = json.loads((data_dir / "build.json").read_text())
+        else:
+            data_dir, build = ensure_store(size, args.cache_dir, nice=args.nice)
         prepared = prepare_reads(data_dir)
         pages = None if args.build_only else serve_and_measure(data_dir, args.rate, args.cached_rate,
                                                                 min(args.seconds, 60.0))

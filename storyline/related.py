@@ -196,6 +196,7 @@ _VOCAB: dict[str, int] = {}  # term -> column, for the sparse products (grows wi
 _PACKED: dict[tuple[str, str], tuple[str, tuple[str, np.ndarray | None, np.ndarray, np.ndarray]]] = {}
 _CHUNK = 256  # stories compared at once (a chunk x window score matrix)
 KEEP = 10  # related stories kept per story (a page shows 5)
+_EPOCH = datetime(1970, 1, 1)
 
 
 def _packed(store: SQLStore, keys: list[tuple[str, str]]) -> dict[str, tuple[str, np.ndarray | None, np.ndarray, np.ndarray]]:
@@ -225,20 +226,22 @@ def _when(value: str | None) -> float | None:
     if not value:
         return None
     dt = datetime.fromisoformat(value)
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+    offset = dt.utcoffset() or timedelta(0)  # no conversion: a date at the calendar's end stays in range
+    return (dt.replace(tzinfo=None) - _EPOCH).total_seconds() - offset.total_seconds()
 
 
 def _window_rows(store: SQLStore, targets: dict[str, Any]) -> list[Any]:
     """``story_vectors`` (story_id, updated_at, last_seen) of every story a target can be related
     to: those seen within WINDOW_DAYS of a dated target (an indexed range per run of targets,
-    with a day's margin for stored UTC offsets), the undated ones, and everything when a target
+    with a margin for stored UTC offsets), the undated ones, and everything when a target
     is undated (an undated story is compared with all, as :func:`related_live` does)."""
     cols = "SELECT story_id, updated_at, last_seen FROM story_vectors"
     if any(row["last_seen"] is None for row in targets.values()):
         return list(store.db.execute(cols).fetchall())
-    span = timedelta(days=WINDOW_DAYS + 1)
-    times = sorted(datetime.fromisoformat(row["last_seen"]) for row in targets.values())
-    times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times]
+    # bounds on the stored text as written (local times): two days' margin covers any two UTC
+    # offsets, and never converting keeps dates at the calendar's ends in range
+    span = timedelta(days=WINDOW_DAYS + 2)
+    times = sorted(datetime.fromisoformat(row["last_seen"]).replace(tzinfo=None) for row in targets.values())
     runs: list[list[datetime]] = []
     for t in times:
         lo, hi = shifted(t, -span), shifted(t, span)
@@ -249,7 +252,7 @@ def _window_rows(store: SQLStore, targets: dict[str, Any]) -> list[Any]:
     found: dict[str, Any] = {}
     for lo, hi in runs:
         for row in store.db.execute(f"{cols} WHERE last_seen >= ? AND last_seen <= ?",
-                                    (lo.astimezone(UTC).isoformat(), hi.astimezone(UTC).isoformat())):
+                                    (lo.isoformat(), hi.isoformat())):
             found[row[0]] = row
     for row in store.db.execute(f"{cols} WHERE last_seen IS NULL"):
         found[row[0]] = row

@@ -282,3 +282,15 @@ def test_registry_matches_outlets_as_the_grouped_scan_did(engine: Engine) -> Non
         if found is not None:
             want[source] = found
     assert resolved == want and resolved
+
+
+def test_remembered_counts_follow_this_connections_own_writes(engine: Engine) -> None:
+    store = engine.store
+    _, before = queries.ranked_stories(store)
+    victim = live_ids(engine)[0]
+    engine.hide_story(victim)
+    try:
+        assert queries.ranked_stories(store)[1] == before - 1, "a hide through this same connection"
+    finally:
+        engine.hide_story(victim, hidden=False)
+    assert queries.ranked_stories(store)[1] == before

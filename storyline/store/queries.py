@@ -93,30 +93,39 @@ def _filter_sql(flt: StoryFilter, *, live: str = "s.size > 0") -> tuple[str, dic
     return " AND ".join(clauses), params
 
 
-_BREADTH = "(2.0 * outlets + size + 0.5 * duplicates)"  # the score's numerator; migration 0041 indexes it
+_BREADTH_S = "(2.0 * s.outlets + s.size + 0.5 * s.duplicates)"  # the score's numerator; migration 0041 indexes it
 _RANK_ORDER = "ORDER BY score DESC, s.last_seen DESC, s.id"
 _MAX_DAYS = 4096.0  # past this window the ranking reads every matching story
 
 
 def _ranked_ids(store: SQLiteStore, where: str, params: dict[str, Any], want: int) -> list[Any]:
-    """The first ``want`` (id, score) rows of the ranking, scoring only the freshest stories when
-    that is provably enough: a story last seen more than ``days`` before the newest coverage
-    scores below the largest breadth among them / (1 + days), so once the ``want``-th best of the stories
-    seen within ``days`` (and the undated, which count as fresh) beats that bound, no older story
-    can enter. The window widens fourfold until it does (an indexed range on ``last_seen``)."""
+    """The first ``want`` (id, score) rows of the ranking, scoring only the stories that can be
+    among them: those seen within ``days`` of the newest coverage (and the undated, which count
+    as fresh), and the older stories broad enough to beat the ``want``-th of those. A story last
+    seen more than ``days`` before scores at most its breadth / (1 + days), so an older story whose
+    breadth is at most the ``want``-th score x (1 + days) cannot enter (on a tie, the older
+    loses). The first from an indexed range on ``last_seen`` (a day, widened fourfold until it
+    holds ``want`` stories), the second from the breadth index, top down."""
     sql = f"SELECT s.id, {_SCORE} AS score FROM stories s WHERE {where}{{extra}} {_RANK_ORDER} LIMIT :want"
     ref = parse_date(params["ref"])
+    plus = "+" if store.dialect == "sqlite" else ""  # SQLite: range over the breadth index, not last_seen
     days = 1.0
     while isinstance(ref, datetime) and days < _MAX_DAYS:
         lo = shifted(ref, -timedelta(days=days + 1)).isoformat()  # a day's margin for stored UTC offsets
         rows = store.db.execute(sql.format(extra=" AND (s.last_seen >= :lo OR s.last_seen IS NULL)"),
                                 {**params, "lo": lo, "want": want}).fetchall()
-        if len(rows) == want:
-            older = store.db.execute(f"SELECT {_BREADTH} FROM stories WHERE last_seen < ? "
-                                     f"ORDER BY {_BREADTH} DESC LIMIT 1", (lo,)).fetchone()
-            if older is None or float(rows[-1]["score"]) > float(older[0]) / (1.0 + days):
-                return list(rows)
-        days *= 4
+        if len(rows) < want:
+            days *= 4
+            continue
+        broad = [r[0] for r in store.db.execute(
+            f"SELECT s.id FROM stories s WHERE {where} AND {plus}s.last_seen < :lo AND {_BREADTH_S} > :bar",
+            {**params, "lo": lo, "bar": float(rows[-1]["score"]) * (1.0 + days)}).fetchall()]
+        if not broad:
+            return list(rows)
+        ids = [r[0] for r in rows] + broad
+        marks = ", ".join(f":id{i}" for i in range(len(ids)))
+        return list(store.db.execute(sql.format(extra=f" AND s.id IN ({marks})"),
+                                     {**params, "want": want, **{f"id{i}": v for i, v in enumerate(ids)}}).fetchall())
     return list(store.db.execute(sql.format(extra=""), {**params, "want": want}).fetchall())
 
 
@@ -126,12 +135,34 @@ def ranked_stories(store: SQLiteStore, flt: StoryFilter = StoryFilter(), *, limi
     only the stories that can reach the page (:func:`_ranked_ids`), then reads those cards."""
     where, params = _filter_sql(flt)
     params.update(ref=latest_time(store) or "1970-01-01")
-    # "+s.size": not the size index (that is for the count below); the ranking ranges on last_seen
+    # "+s.size": not the size index (that is for the count); the ranking ranges on last_seen and breadth
     ids = [r[0] for r in _ranked_ids(store, _filter_sql(flt, live="+s.size > 0")[0], params, offset + limit)[offset:]]
     cards = story_cards(store, ids)
     rows = [cards[sid] for sid in ids if sid in cards]
-    total = store.db.execute(f"SELECT count(*) FROM stories s WHERE {where}", params).fetchone()[0]
-    return rows, int(total)
+    return rows, _count_stories(store, where, params)
+
+
+_MEMO: dict[tuple[int, int, int, str], Any] = {}  # (store, data version, own writes, question) -> answer
+
+
+def _memo(store: SQLiteStore, question: str, answer: Any) -> Any:
+    """``answer()``, remembered until the database changes (:func:`data_version`): the front
+    page's count and choices are asked again by every page between two writes."""
+    # data_version moves on other connections' commits; total_changes on this connection's writes
+    key = (id(store), data_version(store), int(getattr(store.db, "total_changes", 0)), question)
+    if key not in _MEMO:
+        if len(_MEMO) > 256:
+            _MEMO.clear()
+        _MEMO[key] = answer()
+    return _MEMO[key]
+
+
+def _count_stories(store: SQLiteStore, where: str, params: dict[str, Any]) -> int:
+    """How many stories match (an index count, O(stories) entries), remembered until the database
+    changes, so pages between two writes do not count again."""
+    question = where + repr(sorted((k, v) for k, v in params.items() if k not in ("ref", "limit", "offset")))
+    return int(_memo(store, question, lambda: store.db.execute(
+        f"SELECT count(*) FROM stories s WHERE {where}", params).fetchone()[0]))
 
 
 def story_cards(store: SQLiteStore, ids: Sequence[str]) -> dict[str, sqlite3.Row]:
@@ -315,11 +346,11 @@ def _distinct(store: SQLiteStore, column: str) -> list[str]:
 
 
 def outlet_names(store: SQLiteStore) -> list[str]:
-    return _distinct(store, "source")
+    return list(_memo(store, "outlet names", lambda: _distinct(store, "source")))
 
 
 def languages(store: SQLiteStore) -> list[str]:
-    return _distinct(store, "language")
+    return list(_memo(store, "languages", lambda: _distinct(store, "language")))
 
 
 def articles(store: SQLiteStore, *, outlet: str | None = None, story_id: str | None = None, limit: int = 50,
