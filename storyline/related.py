@@ -259,11 +259,17 @@ def _window_rows(store: SQLStore, targets: dict[str, Any]) -> list[Any]:
     return list(found.values())
 
 
-def _compare(store: SQLStore, ids: Sequence[str], floor: float) -> dict[str, list[tuple[str, float, bool, bool]]]:
-    """For each of ``ids`` that has a vector, every story at least ``floor`` related to it:
-    (other, score, other belongs in its list, it belongs in other's list). A dated story's list
-    holds the stories within WINDOW_DAYS; an undated story's list holds every story (as
-    :func:`related_live`), so the two directions differ only for undated stories."""
+def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: bool = True,
+             ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """For each of ``ids`` that has a vector: its own list (the :data:`KEEP` best stories at least
+    ``floor`` related to it that belong in its list), and, with ``entering``, for every *other*
+    story (not one of ``ids``) the KEEP best of ``ids`` that belong in that story's list. A dated
+    story's list holds the stories within WINDOW_DAYS; an undated story's list holds every story
+    (as :func:`related_live`), so the two directions differ only for undated stories.
+
+    Only the best KEEP per list are kept as the matrix is walked (ties kept, then cut as
+    :func:`_top` cuts), so memory grows with the stories compared, not with the pairs over the
+    floor: a 55,793-story store holding every such pair ran out of 24 GB."""
     from scipy.sparse import csr_matrix
 
     targets: dict[str, Any] = {}
@@ -301,8 +307,11 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float) -> dict[str, lis
             if dense[emb].shape[1] == len(vec):
                 dense[emb][k] = vec
     window = WINDOW_DAYS * 86400.0
-    found: dict[str, list[tuple[str, float, bool, bool]]] = {s: [] for s in targets if s in pos}
-    mine = sorted(pos[s] for s in found)
+    own: dict[str, dict[str, float]] = {s: {} for s in targets if s in pos}
+    into: dict[str, dict[str, float]] = {}
+    mine = sorted(pos[s] for s in own)
+    is_target = np.zeros(len(names), dtype=bool)
+    is_target[mine] = True
     for c in range(0, len(mine), _CHUNK):
         rows_ = np.array(mine[c : c + _CHUNK])
         row_times = times[rows_]
@@ -320,11 +329,31 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float) -> dict[str, lis
         near = np.abs(ta - tb) <= window  # False when either is undated (NaN)
         a_sees_b = np.isnan(ta) | near  # the target's own list (an undated target sees all)
         b_sees_a = np.isnan(tb) | near
-        keep = (score >= floor) & (rows_[:, None] != cols[None, :]) & (a_sees_b | b_sees_a)
-        for i, j in zip(*np.nonzero(keep)):
-            found[names[rows_[i]]].append((names[cols[j]], float(score[i, j]), bool(a_sees_b[i, j]),
-                                           bool(b_sees_a[i, j])))
-    return found
+        over = (score >= floor) & (rows_[:, None] != cols[None, :])
+        for i, j in _best(np.where(over & a_sees_b, score, -np.inf), axis=1):
+            own[names[rows_[i]]][names[cols[j]]] = float(score[i, j])
+        if entering:  # the targets that belong in other (non-target) stories' lists
+            theirs = np.where(over & b_sees_a & ~is_target[cols][None, :], score, -np.inf)
+            for i, j in _best(theirs, axis=0):
+                got = into.setdefault(names[cols[j]], {})
+                got[names[rows_[i]]] = float(score[i, j])
+                if len(got) > 4 * KEEP:
+                    into[names[cols[j]]] = dict(_top(got))
+    return ({sid: dict(_top(found)) for sid, found in own.items()},
+            {sid: dict(_top(found)) for sid, found in into.items()})
+
+
+def _best(score: np.ndarray, axis: int) -> list[tuple[int, int]]:
+    """(i, j) of the KEEP highest finite scores along ``axis`` of a matrix, ties at the cut kept."""
+    if score.size == 0:
+        return []
+    n = score.shape[axis]
+    if n > KEEP:
+        kth = np.take(np.partition(score, n - KEEP, axis=axis), [n - KEEP], axis=axis)
+        chosen = np.isfinite(score) & (score >= kth)
+    else:
+        chosen = np.isfinite(score)
+    return list(zip(*(a.tolist() for a in np.nonzero(chosen))))
 
 
 def _top(scored: dict[str, float]) -> list[tuple[str, float]]:
@@ -371,13 +400,8 @@ def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) 
     if not ids:
         return 0
     changed = set(ids)
-    found = _compare(store, ids, floor)
-    own = {sid: _top({o: v for o, v, mine, _ in found.get(sid, []) if mine}) for sid in ids}
-    entering: dict[str, dict[str, float]] = {}  # other story -> changed stories that belong in its list
-    for sid, pairs in found.items():
-        for other, score, _, theirs in pairs:
-            if theirs and other not in changed:
-                entering.setdefault(other, {})[sid] = score
+    found, entering = _compare(store, ids, floor)  # entering: other story -> changed stories that belong in its list
+    own = {sid: _top(found.get(sid, {})) for sid in ids}
     was_in = {r[0] for r in _stored_lists(store, ids, "related_id") if r[0] not in changed}
     current: dict[str, dict[str, float]] = {}
     for r in _stored_lists(store, sorted(was_in | set(entering))):
@@ -395,8 +419,8 @@ def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) 
         if top != _top(cur):
             lists[other] = top
     if recompute:
-        again = _compare(store, recompute, floor)
-        lists.update({sid: _top({o: v for o, v, mine, _ in again.get(sid, []) if mine}) for sid in recompute})
+        again, _ = _compare(store, recompute, floor, entering=False)
+        lists.update({sid: _top(again.get(sid, {})) for sid in recompute})
     written = _write_lists(store, lists)
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]

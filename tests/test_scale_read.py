@@ -22,7 +22,7 @@ from storyline.engine import Engine, open_engine
 from storyline.ingest import read_paths
 from storyline.store import queries
 from storyline.store.base import resolve_merges
-from storyline.web.app import ResponseCache, _Entry
+from storyline.web.http import ResponseCache, _Entry
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -85,7 +85,7 @@ def test_a_changed_story_refreshes_its_pairs_both_ways(engine: Engine) -> None:
 
 def stored_lists(store) -> dict[str, list[tuple[str, float]]]:  # type: ignore[no-untyped-def]
     out: dict[str, list[tuple[str, float]]] = {}
-    for r in store.db.execute("SELECT story_id, related_id, score FROM story_related ORDER BY story_id, score DESC"):
+    for r in store.db.execute("SELECT story_id, related_id, score FROM story_related ORDER BY story_id, score DESC, related_id"):
         out.setdefault(r[0], []).append((r[1], round(float(r[2]), 5)))
     return out
 
