@@ -26,6 +26,7 @@ import hashlib
 import itertools
 import json
 import sys
+import time
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing, contextmanager
@@ -109,7 +110,10 @@ class Engine:
         self._spare: Clusterer | None = None
         self._generation: int | None = None  # the store generation the pipeline is at
         self._batches_since_state = 0
-        self.state_every = 32  # batches between clusterer checkpoints; later ones replay on load
+        self.state_every = 32  # batches between clusterer checkpoints; later ones replay on load ...
+        self.state_seconds = 60.0  # ... and at least this long between them: a save writes every open
+        self._state_saved_at = time.monotonic()  # story, so on a big stream it would cost more than the
+        # batches it covers; a killed run replays at most about a minute of decisions
 
     def __getattr__(self, name: str) -> Any:
         # an Engine stands wherever a store is read (counts, story, list_stories, ...)
@@ -305,7 +309,8 @@ class Engine:
                 self.store.touch_stories((story for _, _, story, _ in rows), now)
                 self.store.put_checkpoint(PENDING_KEY, "consolidate")
                 self._batches_since_state += 1
-                if self._batches_since_state >= self.state_every:
+                if (self._batches_since_state >= self.state_every
+                        and time.monotonic() - self._state_saved_at >= self.state_seconds):
                     self._save_state(pipe.clusterer)
                 self._generation = self.store.bump_generation()
         except BaseException:
@@ -349,6 +354,7 @@ class Engine:
         self.store.save_state(STATE_NAME, kind=clusterer.name, maker=self.maker(clusterer),
                               state=state_codec.dumps(clusterer.get_state()))
         self._batches_since_state = 0
+        self._state_saved_at = time.monotonic()
 
     def checkpoint(self) -> None:
         """Save the clusterer's state now, so the next start needs no replay."""
