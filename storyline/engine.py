@@ -40,7 +40,7 @@ from .config import Settings
 from .dedup import MinHashDeduplicator
 from .errors import StorageError
 from .models import Article, Story, Summary
-from .pipeline import Pipeline, Prepared
+from .pipeline import Pipeline, Prepared, die_with_parent
 from .store import SQLStore, open_store
 from .store import editorial
 from .store import state as state_codec
@@ -564,6 +564,7 @@ def _refresh(work: _Refresh, stories: Sequence[Story]) -> list[tuple[Summary, tu
 
 def _start_refresher(work: _Refresh) -> None:
     global _REFRESHER
+    die_with_parent()
     _REFRESHER = work
 
 
