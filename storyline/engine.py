@@ -254,9 +254,10 @@ class Engine:
         return result
 
     def _fresh_batches(self, articles: Iterable[Article], size: int, result: IngestResult) -> Iterator[list[Article]]:
-        """``articles`` in batches of ``size``, without ids already stored (or given twice)."""
+        """``articles`` in batches of ``size``, without ids already stored or given twice in one
+        batch (an id repeated in a later batch is dropped when that batch is decided: by then
+        the pipeline knows every id stored before it, with no set of the run's ids kept here)."""
         batch: list[Article] = []
-        taken: set[str] = set()
         for article in itertools.chain(articles, [None]):
             if article is not None:
                 batch.append(article)
@@ -266,6 +267,7 @@ class Engine:
                 break
             result.seen += len(batch)
             stored = self.store.existing_ids([a.id for a in batch])
+            taken: set[str] = set()
             fresh = []
             for art in batch:
                 if art.id in stored or art.id in taken:

@@ -186,3 +186,13 @@ def test_kill_during_a_run_ahead_ingest_leaves_no_helper_holding_the_writer_lock
         pass
     engine.add_articles([replace(a, id=f"{a.id}-{n}") for n in range(3) for a in QUAKE + BUDGET], batch_size=2)
     assert engine.counts()["articles"] == 18 and not engine.dirty_story_ids()
+
+
+def test_an_id_given_twice_is_stored_once_within_and_across_prepared_batches(store_settings):
+    arts = [Article(id=f"a{i}", title=f"Headline number {i} about things {i * 7}",
+                    text=f"Body {i} " * 20 + f" unique {i * 13} words {i * 17}") for i in range(10)]
+    stream = arts[:3] + [replace(arts[2])] + arts[3:] + [replace(arts[0]), replace(arts[5])]  # batch of 2: a2 twice in one
+    engine = open_engine(store_settings.with_(workers=1))
+    result = engine.add_articles(stream, batch_size=2)
+    assert (result.seen, result.new, result.already_stored) == (13, 10, 3)
+    assert engine.counts()["articles"] == 10
