@@ -219,17 +219,22 @@ class Engine:
         then refresh changed summaries. Articles whose id is already stored are skipped, so
         re-ingesting adds nothing (and completes a run that was interrupted).
 
-        An input of more than two batches is prepared ahead (text stage, MinHash sketches,
-        article vectors: :meth:`Pipeline.run_ahead`) in a helper process while this one decides
-        and writes the current batch, in arrival order: the same decisions as in one process."""
+        From an input's third batch on, batches are prepared ahead (text stage, MinHash
+        sketches, article vectors: :meth:`Pipeline.run_ahead`) in a helper process while this
+        one decides and writes the current batch, in arrival order: the same decisions as in
+        one process. The first two are decided here (a feed poll never starts a helper), and
+        the input is read at most a few batches ahead of what is committed."""
         result = IngestResult()
         with self.writing():
             source = self._fresh_batches(articles, batch_size, result)
-            first = list(itertools.islice(source, 3))  # a short input (a feed poll) is not worth a helper
-            ahead = self._load().run_ahead() if len(first) > 2 else None
-            batches = itertools.chain(first, source)
+            for batch in itertools.islice(source, 2):  # a short input (a feed poll) is not worth a helper
+                self._add_batch(batch, result)
+                if progress:
+                    progress(len(batch))
+            third = next(source, None)
+            ahead = self._load().run_ahead() if third is not None else None
             if ahead is None:
-                for batch in batches:
+                for batch in itertools.chain([third] if third else [], source):
                     self._add_batch(batch, result)
                     if progress:
                         progress(len(batch))
@@ -237,7 +242,7 @@ class Engine:
                 sent: deque[list[Article]] = deque()
 
                 def feed() -> Iterator[list[Article]]:
-                    for batch in batches:
+                    for batch in itertools.chain([third], source):
                         sent.append(batch)
                         yield batch
 

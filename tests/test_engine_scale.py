@@ -164,7 +164,7 @@ calls = []
 real = Engine._add_batch
 def add_batch(self, *args, **kwargs):
     calls.append(1)
-    if len(calls) == 2:  # the run-ahead helper is running now
+    if len(calls) == 4:  # batches 3 on go through the run-ahead helper: it is running now
         print(os.getpid(), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     return real(self, *args, **kwargs)
