@@ -2,8 +2,8 @@
 
 Prints one row per size: articles/s for the whole ``storyline ingest`` process (interpreter
 start, model loading, reading, dedup, clustering, writing, summaries — everything a user waits
-for), peak memory of the process tree (the writer and its run-ahead helper, sampled every 0.1 s
-from /proc), the database size, and the stories made. ``--check`` also runs ``storyline cluster``
+for), peak memory of the process tree (the writer and its helpers: the sum of their PSS, sampled
+every 0.1 s from /proc), the database size, and the stories made. ``--check`` also runs ``storyline cluster``
 on the same file and scores both against the gold labels with ``../shared/tools/score_clusters.py``
 (issue 20: the store's stories match ``cluster`` within 0.005 B³).
 
@@ -104,13 +104,14 @@ def write_stream(path: Path, n: int) -> Path:
 
 
 def _tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and its descendants (Linux /proc)."""
+    """Memory of ``pid`` and its descendants (Linux /proc): the sum of their proportional set
+    sizes (PSS), so pages a forked helper shares with the writer count once, not per process."""
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/statm") as fh:
-                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                total += next(int(line.split()[1]) * 1024 for line in fh if line.startswith("Pss:"))
             with open(f"/proc/{p}/task/{p}/children") as fh:
                 todo.extend(int(c) for c in fh.read().split())
         except (OSError, ValueError):

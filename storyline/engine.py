@@ -26,6 +26,7 @@ import hashlib
 import itertools
 import json
 import sys
+import time
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing, contextmanager
@@ -39,7 +40,7 @@ from .config import Settings
 from .dedup import MinHashDeduplicator
 from .errors import StorageError
 from .models import Article, Story, Summary
-from .pipeline import Pipeline, Prepared
+from .pipeline import Pipeline, Prepared, die_with_parent
 from .store import SQLStore, open_store
 from .store import editorial
 from .store import state as state_codec
@@ -109,7 +110,10 @@ class Engine:
         self._spare: Clusterer | None = None
         self._generation: int | None = None  # the store generation the pipeline is at
         self._batches_since_state = 0
-        self.state_every = 32  # batches between clusterer checkpoints; later ones replay on load
+        self.state_every = 32  # batches between clusterer checkpoints; later ones replay on load ...
+        self.state_seconds = 60.0  # ... and at least this long between them: a save writes every open
+        self._state_saved_at = time.monotonic()  # story, so on a big stream it would cost more than the
+        # batches it covers; a killed run replays at most about a minute of decisions
 
     def __getattr__(self, name: str) -> Any:
         # an Engine stands wherever a store is read (counts, story, list_stories, ...)
@@ -215,17 +219,22 @@ class Engine:
         then refresh changed summaries. Articles whose id is already stored are skipped, so
         re-ingesting adds nothing (and completes a run that was interrupted).
 
-        An input of more than two batches is prepared ahead (text stage, MinHash sketches,
-        article vectors: :meth:`Pipeline.run_ahead`) in a helper process while this one decides
-        and writes the current batch, in arrival order: the same decisions as in one process."""
+        From an input's third batch on, batches are prepared ahead (text stage, MinHash
+        sketches, article vectors: :meth:`Pipeline.run_ahead`) in a helper process while this
+        one decides and writes the current batch, in arrival order: the same decisions as in
+        one process. The first two are decided here (a feed poll never starts a helper), and
+        the input is read at most a few batches ahead of what is committed."""
         result = IngestResult()
         with self.writing():
             source = self._fresh_batches(articles, batch_size, result)
-            first = list(itertools.islice(source, 3))  # a short input (a feed poll) is not worth a helper
-            ahead = self._load().run_ahead() if len(first) > 2 else None
-            batches = itertools.chain(first, source)
+            for batch in itertools.islice(source, 2):  # a short input (a feed poll) is not worth a helper
+                self._add_batch(batch, result)
+                if progress:
+                    progress(len(batch))
+            third = next(source, None)
+            ahead = self._load().run_ahead() if third is not None else None
             if ahead is None:
-                for batch in batches:
+                for batch in itertools.chain([third] if third else [], source):
                     self._add_batch(batch, result)
                     if progress:
                         progress(len(batch))
@@ -233,7 +242,7 @@ class Engine:
                 sent: deque[list[Article]] = deque()
 
                 def feed() -> Iterator[list[Article]]:
-                    for batch in batches:
+                    for batch in itertools.chain([third], source):
                         sent.append(batch)
                         yield batch
 
@@ -250,9 +259,10 @@ class Engine:
         return result
 
     def _fresh_batches(self, articles: Iterable[Article], size: int, result: IngestResult) -> Iterator[list[Article]]:
-        """``articles`` in batches of ``size``, without ids already stored (or given twice)."""
+        """``articles`` in batches of ``size``, without ids already stored or given twice in one
+        batch (an id repeated in a later batch is dropped when that batch is decided: by then
+        the pipeline knows every id stored before it, with no set of the run's ids kept here)."""
         batch: list[Article] = []
-        taken: set[str] = set()
         for article in itertools.chain(articles, [None]):
             if article is not None:
                 batch.append(article)
@@ -262,6 +272,7 @@ class Engine:
                 break
             result.seen += len(batch)
             stored = self.store.existing_ids([a.id for a in batch])
+            taken: set[str] = set()
             fresh = []
             for art in batch:
                 if art.id in stored or art.id in taken:
@@ -305,7 +316,8 @@ class Engine:
                 self.store.touch_stories((story for _, _, story, _ in rows), now)
                 self.store.put_checkpoint(PENDING_KEY, "consolidate")
                 self._batches_since_state += 1
-                if self._batches_since_state >= self.state_every:
+                if (self._batches_since_state >= self.state_every
+                        and time.monotonic() - self._state_saved_at >= self.state_seconds):
                     self._save_state(pipe.clusterer)
                 self._generation = self.store.bump_generation()
         except BaseException:
@@ -349,6 +361,7 @@ class Engine:
         self.store.save_state(STATE_NAME, kind=clusterer.name, maker=self.maker(clusterer),
                               state=state_codec.dumps(clusterer.get_state()))
         self._batches_since_state = 0
+        self._state_saved_at = time.monotonic()
 
     def checkpoint(self) -> None:
         """Save the clusterer's state now, so the next start needs no replay."""
@@ -566,6 +579,7 @@ def _refresh(work: _Refresh, stories: Sequence[Story]) -> list[tuple[Summary, tu
 
 def _start_refresher(work: _Refresh) -> None:
     global _REFRESHER
+    die_with_parent()
     _REFRESHER = work
 
 

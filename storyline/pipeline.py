@@ -68,8 +68,28 @@ def prepare_batch(articles: Sequence[Article], dedup: Preparer | None, cluster: 
 _WORKER_PREPARERS: tuple[Preparer | None, Preparer | None] = (None, None)
 
 
+def die_with_parent() -> None:
+    """In a helper process: end when the process that started it ends, even by ``kill -9``
+    (Linux ``PR_SET_PDEATHSIG``). A forked helper shares the writer's open files, the writer
+    lock's among them: an orphaned helper would hold the store's lock for the next run."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import os
+    import signal
+
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the call took effect
+        os._exit(1)
+
+
 def _start_worker(preparers: bytes) -> None:
     global _WORKER_PREPARERS
+    die_with_parent()
     _WORKER_PREPARERS = pickle.loads(preparers)
 
 

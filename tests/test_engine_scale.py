@@ -3,10 +3,14 @@ decides exactly as in one process, parallel summary refresh writes what one proc
 batches resolve redirects with indexed look-ups. Each runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
+import sys
 from dataclasses import replace
 
-from conftest import another_store
+from conftest import ROOT, another_store
 from storyline.cluster import StoryClusterer
 from storyline.config import Settings
 from storyline.engine import Engine, open_engine
@@ -147,3 +151,48 @@ def test_batches_follow_an_editors_merge_through_indexed_redirects(store_setting
     # a chain of redirects resolves in one call, a cycle stops
     store.redirect("older", budget, "2024-01-01T00:00:00+00:00", "test")
     assert store.resolve_story_ids(["older"]) == {"older": quake}
+
+
+KILLED_WITH_HELPER = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[2])
+from dataclasses import replace
+from test_engine_scale import QUAKE, BUDGET
+from storyline.config import Settings
+from storyline.engine import Engine, open_engine
+calls = []
+real = Engine._add_batch
+def add_batch(self, *args, **kwargs):
+    calls.append(1)
+    if len(calls) == 4:  # batches 3 on go through the run-ahead helper: it is running now
+        print(os.getpid(), flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(self, *args, **kwargs)
+Engine._add_batch = add_batch
+stream = [replace(a, id=f"{a.id}-{n}") for n in range(3) for a in QUAKE + BUDGET]
+open_engine(Settings(data_dir=sys.argv[1], database_url=sys.argv[3], workers=1)).add_articles(stream, batch_size=2)
+"""
+
+
+def test_kill_during_a_run_ahead_ingest_leaves_no_helper_holding_the_writer_lock(store_settings):
+    """A forked helper shares the writer's open files (the lock file, the PostgreSQL session);
+    it must end with the writer, or the next run waits for a lock nobody will release."""
+    proc = subprocess.run([sys.executable, "-c", KILLED_WITH_HELPER, str(store_settings.data_dir),
+                           str(ROOT / "tests"), store_settings.database_url],
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    engine = open_engine(store_settings.with_(writer_wait=20.0))
+    with engine.store.writer("test", wait=20.0):  # WriterBusy if an orphaned helper kept the lock
+        pass
+    engine.add_articles([replace(a, id=f"{a.id}-{n}") for n in range(3) for a in QUAKE + BUDGET], batch_size=2)
+    assert engine.counts()["articles"] == 18 and not engine.dirty_story_ids()
+
+
+def test_an_id_given_twice_is_stored_once_within_and_across_prepared_batches(store_settings):
+    arts = [Article(id=f"a{i}", title=f"Headline number {i} about things {i * 7}",
+                    text=f"Body {i} " * 20 + f" unique {i * 13} words {i * 17}") for i in range(10)]
+    stream = arts[:3] + [replace(arts[2])] + arts[3:] + [replace(arts[0]), replace(arts[5])]  # batch of 2: a2 twice in one
+    engine = open_engine(store_settings.with_(workers=1))
+    result = engine.add_articles(stream, batch_size=2)
+    assert (result.seen, result.new, result.already_stored) == (13, 10, 3)
+    assert engine.counts()["articles"] == 10
