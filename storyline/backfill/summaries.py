@@ -131,6 +131,8 @@ def save_summaries(engine: Any, computed: Iterable[Computed]) -> tuple[int, int]
         if chunk:
             written += flush(chunk)
         rest = engine.refresh_stories()  # anything still dirty (normally nothing)
+        with store.transaction():  # the related lists the written vectors owe (storyline.related)
+            related.refresh_pending(store)
     return written, rest
 
 
