@@ -4,9 +4,15 @@ For each backend: one uninterrupted ingest of the stream (timed), then ``--trial
 store, an ingest killed with SIGKILL at a uniformly random moment of that duration (loading,
 batches, consolidation or summaries), a rerun of the same command, and a comparison of the
 article, reprint, story and merge counts and the article -> story partition with the
-uninterrupted run. Prints one line per trial.
+uninterrupted run. Prints one line per trial. ``--late K``: the last K trials aim at the
+consolidation window instead: they wait until every article is stored, then kill at a random
+point of the time the uninterrupted run took from there to commit its end-of-input merges.
 
-Usage: python scripts/kill_trials.py STREAM.jsonl [--trials 5] [--database-url URL | --pg] [--seed 1]
+Usage: python scripts/kill_trials.py STREAM.jsonl [--trials 5] [--late 0] [--pg] [--seed 1]
+
+Each line names the phase the kill hit: *loading* (nothing stored yet), *batches* (some articles
+stored), *consolidation* (every article stored, the end-of-input merges not yet committed) or
+*summaries* (merges committed; summaries and related stories were being refreshed).
 """
 from __future__ import annotations
 
@@ -48,6 +54,40 @@ def outcome(settings: Settings) -> tuple[dict[str, int], set[frozenset[str]]]:
     return counts, {frozenset(g) for g in groups.values()}
 
 
+def stored(settings: Settings) -> dict[str, int]:
+    """Article and merge counts as a reader sees them now (0 before the store exists)."""
+    try:
+        store = open_store(settings)
+    except Exception:  # noqa: BLE001 - the store may not exist yet, or be mid-migration
+        return {"articles": 0, "merges": 0}
+    try:
+        return store.counts()
+    except Exception:  # noqa: BLE001
+        return {"articles": 0, "merges": 0}
+    finally:
+        store.close()
+
+
+def phases(proc: subprocess.Popen[bytes], settings: Settings, total: int | None = None,
+           poll: float = 0.25) -> tuple[float, float]:
+    """Watch a running ingest: seconds until every article is stored (``total``, or the count
+    stops growing once merges appear) and until the end-of-input merges are committed."""
+    start = time.monotonic()
+    stored_at = merged_at = 0.0
+    last = -1
+    while proc.poll() is None:
+        got = stored(settings)
+        now = time.monotonic() - start
+        if got["articles"] != last:
+            last, stored_at = got["articles"], now
+        if got["merges"] and not merged_at:
+            merged_at = now
+        if total is not None and got["articles"] >= total:
+            return now, merged_at
+        time.sleep(poll)
+    return stored_at, merged_at or time.monotonic() - start
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stream")
@@ -55,6 +95,9 @@ def main() -> int:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--pg", action="store_true", help="a throwaway PostgreSQL (tests/pg.py)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--late", type=int, default=0,
+                        help="how many trials kill inside the consolidation window (after the last batch is stored, "
+                             "before the end-of-input merges commit)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     server = None
@@ -81,27 +124,38 @@ def main() -> int:
             base = fresh(Path(tmp))
             start = time.monotonic()
             proc = ingest(Path(args.stream), base)
+            all_stored, merged = phases(proc, base)
             proc.wait()
             duration = time.monotonic() - start
             want, want_groups = outcome(base)
-            print(f"{backend}: uninterrupted {duration:.1f} s: {want}")
+            window = max(merged - all_stored, 0.5)
+            print(f"{backend}: uninterrupted {duration:.1f} s (every article stored at {all_stored:.1f} s, "
+                  f"merges committed at {merged:.1f} s): {want}")
             held = 0
             for trial in range(args.trials):
                 settings = fresh(Path(tmp))
-                at = rng.uniform(0.3, 0.85 * duration)
+                late = trial >= args.trials - args.late
                 proc = ingest(Path(args.stream), settings)
-                time.sleep(at)
+                if late:  # wait for the last batch, then kill at a random point of the consolidation window
+                    reached, _ = phases(proc, settings, total=want["articles"], poll=0.05)
+                    at = reached + rng.uniform(0.0, window)
+                    time.sleep(at - reached)
+                else:
+                    at = rng.uniform(0.3, 0.85 * duration)
+                    time.sleep(at)
                 killed = proc.poll() is None
                 if killed:
                     os.kill(proc.pid, signal.SIGKILL)
                 proc.wait()
                 mid, _ = outcome(settings)
+                phase = ("loading" if not mid["articles"] else "batches" if mid["articles"] < want["articles"]
+                         else "consolidation" if mid["merges"] < want["merges"] else "summaries")
                 rerun = ingest(Path(args.stream), settings)
                 rerun.wait()
                 got, groups = outcome(settings)
                 same = got == want and groups == want_groups
                 held += same
-                print(f"{backend} trial {trial + 1}: kill at {at:5.1f} s ({'killed' if killed else 'had finished'}; "
+                print(f"{backend} trial {trial + 1}: kill at {at:5.1f} s ({'killed' if killed else 'had finished'}, {phase}; "
                       f"{mid['articles']} articles, {mid['stories']} stories, {mid['merges']} merges at the kill) -> "
                       f"rerun {got['articles']} articles, {got['reprints']} reprints, {got['stories']} stories, "
                       f"{got['merges']} merges, {got['dirty']} dirty: {'SAME' if same else 'DIFFERENT'}")
