@@ -85,8 +85,11 @@ def test_a_changed_story_refreshes_its_pairs_both_ways(engine: Engine) -> None:
 
 def stored_lists(store) -> dict[str, list[tuple[str, float]]]:  # type: ignore[no-untyped-def]
     out: dict[str, list[tuple[str, float]]] = {}
-    for r in store.db.execute("SELECT story_id, related_id, score FROM story_related ORDER BY story_id, score DESC, related_id"):
-        out.setdefault(r[0], []).append((r[1], round(float(r[2]), 5)))
+    # scores rounded, then ordered by rounded score and id: a list computed incrementally and one
+    # computed from scratch sum the same cosines in another order, so near-ties may differ in the last bits
+    rows = sorted((r[0], -round(float(r[2]), 5), r[1]) for r in store.db.execute("SELECT story_id, related_id, score FROM story_related"))
+    for story_id, neg_score, related_id in rows:
+        out.setdefault(story_id, []).append((related_id, -neg_score))
     return out
 
 
