@@ -275,7 +275,6 @@ async def measure(port: int, sample: dict[str, list[str]], rate: float, cached_r
     results = {}
     for name, path_for, r in targets:  # a fresh client per target: a target that times out loses only its own
         async with LoopbackClient("127.0.0.1", port) as client:
-            await settle(client)  # a target that fell behind (search) must not leave its backlog to the next
             if name.endswith(", cached"):  # its 200 pages, warmed (the uncached runs filled the cache with others)
                 for i in range(200):
                     await client.get(path_for(i))
@@ -286,18 +285,6 @@ async def measure(port: int, sample: dict[str, list[str]], rate: float, cached_r
                 results[name].update(requests=int(r * seconds), errors=-1, rps=0.0, p50_ms=float("nan"),
                                      p99_ms=float("nan"), max_ms=float("nan"))
     return results
-
-
-async def settle(client: Any, quiet_ms: float = 5.0, run: int = 20, limit_s: float = 120.0) -> None:
-    """Wait until the server answers a cheap request within ``quiet_ms`` ``run`` times in a row:
-    the requests an earlier target left queued are done, so each target starts on an idle server."""
-    deadline, fast = time.monotonic() + limit_s, 0
-    while fast < run and time.monotonic() < deadline:
-        start = time.perf_counter()
-        await client.get("/healthz")
-        fast = fast + 1 if (time.perf_counter() - start) * 1000 <= quiet_ms else 0
-        if not fast:
-            await asyncio.sleep(0.2)
 
 
 async def serial(client: Any, path_for: Callable[[int], str], n: int = 100) -> dict[str, float]:
