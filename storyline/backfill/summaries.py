@@ -101,25 +101,17 @@ def _stored_members(store: Any, story_ids: list[str]) -> dict[str, Members]:
 def save_summaries(engine: Any, computed: Iterable[Computed]) -> tuple[int, int]:
     """Write executor-computed summaries (see module doc); returns (written, refreshed on the driver)."""
     from .. import related
-    from ..store import editorial
 
     store = engine.store
 
     def flush(chunk: list[Computed]) -> int:
         stored = _stored_members(store, [story.id for story, _, _ in chunk])
-        done = []
-        for story, summary, vector in chunk:
-            if stored.get(story.id) != members_of(story):
-                continue  # computed from other members than the store holds: the engine refreshes it below
-            story.summary = editorial.apply_pin(store, story.id, summary)
-            done.append((story, vector))
-        if done:
-            with store.transaction():
-                store.save_stories([(story, story.summary) for story, _ in done])
-                for story, _ in done:
-                    editorial.record_headline(store, story)  # the story page's headline history
-                related.save_vectors(store, [vector for _, vector in done])
-        return len(done)
+        # computed from other members than the store holds: left dirty, the engine refreshes it below
+        done = [(story, summary, vector) for story, summary, vector in chunk if stored.get(story.id) == members_of(story)]
+        if not done:
+            return 0
+        return int(engine._save_refreshed([story.id for story, _, _ in done], {story.id: story for story, _, _ in done},
+                                          [(summary, vector) for _, summary, vector in done]))
 
     written = 0
     with engine.writing("backfill"):
