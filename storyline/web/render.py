@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
@@ -131,13 +132,26 @@ def _plus_hours(start: datetime, hours: float) -> datetime:
         return start
 
 
+def options(values: Sequence[str], selected: str | None = None, label: str = "{}") -> Markup:
+    """The ``<option>`` elements of a filter menu, ``selected`` marked; ``label`` formats each
+    value's text. A store of many outlets has hundreds of them, the same on every page between
+    two writes: rendered once per (choices, selection), not once per request."""
+    return _options(tuple(values), selected or "", label)
+
+
+@lru_cache(maxsize=128)
+def _options(values: tuple[str, ...], selected: str, label: str) -> Markup:
+    return Markup("").join(Markup('<option value="{}"{}>{}</option>').format(
+        v, Markup(" selected") if v == selected else "", label.format(v)) for v in values)
+
+
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.filters.update(when=when, short_when=short_when, iso=iso, snippet=snippet, day=day)
     from .views import outlet_path
 
-    env.globals.update(plural=plural, query_string=query_string, timeline_chart=timeline_chart, outlet_path=outlet_path)
+    env.globals.update(options=options, plural=plural, query_string=query_string, timeline_chart=timeline_chart, outlet_path=outlet_path)
     return env
 
 
@@ -145,6 +159,7 @@ __all__ = [
     "STATIC_DIR",
     "TEMPLATES_DIR",
     "environment",
+    "options",
     "iso",
     "plural",
     "short_when",
