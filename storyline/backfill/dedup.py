@@ -83,24 +83,29 @@ def first_seen(edges: Iterable[tuple[Order, str, Order, str, float]]) -> dict[st
 
 
 def canonical_ids(staged: Any, rules: DedupRules) -> tuple[Any, dict[str, int]]:
-    """``(rdd of (Staged, canonical id), counts)`` for an RDD of :class:`Staged` items."""
+    """``(rdd of (Staged, canonical id), counts)`` for an RDD of :class:`Staged` items.
+
+    Every shuffle keeps the input's partition count ``n`` (one per staged file): PySpark's ``join``
+    otherwise gives the sum of its parents' counts, and a chain of joins multiplies tiny tasks
+    whose fixed cost (about 0.1 s each) outweighed the work on the benchmark's 32 files."""
+    n = max(1, staged.getNumPartitions())
     by_hash = staged.map(lambda s: (s.article.content_hash, (s.order, s.article.id)))
-    first = by_hash.reduceByKey(min)  # hash -> (order, id) of the first article with it
+    first = by_hash.reduceByKey(min, n)  # hash -> (order, id) of the first article with it
     reps = first.map(lambda kv: (kv[1][1], kv[1][0]))  # id -> order
     sketches = staged.filter(lambda s: s.sketch is not None).map(lambda s: (s.article.id, s.sketch))
-    rep_sketch = sketches.join(reps).map(lambda kv: (kv[0], (kv[1][1], kv[1][0])))  # id -> (order, sketch)
+    rep_sketch = sketches.join(reps, n).map(lambda kv: (kv[0], (kv[1][1], kv[1][0])))  # id -> (order, sketch)
     rep_sketch.persist()
     bands = rep_sketch.flatMap(lambda kv: (((b, key), (kv[1][0], kv[0])) for b, key in rules.band_keys(kv[1][1][0])))
-    candidates = bands.groupByKey().flatMap(lambda kv: _pairs(kv[1])).distinct()
+    candidates = bands.groupByKey(n).flatMap(lambda kv: _pairs(kv[1])).distinct(n)
 
     def confirmed(kv: tuple[str, tuple[tuple[str, Any], tuple[Order, Any]]]) -> list[tuple[Order, str, Order, str, float]]:
         later, ((earlier, (o_a, sk_a)), (o_b, sk_b)) = kv[0], kv[1]
         jac = rules.confirm(sk_a, sk_b)
         return [] if jac is None else [(o_a, earlier, o_b, later, jac)]
 
-    edges = (candidates.join(rep_sketch)  # earlier -> (later, (order, sketch))
+    edges = (candidates.join(rep_sketch, n)  # earlier -> (later, (order, sketch))
              .map(lambda kv: (kv[1][0], (kv[0], kv[1][1])))
-             .join(rep_sketch)  # later -> ((earlier, ...), (order, sketch))
+             .join(rep_sketch, n)  # later -> ((earlier, ...), (order, sketch))
              .flatMap(confirmed)
              .collect())
     rep_sketch.unpersist()
@@ -112,7 +117,7 @@ def canonical_ids(staged: Any, rules: DedupRules) -> tuple[Any, dict[str, int]]:
         item, (_, rep) = kv[1]
         return item, near.value.get(rep, rep)
 
-    out = staged.map(lambda s: (s.article.content_hash, s)).join(first).map(assign)
+    out = staged.map(lambda s: (s.article.content_hash, s)).join(first, n).map(assign)
     return out, {"near_pairs": len(edges), "near_copies": len(copy_of)}
 
 

@@ -262,7 +262,7 @@ def _run(spark: Any, engine: Any, settings: Settings, todo: list[InputFile], sta
 
     clock = time.perf_counter()
     final = sc.broadcast(merges)
-    placed = (assigned.map(lambda kv: (kv[1], kv[0])).join(story_of)  # canonical -> (item, story of the original)
+    placed = (assigned.map(lambda kv: (kv[1], kv[0])).join(story_of, assigned.getNumPartitions())  # canonical -> (item, story of the original)
               .map(lambda kv: (kv[1][0].order, kv[1][0], kv[0], resolve(kv[1][1], final.value))))
     placed.persist()
     rows = (placed.sortBy(lambda t: t[0], numPartitions=max(1, sc.defaultParallelism))
@@ -295,20 +295,24 @@ def _stories(sc: Any, assigned: Any, make: Callable[[], Clusterer], window_days:
     originals = assigned.filter(lambda kv: kv[1] == kv[0].article.id).map(lambda kv: (window_key(kv[0], window_days), kv[0]))
     keys = sorted(originals.keys().distinct().collect())
     report.windows = len(keys)
-    windows = originals.groupByKey(max(1, len(keys))).map(lambda kv: cluster_window(kv[0], kv[1], make))
+    # a few tasks per core, each clustering whole windows, and every shuffle after with as many
+    # partitions: one tiny task per window and per join (PySpark sums a join's parents' partitions)
+    # cost more than the clustering of a small set
+    parts = max(1, min(len(keys), 4 * sc.defaultParallelism))
+    windows = originals.groupByKey(parts).map(lambda kv: cluster_window(kv[0], kv[1], make))
     windows.persist()
     own = windows.flatMap(lambda w: w.stories.items())  # article id -> story in its window
     heads = (originals.filter(lambda kv: kv[0] != UNDATED_WINDOW and in_head(kv[1], kv[0], window_days, horizon))
              .map(lambda kv: ((kv[0][0], kv[0][1] - 1), kv[1])))
     states = windows.map(lambda w: (w.key, w.state))
-    votes = (states.join(heads.groupByKey())
+    votes = (states.join(heads.groupByKey(parts), parts)
              .flatMap(lambda kv: [(a, (s, kv[0][1])) for a, s in link_votes(kv[1][0], kv[1][1], make)])
-             .join(own)  # article -> ((earlier story, window), own story)
+             .join(own, parts)  # article -> ((earlier story, window), own story)
              .map(lambda kv: ((kv[1][1], kv[1][0][0], kv[1][0][1]), 1))
-             .reduceByKey(add)
+             .reduceByKey(add, parts)
              .collect())
-    totals = dict(heads.map(lambda kv: (kv[1].article.id, 1)).join(own).map(lambda kv: (kv[1][1], 1))
-                  .reduceByKey(add).collect()) if votes else {}
+    totals = dict(heads.map(lambda kv: (kv[1].article.id, 1)).join(own, parts).map(lambda kv: (kv[1][1], 1))
+                  .reduceByKey(add, parts).collect()) if votes else {}
     links = choose_links((later, earlier, n, totals.get(later, n)) for (later, earlier, _), n in votes)
     opened = {}
     for (later, earlier, k), _ in votes:
@@ -328,7 +332,7 @@ def _stories(sc: Any, assigned: Any, make: Callable[[], Clusterer], window_days:
     shared = sc.broadcast(roots)
     story_of = own.mapValues(lambda s: shared.value.get(s, s))
     story_of.persist()
-    report.stories = story_of.values().distinct().count()
+    report.stories = story_of.values().distinct(parts).count()
     windows.unpersist()
     return roots, merges, state, story_of
 
