@@ -36,7 +36,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from itertools import count
 from pathlib import Path
@@ -86,32 +86,37 @@ def _mark(text: str, k: int) -> str:
     return _WORD.sub(lambda m: m.group(0) + suffix if next(position) % 3 == 1 else m.group(0), text)
 
 
-def scale_records(size: int, data: Path | None = None) -> list[dict[str, Any]]:
-    """``size`` records: the base stream repeated with shifted ids, dates and marked words."""
+def iter_scale_records(size: int, data: Path | None = None) -> Iterator[dict[str, Any]]:
+    """``size`` records, one at a time: the base stream repeated with shifted ids, dates and
+    marked words (a generator, so the 1M stream is written without holding it)."""
     base = base_records(data)
-    out: list[dict[str, Any]] = []
-    k = 0
-    while len(out) < size:
-        step = COPY_SPAN / len(base)
-        for i, r in enumerate(base[: size - len(out)]):
+    made, k = 0, 0
+    step = COPY_SPAN / len(base)
+    while made < size:
+        for i, r in enumerate(base[: size - made]):
             source = r.get("source") or f"Outlet {int(hashlib.md5(str(r['label']).encode()).hexdigest(), 16) % OUTLETS:02d}"
             when = START + k * COPY_SPAN + i * step
-            out.append({"id": f"k{k}-{r['id']}", "title": _mark(r.get("title") or "", k),
-                        "text": _mark(r.get("text") or "", k), "url": f"https://example.org/k{k}/{r['id']}",
-                        "source": source, "published": when.isoformat(timespec="seconds"),
-                        "label": f"k{k}-{r['label']}"})
+            yield {"id": f"k{k}-{r['id']}", "title": _mark(r.get("title") or "", k),
+                   "text": _mark(r.get("text") or "", k), "url": f"https://example.org/k{k}/{r['id']}",
+                   "source": source, "published": when.isoformat(timespec="seconds"),
+                   "label": f"k{k}-{r['label']}"}
+            made += 1
         k += 1
-    return out
+
+
+def scale_records(size: int, data: Path | None = None) -> list[dict[str, Any]]:
+    """:func:`iter_scale_records` as a list."""
+    return list(iter_scale_records(size, data))
 
 
 def stream_file(size: int, cache: Path) -> Path:
-    """The JSONL stream of ``size`` articles (written once)."""
+    """The JSONL stream of ``size`` articles (written once, record by record)."""
     path = cache / f"stream-{size}-{STREAM_VERSION}.jsonl"
     if not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         with tmp.open("w", encoding="utf-8") as f:
-            for r in scale_records(size):
+            for r in iter_scale_records(size):
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
         tmp.replace(path)
     return path
@@ -152,7 +157,7 @@ def db_bytes(data_dir: Path) -> int:
     return sum(p.stat().st_size for p in data_dir.glob("storyline.db*") if p.is_file())
 
 
-def ensure_store(size: int, cache: Path, *, nice: int = 0) -> tuple[Path, dict[str, Any]]:
+def ensure_store(size: int, cache: Path, *, nice: int = 0, timeout: float = 6 * 3600) -> tuple[Path, dict[str, Any]]:
     """The store of ``size`` articles in ``cache`` (built on first use) and its build figures."""
     data_dir = cache / f"store-{size}-{STREAM_VERSION}"
     info = data_dir / "build.json"
@@ -161,7 +166,7 @@ def ensure_store(size: int, cache: Path, *, nice: int = 0) -> tuple[Path, dict[s
     if data_dir.exists():  # a build that did not finish: start over
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
-    figures = build_store(stream_file(size, cache), data_dir, nice=nice)
+    figures = build_store(stream_file(size, cache), data_dir, nice=nice, timeout=timeout)
     info.write_text(json.dumps(figures, indent=2))
     return data_dir, figures
 
@@ -355,6 +360,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="seconds per target (10)")
     ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"where built stores live ({DEFAULT_CACHE})")
     ap.add_argument("--nice", type=int, default=0, help="run the ingest at this niceness")
+    ap.add_argument("--build-hours", type=float, default=6.0, help="give up a store's ingest after this long (6)")
     ap.add_argument("--build-only", action="store_true", help="build (or reuse) the stores, measure no pages")
     ap.add_argument("--replicated", type=int, metavar="N", help="instead of ingesting the biggest size, measure pages "
                     "on the smallest size's ingested store with its rows repeated N times (labelled as such)")
@@ -366,7 +372,7 @@ def main() -> int:
     sizes = sorted(set(args.sizes + ([1_000_000] if args.million else [])))
     report = {}
     if args.replicated:
-        base, _ = ensure_store(sizes[0], args.cache_dir, nice=args.nice)
+        base, _ = ensure_store(sizes[0], args.cache_dir, nice=args.nice, timeout=args.build_hours * 3600)
         replica = args.cache_dir / f"replica-{sizes[0]}x{args.replicated}-{STREAM_VERSION}"
         replicate_store(base, replica, args.replicated)
         sizes = sizes[:1] + [-args.replicated]
@@ -375,7 +381,7 @@ def main() -> int:
             data_dir = args.cache_dir / f"replica-{sizes[0]}x{-size}-{STREAM_VERSION}"
             build = json.loads((data_dir / "build.json").read_text())
         else:
-            data_dir, build = ensure_store(size, args.cache_dir, nice=args.nice)
+            data_dir, build = ensure_store(size, args.cache_dir, nice=args.nice, timeout=args.build_hours * 3600)
         prepared = prepare_reads(data_dir)
         pages = None if args.build_only else serve_and_measure(data_dir, args.rate, args.cached_rate,
                                                                 min(args.seconds, 60.0))

@@ -29,6 +29,8 @@ class Settings:
     max_words: int = 50  # summary budget
     dedup_threshold: float = 0.8  # MinHash Jaccard for near-duplicates
     dedup_num_perm: int = 128
+    dedup_horizon_days: float = 7.0  # ingest: near copies searched among originals of the last N days
+    dedup_horizon_items: int = 100_000  # ... and at most this many (dated; undated apart)
     cluster_window_days: float = 3.0  # how far back a new article looks for its story
     strict: bool = False
     allow_private_network: bool = False

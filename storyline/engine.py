@@ -30,6 +30,7 @@ import time
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing, contextmanager
+from datetime import datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -38,6 +39,8 @@ from .cluster import Clusterer, default_clusterer, resolve
 from . import related
 from .config import Settings
 from .dedup import MinHashDeduplicator
+from .dedup.minhash import article_time
+from .ingest.dates import parse_date
 from .errors import StorageError
 from .models import Article, Story, Summary
 from .pipeline import Pipeline, Prepared, die_with_parent
@@ -49,6 +52,7 @@ from .summarize import Summarizer, default_summarizer
 
 Progress = Callable[[int], None]
 STATE_NAME = "clusterer"
+DEDUP_CLOCK_KEY = "dedup:clock"  # the deduplicator's clock (newest date seen), saved with each batch
 _FILE_HASHES: dict[tuple[str, float, int], str] = {}
 
 
@@ -152,9 +156,17 @@ class Engine:
         return spare if spare is not None else self.clusterer_factory(self.settings)
 
     def _new_pipeline(self) -> Pipeline:
-        dedup = MinHashDeduplicator(threshold=self.settings.dedup_threshold, num_perm=self.settings.dedup_num_perm)
-        return Pipeline(self.settings, dedup=dedup, clusterer=self._fresh_clusterer(),
+        """The stream's stages with memory that does not grow with the store: the deduplicator
+        indexes only its horizon's originals and asks the store for exact copies; the pipeline's
+        id maps hold the current batch (a reprint's original further back is read from the store)."""
+        dedup = MinHashDeduplicator(threshold=self.settings.dedup_threshold, num_perm=self.settings.dedup_num_perm,
+                                    horizon_days=self.settings.dedup_horizon_days,
+                                    horizon_items=self.settings.dedup_horizon_items,
+                                    lookup=self.store.canonicals_by_hash)
+        pipe = Pipeline(self.settings, dedup=dedup, clusterer=self._fresh_clusterer(),
                         summarizer=self._summarizer or _NoSummary(), keep_articles=False)
+        pipe.story_of_ = _StoredStories(self.store)
+        return pipe
 
     def maker(self, clusterer: Clusterer) -> str:
         return json.dumps(maker_of(clusterer), sort_keys=True)
@@ -181,14 +193,8 @@ class Engine:
         if self.pipeline_ is not None:
             return self.pipeline_
         pipe = self._new_pipeline()
-        rows = self.store.stream_rows()
         assert isinstance(pipe.dedup, MinHashDeduplicator) and pipe.clusterer is not None
-        pipe.dedup.restore({r[0]: r[1] for r in rows}, {r[2]: r[1] for r in rows}, self.store.signatures())
-        for art_id, canon, _, story in rows:
-            pipe.articles_[art_id] = None
-            pipe.canonical_[art_id] = canon
-            if canon == art_id:
-                pipe.story_of_[art_id] = story
+        self._restore_dedup(pipe.dedup)
         saved = self.store.load_state(STATE_NAME)
         upto = 0
         if saved is not None:
@@ -202,6 +208,21 @@ class Engine:
         self._batches_since_state = self._replay(pipe.clusterer, upto)
         self.pipeline_, self._generation = pipe, self.store.generation()
         return pipe
+
+    def _restore_dedup(self, dedup: MinHashDeduplicator) -> None:
+        """Index the originals of the deduplicator's horizon again (their stored signatures, read
+        by date), with its clock as saved, so it holds what it held when the store was written."""
+        saved = self.store.get_checkpoint(DEDUP_CLOCK_KEY)
+        clock = float(saved) if saved else article_time(parse_date(self.store.newest_original_date()), None)
+        since = None
+        if clock is not None and dedup.horizon_days is not None:
+            try:  # two days' margin: the stored text keeps each date's own UTC offset
+                since = datetime.fromtimestamp(clock - (dedup.horizon_days + 2) * 86400, timezone.utc).isoformat()
+            except (OverflowError, ValueError, OSError):
+                since = None
+        rows = self.store.recent_signatures(since, dedup.horizon_items)
+        dedup.restore({}, {}, {r[0]: r[3] for r in rows}, clock=clock,
+                      times={r[0]: article_time(parse_date(r[1]), parse_date(r[2])) for r in rows})
 
     def _replay(self, clusterer: Clusterer, upto: int) -> int:
         """Feed the originals stored after the state checkpoint through the clusterer again, in
@@ -287,7 +308,8 @@ class Engine:
     def _add_batch(self, batch: Sequence[Article], result: IngestResult, prepared: Prepared | None = None) -> None:
         pipe = self._load()
         assert pipe.clusterer is not None and isinstance(pipe.dedup, MinHashDeduplicator)
-        keep = [i for i, a in enumerate(batch) if a.id not in pipe.articles_]
+        stored = self.store.existing_ids([a.id for a in batch])  # e.g. given again in a batch read ahead
+        keep = [i for i, a in enumerate(batch) if a.id not in stored]
         result.already_stored += len(batch) - len(keep)
         if not keep:
             return
@@ -315,6 +337,8 @@ class Engine:
                 self.store.insert_articles(rows, batch=batch_no, now=now)
                 self.store.touch_stories((story for _, _, story, _ in rows), now)
                 self.store.put_checkpoint(PENDING_KEY, "consolidate")
+                if pipe.dedup.clock_ is not None:
+                    self.store.put_checkpoint(DEDUP_CLOCK_KEY, repr(pipe.dedup.clock_))
                 self._batches_since_state += 1
                 if (self._batches_since_state >= self.state_every
                         and time.monotonic() - self._state_saved_at >= self.state_seconds):
@@ -323,6 +347,8 @@ class Engine:
         except BaseException:
             self.forget()  # in-memory state is ahead of the store: reload next time
             raise
+        for ids in (pipe.articles_, pipe.canonical_, pipe.story_of_):
+            ids.clear()  # stored now: what a later batch needs of them it reads from the store
 
     def consolidate(self, result: IngestResult | None = None) -> dict[str, str]:
         """End of input: record the stories the clusterer merges now, and the ones it splits
@@ -436,10 +462,15 @@ class Engine:
         return count
 
     def _refresh_related(self, ids: list[str]) -> None:
-        """The related lists the just-written vectors owe, at once (:mod:`storyline.related`)."""
-        if ids:
+        """The related lists the just-written vectors owe (:mod:`storyline.related`), a chunk of
+        stories close in time per transaction, so memory stays that of one chunk's window."""
+        if not ids:
+            return
+        while True:
             with self.store.transaction():
-                related.refresh_pending(self.store)
+                done = related.refresh_pending(self.store, related.PENDING_CHUNK)
+            if done < related.PENDING_CHUNK:
+                return
 
     def _save_refreshed(self, chunk: list[str], members: dict[str, Story],
                         results: list[tuple[Summary, tuple[Any, ...]]]) -> int:
@@ -592,6 +623,22 @@ def _ready(item: tuple[list[str], dict[str, Story], Future[list[tuple[Summary, t
            ) -> tuple[list[str], dict[str, Story], list[tuple[Summary, tuple[Any, ...]]]]:
     chunk, members, future = item
     return chunk, members, future.result()
+
+
+class _StoredStories(dict[str, str]):
+    """Original id -> its story, for the engine's pipeline: the current batch's originals as the
+    clusterer placed them, an earlier original (the one a reprint copies) read from the store,
+    where it sits in its current story (merges and splits applied, as the pipeline would)."""
+
+    def __init__(self, store: SQLStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def __missing__(self, article_id: str) -> str:
+        story = self.store.story_of_article(article_id)
+        if story is None:
+            raise KeyError(article_id)
+        return story
 
 
 class _NoSummary:

@@ -125,12 +125,14 @@ _CACHE: dict[tuple[str, str], tuple[str, _Vector]] = {}  # (database, story) -> 
 _CACHE_SIZE = 100_000
 
 
-def _vectors(store: SQLStore, keys: list[tuple[str, str]]) -> dict[str, _Vector]:
-    """Decoded vectors of ``(story_id, updated_at)`` pairs, from the process cache when current."""
+def _vectors(store: SQLStore, keys: list[tuple[str, str]], *, cache: bool = True) -> dict[str, _Vector]:
+    """Decoded vectors of ``(story_id, updated_at)`` pairs, from the process cache when current
+    (``cache=False``: read and decode without keeping them, for the writer's comparisons, which
+    keep their own compact form)."""
     where = str(getattr(store, "where", id(store)))
     out, missing = {}, []
     for story_id, updated in keys:
-        hit = _CACHE.get((where, story_id))
+        hit = _CACHE.get((where, story_id)) if cache else None
         if hit is not None and hit[0] == updated:
             out[story_id] = hit[1]
         else:
@@ -141,6 +143,8 @@ def _vectors(store: SQLStore, keys: list[tuple[str, str]]) -> dict[str, _Vector]
                                     chunk):
             vector = _load(row)
             out[row["story_id"]] = vector
+            if not cache:
+                continue
             if len(_CACHE) >= _CACHE_SIZE:
                 _CACHE.clear()
             _CACHE[(where, row["story_id"])] = (row["updated_at"], vector)
@@ -192,9 +196,12 @@ def related_live(store: SQLStore, story_id: str, *, limit: int = 5, floor: float
 
 
 # -- precomputed pairs (story_related, migration 0040) -------------------------------------------
-_VOCAB: dict[str, int] = {}  # term -> column, for the sparse products (grows with the terms seen)
+_VOCAB: dict[str, int] = {}  # term -> column, for the sparse products (grows with the terms seen ...
+_VOCAB_MAX = 1_000_000  # ... until a comparison starts with more: then it starts again, with _PACKED)
 _PACKED: dict[tuple[str, str], tuple[str, tuple[str, np.ndarray | None, np.ndarray, np.ndarray]]] = {}
+_PACKED_SIZE = 50_000  # stories kept packed (about 1.3 KB each): a refresh's windows in time order
 _CHUNK = 256  # stories compared at once (a chunk x window score matrix)
+PENDING_CHUNK = 2_000  # owed lists computed per transaction, in time order (see refresh_pending)
 KEEP = 10  # related stories kept per story (a page shows 5)
 _EPOCH = datetime(1970, 1, 1)
 
@@ -210,11 +217,11 @@ def _packed(store: SQLStore, keys: list[tuple[str, str]]) -> dict[str, tuple[str
         else:
             missing.append((story_id, updated))
     updated_at = dict(missing)
-    for story_id, vector in _vectors(store, missing).items():
+    for story_id, vector in _vectors(store, missing, cache=False).items():
         terms = vector[2]
         idx = np.fromiter((_VOCAB.setdefault(w, len(_VOCAB)) for w in terms), dtype=np.int64, count=len(terms))
         packed = (vector[0], vector[1], idx, np.fromiter(terms.values(), dtype=np.float64, count=len(terms)))
-        if len(_PACKED) >= _CACHE_SIZE:
+        if len(_PACKED) >= _PACKED_SIZE:
             _PACKED.clear()
         _PACKED[(where, story_id)] = (updated_at[story_id], packed)
         out[story_id] = packed
@@ -279,7 +286,10 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
                                     f"WHERE story_id IN ({','.join('?' * len(chunk))})", chunk):
             targets[row["story_id"]] = row
     if not targets:
-        return {}
+        return {}, {}
+    if len(_VOCAB) > _VOCAB_MAX:  # packed vectors index the vocabulary: both start again
+        _VOCAB.clear()
+        _PACKED.clear()
     universe = _window_rows(store, targets)
     vectors = _packed(store, [(r[0], r[1]) for r in universe])
     universe = [r for r in universe if r[0] in vectors]
@@ -429,29 +439,41 @@ def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) 
     return written
 
 
-def pending(store: SQLStore) -> list[str]:
+def pending(store: SQLStore, limit: int | None = None) -> list[str]:
     """Stories whose related list is owed: their vector changed since it was computed, or it
-    never was (a store made before migration 0040). Read from a partial index (migration 0042)."""
-    return [r[0] for r in store.db.execute(
-        "SELECT story_id FROM story_vectors WHERE related_at IS NULL OR related_at <> updated_at ORDER BY story_id")]
+    never was (a store made before migration 0040). Read from a partial index (migration 0042);
+    in time order (undated last), so the first ``limit`` share their windows."""
+    sql = ("SELECT story_id FROM story_vectors WHERE related_at IS NULL OR related_at <> updated_at "
+           "ORDER BY last_seen IS NULL, last_seen, story_id")
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return [r[0] for r in store.db.execute(sql)]
 
 
-def refresh_pending(store: SQLStore) -> int:
-    """:func:`refresh` the stories of :func:`pending`, inside the caller's transaction (the
-    engine calls this once after refreshing a set of stories); returns how many there were."""
-    ids = pending(store)
+def refresh_pending(store: SQLStore, limit: int | None = None) -> int:
+    """:func:`refresh` the first ``limit`` stories of :func:`pending` (all with None), inside
+    the caller's transaction; returns how many there were. The engine calls it with
+    :data:`PENDING_CHUNK` in a loop, one transaction each, until none is owed: a chunk of stories close in time is compared with its
+    own window, so memory follows the chunk and its window, not the stories owed (all of them,
+    after one big ingest). Each list is still what comparing its story with its window gives:
+    a later chunk's stories enter an earlier chunk's lists as any changed story does."""
+    ids = pending(store, limit)
     if ids:
         refresh(store, ids)
     return len(ids)
 
 
 def fill_missing(store: SQLStore) -> int:
-    """:func:`refresh_pending` as the one writer, in its own transaction (a maintenance step:
+    """:func:`refresh_pending` as the one writer, one transaction per chunk (a maintenance step:
     e.g. a store made before migration 0040); returns how many stories it did."""
-    if not pending(store):
-        return 0
-    with store.writer("storyline related lists"), store.transaction():  # type: ignore[attr-defined]
-        return refresh_pending(store)
+    done = 0
+    with store.writer("storyline related lists"):  # type: ignore[attr-defined]
+        while True:
+            with store.transaction():  # type: ignore[attr-defined]
+                n = refresh_pending(store, PENDING_CHUNK)
+            done += n
+            if n < PENDING_CHUNK:
+                return done
 
-__all__ = ["FLOOR", "KEEP", "WINDOW_DAYS", "embedder_for", "fill_missing", "pending", "refresh", "refresh_pending", "related",
+__all__ = ["FLOOR", "KEEP", "PENDING_CHUNK", "WINDOW_DAYS", "embedder_for", "fill_missing", "pending", "refresh", "refresh_pending", "related",
            "related_live", "relatedness", "remember", "save_vectors", "story_vector", "vector_row"]

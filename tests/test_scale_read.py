@@ -297,3 +297,24 @@ def test_remembered_counts_follow_this_connections_own_writes(engine: Engine) ->
     finally:
         engine.hide_story(victim, hidden=False)
     assert queries.ranked_stories(store)[1] == before
+
+
+def test_lists_owed_by_many_stories_computed_in_chunks_equal_one_pass(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """After a big ingest every story owes its list; the engine computes them a chunk of
+    stories (close in time) per transaction, so memory follows a chunk's window. Chunks of three
+    stories give the lists one pass over all of them gives."""
+    store = engine.store
+    with store.transaction():
+        store.db.execute("DELETE FROM story_related")
+        store.db.execute("UPDATE story_vectors SET related_at = NULL")
+        related.refresh_pending(store)  # one pass, every story at once
+    whole = stored_lists(store)
+    monkeypatch.setattr(related, "PENDING_CHUNK", 3)
+    with store.transaction():
+        store.db.execute("DELETE FROM story_related")
+        store.db.execute("UPDATE story_vectors SET related_at = NULL")
+    owed = len(related.pending(store))
+    assert owed > 6, "more stories than two chunks"
+    assert related.fill_missing(store) == owed
+    assert related.pending(store) == []
+    assert stored_lists(store) == whole

@@ -1,8 +1,11 @@
 """Exact and near-duplicate detection with datasketch's MinHash LSH."""
 from __future__ import annotations
 
+import heapq
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -59,6 +62,69 @@ class MinHashSketcher:
         return [self.sketch(a) for a in articles]
 
 
+class BandIndex:
+    """The near-copy candidate index: ``b`` bands of ``r`` MinHash values each (datasketch's
+    layout for the LSH threshold), an item a candidate of a query when one band is equal. Kept
+    compact, because it is the deduplicator's memory: a band is a 64-bit hash of its values (a
+    collision only adds a candidate, which the Jaccard check then refuses), a bucket holding one
+    item is that item's id, and the values are kept as 32-bit numbers (MinHash values are below
+    2**32). About 3 KB an item, against datasketch's ``MinHashLSH`` at 8.6 KB (tracemalloc)."""
+
+    def __init__(self, threshold: float, num_perm: int) -> None:
+        layout = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.b, self.r = layout.b, layout.r
+        self.tables: list[dict[int, str | list[str]]] = [{} for _ in range(self.b)]
+        self.values: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
+
+    def _keys(self, values: np.ndarray) -> list[int]:
+        bands = np.ascontiguousarray(values[: self.b * self.r], dtype="<u8").reshape(self.b, self.r)
+        return [hash(row.tobytes()) for row in bands]
+
+    def insert(self, key: str, values: np.ndarray) -> None:
+        for table, band in zip(self.tables, self._keys(values)):
+            held = table.get(band)
+            if held is None:
+                table[band] = key
+            elif isinstance(held, str):
+                table[band] = [held, key]
+            else:
+                held.append(key)
+        self.values[key] = values.astype(np.uint32)
+
+    def remove(self, key: str) -> None:
+        values = self.values.pop(key)
+        for table, band in zip(self.tables, self._keys(values.astype(np.uint64))):
+            held = table.get(band)
+            if held == key:
+                del table[band]
+            elif isinstance(held, list):
+                held.remove(key)
+                if len(held) == 1:
+                    table[band] = held[0]
+
+    def query(self, values: np.ndarray) -> set[str]:
+        found: set[str] = set()
+        for table, band in zip(self.tables, self._keys(values)):
+            held = table.get(band)
+            if held is None:
+                continue
+            if isinstance(held, str):
+                found.add(held)
+            else:
+                found.update(held)
+        return found
+
+    def jaccard(self, values: np.ndarray, key: str) -> float:
+        """Estimated Jaccard of ``values`` and the item ``key`` (as ``MinHash.jaccard``)."""
+        return float(np.count_nonzero(self.values[key] == values)) / len(values)
+
+
 class MinHashDeduplicator:
     """Collapses exact copies (same normalized title and text) and near-copies.
 
@@ -68,78 +134,145 @@ class MinHashDeduplicator:
     Candidates come from LSH at a lower Jaccard (``lsh_threshold``), so cost per article does
     not grow with the number seen, and are confirmed on the estimates. The canonical article is
     the first one seen, so the earliest report is the original.
+
+    Bounded memory (the engine's setting; the defaults keep every original, as ``cluster`` and
+    ``digest`` do over an input they hold anyway):
+
+    - ``horizon_days``: near copies are searched only among originals dated (published, else
+      fetched) within that many days of the newest date seen so far (the stream's clock); older
+      ones leave the index as the clock moves. An original already older than that when it
+      arrives is not indexed.
+    - ``horizon_items``: at most that many dated originals stay indexed (the oldest by date go
+      first), and at most that many undated ones (the earliest to arrive go first).
+    - ``lookup``: exact copies of anything already stored, however old, are found by asking
+      ``lookup(content hashes) -> {hash: canonical id}`` (the store's indexed ``content_hash``),
+      and only the current call's hashes and ids are held in memory. The caller stores each
+      call's result before the next call (the engine does, one transaction per batch).
     """
 
     name = "minhash.v2"
 
     def __init__(self, *, threshold: float = 0.8, containment: float = 0.9, lsh_threshold: float = 0.5,
-                 num_perm: int = 128, seed: int = 1) -> None:
+                 num_perm: int = 128, seed: int = 1, horizon_days: float | None = None,
+                 horizon_items: int | None = None, lookup: Callable[[list[str]], dict[str, str]] | None = None) -> None:
         self.threshold = threshold
         self.containment = containment
         self.num_perm = num_perm
         self.seed = seed
+        self.horizon_days = horizon_days
+        self.horizon_items = horizon_items
+        self.lookup = lookup
         self.sizes_: dict[str, int] = {}
-        self.lsh_ = MinHashLSH(threshold=lsh_threshold, num_perm=num_perm)
+        self.lsh_ = BandIndex(lsh_threshold, num_perm)
         self.by_hash_: dict[str, str] = {}
-        self.signatures_: dict[str, MinHash] = {}
         self.canonical_of_: dict[str, str] = {}
+        self.clock_: float | None = None  # newest article date seen (POSIX seconds)
+        self._dated: list[tuple[float, int, str]] = []  # heap of (date, arrival, id) of dated indexed originals
+        self._undated: deque[str] = deque()  # undated indexed originals, in arrival order
+        self._arrivals = 0
+        self._fresh: dict[str, bytes] = {}  # signatures of the current call's originals
         self._sketcher = MinHashSketcher(num_perm, seed)
 
     def preparer(self) -> MinHashSketcher:
         """The per-article work of :meth:`partial_fit` (see :class:`storyline.pipeline.Prepares`)."""
         return self._sketcher
 
-    def _near_copy_of(self, article: Article, sketch: Sketch) -> str | None:
+    # -- the horizon ------------------------------------------------------------------------
+    def _advance(self, when: float | None) -> None:
+        """Move the clock to ``when`` and let the originals that fell out of the horizon go."""
+        if when is None or self.horizon_days is None:
+            return
+        if self.clock_ is None or when > self.clock_:
+            self.clock_ = when
+        oldest = self.clock_ - self.horizon_days * 86400.0
+        while self._dated and self._dated[0][0] < oldest:
+            self._forget(heapq.heappop(self._dated)[2])
+
+    def _forget(self, article_id: str) -> None:
+        if article_id in self.lsh_:
+            self.lsh_.remove(article_id)
+            del self.sizes_[article_id]
+
+    def _admit(self, article_id: str, values: np.ndarray, size: int, when: float | None) -> None:
+        """Index an original (unless it is already out of the horizon), evicting past the caps."""
+        if when is not None and self.horizon_days is not None and self.clock_ is not None \
+                and when < self.clock_ - self.horizon_days * 86400.0:
+            return
+        self.lsh_.insert(article_id, values)
+        self.sizes_[article_id] = size
+        self._arrivals += 1
+        if when is None:
+            self._undated.append(article_id)
+            if self.horizon_items is not None and len(self._undated) > self.horizon_items:
+                self._forget(self._undated.popleft())
+        else:
+            heapq.heappush(self._dated, (when, self._arrivals, article_id))
+            if self.horizon_items is not None and len(self._dated) > self.horizon_items:
+                self._forget(heapq.heappop(self._dated)[2])
+
+    # -- deciding -------------------------------------------------------------------------
+    def _near_copy_of(self, article: Article, sketch: Sketch, when: float | None) -> str | None:
         """The earlier original ``article`` nearly copies, if any; else it joins the index."""
         if sketch is None:
             return None
         values, size = sketch
-        sig = self._sketcher.minhash(values=values)
         best, best_sim = None, 0.0
-        for cand in sorted(self.lsh_.query(sig)):
-            jac = sig.jaccard(self.signatures_[cand])
+        for cand in sorted(self.lsh_.query(values)):
+            jac = self.lsh_.jaccard(values, cand)
             other = self.sizes_[cand]
             shared = jac * (size + other) / (1 + jac)
             contained = shared / min(size, other)
             if (jac >= self.threshold or contained >= self.containment) and jac > best_sim:
                 best, best_sim = cand, jac
         if best is None:
-            self.lsh_.insert(article.id, sig)
-            self.signatures_[article.id] = sig
-            self.sizes_[article.id] = size
+            self._fresh[article.id] = _blob(values, size)
+            self._admit(article.id, values, size, when)
         return best
 
     def signature(self, article_id: str) -> bytes | None:
         """The stored MinHash of an original article, for persisting the index."""
-        sig = self.signatures_.get(article_id)
-        if sig is None:
+        fresh = self._fresh.get(article_id)
+        if fresh is not None:
+            return fresh
+        if article_id not in self.lsh_:
             return None
-        return np.append(sig.hashvalues, self.sizes_[article_id]).astype("<u8").tobytes()
+        return _blob(self.lsh_.values[article_id], self.sizes_[article_id])
 
-    def restore(self, canonical_of: dict[str, str], hashes: dict[str, str], signatures: dict[str, bytes]) -> None:
-        """Rebuild the index from persisted rows (see :meth:`signature`)."""
+    def restore(self, canonical_of: dict[str, str], hashes: dict[str, str], signatures: dict[str, bytes],
+                times: dict[str, float | None] | None = None, clock: float | None = None) -> None:
+        """Rebuild the index from persisted rows (see :meth:`signature`), in arrival order;
+        ``times``: each original's date (see :func:`article_time`), ``clock``: the stream's clock
+        when they were saved, so the horizon holds what it held then."""
         self.canonical_of_.update(canonical_of)
         for digest, canon in hashes.items():
             self.by_hash_.setdefault(digest, canon)
+        if clock is not None and self.horizon_days is not None:
+            self.clock_ = clock if self.clock_ is None else max(clock, self.clock_)
         for article_id, blob in signatures.items():
             values = np.frombuffer(blob, dtype="<u8")
-            sig = self._sketcher.minhash(values=values[:-1].copy())
-            self.signatures_[article_id] = sig
-            self.sizes_[article_id] = int(values[-1])
-            self.lsh_.insert(article_id, sig)
+            self._admit(article_id, values[:-1].copy(), int(values[-1]), (times or {}).get(article_id))
 
     def partial_fit(self, articles: Sequence[Article], prepared: Sequence[Sketch] | None = None) -> DedupResult:
         """Assign each article to itself or the earlier article it copies. ``prepared``: the
         articles' sketches from :meth:`preparer`, when they were computed ahead."""
+        self._fresh = {}
+        if self.lookup is not None:  # everything before this call is stored: ask the store
+            self.canonical_of_ = {}
+            self.by_hash_ = {}
+            hashes = list(dict.fromkeys(a.content_hash for a in articles))
+            if hashes:
+                self.by_hash_.update(self.lookup(hashes))
         ids, canonical = [], []
         for i, art in enumerate(articles):
             if art.id in self.canonical_of_:
                 canon = self.canonical_of_[art.id]
             else:
+                when = article_time(art.published, art.fetched_at)
+                self._advance(when)
                 match = self.by_hash_.get(art.content_hash)
                 if match is None:
                     sketch = prepared[i] if prepared is not None else self._sketcher.sketch(art)
-                    match = self._near_copy_of(art, sketch)
+                    match = self._near_copy_of(art, sketch, when)
                 canon = self.canonical_of_.get(match, match) if match else art.id
                 self.canonical_of_[art.id] = canon
                 self.by_hash_.setdefault(art.content_hash, canon)
@@ -148,4 +281,18 @@ class MinHashDeduplicator:
         return DedupResult(canonical=canonical, _ids=ids)
 
 
-__all__ = ["MinHashDeduplicator", "MinHashSketcher", "shingles"]
+def article_time(published: datetime | None, fetched_at: datetime | None) -> float | None:
+    """An article's date for the horizon (published, else fetched), POSIX seconds; naive is UTC."""
+    when = published or fetched_at
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
+def _blob(values: np.ndarray, size: int) -> bytes:
+    return np.append(values.astype("<u8"), size).astype("<u8").tobytes()
+
+
+__all__ = ["BandIndex", "MinHashDeduplicator", "MinHashSketcher", "article_time", "shingles"]
