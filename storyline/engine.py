@@ -264,8 +264,6 @@ class Engine:
                                 early.step()
                             if progress:
                                 progress(len(batch))
-                    if early is not None:
-                        early.send_all()
                 except BaseException:
                     if early is not None:
                         early.finish(write=False)
@@ -382,6 +380,10 @@ class Engine:
                 moved_before = dict(getattr(pipe.clusterer, "moved_", {}))
                 splits_before = dict(getattr(pipe.clusterer, "splits_", {}))
                 merged = pipe.finish()
+                if early is not None:  # the stories the consolidation leaves as they are, summarized meanwhile
+                    split = {n: o for n, o in getattr(pipe.clusterer, "splits_", {}).items() if splits_before.get(n) != o}
+                    changed = set(merged) | set(merged.values()) | set(split) | set(split.values())
+                    early.send_all(skip=changed | {resolve(s, pipe.clusterer.merges_) for s in changed})
                 with self.store.transaction():
                     now = now_iso()
                     pairs = self._record_clusterer_merges(pipe.clusterer, merged, now)

@@ -37,10 +37,10 @@ class EarlyRefresh:
     what :meth:`Engine.refresh_stories` would write at the end; otherwise the story stays dirty
     (a later reprint, a merge) and is refreshed at the end, or early again once it is closed.
 
-    At the end of input every other story touched is sent too (:meth:`send_all`): the helper
-    summarizes them while the writer runs the stream's consolidation, and the ones the
-    consolidation leaves as they were (most) are written from there; the final refresh computes
-    the rest, and those the helper had not started."""
+    At the end of input every other story touched that the consolidation does not merge or split
+    is sent too (:meth:`send_all`): the helper summarizes them while the writer records the
+    consolidation and saves the clusterer's state; the final refresh computes the rest, and
+    those the helper had not started."""
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
@@ -69,11 +69,11 @@ class EarlyRefresh:
         if still_open is not None:
             self._send([s for s in self.waiting if s not in still_open and s not in self.sent], EARLY_QUEUE)
 
-    def send_all(self) -> None:
-        """End of input: send every story touched and not sent, open ones too, so their summaries
-        are computed while the writer runs the stream's consolidation (which leaves most stories
-        as they are; the ones it changes fail the members check and are refreshed at the end)."""
-        self._send([s for s in self.waiting if s not in self.sent], None)
+    def send_all(self, skip: set[str]) -> None:
+        """At the end-of-input consolidation, once the clusterer has decided it: send every story
+        touched and not sent but those it merges or splits (``skip``), open ones too, so their
+        summaries are computed while the writer records the consolidation and saves the state."""
+        self._send([s for s in self.waiting if s not in self.sent and s not in skip], None)
 
     def _send(self, stories: list[str], most: int | None) -> None:
         closed = stories
