@@ -14,7 +14,11 @@ one pass, pass k repeats it 6 days later (past the clusterer's 3-day window, so 
 close) with ids ``~k`` and the words of every sentence shuffled (same bag of words for the
 clusterer, different shingles, so no pass is a reprint of another). Gold labels get ``~k`` too.
 
-Usage: python benchmarks/scale_ingest.py [--sizes 10000,100000] [--check] [--database-url URL] [--json]
+``--stream FILE`` ingests a given labelled stream instead (one JSON record a line with ``label``,
+e.g. ``benchmarks/scale.py``'s cached ``stream-10000-scale-stream.v1.jsonl``, dated over a week,
+so stories close during the ingest); ``--sizes`` is then ignored.
+
+Usage: python benchmarks/scale_ingest.py [--sizes 10000,100000 | --stream FILE] [--check] [--database-url URL] [--json]
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ import json
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -120,7 +125,9 @@ def _tree_rss(pid: int) -> int:
 
 
 def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, subprocess.CompletedProcess[str]]:
-    """Wall seconds, peak tree RSS (bytes) and the finished process of ``cmd``."""
+    """Wall seconds, peak tree RSS (bytes) and the finished process of ``cmd`` (its CPU seconds,
+    user + system, its helpers' included, in ``.cpu``)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -128,7 +135,11 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, subpr
         peak = max(peak, _tree_rss(proc.pid))
         time.sleep(0.1)
     out, err = proc.communicate()
-    return time.monotonic() - start, peak, subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    seconds = time.monotonic() - start
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    done.cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime  # type: ignore[attr-defined]
+    return seconds, peak, done
 
 
 def storyline_cmd(*args: str) -> list[str]:
@@ -148,7 +159,7 @@ def ingest(path: Path, data_dir: Path, database_url: str = "") -> dict[str, Any]
     n = sum(1 for _ in path.open(encoding="utf-8"))
     db = data_dir / "storyline.db"
     size = sum(p.stat().st_size for p in data_dir.glob("storyline.db*")) if db.exists() else 0
-    return {"articles": n, "seconds": round(seconds, 1), "articles_per_s": round(n / seconds, 1),
+    return {"articles": n, "seconds": round(seconds, 1), "articles_per_s": round(n / seconds, 1), "cpu_s": round(done.cpu, 1),
             "peak_mb": round(peak / 2**20), "db_mb": round(size / 2**20, 1), "report": done.stderr.strip().splitlines()[-1]}
 
 
@@ -193,20 +204,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="also compare the store's stories with `storyline cluster`")
     ap.add_argument("--database-url", default="", help="a PostgreSQL URL (an empty database) instead of SQLite")
     ap.add_argument("--keep", type=Path, help="build the stores here instead of a temporary folder")
+    ap.add_argument("--stream", type=Path, help="ingest this labelled JSONL stream instead of building one")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory(prefix="scale-ingest-") as tmp:
         work = args.keep or Path(tmp)
-        for n in (int(s) for s in args.sizes.split(",")):
-            path = write_stream(work / f"stream-{n}.jsonl", n)
+        sizes = [sum(1 for _ in args.stream.open(encoding="utf-8"))] if args.stream else [int(s) for s in args.sizes.split(",")]
+        for n in sizes:
+            path = args.stream or write_stream(work / f"stream-{n}.jsonl", n)
             data_dir = work / f"store-{n}"
             row = {"size": n, **ingest(path, data_dir, args.database_url)}
             if args.check:
                 row["check"] = check(path, data_dir, work, args.database_url)
             rows.append(row)
             if not args.json:
-                print(f"{n:>9,} articles  {row['seconds']:>8.1f} s  {row['articles_per_s']:>7.1f} art/s  "
+                print(f"{n:>9,} articles  {row['seconds']:>8.1f} s  {row['articles_per_s']:>7.1f} art/s  cpu {row['cpu_s']:>6.1f} s  "
                       f"peak {row['peak_mb']:>5} MB  db {row['db_mb']:>7.1f} MB  | {row['report']}", flush=True)
                 if args.check:
                     print(f"          {json.dumps(row['check'])}", flush=True)

@@ -43,7 +43,8 @@ from .dedup.minhash import article_time
 from .ingest.dates import parse_date
 from .errors import StorageError
 from .models import Article, Story, Summary
-from .pipeline import Pipeline, Prepared, die_with_parent
+from .pipeline import Pipeline, Prepared
+from .refresh import REFRESH_CHUNK, EarlyRefresh, refresh, refresh_in_worker, result_of, start_refresher
 from .store import SQLStore, open_store
 from .store import editorial
 from .store import state as state_codec
@@ -118,6 +119,12 @@ class Engine:
         self.state_seconds = 60.0  # ... and at least this long between them: a save writes every open
         self._state_saved_at = time.monotonic()  # story, so on a big stream it would cost more than the
         # batches it covers; a killed run replays at most about a minute of decisions
+        self._related_owed = False  # EarlyRefresh wrote vectors; the next refresh computes their lists
+        self.refreshed_early_ = 0  # stories an ingest refreshed before its end (EarlyRefresh)
+        # original article id -> (dense, terms) of the clusterer's vector, kept from a prepared
+        # ingest batch until the article's story is refreshed (related.story_vector needs them)
+        self.article_vectors_: dict[str, tuple[Any, dict[str, float]]] = {}
+        self._vectors_by: Any = None  # the embedder that made them
 
     def __getattr__(self, name: str) -> Any:
         # an Engine stands wherever a store is read (counts, story, list_stories, ...)
@@ -240,22 +247,23 @@ class Engine:
         then refresh changed summaries. Articles whose id is already stored are skipped, so
         re-ingesting adds nothing (and completes a run that was interrupted).
 
-        From an input's third batch on, batches are prepared ahead (text stage, MinHash
-        sketches, article vectors: :meth:`Pipeline.run_ahead`) in a helper process while this
-        one decides and writes the current batch, in arrival order: the same decisions as in
-        one process. The first two are decided here (a feed poll never starts a helper), and
-        the input is read at most a few batches ahead of what is committed."""
+        An input of three batches or more is prepared ahead (text stage, MinHash sketches,
+        article vectors: :meth:`Pipeline.run_ahead`), its first batch included, in a helper
+        process while this one decides and writes the current batch, in arrival order: the same
+        decisions as in one process. A shorter input (a feed poll) is decided here without a
+        helper, and the input is read at most a few batches ahead of what is committed. Meanwhile
+        another helper summarizes the stories the clusterer closes, and at the end of input the
+        others while the consolidation runs (:class:`~storyline.refresh.EarlyRefresh`: only
+        results whose story kept its members are written); the originals' vectors are kept for
+        their stories' related-stories vectors."""
         result = IngestResult()
+        early: EarlyRefresh | None = None
         with self.writing():
             source = self._fresh_batches(articles, batch_size, result)
-            for batch in itertools.islice(source, 2):  # a short input (a feed poll) is not worth a helper
-                self._add_batch(batch, result)
-                if progress:
-                    progress(len(batch))
-            third = next(source, None)
-            ahead = self._load().run_ahead() if third is not None else None
+            head = list(itertools.islice(source, 3))  # a short input (a feed poll) is not worth a helper
+            ahead = self._load().run_ahead() if len(head) == 3 else None
             if ahead is None:
-                for batch in itertools.chain([third] if third else [], source):
+                for batch in itertools.chain(head, source):
                     self._add_batch(batch, result)
                     if progress:
                         progress(len(batch))
@@ -263,17 +271,32 @@ class Engine:
                 sent: deque[list[Article]] = deque()
 
                 def feed() -> Iterator[list[Article]]:
-                    for batch in itertools.chain([third], source):
+                    for batch in itertools.chain(head, source):
                         sent.append(batch)
                         yield batch
 
-                with closing(ahead.map(feed())) as prepared:  # type: ignore[arg-type]
-                    for ready in prepared:  # in order: the helper only computes, decisions stay here
-                        batch = sent.popleft()
-                        self._add_batch(batch, result, ready)
-                        if progress:
-                            progress(len(batch))
-            self.consolidate(result)
+                early = EarlyRefresh.start(self)
+                try:
+                    with closing(ahead.map(feed())) as prepared:  # type: ignore[arg-type]
+                        for ready in prepared:  # in order: the helper only computes, decisions stay here
+                            batch = sent.popleft()
+                            self._add_batch(batch, result, ready, early)
+                            if early is not None:
+                                early.step()
+                            if progress:
+                                progress(len(batch))
+                except BaseException:
+                    if early is not None:
+                        early.finish(write=False)
+                    raise
+            try:
+                self.consolidate(result, early)
+            except BaseException:
+                if early is not None:
+                    early.finish(write=False)
+                raise
+            if early is not None:
+                early.finish()
             self.checkpoint()
             if refresh:
                 self.refresh_stories()
@@ -305,7 +328,8 @@ class Engine:
                 yield fresh
             batch = []
 
-    def _add_batch(self, batch: Sequence[Article], result: IngestResult, prepared: Prepared | None = None) -> None:
+    def _add_batch(self, batch: Sequence[Article], result: IngestResult, prepared: Prepared | None = None,
+                   early: EarlyRefresh | None = None) -> None:
         pipe = self._load()
         assert pipe.clusterer is not None and isinstance(pipe.dedup, MinHashDeduplicator)
         stored = self.store.existing_ids([a.id for a in batch])  # e.g. given again in a batch read ahead
@@ -322,11 +346,12 @@ class Engine:
             with self.store.transaction():
                 now = now_iso()
                 batch_no = self.store.next_batch()
-                self._record_clusterer_merges(
+                merged = self._record_clusterer_merges(
                     pipe.clusterer, {o: n for o, n in pipe.clusterer.merges_.items() if merges_before.get(o) != n}, now)
                 canon = [pipe.canonical_[a.id] for a in fresh]
                 overrides = self.store.overrides_of(canon)
                 where = self.store.resolve_story_ids(stories)  # an editor's merge redirects (indexed)
+                self._keep_vectors(pipe.clusterer, fresh, canon, prepared)
                 rows = []
                 for art, story, c in zip(fresh, stories, canon):
                     story = overrides.get(c) or where[story]
@@ -336,6 +361,8 @@ class Engine:
                     result.stories_touched.add(story)
                 self.store.insert_articles(rows, batch=batch_no, now=now)
                 self.store.touch_stories((story for _, _, story, _ in rows), now)
+                if early is not None:
+                    early.touched(itertools.chain((story for _, _, story, _ in rows), *merged))
                 self.store.put_checkpoint(PENDING_KEY, "consolidate")
                 if pipe.dedup.clock_ is not None:
                     self.store.put_checkpoint(DEDUP_CLOCK_KEY, repr(pipe.dedup.clock_))
@@ -350,7 +377,22 @@ class Engine:
         for ids in (pipe.articles_, pipe.canonical_, pipe.story_of_):
             ids.clear()  # stored now: what a later batch needs of them it reads from the store
 
-    def consolidate(self, result: IngestResult | None = None) -> dict[str, str]:
+    def _keep_vectors(self, clusterer: Clusterer, fresh: Sequence[Article], canon: Sequence[str],
+                      prepared: Prepared | None) -> None:
+        """Remember the originals' vectors computed ahead (their stories' related-stories vectors
+        are made of them), when they are what :func:`related.story_vector` would compute: the
+        default IDF table and the embedder the refresh uses (the clusterer's)."""
+        vectors = prepared.cluster if prepared is not None else None
+        if vectors is None or getattr(clusterer, "idf", "") is not None or not hasattr(clusterer, "embedder"):
+            return
+        if self._vectors_by is not clusterer.embedder:  # type: ignore[attr-defined]
+            self.article_vectors_.clear()
+            self._vectors_by = clusterer.embedder  # type: ignore[attr-defined]
+        for art, c, vec in zip(fresh, canon, vectors, strict=True):
+            if c == art.id:
+                self.article_vectors_[art.id] = (vec.dense, vec.terms)
+
+    def consolidate(self, result: IngestResult | None = None, early: EarlyRefresh | None = None) -> dict[str, str]:
         """End of input: record the stories the clusterer merges now, and the ones it splits
         (the articles it moves out of a story follow it in the store, and the split is recorded
         like a merge). Runs when this call added articles or when an earlier run stored batches
@@ -364,10 +406,16 @@ class Engine:
                 moved_before = dict(getattr(pipe.clusterer, "moved_", {}))
                 splits_before = dict(getattr(pipe.clusterer, "splits_", {}))
                 merged = pipe.finish()
+                if early is not None:  # the stories the consolidation leaves as they are, summarized meanwhile
+                    split = {n: o for n, o in getattr(pipe.clusterer, "splits_", {}).items() if splits_before.get(n) != o}
+                    changed = set(merged) | set(merged.values()) | set(split) | set(split.values())
+                    early.send_all(skip=changed | {resolve(s, pipe.clusterer.merges_) for s in changed})
                 with self.store.transaction():
                     now = now_iso()
                     pairs = self._record_clusterer_merges(pipe.clusterer, merged, now)
                     touched = self._record_clusterer_splits(pipe.clusterer, moved_before, splits_before, now)
+                    if early is not None:  # results computed before these changes are not written
+                        early.touched(itertools.chain(touched, *pairs))
                     if result is not None:
                         result.stories_touched.update(touched)
                     self._save_state(pipe.clusterer)
@@ -437,34 +485,54 @@ class Engine:
         and writes) compute the summaries and vectors of the next chunks while this process
         writes the finished ones; each story's result is what this process would compute."""
         ids = self.store.dirty_story_ids() if story_ids is None else list(dict.fromkeys(story_ids))
-        chunks = [ids[i : i + _REFRESH_CHUNK] for i in range(0, len(ids), _REFRESH_CHUNK)]
+        chunks = [ids[i : i + REFRESH_CHUNK] for i in range(0, len(ids), REFRESH_CHUNK)]
         embedder = related.embedder_for(self)
         work = (self.summarizer, embedder, self.settings.max_words)
         count = 0
         if len(chunks) <= 2 or self.settings.workers < 1:
             for chunk in chunks:
                 members = self.store.stories_members(chunk)
-                count += self._save_refreshed(chunk, members, _refresh(work, [members[s] for s in chunk if s in members]))
+                count += self._save_refreshed(chunk, members, refresh(work, self._refresh_items(chunk, members)))
+            self._done_refreshing(story_ids)
             self._refresh_related(ids)
             return count
         context = get_context("fork" if sys.platform == "linux" else "spawn")
-        with ProcessPoolExecutor(self.settings.workers + 1, mp_context=context, initializer=_start_refresher,
+        with ProcessPoolExecutor(self.settings.workers + 1, mp_context=context, initializer=start_refresher,
                                  initargs=(work,)) as pool:
             pending: deque[tuple[list[str], dict[str, Story], Future[list[tuple[Summary, tuple[Any, ...]]]]]] = deque()
             for chunk in chunks:
                 members = self.store.stories_members(chunk)
-                pending.append((chunk, members, pool.submit(_refresh_in_worker, [members[s] for s in chunk if s in members])))
+                pending.append((chunk, members, pool.submit(refresh_in_worker, self._refresh_items(chunk, members))))
                 if len(pending) > 2 * (self.settings.workers + 1):
-                    count += self._save_refreshed(*_ready(pending.popleft()))
+                    count += self._save_refreshed(*result_of(pending.popleft()))
             while pending:
-                count += self._save_refreshed(*_ready(pending.popleft()))
+                count += self._save_refreshed(*result_of(pending.popleft()))
+        self._done_refreshing(story_ids)
         self._refresh_related(ids)
         return count
 
+    def _refresh_items(self, chunk: list[str], members: dict[str, Story]) -> list[tuple[Story, list[Any] | None]]:
+        """Each story of ``chunk`` to refresh, with its articles' vectors when all are known
+        (:attr:`article_vectors_`), so the refresh need not compute them again."""
+        usable = self.article_vectors_ and related.embedder_for(self) is self._vectors_by
+        out = []
+        for s in chunk:
+            if s in members:
+                known = [self.article_vectors_.get(a.id) for a in members[s].articles] if usable else [None]
+                out.append((members[s], None if None in known else known))
+        return out
+
+    def _done_refreshing(self, story_ids: Iterable[str] | None) -> None:
+        """After a refresh of every dirty story no kept article vector is needed any more."""
+        if story_ids is None:
+            self.article_vectors_.clear()
+
     def _refresh_related(self, ids: list[str]) -> None:
-        """The related lists the just-written vectors owe (:mod:`storyline.related`), a chunk of
-        stories close in time per transaction, so memory stays that of one chunk's window."""
-        if not ids:
+        """The related lists the just-written vectors owe (:mod:`storyline.related`), with those of
+        stories refreshed early during an ingest (:class:`EarlyRefresh`), a chunk of stories close
+        in time per transaction, so memory stays that of one chunk's window."""
+        owed, self._related_owed = self._related_owed, False
+        if not (ids or owed):
             return
         while True:
             with self.store.transaction():
@@ -477,6 +545,9 @@ class Engine:
         """Write one chunk's refreshed stories (in one transaction); stories with no articles
         left are deleted."""
         stories = [members[s] for s in chunk if s in members]
+        for story in stories:
+            for article in story.articles:
+                self.article_vectors_.pop(article.id, None)
         done = []
         for story, (summary, _) in zip(stories, results, strict=True):
             story.summary = editorial.apply_pin(self.store, story.id, summary)
@@ -595,34 +666,6 @@ class Engine:
             self.forget()
             self.refresh_stories()
         return stats
-
-
-_REFRESH_CHUNK = 64  # stories per refresh transaction: few round trips, steady progress
-_Refresh = tuple[Summarizer, Any, int]  # summarizer, embedder for related stories, word budget
-_REFRESHER: _Refresh | None = None
-
-
-def _refresh(work: _Refresh, stories: Sequence[Story]) -> list[tuple[Summary, tuple[Any, ...]]]:
-    """(summary, related-stories vector row) of each story: the part of a refresh that needs no store."""
-    summarizer, embedder, max_words = work
-    return [(summarizer(story.articles, max_words), related.vector_row(story, embedder)) for story in stories]
-
-
-def _start_refresher(work: _Refresh) -> None:
-    global _REFRESHER
-    die_with_parent()
-    _REFRESHER = work
-
-
-def _refresh_in_worker(stories: list[Story]) -> list[tuple[Summary, tuple[Any, ...]]]:
-    assert _REFRESHER is not None
-    return _refresh(_REFRESHER, stories)
-
-
-def _ready(item: tuple[list[str], dict[str, Story], Future[list[tuple[Summary, tuple[Any, ...]]]]]
-           ) -> tuple[list[str], dict[str, Story], list[tuple[Summary, tuple[Any, ...]]]]:
-    chunk, members, future = item
-    return chunk, members, future.result()
 
 
 class _StoredStories(dict[str, str]):

@@ -65,27 +65,35 @@ def embedder_for(owner: Any) -> Embedder | None:
     return _EMBEDDERS[spec]  # type: ignore[no-any-return]
 
 
-def story_vector(articles: Sequence[Article], embedder: Embedder | None) -> tuple[np.ndarray | None, dict[str, float]]:
-    """(unit dense vector or None, unit term vector) of a story's original reports."""
-    vectors = represent(articles, embedder)
+ArticleTerms = tuple[np.ndarray | None, dict[str, float]]  # an article's dense vector and terms, as represent gives them
+
+
+def story_vector(articles: Sequence[Article], embedder: Embedder | None,
+                 vectors: Sequence[ArticleTerms] | None = None) -> tuple[np.ndarray | None, dict[str, float]]:
+    """(unit dense vector or None, unit term vector) of a story's original reports; ``vectors``:
+    the reports' (dense, terms) from :func:`represent` with ``embedder`` and the default IDF
+    table, when already known (the clusterer's, kept by the engine from its ingest)."""
+    if vectors is None:
+        vectors = [(v.dense, v.terms) for v in represent(articles, embedder)]
     dense = None
-    rows = [v.dense / (float(np.linalg.norm(v.dense)) or 1.0) for v in vectors if v.dense is not None]
+    rows = [d / (float(np.linalg.norm(d)) or 1.0) for d, _ in vectors if d is not None]
     if rows:
         total = np.sum(rows, axis=0)
         dense = (total / (float(np.linalg.norm(total)) or 1.0)).astype(np.float32)
     terms: dict[str, float] = {}
-    for v in vectors:
-        norm = math.sqrt(sum(x * x for x in v.terms.values())) or 1.0
-        for w, x in v.terms.items():
+    for _, article_terms in vectors:
+        norm = math.sqrt(sum(x * x for x in article_terms.values())) or 1.0
+        for w, x in article_terms.items():
             terms[w] = terms.get(w, 0.0) + x / norm
     top = dict(sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS])
     norm = math.sqrt(sum(x * x for x in top.values())) or 1.0
     return dense, {w: x / norm for w, x in top.items()}
 
 
-def vector_row(story: Story, embedder: Embedder | None) -> tuple[Any, ...]:
-    """``story``'s ``story_vectors`` row (computed outside any transaction: it embeds)."""
-    dense, terms = story_vector(story.articles, embedder)
+def vector_row(story: Story, embedder: Embedder | None, vectors: Sequence[ArticleTerms] | None = None) -> tuple[Any, ...]:
+    """``story``'s ``story_vectors`` row (computed outside any transaction: it embeds, unless
+    ``vectors`` gives its articles' (dense, terms): see :func:`story_vector`)."""
+    dense, terms = story_vector(story.articles, embedder, vectors)
     last = story.last_seen.isoformat() if story.last_seen else None
     return (story.id, getattr(embedder, "name", "") if dense is not None else "",
             codec.dumps(dense) if dense is not None else "", json.dumps(terms), last,

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 from conftest import ROOT, another_store
 from storyline.cluster import StoryClusterer
@@ -138,6 +139,43 @@ def test_parallel_refresh_writes_what_one_process_writes(store_settings):
     assert dict(one.store.db.execute("SELECT story_id, terms FROM story_vectors").fetchall()) == vectors
 
 
+
+def test_stories_closed_during_ingest_are_summarized_early_as_at_the_end(store_settings):
+    """A dated stream longer than the clusterer's window: the stories it closes are refreshed while
+    the ingest goes on (helper: workers=1), and the store ends as one refreshed only at the end
+    (workers=0), a reprint of an early-refreshed story's report included."""
+    start, rng = datetime(2024, 3, 1, tzinfo=timezone.utc), random.Random(11)
+
+    def retold(text: str) -> str:  # the same words in another order: the same story, not a reprint
+        words = text.split()
+        rng.shuffle(words)
+        return " ".join(words)
+
+    stream = [Article(id=f"{art.id}-{n}", title=f"{art.title} ({n})", text=retold(art.text), source=art.source,
+                      published=start + timedelta(days=4 * n)) for n in range(5) for art in QUAKE + BUDGET]
+    stream.append(Article(id="copy-of-q1-0", title=stream[0].title, text=stream[0].text, source="Copy",
+                          published=start + timedelta(days=16, hours=1)))
+    factory = lambda s: StoryClusterer(close_every=3)  # noqa: E731 - a sweep every three articles
+    early = open_engine(store_settings.with_(workers=1), clusterer_factory=factory)
+    end = open_engine(another_store(store_settings, "end").with_(workers=0), clusterer_factory=factory)
+    r_early = early.add_articles([replace(a) for a in stream], batch_size=3)
+    r_end = end.add_articles([replace(a) for a in stream], batch_size=3)
+    assert (r_early.new, r_early.reprints) == (r_end.new, r_end.reprints) == (len(stream), 1)
+    assert early.refreshed_early_ >= 4 and end.refreshed_early_ == 0  # the stories of the first days
+    assert not early.dirty_story_ids()
+    rows = lambda e: [(r["id"], r["story_id"], r["reprint_of"]) for r in e.iter_articles()]  # noqa: E731
+    assert rows(early) == rows(end)
+    stories = lambda e: [(s["id"], s["headline"], s["summary"], s["sentences"], s["size"], s["duplicates"])  # noqa: E731
+                         for s in e.iter_stories()]
+    assert stories(early) == stories(end)
+    reprinted = next(s for s in early.iter_stories() if "copy-of-q1-0" in s["articles"] or s["duplicates"])
+    assert reprinted["duplicates"] == 1
+    vectors = "SELECT story_id, embedder, dense, terms FROM story_vectors ORDER BY story_id"
+    assert early.store.db.execute(vectors).fetchall() == end.store.db.execute(vectors).fetchall()
+    related = lambda e: [(a, b, round(x, 6)) for a, b, x in e.store.db.execute(  # noqa: E731
+        "SELECT story_id, related_id, score FROM story_related ORDER BY 1, 2").fetchall()]
+    assert related(early) == related(end)
+
 def test_batches_follow_an_editors_merge_through_indexed_redirects(store_settings):
     engine = open_engine(store_settings, clusterer_factory=lambda s: StoryClusterer(
         join_threshold=1.01, loose_threshold=2.0, mutual_threshold=2.0, merge_model=None, merge_threshold=2.0))
@@ -157,6 +195,7 @@ KILLED_WITH_HELPER = """
 import os, signal, sys
 sys.path.insert(0, sys.argv[2])
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from test_engine_scale import QUAKE, BUDGET
 from storyline.config import Settings
 from storyline.engine import Engine, open_engine

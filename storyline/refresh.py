@@ -1,0 +1,161 @@
+"""Summary refresh work done outside the writer (issue 20): the part of a refresh that needs no
+store (a story's summary and related-stories vector) runs in forked helpers, and during a long
+ingest :class:`EarlyRefresh` refreshes the stories the clusterer has closed while the writer
+decides the next batches. :class:`~storyline.engine.Engine` schedules it and writes the results."""
+from __future__ import annotations
+
+import sys
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Any, Iterable, Sequence
+
+from . import related
+from .models import Story, Summary
+from .pipeline import die_with_parent
+from .summarize import Summarizer
+
+REFRESH_CHUNK = 64  # stories per refresh transaction: few round trips, steady progress
+EARLY_QUEUE = 3  # chunks sent ahead to the early-refresh helper at most (bounded memory)
+
+
+def open_stories(engine: Any) -> dict[str, Any] | None:
+    """The engine clusterer's open stories (id -> state), when it keeps them (StoryClusterer)."""
+    found = getattr(getattr(engine.pipeline_, "clusterer", None), "stories_", None)
+    return found if isinstance(found, dict) else None
+
+
+class EarlyRefresh:
+    """Summaries of the stories the clusterer has closed, refreshed while ingest continues.
+
+    A story the clusterer closed (its last report fell outside the time window, or the cap on
+    open stories closed it) takes no more originals in this run, and the end-of-input
+    consolidation only merges and splits open stories; so its summary can be computed before the
+    input ends, in a helper process, while this one decides the next batches (on a dated stream
+    of a week, about half the stories close before the end). A result is written only when the
+    story's members (originals and reprints) are still the ones it was computed from, so it is
+    what :meth:`Engine.refresh_stories` would write at the end; otherwise the story stays dirty
+    (a later reprint, a merge) and is refreshed at the end, or early again once it is closed.
+
+    At the end of input every other story touched that the consolidation does not merge or split
+    is sent too (:meth:`send_all`): the helper summarizes them while the writer records the
+    consolidation and saves the clusterer's state; the final refresh computes the rest, and
+    those the helper had not started."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.waiting: dict[str, None] = {}  # stories touched in this run and not sent since
+        self.sent: set[str] = set()  # sent, result not yet written
+        self.pending: deque[tuple[list[str], dict[str, Story], Future[list[tuple[Summary, tuple[Any, ...]]]]]] = deque()
+        work = (engine.summarizer, related.embedder_for(engine), engine.settings.max_words)
+        context = get_context("fork" if sys.platform == "linux" else "spawn")
+        self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=start_refresher, initargs=(work,))
+
+    @classmethod
+    def start(cls, engine: Any) -> "EarlyRefresh | None":
+        """One for a long ingest (helpers allowed) whose clusterer says which stories are open."""
+        if engine.settings.workers < 1 or open_stories(engine) is None:
+            return None
+        return cls(engine)
+
+    def touched(self, stories: Iterable[str]) -> None:
+        self.waiting.update(dict.fromkeys(stories))
+
+    def step(self) -> None:
+        """After a batch: write the finished results, send the stories closed since."""
+        while self.pending and self.pending[0][2].done():
+            self._write(self.pending.popleft())
+        still_open = open_stories(self.engine)
+        if still_open is not None:
+            self._send([s for s in self.waiting if s not in still_open and s not in self.sent], EARLY_QUEUE)
+
+    def send_all(self, skip: set[str]) -> None:
+        """At the end-of-input consolidation, once the clusterer has decided it: send every story
+        touched and not sent but those it merges or splits (``skip``), open ones too, so their
+        summaries are computed while the writer records the consolidation and saves the state."""
+        self._send([s for s in self.waiting if s not in self.sent and s not in skip], None)
+
+    def _send(self, stories: list[str], most: int | None) -> None:
+        closed = stories
+        while closed and (most is None or len(self.pending) < most):
+            chunk, closed = closed[:REFRESH_CHUNK], closed[REFRESH_CHUNK:]
+            for story in chunk:
+                del self.waiting[story]
+            members = self.engine.store.stories_members(chunk)
+            self.sent.update(chunk)
+            future = self.pool.submit(refresh_in_worker, self.engine._refresh_items(chunk, members))
+            self.pending.append((chunk, members, future))
+
+    def _write(self, item: tuple[list[str], dict[str, Story], Future[list[tuple[Summary, tuple[Any, ...]]]]]) -> None:
+        chunk, members, results = result_of(item)
+        self.sent.difference_update(chunk)
+        done = [s for s in chunk if s in members]
+        now = membership(self.engine.store, done)
+        write = [s for s in done if now.get(s) == ([a.id for a in members[s].articles], members[s].reprints)]
+        if write:
+            by_story = dict(zip(done, results, strict=True))
+            self.engine._save_refreshed(write, {s: members[s] for s in write}, [by_story[s] for s in write])
+            self.engine._related_owed = True
+            self.engine.refreshed_early_ += len(write)
+
+    def finish(self, write: bool = True) -> None:
+        """After the end-of-input consolidation: write the results computed or being computed
+        (``write=False``: none); the stories not started are left dirty for the final refresh."""
+        try:
+            while self.pending and write:
+                item = self.pending.popleft()
+                if item[2].cancel():
+                    self.sent.difference_update(item[0])
+                else:
+                    self._write(item)
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def membership(store: Any, story_ids: Sequence[str]) -> dict[str, tuple[list[str], dict[str, list[str]]]]:
+    """Each story's original ids and reprints (canonical id -> reprint ids), in storage order, as
+    :meth:`stories_members` would give them, without reading the articles."""
+    out: dict[str, tuple[list[str], dict[str, list[str]]]] = {}
+    for i in range(0, len(story_ids), 500):
+        chunk = list(story_ids[i : i + 500])
+        for art, canon, story in store.db.execute(
+                f"SELECT id, canonical_id, story_id FROM articles WHERE story_id IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY seq", chunk).fetchall():
+            originals, reprints = out.setdefault(story, ([], {}))
+            if art == canon:
+                originals.append(art)
+            else:
+                reprints.setdefault(canon, []).append(art)
+    return out
+
+
+Work = tuple[Summarizer, Any, int]  # summarizer, embedder for related stories, word budget
+_WORK: Work | None = None
+
+
+def refresh(work: Work, items: Sequence[tuple[Story, list[Any] | None]]) -> list[tuple[Summary, tuple[Any, ...]]]:
+    """(summary, related-stories vector row) of each story (with its articles' vectors when
+    known): the part of a refresh that needs no store."""
+    summarizer, embedder, max_words = work
+    return [(summarizer(story.articles, max_words), related.vector_row(story, embedder, vectors)) for story, vectors in items]
+
+
+def start_refresher(work: Work) -> None:
+    global _WORK
+    die_with_parent()
+    _WORK = work
+
+
+def refresh_in_worker(items: list[tuple[Story, list[Any] | None]]) -> list[tuple[Summary, tuple[Any, ...]]]:
+    assert _WORK is not None
+    return refresh(_WORK, items)
+
+
+def result_of(item: tuple[list[str], dict[str, Story], Future[list[tuple[Summary, tuple[Any, ...]]]]]
+           ) -> tuple[list[str], dict[str, Story], list[tuple[Summary, tuple[Any, ...]]]]:
+    chunk, members, future = item
+    return chunk, members, future.result()
+
+
+__all__ = ["EARLY_QUEUE", "REFRESH_CHUNK", "EarlyRefresh", "Work", "membership", "open_stories", "result_of", "refresh",
+           "refresh_in_worker", "start_refresher"]
