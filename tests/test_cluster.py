@@ -114,7 +114,9 @@ def test_state_save_load_then_continue_equals_one_run(articles: list[Article]) -
 def test_merges_resolve() -> None:
     # A permissive model makes every story the best match of some other: consolidate links pairs.
     eager = JoinModel.linear([0.0] * len(FEATURES), 50.0)
-    c = StoryClusterer(fold_size=0, merge_model=None)  # the rule, no folding: every merged-away story keeps its state
+    # the rule, no folding: every merged-away story keeps its state (the repair passes off: with a
+    # model that joins anything they would move every article; they have tests of their own)
+    c = StoryClusterer(fold_size=0, merge_model=None, refine_rounds=0, one_sided_size=0)
     arts = event_articles()
     ids = c.partial_fit(arts)
     c.model = eager
@@ -129,6 +131,11 @@ def test_merges_resolve() -> None:
         # the merged-away story keeps its own state for later join decisions
         assert gone in c.stories_
     assert c.consolidate() == {}, "nothing touched since: nothing new to merge"
+
+
+# consolidation by mutual best alone: the repair passes (refine, one-sided; tested at the end of
+# this file) would also join these singletons, which is not what these tests are about
+MUTUAL_ONLY = dict(refine_rounds=0, one_sided_size=0)
 
 
 def two_events() -> list[Article]:
@@ -168,7 +175,7 @@ def test_learned_merge_model_decides_consolidation() -> None:
     story = {a.id: resolve(s, c.merges_) for a, s in zip(arts, ids)}
     assert story["q1"] == story["q2"] != story["f1"] and story["f2"] != story["q1"]
     # with the model's bar above any probability nothing merges: the model is what decides
-    strict = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, learned_merge_threshold=1.01)
+    strict = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, learned_merge_threshold=1.01, **MUTUAL_ONLY)
     strict.partial_fit(arts)
     assert strict.consolidate() == {}
 
@@ -180,7 +187,7 @@ def test_consolidate_folds_small_pairs_and_searches_again() -> None:
     third = Article(id="q3", title="Undersea quake rattles Tonga, no tsunami warning",
                     text="The USGS measured the Tuesday earthquake near Tonga at magnitude 6.1; no tsunami warning was issued.")
     arts = [*two_events(), third]
-    settings = dict(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=0.0, merge_model=None)
+    settings = dict(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=0.0, merge_model=None, **MUTUAL_ONLY)
     one_round = StoryClusterer(merge_rounds=1, **settings)
     ids = one_round.partial_fit(arts)
     one_round.consolidate()
@@ -485,7 +492,7 @@ def test_dated_mutual_best_pairs_merge_on_the_join_model_alone() -> None:
         arts = [Article(id=a.id, title=a.title, text=a.text, published=T0 + timedelta(hours=i) if dated else None)
                 for i, a in enumerate(two_events())]
         c = StoryClusterer(join_threshold=1.01, headline_join_threshold=1.01, loose_threshold=2.0,
-                           learned_merge_threshold=1.01, **settings)
+                           learned_merge_threshold=1.01, **MUTUAL_ONLY, **settings)
         ids = c.partial_fit(arts)
         merged = c.consolidate()
         assert len(set(ids)) == 4
@@ -495,3 +502,79 @@ def test_dated_mutual_best_pairs_merge_on_the_join_model_alone() -> None:
     assert dated == {story_id_for("q2"): story_id_for("q1"), story_id_for("f2"): story_id_for("f1")}
     assert run(False) == {}
     assert run(True, mutual_join_p=None) == {}
+
+
+# -- order-free repair at consolidation (storyline/cluster/refine.py) --
+
+def test_refine_rejoins_reports_that_came_before_their_story() -> None:
+    """Nothing joins on arrival and no merge passes, so five reports are five stories; re-scored
+    at the end against every story, each quake report joins the quakes and each cup report the
+    cup. Without the pass they stay apart."""
+    third = Article(id="q3", title="Undersea quake rattles Tonga, no tsunami warning",
+                    text="The USGS measured the Tuesday earthquake near Tonga at magnitude 6.1; no tsunami warning was issued.")
+    arts = [*two_events(), third]
+
+    def run(**settings: object) -> tuple[StoryClusterer, dict[str, str]]:
+        c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, learned_merge_threshold=1.01, **settings)
+        ids = c.partial_fit(arts)
+        c.consolidate()
+        return c, {a.id: resolve(c.moved_.get(a.id, s), c.merges_) for a, s in zip(arts, ids)}
+
+    _, apart = run(refine_rounds=0, one_sided_size=0)
+    assert len(set(apart.values())) == 5
+    c, story = run(refine_rounds=2, refine_min_p=0.3, one_sided_size=0)
+    assert story["q1"] == story["q2"] == story["q3"] != story["f1"] == story["f2"]
+    # emptied stories are merges (their ids still resolve), and the states left are the two stories
+    assert sorted(st.size for st in c.stories_.values()) == [2, 3]
+    assert all(resolve(s, c.merges_) in c.stories_ for s in c.merges_)
+
+
+def test_refine_moves_a_wrong_join_to_its_own_event() -> None:
+    """A Chile report forced into the Iran quake story moves to the Chile story at consolidation
+    (recorded in ``moved_``); with the pass off it stays where it was put."""
+    from storyline.cluster.features import represent
+
+    arts = [a for a in event_articles() if a.id.startswith("quake")]
+    extra = Article(id="quake1-3", title="Chile counts damage in Iquique after 8.2 quake",
+                    text="Iquique and Arica cleared debris on Thursday after the magnitude 8.2 earthquake off northern "
+                         "Chile; Bachelet promised aid and the tsunami alert was lifted.")
+    for rounds in (0, 2):
+        c = StoryClusterer(refine_rounds=rounds, refine_min_p=0.3)
+        ids = c.partial_fit(arts)
+        iran, chile = ids[0], ids[1]
+        assert iran != chile and ids[2] == iran and ids[3] == chile
+        c._add(iran, represent([extra], c.embedder)[0], extra.id)  # the wrong join
+        c.consolidate()
+        if rounds:
+            assert c.moved_ == {"quake1-3": chile}
+            assert c.stories_[iran].size == 3 and c.stories_[chile].size == 4
+        else:
+            assert c.moved_ == {} and c.stories_[iran].size == 4
+
+
+def test_one_sided_merges_every_fragment_around_a_story() -> None:
+    """Two Chile reports left as stories of their own beside the Chile story, each with the Chile
+    story as its best partner. The story's own best partner is one of them, so mutual best takes
+    back only that one (one round: as for a story too big to fold and search again); the one-sided
+    rule also takes back the other, which the story finds probable too and the merge model
+    accepts. The Iran story stays apart."""
+    from storyline.cluster.features import represent
+
+    arts = [a for a in event_articles() if a.id.startswith("quake")]
+    fragments = [
+        Article(id="chile-c", title="Bachelet declares disaster zone in Chile's north",
+                text="President Michelle Bachelet declared Tarapaca and Arica a disaster zone after the magnitude 8.2 "
+                     "earthquake killed six people near Iquique."),
+        Article(id="chile-d", title="Tsunami waves reach Chilean port after 8.2 earthquake",
+                text="Waves of two metres hit Iquique on Tuesday night after the quake; the navy ordered a tsunami "
+                     "evacuation of the Pacific coast of Chile."),
+    ]
+    for size in (0, 2):
+        c = StoryClusterer(merge_rounds=1, refine_rounds=0, one_sided_size=size)
+        ids = c.partial_fit(arts)
+        for art, vec in zip(fragments, represent(fragments, c.embedder)):
+            c._add(story_id_for(art.id), vec, art.id)  # arrived before the story formed: left alone
+        merged = c.consolidate()
+        mutual = {story_id_for("chile-d"): ids[1]}
+        assert merged == ({**mutual, story_id_for("chile-c"): ids[1]} if size else mutual)
+        assert resolve(ids[0], c.merges_) == ids[0]

@@ -33,6 +33,7 @@ from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
     _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, JoinModel, load_models, merge_row,
 )
+from .refine import one_sided_pass, refine_pass, two_groups
 
 _CENTROID_TERMS = 300  # terms kept per story centroid (the heaviest)
 _INDEXED_TERMS = 40  # of which the inverted index holds these
@@ -67,32 +68,6 @@ def _core(counts: dict[str, int], size: int) -> set[str]:
     """What at least half a story's members name (everything when nothing is that common): a
     story's own participants and figures, not every name a follow-up mentioned once."""
     return {k for k, c in counts.items() if 2 * c >= size} or set(counts)
-
-
-def _two_groups(items: list[tuple[str, ArticleVector]]) -> tuple[list[list[int]], float] | None:
-    """The members cut in two by average-link over their TF-IDF and embedding cosines, and how
-    well the two groups are separated: their mean similarity across, over the lower of the two
-    groups' mean similarity within (small: two tight groups far apart)."""
-    n = len(items)
-    if n < 2:
-        return None
-    sim = np.zeros((n, n))
-    for i in range(n):
-        for j in range(i + 1, n):
-            a, b = items[i][1], items[j][1]
-            dn = float(a.dense @ b.dense) if a.dense is not None and b.dense is not None else 0.0
-            sim[i, j] = sim[j, i] = 0.5 * (sparse_dot(a.terms, b.terms) + dn)
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    dist = 1.0 - sim[np.triu_indices(n, 1)]
-    labels = fcluster(linkage(np.clip(dist, 0.0, 2.0), method="average"), 2, criterion="maxclust")
-    groups = [[i for i in range(n) if labels[i] == c] for c in sorted(set(labels))]
-    if len(groups) != 2 or min(len(g) for g in groups) < 2:
-        return None
-    a, b = groups
-    across = float(sim[np.ix_(a, b)].mean())
-    within = min(float(sim[np.ix_(g, g)][np.triu_indices(len(g), 1)].mean()) for g in groups)
-    return groups, across / within if within > 0 else 1.0
 
 
 _ITEM_TERMS = 30  # an article's heaviest terms kept in a saved state for a later split
@@ -292,6 +267,9 @@ class StoryClusterer:
             is at most this share of the lower mean similarity within a group;
         split_threshold: ...and the merge decision (merge model, or the join probability without
             one) for the two parts, scored like a consolidation pair, is below this.
+        refine_rounds: Rounds of :func:`.refine.refine_pass` at consolidation (0: off): an article
+            moves to another story when that reaches ``join_threshold`` and leads its own story
+            (without it) by ``refine_margin``.
         idf: Document frequencies for TF-IDF (default: the committed table, ``IDF_FILE``).
         workers: Forked helper processes (Linux only) that share the first consolidation search
             over many stories (at least ``_PARALLEL_SEARCH`` of them); 0 searches here alone.
@@ -326,6 +304,12 @@ class StoryClusterer:
         split_min_part: int = 2,
         split_threshold: float = 0.5,
         split_separation: float = 0.6,
+        refine_rounds: int = 2,
+        refine_margin: float = 0.3,
+        refine_min_p: float | None = 0.3,
+        refine_size: int = 64,
+        one_sided_size: int = 4,
+        one_sided_p: float = 0.5,
     ) -> None:
         self.window_days = window_days
         self.join_threshold = join_threshold
@@ -354,6 +338,10 @@ class StoryClusterer:
         self.split_min_part = split_min_part
         self.split_threshold = split_threshold
         self.split_separation = split_separation
+        self.refine_rounds = refine_rounds
+        self.refine_margin = refine_margin
+        self.refine_min_p, self.refine_size = refine_min_p, refine_size
+        self.one_sided_size, self.one_sided_p = one_sided_size, one_sided_p
         self.idf = idf  # None: the committed table (IDF_FILE)
         self.idf_ = idf or default_idf()
         self.name_weights_: dict[str, float] = {}
@@ -568,6 +556,11 @@ class StoryClusterer:
         touched = list(self.touched_)
         with threadpool_limits(1, user_api="blas"):
             self._mutual_pass()
+            if self.refine_rounds > 0:
+                refine_pass(self, touched, self.refine_rounds, self.refine_margin,
+                            self.join_threshold if self.refine_min_p is None else self.refine_min_p, self.refine_size)
+            if self.one_sided_size > 0:
+                one_sided_pass(self, touched, self.one_sided_size, self.one_sided_p)
             if self.split_min_part > 0:
                 self._split_pass(touched)
         return {old: new for old, new in self.merges_.items() if before.get(old) != new}
@@ -584,7 +577,7 @@ class StoryClusterer:
             st = self.stories_.get(s)
             if st is None or st.items is None or st.size < 2 * self.split_min_part or len(st.items) != st.size:
                 continue
-            found = _two_groups(st.items)
+            found = two_groups(st.items)
             if found is None:
                 continue
             groups, separation = found
