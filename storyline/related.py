@@ -209,7 +209,7 @@ _VOCAB_MAX = 1_000_000  # ... until a comparison starts with more: then it start
 _PACKED: dict[tuple[str, str], tuple[str, tuple[str, np.ndarray | None, np.ndarray, np.ndarray]]] = {}
 _PACKED_SIZE = 50_000  # stories kept packed (about 1.3 KB each): a refresh's windows in time order
 _CHUNK = 256  # stories compared at once (a chunk x window score matrix)
-PENDING_CHUNK = 2_000  # owed lists computed per transaction, in time order (see refresh_pending)
+PENDING_CHUNK = 5_000  # owed lists computed per transaction, in time order (see refresh_pending)
 KEEP = 10  # related stories kept per story (a page shows 5)
 _EPOCH = datetime(1970, 1, 1)
 
@@ -420,7 +420,10 @@ def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) 
     changed = set(ids)
     found, entering = _compare(store, ids, floor)  # entering: other story -> changed stories that belong in its list
     own = {sid: _top(found.get(sid, {})) for sid in ids}
-    was_in = {r[0] for r in _stored_lists(store, ids, "related_id") if r[0] not in changed}
+    # a story whose own list is still owed gets it computed in full on its turn: nothing to merge now
+    owed = set(pending(store)) - changed
+    entering = {sid: got for sid, got in entering.items() if sid not in owed}
+    was_in = {r[0] for r in _stored_lists(store, ids, "related_id") if r[0] not in changed and r[0] not in owed}
     current: dict[str, dict[str, float]] = {}
     for r in _stored_lists(store, sorted(was_in | set(entering))):
         current.setdefault(r[0], {})[r[1]] = float(r[2])
