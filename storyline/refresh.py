@@ -50,6 +50,7 @@ class EarlyRefresh:
         work = (engine.summarizer, related.embedder_for(engine), engine.settings.max_words)
         context = get_context("fork" if sys.platform == "linux" else "spawn")
         self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=start_refresher, initargs=(work,))
+        self.pool.submit(int)  # its helper starts now, before the run-ahead helper's threads do (a clean fork)
 
     @classmethod
     def start(cls, engine: Any) -> "EarlyRefresh | None":

@@ -158,7 +158,7 @@ def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTa
         title = _tfidf(title_words or text_words[:20], idf, 30)
         when = art.published.timestamp() if isinstance(art.published, datetime) else None
         words = len(title_words) + len(text_words)
-        top = heaviest(terms, 8)
+        top = sorted(terms, key=lambda w: (-terms[w], w))[:8]
         loose = when is None and not (art.title.strip() and art.text.strip()) and words <= _LOOSE_WORDS
         out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose, **time_cues(head),
                                  names=names_in(head), figures=figures_in(head)))
@@ -175,47 +175,4 @@ def sparse_dot(a: dict[str, float], b: dict[str, float]) -> float:
     return math.fsum([a[w] * b[w] for w in a.keys() & b.keys()])
 
 
-def heaviest(weights: dict[str, float], k: int) -> list[str]:
-    """The ``k`` heaviest keys, heaviest first, ties by key: exactly
-    ``sorted(weights, key=lambda w: (-weights[w], w))[:k]``, but only the keys at or above the
-    k-th weight are sorted by key (a sort of the bare floats finds that weight in C)."""
-    if len(weights) > k > 0:
-        cut = sorted(weights.values(), reverse=True)[k - 1]
-        pool = [w for w, v in weights.items() if v >= cut]
-    else:
-        pool = list(weights)
-    return sorted(pool, key=lambda w: (-weights[w], w))[:k]
-
-
-class Postings:
-    """Several sparse vectors inverted (term -> (vector, weight) pairs), for the largest of an
-    article's dot products with each of them in one pass over the article's terms: the same
-    products as :func:`sparse_dot`, summed by ``fsum``, so exactly the same values."""
-
-    __slots__ = ("n", "of")
-
-    def __init__(self, vectors: Sequence[dict[str, float]]) -> None:
-        self.n = len(vectors)
-        self.of: dict[str, list[tuple[int, float]]] = {}
-        for i, vector in enumerate(vectors):
-            for w, v in vector.items():
-                found = self.of.get(w)
-                if found is None:
-                    self.of[w] = [(i, v)]
-                else:
-                    found.append((i, v))
-
-    def best_dot(self, terms: dict[str, float]) -> float:
-        """``max(sparse_dot(terms, v) for v in vectors)``, 0.0 with no vectors."""
-        if self.n == 0:
-            return 0.0
-        products: list[list[float]] = [[] for _ in range(self.n)]
-        get = self.of.get
-        for w in terms.keys() & self.of.keys():
-            x = terms[w]
-            for i, v in get(w):  # type: ignore[union-attr]
-                products[i].append(x * v)
-        return max(map(math.fsum, products))
-
-
-__all__ = ["names_in", "figures_in", "ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "heaviest", "Postings", "time_cues", "TIME_CUES", "MODELS_DIR"]
+__all__ = ["names_in", "figures_in", "ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "time_cues", "TIME_CUES", "MODELS_DIR"]

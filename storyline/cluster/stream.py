@@ -28,7 +28,7 @@ from ..models import Article
 from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import resolve, story_id_for
-from .features import TIME_CUES, ArticleVector, IdfTable, Postings, default_idf, heaviest, represent, sparse_dot
+from .features import TIME_CUES, ArticleVector, IdfTable, default_idf, represent, sparse_dot
 from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
     _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, JoinModel, load_models, merge_row,
@@ -75,7 +75,7 @@ _ITEM_TERMS = 30  # an article's heaviest terms kept in a saved state for a late
 
 def _vector_state(v: ArticleVector) -> dict[str, Any]:
     """What a later split needs of a member's vector, JSON-ready (terms cut to the heaviest)."""
-    terms = {w: v.terms[w] for w in heaviest(v.terms, _ITEM_TERMS)}
+    terms = dict(sorted(v.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:_ITEM_TERMS])
     return {"terms": terms, "entities": v.entities, "title": v.title, "dense": _pack(v.dense), "when": v.when,
             "short": v.short, "words": v.words, "loose": v.loose, **{cue: sorted(getattr(v, cue)) for cue in TIME_CUES},
             "names": sorted(v.names), "figures": sorted(v.figures)}
@@ -84,7 +84,7 @@ def _vector_state(v: ArticleVector) -> dict[str, Any]:
 def _vector_from_state(d: dict[str, Any]) -> ArticleVector:
     terms = dict(d["terms"])
     return ArticleVector(terms, dict(d["entities"]), dict(d["title"]), _unpack(d.get("dense")), d.get("when"), bool(d.get("short")),
-                         int(d.get("words", 0)), heaviest(terms, 8), bool(d.get("loose")),
+                         int(d.get("words", 0)), sorted(terms, key=lambda w: (-terms[w], w))[:8], bool(d.get("loose")),
                          **{cue: frozenset(d.get(cue, ())) for cue in TIME_CUES},
                          names=frozenset(d.get("names", ())), figures=frozenset(d.get("figures", ())))
 
@@ -126,8 +126,6 @@ class StoryState:
     unit_: np.ndarray | None = field(default=None, repr=False, compare=False)
     member_dense_: np.ndarray | None = field(default=None, repr=False, compare=False)
     core_: tuple[dict[str, float], set[str]] | None = field(default=None, repr=False, compare=False)
-    indexed_: set[str] | None = field(default=None, repr=False, compare=False)
-    postings_: Postings | None = field(default=None, repr=False, compare=False)
 
     def add(self, vec: ArticleVector, article_id: str = "") -> None:
         self.absorb(StoryState(self.id, 1, vec.terms, vec.entities, vec.title, vec.dense, vec.when, vec.when, loose=vec.loose,
@@ -138,9 +136,7 @@ class StoryState:
     def absorb(self, other: "StoryState") -> None:
         """Fold ``other`` (one new article's state, or a story that turned out to be this one) in;
         ``other`` is only read."""
-        self.unit_ = self.core_ = self.indexed_ = None
-        if len(self.members) < _MEMBERS:  # else the members stay as they are
-            self.member_dense_ = self.postings_ = None
+        self.unit_ = self.member_dense_ = self.core_ = None
         self.size += other.size
         self.loose = self.loose and other.loose
         if self.items is not None and other.items is not None and self.size <= _SPLIT_ITEMS:
@@ -168,13 +164,13 @@ class StoryState:
         self._renorm()
 
     def _renorm(self) -> None:
-        self.norms = tuple(math.sqrt(sum([v * v for v in d.values()])) or 1.0 for d in (self.terms, self.entities, self.title))  # type: ignore[assignment]
+        self.norms = tuple(math.sqrt(sum(v * v for v in d.values())) or 1.0 for d in (self.terms, self.entities, self.title))  # type: ignore[assignment]
 
     def indexed(self) -> set[str]:
         """The centroid's heaviest terms, the ones the inverted index holds."""
-        if self.indexed_ is None:
-            self.indexed_ = set(self.terms) if len(self.terms) <= _INDEXED_TERMS else set(heaviest(self.terms, _INDEXED_TERMS))
-        return self.indexed_
+        if len(self.terms) <= _INDEXED_TERMS:
+            return set(self.terms)
+        return set(sorted(self.terms, key=lambda w: (-self.terms[w], w))[:_INDEXED_TERMS])
 
     def unit_dense(self) -> np.ndarray | None:
         if self.dense is None:
@@ -189,12 +185,6 @@ class StoryState:
             rows = [d for _, d in self.members if d is not None]
             self.member_dense_ = np.vstack(rows) if rows else None
         return self.member_dense_
-
-    def member_postings(self) -> Postings:
-        """The members' term vectors inverted, for the closest member's sparse cosine."""
-        if self.postings_ is None:
-            self.postings_ = Postings([t for t, _ in self.members])
-        return self.postings_
 
 
 _PARALLEL_SEARCH = 2000  # stories to search before forked helpers pay off (a fork costs ~50 ms)
@@ -401,7 +391,7 @@ class StoryClusterer:
                 m_dn = float((members @ vec.dense).max())
             en = sparse_dot(vec.entities, st.entities) / st.norms[1]
             ti = sparse_dot(vec.title, st.title) / st.norms[2]
-            m_sp = st.member_postings().best_dot(vec.terms)  # = max of sparse_dot over the members
+            m_sp = max((sparse_dot(vec.terms, t) for t, _ in st.members), default=0.0)
             rows.append([sp, dn, en, ti, sp * dn, math.log1p(min(st.size, 10)), float(vec.short), 0.0, 0.0, 0.0, 0.0,
                          math.log1p(len(vec.entities)), m_sp, m_dn,
                          *(_match(getattr(vec, cue), getattr(st, cue)) for cue in TIME_CUES),
@@ -499,7 +489,7 @@ class StoryClusterer:
             return {w: v / n for w, v in d.items()}
 
         terms = unit(st.terms, st.norms[0])
-        top = heaviest(terms, 12)
+        top = sorted(terms, key=lambda w: (-terms[w], w))[:12]
         return ArticleVector(terms, unit(st.entities, st.norms[1]), unit(st.title, st.norms[2]), st.unit_dense(), st.last, False, 100, top,
                              **{cue: frozenset(getattr(st, cue)) for cue in TIME_CUES},
                              names=frozenset(st.names), figures=frozenset(_core(st.figures, st.size)))
