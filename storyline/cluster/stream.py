@@ -257,9 +257,12 @@ class StoryClusterer:
             is at most this share of the lower mean similarity within a group;
         split_threshold: ...and the merge decision (merge model, or the join probability without
             one) for the two parts, scored like a consolidation pair, is below this.
-        refine_rounds: Rounds of :func:`.refine.refine_pass` at consolidation (0: off): an article
-            moves to another story when that reaches ``join_threshold`` and leads its own story
-            (without it) by ``refine_margin``.
+        refine_rounds: Rounds of :func:`.refine.refine_pass` at consolidation (0: off, the
+            default: it costs about three times the rest of consolidation): an article of a story
+            of at most ``refine_size`` moves to another story when that reaches ``refine_min_p``
+            (None: ``join_threshold``) and leads its own story without it by ``refine_margin``.
+        one_sided_size: :func:`.refine.one_sided_pass` for stories of at most this many articles
+            (0: off, the default), when the partner's probability back reaches ``one_sided_p``.
         idf: Document frequencies for TF-IDF (default: the committed table, ``IDF_FILE``).
         workers: Forked helper processes (Linux only) that share the first consolidation search
             over many stories (at least ``_PARALLEL_SEARCH`` of them); 0 searches here alone.
@@ -294,11 +297,11 @@ class StoryClusterer:
         split_min_part: int = 2,
         split_threshold: float = 0.5,
         split_separation: float = 0.6,
-        refine_rounds: int = 2,
+        refine_rounds: int = 0,
         refine_margin: float = 0.3,
         refine_min_p: float | None = 0.3,
         refine_size: int = 64,
-        one_sided_size: int = 4,
+        one_sided_size: int = 0,
         one_sided_p: float = 0.5,
     ) -> None:
         self.window_days = window_days
