@@ -94,8 +94,6 @@ def _state_of(article: str, pipe, cl) -> str | None:
 
 
 def analyse(records: list[dict], pipe, cl) -> dict[str, Any]:
-    from storyline.cluster.stream import _sigmoid_array  # noqa: F401 - same module as the clusterer
-
     ids = [str(r["id"]) for r in records]
     gold = {str(r["id"]): str(r["label"]) for r in records}
     topic = {str(r["id"]): G.topic_of(r) for r in records}
@@ -347,7 +345,7 @@ def print_one_sided(items: list[dict], orders: int) -> None:
 def print_joins(joins: list, orders: int) -> None:
     """Online joins into a story holding the article's event (right) or not (a seed: wrong), by
     the time-cue and figure conflicts of the joined row: would a veto on a conflict pay?"""
-    print(f"online joins per order: right / wrong (seed), by conflict in the joined row")
+    print("online joins per order: right / wrong (seed), by conflict in the joined row")
     rows = [("all", lambda c: True), *((cue, lambda c, cue=cue: cue in c) for cue in CUES), ("any", lambda c: bool(c))]
     for label, pick in rows:
         right = sum(1 for ok, c, _ in joins if ok and pick(c)) / orders
@@ -367,7 +365,7 @@ def print_report(name: str, prec: list[dict], rec: list[dict], top: int) -> None
     by_topic = Counter()
     for i in prec:
         by_topic[(i["part"].split("/")[-1] if "/" in i["part"] else "", i["topic"], tuple(sorted(i["events"])))] += i["loss"]
-    print(f"largest merged event pairs (fold, topic, events): loss")
+    print("largest merged event pairs (fold, topic, events): loss")
     for (f, t, ev), v in by_topic.most_common(top):
         paths = Counter(i["path"] for i in prec if tuple(sorted(i["events"])) == ev)
         ps = [round(i["p"], 2) for i in prec if tuple(sorted(i["events"])) == ev and i["p"] is not None]
