@@ -247,23 +247,28 @@ class Engine:
         then refresh changed summaries. Articles whose id is already stored are skipped, so
         re-ingesting adds nothing (and completes a run that was interrupted).
 
-        An input of three batches or more is prepared ahead (text stage, MinHash sketches,
-        article vectors: :meth:`Pipeline.run_ahead`), its first batch included, in a helper
-        process while this one decides and writes the current batch, in arrival order: the same
-        decisions as in one process. A shorter input (a feed poll) is decided here without a
-        helper, and the input is read at most a few batches ahead of what is committed. Meanwhile
-        another helper summarizes the stories the clusterer closes, and at the end of input the
-        others while the consolidation runs (:class:`~storyline.refresh.EarlyRefresh`: only
-        results whose story kept its members are written); the originals' vectors are kept for
-        their stories' related-stories vectors."""
+        From an input's third batch on, batches are prepared ahead (text stage, MinHash
+        sketches, article vectors: :meth:`Pipeline.run_ahead`) in a helper process while this
+        one decides and writes the current batch, in arrival order: the same decisions as in
+        one process. The first two are decided here as they arrive (a feed poll never starts a
+        helper, a stop or a kill between them finds them committed), and the input is read at
+        most a few batches ahead of what is committed. Meanwhile another helper summarizes the
+        stories the clusterer closes, and at the end of input the others while the
+        consolidation runs (:class:`~storyline.refresh.EarlyRefresh`: only results whose story
+        kept its members are written); the originals' vectors are kept for their stories'
+        related-stories vectors."""
         result = IngestResult()
         early: EarlyRefresh | None = None
         with self.writing():
             source = self._fresh_batches(articles, batch_size, result)
-            head = list(itertools.islice(source, 3))  # a short input (a feed poll) is not worth a helper
-            ahead = self._load().run_ahead() if len(head) == 3 else None
+            for batch in itertools.islice(source, 2):  # a short input (a feed poll) is not worth a helper
+                self._add_batch(batch, result)
+                if progress:
+                    progress(len(batch))
+            third = next(source, None)
+            ahead = self._load().run_ahead() if third is not None else None
             if ahead is None:
-                for batch in itertools.chain(head, source):
+                for batch in itertools.chain([third] if third else [], source):
                     self._add_batch(batch, result)
                     if progress:
                         progress(len(batch))
@@ -271,7 +276,7 @@ class Engine:
                 sent: deque[list[Article]] = deque()
 
                 def feed() -> Iterator[list[Article]]:
-                    for batch in itertools.chain(head, source):
+                    for batch in itertools.chain([third], source):
                         sent.append(batch)
                         yield batch
 
