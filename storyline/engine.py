@@ -261,27 +261,27 @@ class Engine:
         early: EarlyRefresh | None = None
         with self.writing():
             source = self._fresh_batches(articles, batch_size, result)
-            for batch in itertools.islice(source, 2):  # a short input (a feed poll) is not worth a helper
-                self._add_batch(batch, result)
-                if progress:
-                    progress(len(batch))
-            third = next(source, None)
-            ahead = self._load().run_ahead() if third is not None else None
-            if ahead is None:
-                for batch in itertools.chain([third] if third else [], source):
+            try:
+                for batch in itertools.islice(source, 2):  # a short input (a feed poll) is not worth a helper
                     self._add_batch(batch, result)
                     if progress:
                         progress(len(batch))
-            else:
-                sent: deque[list[Article]] = deque()
+                third = next(source, None)
+                ahead = self._load().run_ahead() if third is not None else None
+                if ahead is None:
+                    for batch in itertools.chain([third] if third else [], source):
+                        self._add_batch(batch, result)
+                        if progress:
+                            progress(len(batch))
+                else:
+                    sent: deque[list[Article]] = deque()
 
-                def feed() -> Iterator[list[Article]]:
-                    for batch in itertools.chain([third], source):
-                        sent.append(batch)
-                        yield batch
+                    def feed() -> Iterator[list[Article]]:
+                        for batch in itertools.chain([third], source):
+                            sent.append(batch)
+                            yield batch
 
-                early = EarlyRefresh.start(self)
-                try:
+                    early = EarlyRefresh.start(self)
                     with closing(ahead.map(feed())) as prepared:  # type: ignore[arg-type]
                         for ready in prepared:  # in order: the helper only computes, decisions stay here
                             batch = sent.popleft()
@@ -290,11 +290,6 @@ class Engine:
                                 early.step()
                             if progress:
                                 progress(len(batch))
-                except BaseException:
-                    if early is not None:
-                        early.finish(write=False)
-                    raise
-            try:
                 self.consolidate(result, early)
             except BaseException:
                 if early is not None:

@@ -91,7 +91,7 @@ class EarlyRefresh:
         chunk, members, results = result_of(item)
         self.sent.difference_update(chunk)
         done = [s for s in chunk if s in members]
-        now = membership(self.engine.store, done)
+        now = self.engine.store.story_membership(done)
         write = [s for s in done if now.get(s) == ([a.id for a in members[s].articles], members[s].reprints)]
         if write:
             by_story = dict(zip(done, results, strict=True))
@@ -111,23 +111,6 @@ class EarlyRefresh:
                     self._write(item)
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def membership(store: Any, story_ids: Sequence[str]) -> dict[str, tuple[list[str], dict[str, list[str]]]]:
-    """Each story's original ids and reprints (canonical id -> reprint ids), in storage order, as
-    :meth:`stories_members` would give them, without reading the articles."""
-    out: dict[str, tuple[list[str], dict[str, list[str]]]] = {}
-    for i in range(0, len(story_ids), 500):
-        chunk = list(story_ids[i : i + 500])
-        for art, canon, story in store.db.execute(
-                f"SELECT id, canonical_id, story_id FROM articles WHERE story_id IN ({','.join('?' * len(chunk))}) "
-                "ORDER BY seq", chunk).fetchall():
-            originals, reprints = out.setdefault(story, ([], {}))
-            if art == canon:
-                originals.append(art)
-            else:
-                reprints.setdefault(canon, []).append(art)
-    return out
 
 
 Work = tuple[Summarizer, Any, int]  # summarizer, embedder for related stories, word budget
@@ -158,5 +141,5 @@ def result_of(item: tuple[list[str], dict[str, Story], Future[list[tuple[Summary
     return chunk, members, future.result()
 
 
-__all__ = ["EARLY_QUEUE", "REFRESH_CHUNK", "EarlyRefresh", "Work", "membership", "open_stories", "result_of", "refresh",
+__all__ = ["EARLY_QUEUE", "REFRESH_CHUNK", "EarlyRefresh", "Work", "open_stories", "result_of", "refresh",
            "refresh_in_worker", "start_refresher"]

@@ -117,6 +117,7 @@ class Store(Protocol):
     def stream_rows(self) -> list[tuple[str, str, str, str]]: ...
     def signatures(self) -> dict[str, bytes]: ...
     def canonicals_by_hash(self, hashes: Sequence[str]) -> dict[str, str]: ...
+    def story_membership(self, story_ids: Sequence[str]) -> dict[str, tuple[list[str], dict[str, list[str]]]]: ...
     def recent_signatures(self, since: str | None, undated: int | None) -> list[tuple[str, str | None, str | None, bytes]]: ...
     def newest_original_date(self) -> str | None: ...
     def originals(self, *, after_seq: int = 0) -> Iterator[tuple[int, Article]]: ...
@@ -306,6 +307,23 @@ class SQLStore:
 
     def signatures(self) -> dict[str, bytes]:
         return {r[0]: bytes(r[1]) for r in self.db.execute("SELECT article_id, signature FROM minhash_signatures")}
+
+    def story_membership(self, story_ids: Sequence[str]) -> dict[str, tuple[list[str], dict[str, list[str]]]]:
+        """Each story's original ids and reprints (canonical id -> reprint ids), in storage order, as
+        :meth:`stories_members` would give them, without reading the articles' texts."""
+        out: dict[str, tuple[list[str], dict[str, list[str]]]] = {}
+        story_ids = list(story_ids)
+        for i in range(0, len(story_ids), 500):
+            chunk = story_ids[i : i + 500]
+            for art, canon, story in self.db.execute(
+                    f"SELECT id, canonical_id, story_id FROM articles WHERE story_id IN ({','.join('?' * len(chunk))}) "
+                    "ORDER BY seq", chunk).fetchall():
+                originals, reprints = out.setdefault(story, ([], {}))
+                if art == canon:
+                    originals.append(art)
+                else:
+                    reprints.setdefault(canon, []).append(art)
+        return out
 
     def canonicals_by_hash(self, hashes: Sequence[str]) -> dict[str, str]:
         """Content hash -> the canonical id of the earliest stored article with it, for the given
