@@ -578,3 +578,23 @@ def test_one_sided_merges_every_fragment_around_a_story() -> None:
         mutual = {story_id_for("chile-d"): ids[1]}
         assert merged == ({**mutual, story_id_for("chile-c"): ids[1]} if size else mutual)
         assert resolve(ids[0], c.merges_) == ids[0]
+
+
+def test_big_stories_stay_apart_whatever_the_merge_model_says() -> None:
+    from storyline.cluster.join import MERGE_FEATURES, ApartWhenBig, merge_row
+    from storyline.scorers import LinearScorer
+
+    # a merge model that merges every pair it is asked about
+    yes = LinearScorer(weights=[0.0] * len(MERGE_FEATURES), bias=20.0, mean=[0.0] * len(MERGE_FEATURES),
+                       scale=[1.0] * len(MERGE_FEATURES))
+    apart = ApartWhenBig(yes, 5)
+    row = np.zeros(len(FEATURES))
+    z = apart.predict([merge_row(0.9, 0.9, 0.8, a, b, row) for a, b in ((4, 40), (5, 5), (5, 40), (1, 1))])
+    assert z[0] == 20.0 and z[3] == 20.0 and np.isneginf(z[1]) and np.isneginf(z[2])
+    # in consolidation: four single-report stories (nothing joins on arrival) are mutually-best
+    # pairs, which the yes-model merges unless every story counts as big
+    arts = two_events()
+    for size, merged in ((0, 2), (2, 2), (1, 0)):
+        c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, merge_model=yes, merge_apart_size=size, **MUTUAL_ONLY)
+        c.partial_fit(arts)
+        assert len(c.consolidate()) == merged, size

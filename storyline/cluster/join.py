@@ -40,6 +40,31 @@ def merge_row(p: float, p_back: float, dense: float, size_a: int, size_b: int, r
     return [p, p_back, dense, math.log1p(min(size_a, size_b)), math.log1p(max(size_a, size_b)), *map(float, row)]
 
 
+class ApartWhenBig:
+    """A merge model that never merges two stories that each hold at least ``size`` articles.
+
+    Two stories that both grew that big on arrival were each joined by report after report
+    without joining each other: they are look-alike events (two earthquakes, two arrests of one
+    kind), not one event's scattered halves, which are small. The merge model learned from pairs
+    that are mostly small and scores a big pair on topic overlap; here such a pair scores
+    ``-inf`` (log-odds), whatever the model says. Every consolidation decision that asks the merge
+    model (mutual pairs, the one-sided pass, whether a split's two parts are one story) obeys it;
+    the dated rule of ``StoryClusterer.mutual_join_p`` does not ask it.
+    """
+
+    def __init__(self, model: Any, size: int) -> None:
+        self.model, self.size = model, size
+        self._column = MERGE_FEATURES.index("log_min_size")
+        self._bar = math.log1p(size) - 1e-9
+
+    def predict(self, rows: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+        x = np.asarray(rows, dtype=np.float64)
+        z = np.asarray(self.model.predict(x), dtype=np.float64)
+        if len(x):
+            z = np.where(x[:, self._column] >= self._bar, -np.inf, z)
+        return z
+
+
 class JoinModel:
     """Probability that an article belongs to a story, from its :data:`FEATURES` row.
 
@@ -100,4 +125,4 @@ def load_models(folder: Path) -> dict[str, Any]:
             "idf": IdfTable.load(folder / IDF_FILE.name)}
 
 
-__all__ = ["ALL_FEATURES", "FEATURES", "MERGE_FEATURES", "MODEL_FILE", "MERGE_FILE", "JoinModel", "load_models", "merge_row"]
+__all__ = ["ApartWhenBig", "ALL_FEATURES", "FEATURES", "MERGE_FEATURES", "MODEL_FILE", "MERGE_FILE", "JoinModel", "load_models", "merge_row"]

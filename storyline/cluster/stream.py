@@ -31,7 +31,7 @@ from .base import resolve, story_id_for
 from .features import TIME_CUES, ArticleVector, IdfTable, default_idf, represent, sparse_dot
 from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
-    _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, JoinModel, load_models, merge_row,
+    _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, ApartWhenBig, JoinModel, load_models, merge_row,
 )
 from .refine import one_sided_pass, refine_pass, two_groups
 
@@ -230,7 +230,10 @@ class StoryClusterer:
             have at most ``small_merge_size`` articles.
         mutual_min_dense: ...and the minimum embedding cosine between them: two lone items that
             are each other's best match only because nothing else shares their town read less
-            alike than reports of one event.
+            alike than reports of one event. With the merge model it is a floor below which the
+            model is not asked (0.25: lowered from 0.35 with ``merge_apart_size``, which keeps
+            the pairs the model misjudged, two big look-alike stories, apart; see
+            docs/clustering.md).
         fold_size: Merged stories holding at most this many articles together become one state.
         merge_rounds: Most consolidation rounds (a folded story searches again in the next).
         close_every: Articles between sweeps that close stories outside the time window.
@@ -245,7 +248,8 @@ class StoryClusterer:
         learned_merge_threshold: Minimum merge-model probability for a merge.
         merge_min_p: With the merge model, pairs whose join probability is below this are not
             even asked: almost no evidence (a stray pothole report whose only mutual match is
-            a big bridge story, p 0.004, went in at mid-stream consolidation without it).
+            a big bridge story, p 0.004, went in at a mid-stream consolidation without it; 0.01
+            then, 0.001 since ``merge_apart_size``, with the demo's strays still apart).
         mutual_join_p: With the merge model, a mutually-best pair of *dated* stories also merges
             when the mean of its two join probabilities reaches this (None: the merge model alone
             decides). Inside a time window few look-alikes compete, so mutual best at an even
@@ -263,6 +267,12 @@ class StoryClusterer:
             (None: ``join_threshold``) and leads its own story without it by ``refine_margin``.
         one_sided_size: :func:`.refine.one_sided_pass` for stories of at most this many articles
             (0: off, the default), when the partner's probability back reaches ``one_sided_p``.
+        merge_apart_size: Two stories that each hold at least this many articles never merge at
+            consolidation, and a split whose two parts are both this big is not asked whether
+            they are one story (:class:`.join.ApartWhenBig`; 0: off). Look-alike events each
+            grow a story of their own; one event's scattered parts are small. A dated pair that
+            ``mutual_join_p`` accepts still merges: inside the time window few look-alikes
+            compete (the dated headline stream falls 0.624 -> 0.553 when it is held apart too).
         idf: Document frequencies for TF-IDF (default: the committed table, ``IDF_FILE``).
         workers: Forked helper processes (Linux only) that share the first consolidation search
             over many stories (at least ``_PARALLEL_SEARCH`` of them); 0 searches here alone.
@@ -279,7 +289,7 @@ class StoryClusterer:
         loose_threshold: float = 0.22,
         merge_threshold: float = 0.9,
         mutual_threshold: float = 0.03,
-        mutual_min_dense: float = 0.35,
+        mutual_min_dense: float = 0.25,
         small_merge_size: int = 2,
         fold_size: int = 4,
         merge_rounds: int = 3,
@@ -290,7 +300,7 @@ class StoryClusterer:
         model: JoinModel | None = None,
         merge_model: Scorer | None | str = "default",
         learned_merge_threshold: float = 0.3,
-        merge_min_p: float = 0.01,
+        merge_min_p: float = 0.001,
         workers: int = 0,
         idf: IdfTable | None = None,
         mutual_join_p: float | None = 0.5,
@@ -303,6 +313,7 @@ class StoryClusterer:
         refine_size: int = 64,
         one_sided_size: int = 0,
         one_sided_p: float = 0.5,
+        merge_apart_size: int = 5,
     ) -> None:
         self.window_days = window_days
         self.join_threshold = join_threshold
@@ -323,6 +334,8 @@ class StoryClusterer:
         self.model = model
         if merge_model == "default":
             merge_model = scorer_from_dict(json.loads(MERGE_FILE.read_text(encoding="utf-8"))) if MERGE_FILE.exists() else None
+        if merge_model is not None and merge_apart_size > 0:
+            merge_model = ApartWhenBig(merge_model, merge_apart_size)
         self.merge_model: Scorer | None = merge_model  # type: ignore[assignment]
         self.learned_merge_threshold = learned_merge_threshold
         self.merge_min_p = merge_min_p
