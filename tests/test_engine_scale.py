@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from conftest import ROOT, another_store
+from conftest import DEMO, ROOT, another_store
 from storyline.cluster import StoryClusterer
 from storyline.config import Settings
 from storyline.engine import Engine, open_engine
@@ -221,6 +221,24 @@ def test_the_end_of_ingest_withdraws_the_early_refresh_chunks_not_started(store_
     assert stories(engine) == stories(end)
     vectors = "SELECT story_id, embedder, dense, terms FROM story_vectors ORDER BY story_id"
     assert engine.store.db.execute(vectors).fetchall() == end.store.db.execute(vectors).fetchall()
+
+
+def test_the_name_weight_cache_is_bounded_and_decides_the_same():
+    """The clusterer's remembered name weights (the IDF of a name's last word) are emptied at
+    ``name_weights_max`` names: memory stays bounded on a long stream, decisions stay the same."""
+    from storyline.ingest import read_paths
+
+    articles = list(read_paths([DEMO]))
+    decided = []
+    for bound in (10, 100_000):
+        clusterer = StoryClusterer()
+        clusterer.name_weights_max = bound
+        stories = [s for i in range(0, len(articles), 16) for s in clusterer.partial_fit([replace(a) for a in articles[i:i + 16]])]
+        clusterer.consolidate()
+        decided.append((stories, dict(clusterer.merges_), dict(clusterer.moved_)))
+        assert len(clusterer.name_weights_) <= bound
+    assert len(clusterer.name_weights_) > 10  # the demo's names overflow the small bound
+    assert decided[0] == decided[1] and len(set(decided[0][0])) > 10
 
 
 def test_batches_follow_an_editors_merge_through_indexed_redirects(store_settings):
