@@ -179,6 +179,9 @@ def _ingest(store: Any, sources: Sequence[str], settings: Settings) -> tuple[Rea
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from .text.language import preload
+
+    preload()  # the language model loads while the engine is imported and the store opened
     from .engine import open_engine
 
     settings = _settings(args)

@@ -100,14 +100,20 @@ class EarlyRefresh:
             self.engine.refreshed_early_ += len(write)
 
     def finish(self, write: bool = True) -> None:
-        """After the end-of-input consolidation: write the results computed or being computed
-        (``write=False``: none); the stories not started are left dirty for the final refresh."""
+        """After the end-of-input consolidation: withdraw every chunk the helper has not started
+        (its stories stay dirty: the final refresh computes them, in parallel, as it would have),
+        then write the results computed or being computed (``write=False``: none).
+
+        All are withdrawn before any result is awaited, newest first: the pool feeds its helper
+        the oldest waiting chunk whenever one finishes, so withdrawing while waiting in order
+        would let the helper work through the queue while the writer waits (6-10 s at 10k)."""
         try:
+            for chunk, _, future in reversed(self.pending):
+                if future.cancel():
+                    self.sent.difference_update(chunk)
             while self.pending and write:
                 item = self.pending.popleft()
-                if item[2].cancel():
-                    self.sent.difference_update(item[0])
-                else:
+                if not item[2].cancelled():
                     self._write(item)
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)

@@ -8,15 +8,17 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from conftest import ROOT, another_store
+from conftest import DEMO, ROOT, another_store
 from storyline.cluster import StoryClusterer
 from storyline.config import Settings
 from storyline.engine import Engine, open_engine
 from storyline.models import Article
 from storyline.pipeline import Pipeline
+from storyline.refresh import REFRESH_CHUNK, EarlyRefresh
 
 QUAKE = [
     Article(id="q1", title="Magnitude 6.1 quake strikes off Tonga coast", source="Wire A",
@@ -175,6 +177,69 @@ def test_stories_closed_during_ingest_are_summarized_early_as_at_the_end(store_s
     related = lambda e: [(a, b, round(x, 6)) for a, b, x in e.store.db.execute(  # noqa: E731
         "SELECT story_id, related_id, score FROM story_related ORDER BY 1, 2").fetchall()]
     assert related(early) == related(end)
+
+def test_the_end_of_ingest_withdraws_the_early_refresh_chunks_not_started(store_settings, monkeypatch):
+    """At the end of an ingest the writer waits only for the chunks the early-refresh helper has
+    started (the one it runs, those the pool has handed it): the others are withdrawn, stay
+    dirty, and the final refresh computes them, so the store ends as one refreshed at the end."""
+    from storyline import refresh as refresh_module
+
+    rng = random.Random(5)
+    words = sorted({w.strip(".,;'").lower() for a in QUAKE + BUDGET for w in (a.title + " " + a.text).split()})
+    stream = [Article(id=f"s{n}", title=" ".join(rng.sample(words, 6)).capitalize(), source=f"Outlet {n % 5}",
+                      text=" ".join(" ".join(rng.sample(words, 12)).capitalize() + f" {n * 37 + k}." for k in range(3)))
+              for n in range(300)]  # 300 one-article stories: five chunks of 64
+    factory = lambda s: StoryClusterer(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=2.0,  # noqa: E731
+                                       merge_model=None, merge_threshold=2.0)
+    engine = open_engine(store_settings.with_(workers=1), clusterer_factory=factory)
+    engine.add_articles([replace(a) for a in stream], refresh=False)
+    dirty = engine.dirty_story_ids()
+    assert len(dirty) == len(stream)
+    real = refresh_module.refresh
+
+    def slow(work, items):  # type: ignore[no-untyped-def]
+        time.sleep(1.0)  # each chunk outlasts the writer's way from sending to finish()
+        return real(work, items)
+
+    monkeypatch.setattr(refresh_module, "refresh", slow)  # the helper forks with it
+    early = EarlyRefresh(engine)
+    early.touched(dirty)
+    early.send_all(skip=set())
+    assert len(early.pending) == 5
+    early.finish()
+    monkeypatch.undo()
+    # at most the chunk running and the two the pool has handed its helper (they count as started)
+    assert engine.refreshed_early_ in (0, REFRESH_CHUNK, 2 * REFRESH_CHUNK, 3 * REFRESH_CHUNK)
+    assert len(engine.dirty_story_ids()) == len(stream) - engine.refreshed_early_  # the withdrawn ones
+    assert not early.sent
+    engine.refresh_stories()
+    assert not engine.dirty_story_ids()
+    end = open_engine(another_store(store_settings, "end").with_(workers=0), clusterer_factory=factory)
+    end.add_articles([replace(a) for a in stream])
+    stories = lambda e: [(s["id"], s["headline"], s["summary"], s["sentences"], s["size"])  # noqa: E731
+                         for s in e.iter_stories()]
+    assert stories(engine) == stories(end)
+    vectors = "SELECT story_id, embedder, dense, terms FROM story_vectors ORDER BY story_id"
+    assert engine.store.db.execute(vectors).fetchall() == end.store.db.execute(vectors).fetchall()
+
+
+def test_the_name_weight_cache_is_bounded_and_decides_the_same():
+    """The clusterer's remembered name weights (the IDF of a name's last word) are emptied at
+    ``name_weights_max`` names: memory stays bounded on a long stream, decisions stay the same."""
+    from storyline.ingest import read_paths
+
+    articles = list(read_paths([DEMO]))
+    decided = []
+    for bound in (10, 100_000):
+        clusterer = StoryClusterer()
+        clusterer.name_weights_max = bound
+        stories = [s for i in range(0, len(articles), 16) for s in clusterer.partial_fit([replace(a) for a in articles[i:i + 16]])]
+        clusterer.consolidate()
+        decided.append((stories, dict(clusterer.merges_), dict(clusterer.moved_)))
+        assert len(clusterer.name_weights_) <= bound
+    assert len(clusterer.name_weights_) > 10  # the demo's names overflow the small bound
+    assert decided[0] == decided[1] and len(set(decided[0][0])) > 10
+
 
 def test_batches_follow_an_editors_merge_through_indexed_redirects(store_settings):
     engine = open_engine(store_settings, clusterer_factory=lambda s: StoryClusterer(

@@ -28,6 +28,36 @@ def test_migrations_apply_once_and_record_the_version(data_dir):
     assert again.schema_version == migrations()[-1][0]
 
 
+def test_component_state_is_written_as_json_writes_it_and_read_back_exactly():
+    """The state codec writes with orjson: the same data as the standard library's JSON (floats
+    bit for bit, numpy scalars and arrays, sets, bytes), what orjson refuses falls back to it, and
+    a state written by the old encoder (``json.dumps``) reads the same."""
+    import numpy as np
+
+    from storyline.store import state as codec
+
+    floats = [0.1, 1e-05, 5e-324, 1.7976931348623157e308, -0.0, 1e16, 123456789.123456789, 2 / 3]
+    state = {"floats": floats, "f32": np.float32(0.1), "f64": np.float64(1 / 3), "i64": np.int64(2**62),
+             "bool": np.bool_(True), "array": np.arange(6, dtype="<f4").reshape(2, 3) / 7, "ints": np.arange(3),
+             "set": {"b", "a"}, "bytes": b"\x00\xff", "text": "caf\u00e9 \u2014", "none": None,
+             "nested": [{"w": 0.30000000000000004, "n": [1, 2.5]}]}
+    old = json.dumps(state, default=codec._default, separators=(",", ":"))  # the encoder before orjson
+    new = codec.dumps(state)
+    assert json.loads(new) == json.loads(old)
+    back, before = codec.loads(new), codec.loads(old)
+    assert [x.hex() for x in back["floats"]] == [x.hex() for x in floats]
+    assert back["f32"] == float(np.float32(0.1)) and back["f64"] == 1 / 3 and back["i64"] == 2**62
+    assert back["array"].dtype == np.float32 and back["array"].tobytes() == before["array"].tobytes()
+    assert back["ints"].tolist() == [0, 1, 2] and back["set"] == ["a", "b"] and back["bytes"] == b"\x00\xff"
+    assert {k: v for k, v in back.items() if k not in ("array", "ints")} == \
+           {k: v for k, v in before.items() if k not in ("array", "ints")}
+    # what orjson refuses (a non-str key, a lone surrogate) is written by json, as before
+    for odd in ({1: "one", "2": 2.5}, {"s": "\ud800"}):
+        assert codec.dumps(odd) == json.dumps(odd, separators=(",", ":"))
+    with pytest.raises(TypeError, match="cannot save"):
+        codec.dumps({"x": object()})
+
+
 def test_newer_database_is_refused_with_a_clear_message(data_dir):
     open_store(Settings(data_dir=data_dir)).close()
     db = sqlite3.connect(data_dir / "storyline.db")

@@ -47,5 +47,31 @@ def test_language_detection():
     assert detect_language("ok") == ""
 
 
+def test_the_language_model_preloads_in_a_thread_and_a_fork_waits_for_it():
+    """``storyline ingest`` starts loading the model in a thread; a helper forked meanwhile gets
+    the loaded model (the fork waits), never a copy of a half-done load's held lock."""
+    import os
+    import sys
+    import time
+
+    import pytest
+
+    from storyline.text import language
+
+    if sys.platform != "linux":
+        pytest.skip("forked helpers are Linux's")
+    language._LOADED.clear()
+    language.preload()
+    deadline = time.monotonic() + 5
+    while not language._LOCK.locked() and not language._LOADED and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert language._LOCK.locked() and not language._LOADED  # loading (it takes about a second)
+    pid = os.fork()
+    if pid == 0:  # the child: the model is there without loading it again
+        os._exit(0 if language._LOADED and not language._LOCK.locked() else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert language._LOADED and detect_language("Der Bundestag hat heute ein neues Gesetz beschlossen.") == "de"
+
+
 def test_content_words_keep_acronyms_and_numbers():
     assert content_words("The U.S. sent 52 ships") == ["us", "sent", "52", "ships"]

