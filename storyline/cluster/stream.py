@@ -33,7 +33,7 @@ from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
     _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, JoinModel, load_models, merge_row,
 )
-from .refine import one_sided_pass, refine_pass, two_groups
+from .refine import one_sided_pass, refine_pass, snapshot, two_groups
 
 _CENTROID_TERMS = 300  # terms kept per story centroid (the heaviest)
 _INDEXED_TERMS = 40  # of which the inverted index holds these
@@ -188,13 +188,14 @@ class StoryState:
 
 
 _PARALLEL_SEARCH = 2000  # stories to search before forked helpers pay off (a fork costs ~50 ms)
-_SEARCHING: "StoryClusterer | None" = None  # the clusterer a forked helper searches in
+_SEARCHING: "tuple[StoryClusterer, Callable[[StoryClusterer, Any], Any]] | None" = None  # what a forked helper runs
 
 
-def _search_in_child(stories: list[str]) -> list[tuple[float, str | None, float, np.ndarray | None]]:
+def _search_in_child(items: list[Any]) -> list[Any]:
     assert _SEARCHING is not None
+    cl, fn = _SEARCHING
     with threadpool_limits(1, user_api="blas"):
-        return [_SEARCHING._best_partner(s) for s in stories]
+        return [fn(cl, item) for item in items]
 
 
 @dataclass
@@ -303,6 +304,7 @@ class StoryClusterer:
         refine_size: int = 64,
         one_sided_size: int = 0,
         one_sided_p: float = 0.5,
+        refine_keeps_headlines: bool = True,
     ) -> None:
         self.window_days = window_days
         self.join_threshold = join_threshold
@@ -335,6 +337,7 @@ class StoryClusterer:
         self.refine_margin = refine_margin
         self.refine_min_p, self.refine_size = refine_min_p, refine_size
         self.one_sided_size, self.one_sided_p = one_sided_size, one_sided_p
+        self.refine_keeps_headlines = refine_keeps_headlines
         self.idf = idf  # None: the committed table (IDF_FILE)
         self.idf_ = idf or default_idf()
         self.name_weights_: dict[str, float] = {}
@@ -361,6 +364,12 @@ class StoryClusterer:
         return abs(when - story.last) <= self.window_days * 86400
 
     def _candidates(self, vec: ArticleVector) -> list[str]:
+        return self._search(vec)[0]
+
+    def _search(self, vec: ArticleVector) -> tuple[list[str], list[str], list[str], float, float]:
+        """The candidate stories; the stories the inverted index and the dense index returned
+        (before the time window); and the least index score and embedding cosine among them, what
+        another story must reach to enter (0 / -inf when fewer than ``candidates`` matched)."""
         acc: dict[str, float] = {}
         for w in vec.top:
             a_w = vec.terms[w]
@@ -370,12 +379,15 @@ class StoryClusterer:
             cut = sorted(acc.values(), reverse=True)[self.candidates - 1]
             found = sorted((s for s, v in acc.items() if v >= cut), key=lambda s: (-acc[s], s))[: self.candidates]
         else:
-            found = sorted(acc)
+            found, cut = sorted(acc), 0.0
+        sparse, dense, dense_cut = list(found), [], math.inf
         if self.dense_ is not None and vec.dense is not None:
-            for s, _ in sorted(self.dense_.top(vec.dense, self.candidates), key=lambda p: (-p[1], p[0])):
+            top = self.dense_.top(vec.dense, self.candidates)
+            dense, dense_cut = [s for s, _ in top], (min(p for _, p in top) if len(top) == self.candidates else -math.inf)
+            for s, _ in sorted(top, key=lambda p: (-p[1], p[0])):
                 if s not in found:
                     found.append(s)
-        return [s for s in found if self._open(self.stories_[s], vec.when)]
+        return [s for s in found if self._open(self.stories_[s], vec.when)], sparse, dense, cut, dense_cut
 
     def _features(self, vec: ArticleVector, stories: list[str]) -> np.ndarray:
         return self._feature_rows(vec, [self.stories_[s] for s in stories])
@@ -500,26 +512,44 @@ class StoryClusterer:
     def _best_partner(self, story: str) -> tuple[float, str | None, float, np.ndarray | None]:
         """The open story most probably the same as ``story`` (scored as one pseudo-article), with
         the probability, the embedding cosine of the two and the pair's feature row."""
-        cands, x, probs = self.score(self._story_vector(self.stories_[story]))
-        found = [(float(p), c, float(row[1]), row) for c, p, row in zip(cands, probs, x) if c != story]
-        return max(found, key=lambda t: (t[0], t[1])) if found else (0.0, None, 0.0, None)
+        return self._partner_search(story)[0]
 
-    def _best_partners(self, stories: list[str]) -> dict[str, tuple[float, str | None, float, np.ndarray | None]]:
-        """:meth:`_best_partner` of every story; a long list is shared with forked helpers, which
-        read the same state (the search changes nothing), so the result is the same."""
-        if self.workers < 1 or len(stories) < _PARALLEL_SEARCH or sys.platform != "linux":
-            return {s: self._best_partner(s) for s in stories}
+    def _partner_search(self, story: str) -> tuple[tuple[float, str | None, float, np.ndarray | None], tuple[Any, ...]]:
+        """:meth:`_best_partner`, with what it depends on: the search (see :meth:`_search`) and
+        every candidate's (probability, story, cosine, row)."""
+        vec = self._story_vector(self.stories_[story])
+        cands, *search = self._search(vec)
+        x = self._features(vec, cands)
+        probs = self.model.predict(x) if len(cands) else np.zeros(0)
+        found = [(float(p), c, float(row[1]), row) for c, p, row in zip(cands, probs, x) if c != story]
+        return (max(found, key=lambda t: (t[0], t[1])) if found else (0.0, None, 0.0, None)), (*search, found)
+
+    def _best_partners(self, stories: list[str], searched: dict[str, Any] | None = None) -> dict[str, tuple[float, str | None, float, np.ndarray | None]]:
+        """:meth:`_best_partner` of every story (and into ``searched``, what each search depended
+        on, for :func:`.refine.one_sided_pass` to reuse)."""
+        out = {}
+        for s, (best, deps) in zip(stories, self._shared(StoryClusterer._partner_search, stories)):
+            out[s] = best
+            if searched is not None:
+                searched[s] = (best, *deps)
+        return out
+
+    def _shared(self, fn: Callable[["StoryClusterer", Any], Any], items: list[Any]) -> list[Any]:
+        """``fn(self, item)`` of every item, in order; a long list is shared with forked helpers,
+        which read the same state (``fn`` changes nothing), so the result is the same."""
+        if self.workers < 1 or len(items) < _PARALLEL_SEARCH or sys.platform != "linux":
+            return [fn(self, item) for item in items]
         global _SEARCHING
-        share = len(stories) // (self.workers + 1)
-        chunks = [stories[i * share : (i + 1) * share] for i in range(1, self.workers + 1)]
-        chunks[-1] = stories[self.workers * share :]
-        _SEARCHING = self
+        share = len(items) // (self.workers + 1)
+        chunks = [items[i * share : (i + 1) * share] for i in range(1, self.workers + 1)]
+        chunks[-1] = items[self.workers * share :]
+        _SEARCHING = (self, fn)
         try:
             with ProcessPoolExecutor(self.workers, mp_context=get_context("fork")) as pool:
                 futures = [pool.submit(_search_in_child, chunk) for chunk in chunks]
-                out = {s: self._best_partner(s) for s in stories[:share]}
-                for chunk, future in zip(chunks, futures):
-                    out.update(zip(chunk, future.result()))
+                out = [fn(self, item) for item in items[:share]]
+                for future in futures:
+                    out.extend(future.result())
         finally:
             _SEARCHING = None
         return out
@@ -548,12 +578,13 @@ class StoryClusterer:
         before = dict(self.merges_)
         touched = list(self.touched_)
         with threadpool_limits(1, user_api="blas"):
-            self._mutual_pass()
+            searched = self._mutual_pass()
             if self.refine_rounds > 0:
                 refine_pass(self, touched, self.refine_rounds, self.refine_margin,
-                            self.join_threshold if self.refine_min_p is None else self.refine_min_p, self.refine_size)
+                            self.join_threshold if self.refine_min_p is None else self.refine_min_p, self.refine_size,
+                            keep_headlines=self.refine_keeps_headlines)
             if self.one_sided_size > 0:
-                one_sided_pass(self, touched, self.one_sided_size, self.one_sided_p)
+                one_sided_pass(self, touched, self.one_sided_size, self.one_sided_p, searched)
             if self.split_min_part > 0:
                 self._split_pass(touched)
         return {old: new for old, new in self.merges_.items() if before.get(old) != new}
@@ -619,20 +650,25 @@ class StoryClusterer:
             if article:
                 self.moved_[article] = new
 
-    def _mutual_pass(self) -> None:
+    def _mutual_pass(self) -> tuple[dict[str, tuple[StoryState, int]], dict[str, Any]]:
+        """Mutual rounds; returns the first round's searches with the stories as they were then
+        (:func:`.refine.one_sided_pass` reuses those still valid)."""
         touched = [s for s in self.touched_ if s in self.stories_]
         self.touched_ = {}
-        for _ in range(self.merge_rounds):
-            touched = self._mutual_round(touched)
+        searched: dict[str, Any] = {}
+        then = snapshot(self)
+        for r in range(self.merge_rounds):
+            touched = self._mutual_round(touched, searched if r == 0 else None)
             if not touched:
                 break
+        return then, searched
 
-    def _mutual_round(self, touched: list[str]) -> list[str]:
+    def _mutual_round(self, touched: list[str], searched: dict[str, Any] | None = None) -> list[str]:
         """Link every mutually-best pair among ``touched`` and their partners that the merge
         decision accepts; fold the small ones into one state. Returns the stories that grew by a
         fold (they search again). A story has one best partner, so mutual pairs are disjoint and
         can be decided all at once."""
-        best = self._best_partners(touched)
+        best = self._best_partners(touched, searched)
         pairs: list[tuple[str, str, list[float]]] = []
         seen: set[str] = set()
         for s, (p, other, dense, row) in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0])):
