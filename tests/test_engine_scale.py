@@ -124,7 +124,8 @@ def test_parallel_refresh_writes_what_one_process_writes(store_settings):
     settings = store_settings.with_(workers=1)
     pooled = open_engine(settings, clusterer_factory=lambda s: StoryClusterer(join_threshold=1.01, loose_threshold=2.0,
                                                                               mutual_threshold=2.0, merge_model=None,
-                                                                              merge_threshold=2.0))
+                                                                              merge_threshold=2.0, refine_rounds=0,
+                                                                              one_sided_size=0))
     pooled.add_articles(stream, refresh=False)
     dirty = pooled.dirty_story_ids()
     assert len(dirty) > 128

@@ -105,9 +105,9 @@ def propose(cl: Any, stories: list[str], margin: float, min_p: float, max_size: 
 
 
 def headline_only(vec: ArticleVector) -> bool:
-    """A short item whose every term is a title term: a headline without a body (or a lone
-    sentence). It carries too little to be re-decided against stories that grew around it."""
-    return vec.short and vec.terms.keys() <= vec.title.keys()
+    """A headline without a body: it carries too little to be re-decided against the stories that
+    grew around it (moving them lowered the dated headline stream, UCI, 0.6237 -> 0.6109)."""
+    return vec.headline
 
 
 def _members(cl: Any, stories: list[str], max_size: int) -> list[tuple[str, int, str, ArticleVector]]:

@@ -78,7 +78,7 @@ def _vector_state(v: ArticleVector) -> dict[str, Any]:
     terms = dict(sorted(v.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:_ITEM_TERMS])
     return {"terms": terms, "entities": v.entities, "title": v.title, "dense": _pack(v.dense), "when": v.when,
             "short": v.short, "words": v.words, "loose": v.loose, **{cue: sorted(getattr(v, cue)) for cue in TIME_CUES},
-            "names": sorted(v.names), "figures": sorted(v.figures)}
+            "names": sorted(v.names), "figures": sorted(v.figures), "headline": v.headline}
 
 
 def _vector_from_state(d: dict[str, Any]) -> ArticleVector:
@@ -86,7 +86,8 @@ def _vector_from_state(d: dict[str, Any]) -> ArticleVector:
     return ArticleVector(terms, dict(d["entities"]), dict(d["title"]), _unpack(d.get("dense")), d.get("when"), bool(d.get("short")),
                          int(d.get("words", 0)), sorted(terms, key=lambda w: (-terms[w], w))[:8], bool(d.get("loose")),
                          **{cue: frozenset(d.get(cue, ())) for cue in TIME_CUES},
-                         names=frozenset(d.get("names", ())), figures=frozenset(d.get("figures", ())))
+                         names=frozenset(d.get("names", ())), figures=frozenset(d.get("figures", ())),
+                         headline=bool(d.get("headline")))
 
 
 def _pack(vector: np.ndarray | None) -> str | None:
@@ -258,12 +259,15 @@ class StoryClusterer:
             is at most this share of the lower mean similarity within a group;
         split_threshold: ...and the merge decision (merge model, or the join probability without
             one) for the two parts, scored like a consolidation pair, is below this.
-        refine_rounds: Rounds of :func:`.refine.refine_pass` at consolidation (0: off, the
-            default: it costs about three times the rest of consolidation): an article of a story
-            of at most ``refine_size`` moves to another story when that reaches ``refine_min_p``
-            (None: ``join_threshold``) and leads its own story without it by ``refine_margin``.
+        refine_rounds: Rounds of :func:`.refine.refine_pass` at consolidation (0: off): an
+            article of a story of at most ``refine_size`` moves to another story when that reaches
+            ``refine_min_p`` (None: ``join_threshold``) and leads its own story without it by
+            ``refine_margin``.
+        refine_keeps_headlines: ...except an item that carries a headline only
+            (:func:`.refine.headline_only`): with it moved, the dated headline stream (UCI) fell
+            below its pin.
         one_sided_size: :func:`.refine.one_sided_pass` for stories of at most this many articles
-            (0: off, the default), when the partner's probability back reaches ``one_sided_p``.
+            (0: off), when the partner's probability back reaches ``one_sided_p``.
         idf: Document frequencies for TF-IDF (default: the committed table, ``IDF_FILE``).
         workers: Forked helper processes (Linux only) that share the first consolidation search
             over many stories (at least ``_PARALLEL_SEARCH`` of them); 0 searches here alone.
@@ -298,11 +302,11 @@ class StoryClusterer:
         split_min_part: int = 2,
         split_threshold: float = 0.5,
         split_separation: float = 0.6,
-        refine_rounds: int = 0,
+        refine_rounds: int = 2,
         refine_margin: float = 0.3,
         refine_min_p: float | None = 0.3,
         refine_size: int = 64,
-        one_sided_size: int = 0,
+        one_sided_size: int = 4,
         one_sided_p: float = 0.5,
         refine_keeps_headlines: bool = True,
     ) -> None:
