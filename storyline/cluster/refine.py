@@ -121,7 +121,7 @@ def _members(cl: Any, stories: list[str], max_size: int) -> list[tuple[str, int,
     return out
 
 
-_NO_SEARCH: tuple[Any, ...] = ((), (), math.inf, math.inf, {}, None)  # a member decided without a search
+_NO_SEARCH: tuple[Any, ...] = ((), (), (math.inf, math.inf), math.inf, {}, None)  # a member decided without a search
 
 
 def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[str], keep_headlines: bool,
@@ -202,7 +202,7 @@ def _searches_move(cl: Any, entries: dict[str, tuple[ArticleVector | None, Any, 
     ``vector(key)`` gives a query vector left None."""
     gone = {x for x in changed if x not in cl.stories_}
     out = {k for k, (_, sparse, dense, _, _) in entries.items() if any(c in gone for c in sparse) or any(c in gone for c in dense)}
-    rest = {k: e for k, e in entries.items() if k not in out and (math.isfinite(e[3]) or math.isfinite(e[4]))}
+    rest = {k: e for k, e in entries.items() if k not in out and (math.isfinite(e[3][0]) or math.isfinite(e[4]))}
     enter = sorted(x for x in changed if x in cl.stories_)
     if not rest or not enter:
         return out
@@ -218,15 +218,24 @@ def _searches_move(cl: Any, entries: dict[str, tuple[ArticleVector | None, Any, 
             in_sparse[c].append(k)
         for c in e[2]:
             in_dense[c].append(k)
-    eps = 1e-9
+    # inverted index: the returned stories stay the k best when every changed one among them still
+    # beats the best score left out, and no changed one left out reaches the weakest returned
+    weakest: dict[str, float] = {}
+    reach: dict[str, float] = {}
     for x in enter:
         acc: dict[str, float] = defaultdict(float)
         for w in cl.stories_[x].indexed():
             for k, a in by_term.get(w, ()):
                 acc[k] += a
-        members = in_sparse.get(x, [])
-        out.update(k for k in members if not acc.get(k, 0.0) > 0 or acc[k] < rest[k][3] + eps)
-        out.update(k for k, a in acc.items() if a > 0 and a >= rest[k][3] - eps and k not in members)
+        members = set(in_sparse.get(x, ()))
+        for k in members:
+            weakest[k] = min(weakest.get(k, math.inf), acc.get(k, 0.0))
+        for k, a in acc.items():
+            if a > 0 and k not in members:
+                reach[k] = max(reach.get(k, 0.0), a)
+    eps = 1e-9
+    out.update(k for k, a in weakest.items() if a <= rest[k][3][1] + eps)
+    out.update(k for k, a in reach.items() if a >= min(rest[k][3][0], weakest.get(k, math.inf)) - eps)
     keys = [k for k in rest if k not in out and vecs[k].dense is not None and math.isfinite(rest[k][4])]
     dense = [x for x in enter if cl.stories_[x].dense is not None]
     if dense and keys:
@@ -337,9 +346,9 @@ def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: 
             moved = _searches_move(cl, {a: (vec, *memo[a][2:6]) for _, _, a, vec in members if a in memo}, changed)
         for s, i, a, _ in members:
             m = memo.get(a)
-            if m is None or a in moved or (m[4] == math.inf and (m[0] != s or s in changed)):
+            if m is None or a in moved or (m[4][0] == math.inf and (m[0] != s or s in changed)):
                 items.append((s, i, None))  # judged afresh (its search moves, or it was not searched)
-            elif m[4] == math.inf:
+            elif m[4][0] == math.inf:
                 continue
             elif m[0] != s or s in changed or any(c in changed for c in m[6]) or any(c in changed for c in (*m[2], *m[3])):
                 items.append((s, i, m[2:]))

@@ -372,18 +372,19 @@ class StoryClusterer:
 
     def _search(self, vec: ArticleVector) -> tuple[list[str], list[str], list[str], float, float]:
         """The candidate stories; the stories the inverted index and the dense index returned
-        (before the time window); and the least index score and embedding cosine among them, what
-        another story must reach to enter (0 / -inf when fewer than ``candidates`` matched)."""
+        (before the time window); the least index score among them with the best score left out
+        (0, 0 when fewer than ``candidates`` matched); and the least embedding cosine among them
+        (-inf when fewer were open)."""
         acc: dict[str, float] = {}
         for w in vec.top:
             a_w = vec.terms[w]
             for s in self.terms_.get(w):
                 acc[s] = acc.get(s, 0.0) + a_w
         if len(acc) > self.candidates:  # the k heaviest, ties by id; only those at the cut get sorted
-            cut = sorted(acc.values(), reverse=True)[self.candidates - 1]
+            cut, left = sorted(acc.values(), reverse=True)[self.candidates - 1 : self.candidates + 1]
             found = sorted((s for s, v in acc.items() if v >= cut), key=lambda s: (-acc[s], s))[: self.candidates]
         else:
-            found, cut = sorted(acc), 0.0
+            found, cut, left = sorted(acc), 0.0, 0.0
         sparse, dense, dense_cut = list(found), [], math.inf
         if self.dense_ is not None and vec.dense is not None:
             top = self.dense_.top(vec.dense, self.candidates)
@@ -391,7 +392,7 @@ class StoryClusterer:
             for s, _ in sorted(top, key=lambda p: (-p[1], p[0])):
                 if s not in found:
                     found.append(s)
-        return [s for s in found if self._open(self.stories_[s], vec.when)], sparse, dense, cut, dense_cut
+        return [s for s in found if self._open(self.stories_[s], vec.when)], sparse, dense, (cut, left), dense_cut
 
     def _features(self, vec: ArticleVector, stories: list[str]) -> np.ndarray:
         return self._feature_rows(vec, [self.stories_[s] for s in stories])
