@@ -269,8 +269,8 @@ class StoryClusterer:
         one_sided_size: :func:`.refine.one_sided_pass` for stories of at most this many articles
             (0: off), when the partner's probability back reaches ``one_sided_p``.
         idf: Document frequencies for TF-IDF (default: the committed table, ``IDF_FILE``).
-        workers: Forked helper processes (Linux only) that share the first consolidation search
-            over many stories (at least ``_PARALLEL_SEARCH`` of them); 0 searches here alone.
+        workers: Forked helper processes (Linux only) that share a consolidation search over many
+            stories or articles (at least ``_PARALLEL_SEARCH`` of them); 0 searches here alone.
     """
 
     name = "story-logit.v1"
@@ -370,7 +370,7 @@ class StoryClusterer:
     def _candidates(self, vec: ArticleVector) -> list[str]:
         return self._search(vec)[0]
 
-    def _search(self, vec: ArticleVector) -> tuple[list[str], list[str], list[str], float, float]:
+    def _search(self, vec: ArticleVector) -> tuple[list[str], list[str], list[str], tuple[float, float], float]:
         """The candidate stories; the stories the inverted index and the dense index returned
         (before the time window); the least index score among them with the best score left out
         (0, 0 when fewer than ``candidates`` matched); and the least embedding cosine among them
