@@ -126,7 +126,8 @@ def test_parallel_refresh_writes_what_one_process_writes(store_settings):
     settings = store_settings.with_(workers=1)
     pooled = open_engine(settings, clusterer_factory=lambda s: StoryClusterer(join_threshold=1.01, loose_threshold=2.0,
                                                                               mutual_threshold=2.0, merge_model=None,
-                                                                              merge_threshold=2.0))
+                                                                              merge_threshold=2.0, refine_rounds=0,
+                                                                              one_sided_size=0))
     pooled.add_articles(stream, refresh=False)
     dirty = pooled.dirty_story_ids()
     assert len(dirty) > 128
@@ -190,7 +191,7 @@ def test_the_end_of_ingest_withdraws_the_early_refresh_chunks_not_started(store_
                       text=" ".join(" ".join(rng.sample(words, 12)).capitalize() + f" {n * 37 + k}." for k in range(3)))
               for n in range(300)]  # 300 one-article stories: five chunks of 64
     factory = lambda s: StoryClusterer(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=2.0,  # noqa: E731
-                                       merge_model=None, merge_threshold=2.0)
+                                       merge_model=None, merge_threshold=2.0, refine_rounds=0, one_sided_size=0)
     engine = open_engine(store_settings.with_(workers=1), clusterer_factory=factory)
     engine.add_articles([replace(a) for a in stream], refresh=False)
     dirty = engine.dirty_story_ids()

@@ -58,6 +58,7 @@ class ArticleVector:
     months: frozenset[str] = frozenset()  # months named, as three letters ("Feb")
     names: frozenset[str] = frozenset()  # who: multi-word capitalized names and their last words
     figures: frozenset[str] = frozenset()  # what figures: numbers named that are not years
+    headline: bool = False  # a headline without a body (title, no text)
 
 
 class IdfTable:
@@ -161,7 +162,8 @@ def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTa
         top = sorted(terms, key=lambda w: (-terms[w], w))[:8]
         loose = when is None and not (art.title.strip() and art.text.strip()) and words <= _LOOSE_WORDS
         out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose, **time_cues(head),
-                                 names=names_in(head), figures=figures_in(head)))
+                                 names=names_in(head), figures=figures_in(head),
+                                 headline=bool(art.title.strip()) and not art.text.strip()))
     if embedder is not None and out:
         dense = embedder.embed([f"{a.title}\n{a.text}".strip() for a in articles])
         for vec, row in zip(out, dense):

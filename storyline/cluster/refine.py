@@ -17,6 +17,7 @@ id still resolves); an article moved out of a story that keeps other members is 
 from __future__ import annotations
 
 import copy
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -89,36 +90,169 @@ def _less(total: dict[str, float], part: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def propose(cl: Any, stories: list[str], margin: float, min_p: float, max_size: int = 64) -> list[tuple[str, Any, str, str, float, float]]:
+def propose(cl: Any, stories: list[str], margin: float, min_p: float, max_size: int = 64,
+            keep_headlines: bool = False) -> list[tuple[str, Any, str, str, float, float]]:
     """The moves one round makes: (article, vector, from story, to story, p there, p at home),
-    for the members of stories of at most ``max_size`` articles."""
-    moves = []
+    for the members of stories of at most ``max_size`` articles (``keep_headlines``: not those
+    carrying a headline only, see :func:`headline_only`)."""
     targets = _linked_into(cl)
+    moves = []
+    for s, i, article, vec in _members(cl, stories, max_size):
+        verdict = _judge(cl, s, i, margin, min_p, targets, keep_headlines)[0]
+        if verdict is not None:
+            moves.append((article, vec, s, *verdict))
+    return moves
+
+
+def headline_only(vec: ArticleVector) -> bool:
+    """A headline without a body: it carries too little to be re-decided against the stories that
+    grew around it (moving them lowered the dated headline stream, UCI, 0.6237 -> 0.6109)."""
+    return vec.headline
+
+
+def _members(cl: Any, stories: list[str], max_size: int) -> list[tuple[str, int, str, ArticleVector]]:
+    """(story, position, article, vector) of every member refine looks at."""
+    out = []
     for s in stories:
         st = cl.stories_.get(s)
         if st is None or st.items is None or len(st.items) != st.size or st.size > max_size:
             continue
-        root = resolve(s, cl.merges_)
-        for i, (article, vec) in enumerate(st.items):
-            if not article or (st.size == 1 and s in targets):
-                continue
-            cands = [c for c in cl._candidates(vec) if c != s]
-            if not cands:
-                continue
-            states = [cl.stories_[c] for c in cands]
-            if st.size > 1:
-                states.append(without(st, i))
-            probs = cl.model.predict(cl._feature_rows(vec, states))
-            home = float(probs[-1]) if st.size > 1 else 0.0
-            best, best_p = None, -1.0
-            for c, p in zip(cands, probs):
-                if resolve(c, cl.merges_) == root:
-                    home = max(home, float(p))  # a story linked to this one is home too
-                elif float(p) > best_p or (float(p) == best_p and best is not None and c < best):
-                    best, best_p = c, float(p)
-            if best is not None and best_p >= min_p and best_p >= home + margin:
-                moves.append((article, vec, s, best, best_p, home))
-    return moves
+        out.extend((s, i, article, vec) for i, (article, vec) in enumerate(st.items) if article)
+    return out
+
+
+_NO_SEARCH: tuple[Any, ...] = ((), (), (math.inf, math.inf), math.inf, {}, None)  # a member decided without a search
+
+
+def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[str], keep_headlines: bool,
+           prior: tuple[Any, ...] | None = None, changed: set[str] | frozenset[str] = frozenset()) -> tuple[Any, ...]:
+    """Where the ``i``-th member of story ``s`` moves ((to story, p there, p at home) or None),
+    with what that depends on: the stories its search returned from each index, the index score
+    and cosine another story must reach to enter, each candidate's probability and the
+    probability at home without the member (None: not needed). ``prior``: an earlier judgement
+    of this article whose search still comes out the same; only the ``changed`` stories are
+    scored again."""
+    st = cl.stories_[s]
+    _, vec = st.items[i]
+    if (st.size == 1 and s in targets) or (keep_headlines and headline_only(vec)):
+        return (None, *_NO_SEARCH)
+    if prior is None:
+        _, sparse, dense, cut, dense_cut = cl._search(vec)
+        old, loo = {}, None
+    else:
+        sparse, dense, cut, dense_cut, old, loo = prior
+        old = {c: p for c, p in old.items() if c not in changed}
+        if s in changed or (loo is not None and loo[0] != s):
+            loo = None
+    cands = [c for c in dict.fromkeys([*sparse, *dense]) if c != s and cl._open(cl.stories_[c], vec.when)]
+    new = [c for c in cands if c not in old]
+    probs = dict(old)
+    if new:
+        probs.update(zip(new, map(float, cl.model.predict(cl._feature_rows(vec, [cl.stories_[c] for c in new])))))
+    probs = {c: probs[c] for c in cands}
+    out = sparse, dense, cut, dense_cut, probs
+    if not cands:
+        return (None, *out, None)
+    root = resolve(s, cl.merges_)
+    # first without the story-less-this-member row: when no other story leads even the linked
+    # ones by the margin, its own story (which only adds to "home") cannot change that
+    best, best_p, home = _best(cl, cands, probs, root, 0.0)
+    if st.size > 1 and best is not None and best_p >= min_p and best_p >= home + margin:
+        if loo is None:
+            loo = (s, float(cl.model.predict(cl._feature_rows(vec, [without(st, i)]))[0]))
+        best, best_p, home = _best(cl, cands, probs, root, loo[1])
+    if best is not None and best_p >= min_p and best_p >= home + margin:
+        return ((best, best_p, home), *out, loo)
+    return (None, *out, loo)
+
+
+def _best(cl: Any, cands: list[str], probs: dict[str, float], root: str, home: float) -> tuple[str | None, float, float]:
+    """The most probable candidate outside the member's own (linked) story, its probability, and
+    the member's probability at home (``home``, or a story linked to its own); order-free."""
+    best, best_p = None, -1.0
+    for c in cands:
+        p = probs[c]
+        if resolve(c, cl.merges_) == root:
+            home = max(home, float(p))  # a story linked to this one is home too
+        elif float(p) > best_p or (float(p) == best_p and best is not None and c < best):
+            best, best_p = c, float(p)
+    return best, best_p, home
+
+
+def snapshot(cl: Any) -> dict[str, tuple[Any, int]]:
+    """Every open story's state object and size: enough to tell later which changed (consolidation
+    replaces a story's state or grows it, never edits it at the same size)."""
+    return {s: (st, st.size) for s, st in cl.stories_.items()}
+
+
+def changed_since(cl: Any, then: dict[str, tuple[Any, int]]) -> set[str]:
+    """The stories opened, closed, replaced or grown since :func:`snapshot` ``then``."""
+    out = {s for s, (st, size) in then.items() if cl.stories_.get(s) is not st or st.size != size}
+    out.update(s for s in cl.stories_ if s not in then)
+    return out
+
+
+def _searches_move(cl: Any, entries: dict[str, tuple[ArticleVector | None, Any, Any, float, float]], changed: set[str],
+                   vector: Any = None) -> set[str]:
+    """The entries (key -> (query vector, stories its inverted-index and dense search returned,
+    the least score and cosine among them)) whose search may return other stories now that the
+    ``changed`` stories changed: a changed story that was returned falls under the cut, or one
+    that was not reaches it (with a small slack either way, so a rounding difference only costs
+    a search). A search that returns the same stories is scored again for the changed ones only.
+    ``vector(key)`` gives a query vector left None."""
+    gone = {x for x in changed if x not in cl.stories_}
+    out = {k for k, (_, sparse, dense, _, _) in entries.items() if any(c in gone for c in sparse) or any(c in gone for c in dense)}
+    rest = {k: e for k, e in entries.items() if k not in out and (math.isfinite(e[3][0]) or math.isfinite(e[4]))}
+    enter = sorted(x for x in changed if x in cl.stories_)
+    if not rest or not enter:
+        return out
+    vecs = {k: e[0] if e[0] is not None else vector(k) for k, e in rest.items()}
+    by_term: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for k, vec in vecs.items():
+        for w in vec.top:
+            by_term[w].append((k, vec.terms[w]))
+    in_sparse: dict[str, list[str]] = defaultdict(list)
+    in_dense: dict[str, list[str]] = defaultdict(list)
+    for k, e in rest.items():
+        for c in e[1]:
+            in_sparse[c].append(k)
+        for c in e[2]:
+            in_dense[c].append(k)
+    # inverted index: the returned stories stay the k best when every changed one among them still
+    # beats the best score left out, and no changed one left out reaches the weakest returned
+    weakest: dict[str, float] = {}
+    reach: dict[str, float] = {}
+    for x in enter:
+        acc: dict[str, float] = defaultdict(float)
+        for w in cl.stories_[x].indexed():
+            for k, a in by_term.get(w, ()):
+                acc[k] += a
+        members = set(in_sparse.get(x, ()))
+        for k in members:
+            weakest[k] = min(weakest.get(k, math.inf), acc.get(k, 0.0))
+        for k, a in acc.items():
+            if a > 0 and k not in members:
+                reach[k] = max(reach.get(k, 0.0), a)
+    eps = 1e-9
+    out.update(k for k, a in weakest.items() if a <= rest[k][3][1] + eps)
+    out.update(k for k, a in reach.items() if a >= min(rest[k][3][0], weakest.get(k, math.inf)) - eps)
+    keys = [k for k in rest if k not in out and vecs[k].dense is not None and math.isfinite(rest[k][4])]
+    dense = [x for x in enter if cl.stories_[x].dense is not None]
+    if dense and keys:
+        row = {k: j for j, k in enumerate(keys)}
+        q = np.vstack([vecs[k].dense for k in keys]).astype(np.float32)
+        cuts = np.asarray([rest[k][4] for k in keys])
+        hit = np.zeros(len(keys), dtype=bool)
+        for j in range(0, len(dense), 256):
+            xs = dense[j : j + 256]
+            sims = q @ np.vstack([cl.stories_[x].unit_dense() for x in xs]).astype(np.float32).T
+            member = np.zeros(sims.shape, dtype=bool)
+            for col, x in enumerate(xs):
+                member[[row[k] for k in in_dense.get(x, []) if k in row], col] = True
+            slack = 1e-4
+            hit |= np.where(member, sims < cuts[:, None] + slack, sims >= cuts[:, None] - slack).any(axis=1)
+        out.update(k for k, h in zip(keys, hit) if h)
+    return out
 
 
 def _accepted(cl: Any, moves: list[tuple[str, Any, str, str, float, float]]) -> list[tuple[str, Any, str, str, float, float]]:
@@ -188,29 +322,81 @@ def apply_moves(cl: Any, moves: list[tuple[str, Any, str, str, float, float]]) -
     return list(changed)
 
 
-def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: float, max_size: int = 64) -> int:
+def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: float, max_size: int = 64,
+                keep_headlines: bool = False) -> int:
     """Up to ``rounds`` rounds of :func:`propose` + :func:`apply_moves` over ``stories`` (and the
-    stories that change); returns the number of moves made."""
+    stories that change); returns the number of moves made. Later rounds judge again only what
+    may come out otherwise (the same decisions as proposing afresh): a member whose search,
+    story and candidates stayed as they were keeps its verdict; one whose search returns the
+    same stories is scored again against the changed ones only. Searches are shared with forked
+    helpers (``cl.workers``)."""
     todo = [s for s in dict.fromkeys(stories) if s in cl.stories_]
     made = 0
+    memo: dict[str, tuple[Any, ...]] = {}  # article -> (story, verdict, sparse, dense, cut, dense cut, probs, loo)
+    then: dict[str, tuple[Any, int]] = {}
+    targets_then: set[str] = set()
+    changed: set[str] = set()
     for _ in range(rounds):
-        moves = _accepted(cl, propose(cl, todo, margin, min_p, max_size))
+        targets = _linked_into(cl)
+        members = _members(cl, todo, max_size)
+        items: list[tuple[str, int, Any]] = []
+        moved: set[str] = set()
+        if memo:
+            changed = changed_since(cl, then) | (targets - targets_then)
+            moved = _searches_move(cl, {a: (vec, *memo[a][2:6]) for _, _, a, vec in members if a in memo}, changed)
+        for s, i, a, _ in members:
+            m = memo.get(a)
+            if m is None or a in moved or (m[4][0] == math.inf and (m[0] != s or s in changed)):
+                items.append((s, i, None))  # judged afresh (its search moves, or it was not searched)
+            elif m[4][0] == math.inf:
+                continue
+            elif m[0] != s or s in changed or any(c in changed for c in m[6]) or any(c in changed for c in (*m[2], *m[3])):
+                items.append((s, i, m[2:]))
+        then, targets_then = snapshot(cl), targets
+        judged = cl._shared(lambda c, it: _judge(c, it[0], it[1], margin, min_p, targets, keep_headlines, it[2], changed), items)
+        for (s, i, _), verdict in zip(items, judged):
+            memo[cl.stories_[s].items[i][0]] = (s, *verdict)
+        moves = [(a, vec, s, *memo[a][1]) for s, _, a, vec in members if memo[a][1] is not None]
+        moves = _accepted(cl, moves)
         if not moves:
             break
         made += len(moves)
-        changed = apply_moves(cl, moves)
-        todo = [s for s in dict.fromkeys(todo + changed) if s in cl.stories_]
+        changed = set(apply_moves(cl, moves))
+        todo = [s for s in dict.fromkeys(todo + list(changed)) if s in cl.stories_]
     return made
 
 
-def one_sided_pass(cl: Any, stories: list[str], max_size: int, min_back: float) -> list[tuple[str, str]]:
+def one_sided_pass(cl: Any, stories: list[str], max_size: int, min_back: float,
+                   searched: tuple[dict[str, tuple[Any, int]], dict[str, Any]] | None = None) -> list[tuple[str, str]]:
     """Merge every small story (at most ``max_size`` articles) among ``stories`` into its best
     partner when the partner, scored the other way, also finds it probable (``min_back``) and the
     merge model accepts the pair, though the partner's own best match is another story: a big
     story is the best partner of only one of the fragments around it, so mutual best alone leaves
-    the others out. Decided for all at once; returns the links made (small -> partner)."""
+    the others out. Decided for all at once; returns the links made (small -> partner).
+    ``searched``: the mutual pass's first searches (``StoryClusterer._mutual_pass``), reused for
+    the stories whose search would come out the same (see :func:`_stale`)."""
     todo = [s for s in dict.fromkeys(stories) if s in cl.stories_ and cl.stories_[s].size <= max_size]
-    best = cl._best_partners(todo)
+    best = {}
+    if searched is not None:
+        then, found = searched
+        changed = changed_since(cl, then)
+        known = {s: found[s] for s in todo if s in found and s not in changed}
+        moved = _searches_move(cl, {s: (None, *f[1:5]) for s, f in known.items()}, changed, lambda s: cl._story_vector(cl.stories_[s]))
+        for s, (partner, _, _, _, _, scored) in known.items():
+            if s in moved:
+                continue
+            if not any(c in changed for _, c, _, _ in scored) and partner[1] not in changed:
+                best[s] = partner
+                continue
+            kept = [t for t in scored if t[1] not in changed]
+            vec = cl._story_vector(cl.stories_[s])
+            f = found[s]
+            again = [c for c in dict.fromkeys([*f[1], *f[2]]) if c != s and c in changed and cl._open(cl.stories_[c], vec.when)]
+            if again:
+                x = cl._features(vec, again)
+                kept += [(float(p), c, float(row[1]), row) for c, p, row in zip(again, cl.model.predict(x), x)]
+            best[s] = max(kept, key=lambda t: (t[0], t[1])) if kept else (0.0, None, 0.0, None)
+    best.update(cl._best_partners([s for s in todo if s not in best]))
     pairs = []
     for s in todo:
         p, other, dense, row = best[s]
@@ -235,4 +421,4 @@ def one_sided_pass(cl: Any, stories: list[str], max_size: int, min_back: float) 
     return made
 
 
-__all__ = ["refine_pass", "propose", "apply_moves", "one_sided_pass", "two_groups"]
+__all__ = ["refine_pass", "propose", "apply_moves", "one_sided_pass", "two_groups", "headline_only", "snapshot", "changed_since"]

@@ -33,7 +33,7 @@ from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
     _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, ApartWhenBig, JoinModel, load_models, merge_row,
 )
-from .refine import one_sided_pass, refine_pass, two_groups
+from .refine import one_sided_pass, refine_pass, snapshot, two_groups
 
 _CENTROID_TERMS = 300  # terms kept per story centroid (the heaviest)
 _INDEXED_TERMS = 40  # of which the inverted index holds these
@@ -78,7 +78,7 @@ def _vector_state(v: ArticleVector) -> dict[str, Any]:
     terms = dict(sorted(v.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:_ITEM_TERMS])
     return {"terms": terms, "entities": v.entities, "title": v.title, "dense": _pack(v.dense), "when": v.when,
             "short": v.short, "words": v.words, "loose": v.loose, **{cue: sorted(getattr(v, cue)) for cue in TIME_CUES},
-            "names": sorted(v.names), "figures": sorted(v.figures)}
+            "names": sorted(v.names), "figures": sorted(v.figures), "headline": v.headline}
 
 
 def _vector_from_state(d: dict[str, Any]) -> ArticleVector:
@@ -86,7 +86,8 @@ def _vector_from_state(d: dict[str, Any]) -> ArticleVector:
     return ArticleVector(terms, dict(d["entities"]), dict(d["title"]), _unpack(d.get("dense")), d.get("when"), bool(d.get("short")),
                          int(d.get("words", 0)), sorted(terms, key=lambda w: (-terms[w], w))[:8], bool(d.get("loose")),
                          **{cue: frozenset(d.get(cue, ())) for cue in TIME_CUES},
-                         names=frozenset(d.get("names", ())), figures=frozenset(d.get("figures", ())))
+                         names=frozenset(d.get("names", ())), figures=frozenset(d.get("figures", ())),
+                         headline=bool(d.get("headline")))
 
 
 def _pack(vector: np.ndarray | None) -> str | None:
@@ -188,13 +189,14 @@ class StoryState:
 
 
 _PARALLEL_SEARCH = 2000  # stories to search before forked helpers pay off (a fork costs ~50 ms)
-_SEARCHING: "StoryClusterer | None" = None  # the clusterer a forked helper searches in
+_SEARCHING: "tuple[StoryClusterer, Callable[[StoryClusterer, Any], Any]] | None" = None  # what a forked helper runs
 
 
-def _search_in_child(stories: list[str]) -> list[tuple[float, str | None, float, np.ndarray | None]]:
+def _search_in_child(items: list[Any]) -> list[Any]:
     assert _SEARCHING is not None
+    cl, fn = _SEARCHING
     with threadpool_limits(1, user_api="blas"):
-        return [_SEARCHING._best_partner(s) for s in stories]
+        return [fn(cl, item) for item in items]
 
 
 @dataclass
@@ -258,15 +260,19 @@ class StoryClusterer:
         split_min_part: At consolidation a story splits in two only when each part has at least
             this many articles (0 turns splitting off).
         split_separation: ...and the two groups are well separated: their mean similarity across
-            is at most this share of the lower mean similarity within a group;
+            is at most this share of the lower mean similarity within a group (0.8 measured in
+            session 11: ECB+ CV +0.003, mixed dev -0.0035, a wash; docs/clustering.md);
         split_threshold: ...and the merge decision (merge model, or the join probability without
             one) for the two parts, scored like a consolidation pair, is below this.
-        refine_rounds: Rounds of :func:`.refine.refine_pass` at consolidation (0: off, the
-            default: it costs about three times the rest of consolidation): an article of a story
-            of at most ``refine_size`` moves to another story when that reaches ``refine_min_p``
-            (None: ``join_threshold``) and leads its own story without it by ``refine_margin``.
+        refine_rounds: Rounds of :func:`.refine.refine_pass` at consolidation (0: off): an
+            article of a story of at most ``refine_size`` moves to another story when that reaches
+            ``refine_min_p`` (None: ``join_threshold``) and leads its own story without it by
+            ``refine_margin``.
+        refine_keeps_headlines: ...except an item that carries a headline only
+            (:func:`.refine.headline_only`): with it moved, the dated headline stream (UCI) fell
+            below its pin.
         one_sided_size: :func:`.refine.one_sided_pass` for stories of at most this many articles
-            (0: off, the default), when the partner's probability back reaches ``one_sided_p``.
+            (0: off), when the partner's probability back reaches ``one_sided_p``.
         merge_apart_size: Two stories that each hold at least this many articles never merge at
             consolidation, and a split whose two parts are both this big is not asked whether
             they are one story (:class:`.join.ApartWhenBig`; 0: off). Look-alike events each
@@ -274,8 +280,8 @@ class StoryClusterer:
             ``mutual_join_p`` accepts still merges: inside the time window few look-alikes
             compete (the dated headline stream falls 0.624 -> 0.553 when it is held apart too).
         idf: Document frequencies for TF-IDF (default: the committed table, ``IDF_FILE``).
-        workers: Forked helper processes (Linux only) that share the first consolidation search
-            over many stories (at least ``_PARALLEL_SEARCH`` of them); 0 searches here alone.
+        workers: Forked helper processes (Linux only) that share a consolidation search over many
+            stories or articles (at least ``_PARALLEL_SEARCH`` of them); 0 searches here alone.
     """
 
     name = "story-logit.v1"
@@ -307,12 +313,13 @@ class StoryClusterer:
         split_min_part: int = 2,
         split_threshold: float = 0.5,
         split_separation: float = 0.6,
-        refine_rounds: int = 0,
+        refine_rounds: int = 2,
         refine_margin: float = 0.3,
         refine_min_p: float | None = 0.3,
         refine_size: int = 64,
-        one_sided_size: int = 0,
+        one_sided_size: int = 4,
         one_sided_p: float = 0.5,
+        refine_keeps_headlines: bool = True,
         merge_apart_size: int = 5,
     ) -> None:
         self.window_days = window_days
@@ -348,6 +355,7 @@ class StoryClusterer:
         self.refine_margin = refine_margin
         self.refine_min_p, self.refine_size = refine_min_p, refine_size
         self.one_sided_size, self.one_sided_p = one_sided_size, one_sided_p
+        self.refine_keeps_headlines = refine_keeps_headlines
         self.idf = idf  # None: the committed table (IDF_FILE)
         self.idf_ = idf or default_idf()
         self.name_weights_: dict[str, float] = {}
@@ -375,21 +383,31 @@ class StoryClusterer:
         return abs(when - story.last) <= self.window_days * 86400
 
     def _candidates(self, vec: ArticleVector) -> list[str]:
+        return self._search(vec)[0]
+
+    def _search(self, vec: ArticleVector) -> tuple[list[str], list[str], list[str], tuple[float, float], float]:
+        """The candidate stories; the stories the inverted index and the dense index returned
+        (before the time window); the least index score among them with the best score left out
+        (0, 0 when fewer than ``candidates`` matched); and the least embedding cosine among them
+        (-inf when fewer were open)."""
         acc: dict[str, float] = {}
         for w in vec.top:
             a_w = vec.terms[w]
             for s in self.terms_.get(w):
                 acc[s] = acc.get(s, 0.0) + a_w
         if len(acc) > self.candidates:  # the k heaviest, ties by id; only those at the cut get sorted
-            cut = sorted(acc.values(), reverse=True)[self.candidates - 1]
+            cut, left = sorted(acc.values(), reverse=True)[self.candidates - 1 : self.candidates + 1]
             found = sorted((s for s, v in acc.items() if v >= cut), key=lambda s: (-acc[s], s))[: self.candidates]
         else:
-            found = sorted(acc)
+            found, cut, left = sorted(acc), 0.0, 0.0
+        sparse, dense, dense_cut = list(found), [], math.inf
         if self.dense_ is not None and vec.dense is not None:
-            for s, _ in sorted(self.dense_.top(vec.dense, self.candidates), key=lambda p: (-p[1], p[0])):
+            top = self.dense_.top(vec.dense, self.candidates)
+            dense, dense_cut = [s for s, _ in top], (min(p for _, p in top) if len(top) == self.candidates else -math.inf)
+            for s, _ in sorted(top, key=lambda p: (-p[1], p[0])):
                 if s not in found:
                     found.append(s)
-        return [s for s in found if self._open(self.stories_[s], vec.when)]
+        return [s for s in found if self._open(self.stories_[s], vec.when)], sparse, dense, (cut, left), dense_cut
 
     def _features(self, vec: ArticleVector, stories: list[str]) -> np.ndarray:
         return self._feature_rows(vec, [self.stories_[s] for s in stories])
@@ -517,26 +535,44 @@ class StoryClusterer:
     def _best_partner(self, story: str) -> tuple[float, str | None, float, np.ndarray | None]:
         """The open story most probably the same as ``story`` (scored as one pseudo-article), with
         the probability, the embedding cosine of the two and the pair's feature row."""
-        cands, x, probs = self.score(self._story_vector(self.stories_[story]))
-        found = [(float(p), c, float(row[1]), row) for c, p, row in zip(cands, probs, x) if c != story]
-        return max(found, key=lambda t: (t[0], t[1])) if found else (0.0, None, 0.0, None)
+        return self._partner_search(story)[0]
 
-    def _best_partners(self, stories: list[str]) -> dict[str, tuple[float, str | None, float, np.ndarray | None]]:
-        """:meth:`_best_partner` of every story; a long list is shared with forked helpers, which
-        read the same state (the search changes nothing), so the result is the same."""
-        if self.workers < 1 or len(stories) < _PARALLEL_SEARCH or sys.platform != "linux":
-            return {s: self._best_partner(s) for s in stories}
+    def _partner_search(self, story: str) -> tuple[tuple[float, str | None, float, np.ndarray | None], tuple[Any, ...]]:
+        """:meth:`_best_partner`, with what it depends on: the search (see :meth:`_search`) and
+        every candidate's (probability, story, cosine, row)."""
+        vec = self._story_vector(self.stories_[story])
+        cands, *search = self._search(vec)
+        x = self._features(vec, cands)
+        probs = self.model.predict(x) if len(cands) else np.zeros(0)
+        found = [(float(p), c, float(row[1]), row) for c, p, row in zip(cands, probs, x) if c != story]
+        return (max(found, key=lambda t: (t[0], t[1])) if found else (0.0, None, 0.0, None)), (*search, found)
+
+    def _best_partners(self, stories: list[str], searched: dict[str, Any] | None = None) -> dict[str, tuple[float, str | None, float, np.ndarray | None]]:
+        """:meth:`_best_partner` of every story (and into ``searched``, what each search depended
+        on, for :func:`.refine.one_sided_pass` to reuse)."""
+        out = {}
+        for s, (best, deps) in zip(stories, self._shared(StoryClusterer._partner_search, stories)):
+            out[s] = best
+            if searched is not None:
+                searched[s] = (best, *deps)
+        return out
+
+    def _shared(self, fn: Callable[["StoryClusterer", Any], Any], items: list[Any]) -> list[Any]:
+        """``fn(self, item)`` of every item, in order; a long list is shared with forked helpers,
+        which read the same state (``fn`` changes nothing), so the result is the same."""
+        if self.workers < 1 or len(items) < _PARALLEL_SEARCH or sys.platform != "linux":
+            return [fn(self, item) for item in items]
         global _SEARCHING
-        share = len(stories) // (self.workers + 1)
-        chunks = [stories[i * share : (i + 1) * share] for i in range(1, self.workers + 1)]
-        chunks[-1] = stories[self.workers * share :]
-        _SEARCHING = self
+        share = len(items) // (self.workers + 1)
+        chunks = [items[i * share : (i + 1) * share] for i in range(1, self.workers + 1)]
+        chunks[-1] = items[self.workers * share :]
+        _SEARCHING = (self, fn)
         try:
             with ProcessPoolExecutor(self.workers, mp_context=get_context("fork")) as pool:
                 futures = [pool.submit(_search_in_child, chunk) for chunk in chunks]
-                out = {s: self._best_partner(s) for s in stories[:share]}
-                for chunk, future in zip(chunks, futures):
-                    out.update(zip(chunk, future.result()))
+                out = [fn(self, item) for item in items[:share]]
+                for future in futures:
+                    out.extend(future.result())
         finally:
             _SEARCHING = None
         return out
@@ -565,12 +601,13 @@ class StoryClusterer:
         before = dict(self.merges_)
         touched = list(self.touched_)
         with threadpool_limits(1, user_api="blas"):
-            self._mutual_pass()
+            searched = self._mutual_pass()
             if self.refine_rounds > 0:
                 refine_pass(self, touched, self.refine_rounds, self.refine_margin,
-                            self.join_threshold if self.refine_min_p is None else self.refine_min_p, self.refine_size)
+                            self.join_threshold if self.refine_min_p is None else self.refine_min_p, self.refine_size,
+                            keep_headlines=self.refine_keeps_headlines)
             if self.one_sided_size > 0:
-                one_sided_pass(self, touched, self.one_sided_size, self.one_sided_p)
+                one_sided_pass(self, touched, self.one_sided_size, self.one_sided_p, searched)
             if self.split_min_part > 0:
                 self._split_pass(touched)
         return {old: new for old, new in self.merges_.items() if before.get(old) != new}
@@ -636,20 +673,25 @@ class StoryClusterer:
             if article:
                 self.moved_[article] = new
 
-    def _mutual_pass(self) -> None:
+    def _mutual_pass(self) -> tuple[dict[str, tuple[StoryState, int]], dict[str, Any]]:
+        """Mutual rounds; returns the first round's searches with the stories as they were then
+        (:func:`.refine.one_sided_pass` reuses those still valid)."""
         touched = [s for s in self.touched_ if s in self.stories_]
         self.touched_ = {}
-        for _ in range(self.merge_rounds):
-            touched = self._mutual_round(touched)
+        searched: dict[str, Any] = {}
+        then = snapshot(self)
+        for r in range(self.merge_rounds):
+            touched = self._mutual_round(touched, searched if r == 0 else None)
             if not touched:
                 break
+        return then, searched
 
-    def _mutual_round(self, touched: list[str]) -> list[str]:
+    def _mutual_round(self, touched: list[str], searched: dict[str, Any] | None = None) -> list[str]:
         """Link every mutually-best pair among ``touched`` and their partners that the merge
         decision accepts; fold the small ones into one state. Returns the stories that grew by a
         fold (they search again). A story has one best partner, so mutual pairs are disjoint and
         can be decided all at once."""
-        best = self._best_partners(touched)
+        best = self._best_partners(touched, searched)
         pairs: list[tuple[str, str, list[float]]] = []
         seen: set[str] = set()
         for s, (p, other, dense, row) in sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0])):
