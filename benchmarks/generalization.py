@@ -212,6 +212,7 @@ def main() -> int:
     # 1. models: one per fold and the shipped procedure's, cached by code hash
     options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.options)}
     models = args.models or args.cache / f"models-{code_hash()}"
+    args.cache.mkdir(parents=True, exist_ok=True)  # the baselines are cached there even with --models
     models.mkdir(parents=True, exist_ok=True)
     jobs = []
     if "ecb_cv" in args.sets:
