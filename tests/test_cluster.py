@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -220,6 +221,12 @@ def test_consolidate_keeps_lone_items_that_only_share_a_place_apart() -> None:
     c = StoryClusterer()
     ids = c.partial_fit(arts)
     assert ids[0] != ids[1]
+    assert c.consolidate() == {}
+    # the same with a title that says nothing (markup, as in the web tests' hostile article): only
+    # the place is shared, and the join-probability floor keeps the merge model from being asked
+    blank = [replace(arts[0], title="<img src=x onerror=alert(1)><script>alert(2)</script>"), arts[1]]
+    c = StoryClusterer()
+    c.partial_fit(blank)
     assert c.consolidate() == {}
     # the same pair does merge when the evidence floors are removed, so the floors are what hold
     loose = StoryClusterer(mutual_min_dense=0.0, mutual_threshold=0.0, merge_min_p=0.0)
