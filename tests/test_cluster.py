@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from storyline.cluster import Clusterer, StoryClusterer, default_clusterer, resolve, story_id_for
+from storyline.cluster.refine import identity_conflict
 from storyline.cluster.stream import FEATURES, JoinModel
 from storyline.config import Settings
 from storyline.models import Article
@@ -409,6 +410,39 @@ def test_split_needs_two_groups_apart() -> None:
     twins.split_min_part = 0
     twins.consolidate()
     assert twins.splits_ == {} and twins.stories_[ids[0]].size == 6
+
+
+def test_split_by_identity_when_groups_read_alike() -> None:
+    # twins that read too alike for the separation test still split when the two groups name
+    # different figures (6.4 and 38 against 8.2) and each holds identity_min_part articles
+    twins, _, ids = _forced_together()
+    twins.split_separation = 0.0
+    twins.consolidate()
+    assert len(twins.splits_) == 1 and twins.stories_[ids[0]].size == 3
+    for kw in ({"identity_separation": 0.0}, {"identity_min_part": 4}):
+        twins, _, ids = _forced_together()
+        twins.split_separation = 0.0
+        for k, v in kw.items():
+            setattr(twins, k, v)
+        twins.consolidate()
+        assert twins.splits_ == {} and twins.stories_[ids[0]].size == 6, kw
+
+
+def test_identity_conflict_needs_disjoint_cores() -> None:
+    from storyline.cluster.features import represent
+
+    def group(*texts: str) -> list:
+        return represent([Article(id=str(i), title="Quake", text=t) for i, t in enumerate(texts)], None)
+
+    q2008 = group("The 2008 quake killed 38 people.", "Rescuers in 2008 found 38 dead.", "Aid arrived.")
+    q2012 = group("The 2012 quake killed 306 people.", "In 2012 the toll reached 306.", "Aid arrived.")
+    assert identity_conflict([q2008, q2012], 0.3)
+    assert not identity_conflict([q2008, q2008], 0.3)
+    # a year named by one member in three is a group's core at share 0.3, not at 0.5
+    lone = group("Tents went up in 2012.", "Tents went up.", "Tents went up.")
+    assert identity_conflict([q2008, lone], 0.3) and not identity_conflict([q2008, lone], 0.5)
+    # a group that names no year, month or figure conflicts with nothing
+    assert not identity_conflict([q2008, group("Tents went up.", "Aid arrived.", "Roads reopened.")], 0.3)
 
 
 def test_split_redirects_pipeline_ids_and_survives_state_round_trip() -> None:

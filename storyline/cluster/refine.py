@@ -54,6 +54,23 @@ def two_groups(items: list[tuple[str, ArticleVector]]) -> tuple[list[list[int]],
     return groups, across / within if within > 0 else 1.0
 
 
+def identity_conflict(groups: list[list[ArticleVector]], share: float) -> bool:
+    """Whether two groups of articles name different events: for years, months or figures, each
+    group's core (what at least ``share`` of its members name) is non-empty and the two cores share
+    nothing (a quake in 2008 and one in 2012, a 6.1 and a 7.3)."""
+    for cue in ("years", "months", "figures"):
+        cores = []
+        for vecs in groups:
+            counts: dict[str, int] = {}
+            for v in vecs:
+                for x in getattr(v, cue):
+                    counts[x] = counts.get(x, 0) + 1
+            cores.append({x for x, c in counts.items() if c >= share * len(vecs)})
+        if all(cores) and not cores[0] & cores[1]:
+            return True
+    return False
+
+
 def _linked_into(cl: Any) -> set[str]:
     """Stories some other story is linked to (they may not vanish: others resolve through them)."""
     return set(cl.merges_.values())
