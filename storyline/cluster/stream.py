@@ -164,7 +164,7 @@ class StoryClusterer:
             events (:func:`.refine.identity_conflict`: disjoint core years, months or figures,
             a group's core being what at least ``identity_share`` of its members name). ECB+ twins
             read alike (separation 0.67-0.85 where the cut is exact) but name other years or
-            figures. Measured (session 12, same models and orders as docs/clustering.md): ECB+ CV
+            figures. Measured (session 11, same models and orders as docs/clustering.md): ECB+ CV
             0.9230 / 0.9090 -> 0.9289 / 0.9168, mixed dev 0.9205 / 0.9178 -> 0.9222 / 0.9198
             (share 0.3: ECB+ 0.9301, mixed dev 0.9195; 0.5: 0.9280, 0.9213; separation 0.8 or 0.9
             and min part 2 or 5 changed ECB+ by at most 0.0009). 0 turns the route off.
