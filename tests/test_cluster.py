@@ -570,6 +570,33 @@ def test_refine_rejoins_reports_that_came_before_their_story() -> None:
     assert all(resolve(s, c.merges_) in c.stories_ for s in c.merges_)
 
 
+def test_refine_moves_a_lone_report_when_its_story_leads_clearly() -> None:
+    """The ordinary refine bar is out of reach here (``refine_min_p`` above any probability), so
+    only single-article stories move, after the other passes, at ``refine_single_p``, and only when the best story leads
+    the runner-up by ``refine_single_lead`` times: each cup report has one probable partner (the
+    other, about 0.996 against 0.0) and they join; each quake report has two about as probable
+    (0.997 and 0.994), so at the default lead of 5 the quakes stay apart, and at a lead of 1 they
+    come together. With the single bar off nothing moves."""
+    third = Article(id="q3", title="Undersea quake rattles Tonga, no tsunami warning",
+                    text="The USGS measured the Tuesday earthquake near Tonga at magnitude 6.1; no tsunami warning was issued.")
+    arts = [*two_events(), third]
+
+    def groups(**settings: object) -> list[list[str]]:
+        c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, learned_merge_threshold=1.01, refine_min_p=1.01,
+                           one_sided_size=0, **settings)
+        ids = c.partial_fit(arts)
+        c.consolidate()
+        out: dict[str, list[str]] = {}
+        for a, s in zip(arts, ids):
+            out.setdefault(resolve(c.moved_.get(a.id, s), c.merges_), []).append(a.id)
+        return sorted(sorted(g) for g in out.values())
+
+    assert groups(refine_single_p=None) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
+    assert groups() == [["f1", "f2"], ["q1"], ["q2"], ["q3"]]  # defaults: 0.03, lead 5
+    assert groups(refine_single_lead=1.0) == [["f1", "f2"], ["q1", "q2", "q3"]]
+    assert groups(refine_single_p=0.999, refine_single_lead=1.0) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
+
+
 def test_refine_moves_a_wrong_join_to_its_own_event() -> None:
     """A Chile report forced into the Iran quake story moves to the Chile story at consolidation
     (recorded in ``moved_``); with the pass off it stays where it was put."""

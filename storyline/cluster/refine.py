@@ -108,14 +108,14 @@ def _less(total: dict[str, float], part: dict[str, float]) -> dict[str, float]:
 
 
 def propose(cl: Any, stories: list[str], margin: float, min_p: float, max_size: int = 64,
-            keep_headlines: bool = False) -> list[tuple[str, Any, str, str, float, float]]:
+            keep_headlines: bool = False, single: tuple[float, float] | None = None) -> list[tuple[str, Any, str, str, float, float]]:
     """The moves one round makes: (article, vector, from story, to story, p there, p at home),
     for the members of stories of at most ``max_size`` articles (``keep_headlines``: not those
     carrying a headline only, see :func:`headline_only`)."""
     targets = _linked_into(cl)
     moves = []
     for s, i, article, vec in _members(cl, stories, max_size):
-        verdict = _judge(cl, s, i, margin, min_p, targets, keep_headlines)[0]
+        verdict = _judge(cl, s, i, margin, min_p, targets, keep_headlines, single=single)[0]
         if verdict is not None:
             moves.append((article, vec, s, *verdict))
     return moves
@@ -142,7 +142,8 @@ _NO_SEARCH: tuple[Any, ...] = ((), (), (math.inf, math.inf), math.inf, {}, None)
 
 
 def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[str], keep_headlines: bool,
-           prior: tuple[Any, ...] | None = None, changed: set[str] | frozenset[str] = frozenset()) -> tuple[Any, ...]:
+           prior: tuple[Any, ...] | None = None, changed: set[str] | frozenset[str] = frozenset(),
+           single: tuple[float, float] | None = None) -> tuple[Any, ...]:
     """Where the ``i``-th member of story ``s`` moves ((to story, p there, p at home) or None),
     with what that depends on: the stories its search returned from each index, the index score
     and cosine another story must reach to enter, each candidate's probability and the
@@ -178,6 +179,13 @@ def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[st
         if loo is None:
             loo = (s, float(cl.model.predict(cl._feature_rows(vec, [without(st, i)]))[0]))
         best, best_p, home = _best(cl, cands, probs, root, loo[1])
+    if st.size == 1 and single is not None and s not in cl.merges_:
+        # an article that is a story by itself (not linked to another): its own bar, and a lead
+        # over the runner-up (a linked one may have a home outside its candidates)
+        min_p = margin = single[0]
+        second = max((p for c, p in probs.items() if c != best), default=0.0)
+        if best is not None and best_p < single[1] * second:
+            return (None, *out, loo)
     if best is not None and best_p >= min_p and best_p >= home + margin:
         return ((best, best_p, home), *out, loo)
     return (None, *out, loo)
@@ -340,13 +348,14 @@ def apply_moves(cl: Any, moves: list[tuple[str, Any, str, str, float, float]]) -
 
 
 def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: float, max_size: int = 64,
-                keep_headlines: bool = False) -> int:
+                keep_headlines: bool = False, single: tuple[float, float] | None = None) -> int:
     """Up to ``rounds`` rounds of :func:`propose` + :func:`apply_moves` over ``stories`` (and the
     stories that change); returns the number of moves made. Later rounds judge again only what
     may come out otherwise (the same decisions as proposing afresh): a member whose search,
     story and candidates stayed as they were keeps its verdict; one whose search returns the
     same stories is scored again against the changed ones only. Searches are shared with forked
-    helpers (``cl.workers``)."""
+    helpers (``cl.workers``). ``single`` (bar, lead): a member of a single-article story linked to
+    no other moves at that bar when its best story leads the runner-up ``lead`` times."""
     todo = [s for s in dict.fromkeys(stories) if s in cl.stories_]
     made = 0
     memo: dict[str, tuple[Any, ...]] = {}  # article -> (story, verdict, sparse, dense, cut, dense cut, probs, loo)
@@ -370,7 +379,7 @@ def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: 
             elif m[0] != s or s in changed or any(c in changed for c in m[6]) or any(c in changed for c in (*m[2], *m[3])):
                 items.append((s, i, m[2:]))
         then, targets_then = snapshot(cl), targets
-        judged = cl._shared(lambda c, it: _judge(c, it[0], it[1], margin, min_p, targets, keep_headlines, it[2], changed), items)
+        judged = cl._shared(lambda c, it: _judge(c, it[0], it[1], margin, min_p, targets, keep_headlines, it[2], changed, single), items)
         for (s, i, _), verdict in zip(items, judged):
             memo[cl.stories_[s].items[i][0]] = (s, *verdict)
         moves = [(a, vec, s, *memo[a][1]) for s, _, a, vec in members if memo[a][1] is not None]

@@ -147,6 +147,17 @@ class StoryClusterer:
             article of a story of at most ``refine_size`` moves to another story when that reaches
             ``refine_min_p`` (None: ``join_threshold``) and leads its own story without it by
             ``refine_margin``.
+        refine_single_p: After the repair passes, an article that is still a story by itself
+            (linked to none) moves to its best story at this join probability (None: off), when
+            that story leads the runner-up ``refine_single_lead`` times (:func:`.refine.refine_pass`
+            over single-article stories only). NeuS val's fragments (one event told by three
+            outlets in different words) reach their own story at join probabilities near
+            0.02-0.1, under any join bar, but that story often leads the rest by far. Measured
+            (session 11, docs/clustering.md): 0.03 and lead 5 lift NeuS val 0.9180 -> 0.9209,
+            ECB+ CV 0.9230 -> 0.9238, mixed dev 0.9205 -> 0.9228, mixed big 0.8149 -> 0.8145
+            (inside its spread); lead 4 gave NeuS 0.9221 but mixed big 0.8137; applied inside
+            refine's own rounds it cost wikiref220 0.7467 -> 0.7075 (a moved report blocked
+            the other passes' moves and merges).
         refine_keeps_headlines: ...except an item that carries a headline only
             (:func:`.refine.headline_only`): with it moved, the dated headline stream (UCI) fell
             below its pin.
@@ -213,6 +224,8 @@ class StoryClusterer:
         identity_separation: float = 0.85,
         identity_min_part: int = 3,
         identity_share: float = 0.4,
+        refine_single_p: float | None = 0.03,
+        refine_single_lead: float = 5.0,
     ) -> None:
         self.window_days = window_days
         self.join_threshold = join_threshold
@@ -249,6 +262,7 @@ class StoryClusterer:
         self.one_sided_size, self.one_sided_p = one_sided_size, one_sided_p
         self.refine_keeps_headlines = refine_keeps_headlines
         self.identity_separation, self.identity_min_part, self.identity_share = identity_separation, identity_min_part, identity_share
+        self.refine_single_p, self.refine_single_lead = refine_single_p, refine_single_lead
         self.idf = idf  # None: the committed table (IDF_FILE)
         self.idf_ = idf or default_idf()
         self.name_weights_: dict[str, float] = {}
@@ -501,6 +515,11 @@ class StoryClusterer:
                             keep_headlines=self.refine_keeps_headlines)
             if self.one_sided_size > 0:
                 one_sided_pass(self, touched, self.one_sided_size, self.one_sided_p, searched)
+            if self.refine_rounds > 0 and self.refine_single_p is not None:
+                # what the passes above left alone: lone articles, at their own bar (stories of
+                # more members are not looked at: max_size 1, and a bar no probability reaches)
+                refine_pass(self, touched, self.refine_rounds, math.inf, math.inf, 1, keep_headlines=self.refine_keeps_headlines,
+                            single=(self.refine_single_p, self.refine_single_lead))
             if self.split_min_part > 0:
                 self._split_pass(touched)
         return {old: new for old, new in self.merges_.items() if before.get(old) != new}
