@@ -107,26 +107,6 @@ def _less(total: dict[str, float], part: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def propose(cl: Any, stories: list[str], margin: float, min_p: float, max_size: int = 64,
-            keep_headlines: bool = False, single: tuple[float, float] | None = None) -> list[tuple[str, Any, str, str, float, float]]:
-    """The moves one round makes: (article, vector, from story, to story, p there, p at home),
-    for the members of stories of at most ``max_size`` articles (``keep_headlines``: not those
-    carrying a headline only, see :func:`headline_only`)."""
-    targets = _linked_into(cl)
-    moves = []
-    for s, i, article, vec in _members(cl, stories, max_size):
-        verdict = _judge(cl, s, i, margin, min_p, targets, keep_headlines, single=single)[0]
-        if verdict is not None:
-            moves.append((article, vec, s, *verdict))
-    return moves
-
-
-def headline_only(vec: ArticleVector) -> bool:
-    """A headline without a body: it carries too little to be re-decided against the stories that
-    grew around it (moving them lowered the dated headline stream, UCI, 0.6237 -> 0.6109)."""
-    return vec.headline
-
-
 def _members(cl: Any, stories: list[str], max_size: int) -> list[tuple[str, int, str, ArticleVector]]:
     """(story, position, article, vector) of every member refine looks at."""
     out = []
@@ -152,7 +132,7 @@ def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[st
     scored again."""
     st = cl.stories_[s]
     _, vec = st.items[i]
-    if (st.size == 1 and s in targets) or (keep_headlines and headline_only(vec)):
+    if (st.size == 1 and s in targets) or (keep_headlines and vec.headline):
         return (None, *_NO_SEARCH)
     if prior is None:
         _, sparse, dense, cut, dense_cut = cl._search(vec)
@@ -349,7 +329,8 @@ def apply_moves(cl: Any, moves: list[tuple[str, Any, str, str, float, float]]) -
 
 def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: float, max_size: int = 64,
                 keep_headlines: bool = False, single: tuple[float, float] | None = None) -> int:
-    """Up to ``rounds`` rounds of :func:`propose` + :func:`apply_moves` over ``stories`` (and the
+    """Up to ``rounds`` rounds of moves (each member judged by :func:`_judge`, the round's moves
+    chosen by :func:`_accepted`) applied by :func:`apply_moves` over ``stories`` (and the
     stories that change); returns the number of moves made. Later rounds judge again only what
     may come out otherwise (the same decisions as proposing afresh): a member whose search,
     story and candidates stayed as they were keeps its verdict; one whose search returns the
@@ -418,9 +399,7 @@ def one_sided_pass(cl: Any, stories: list[str], max_size: int, min_back: float,
             vec = cl._story_vector(cl.stories_[s])
             f = found[s]
             again = [c for c in dict.fromkeys([*f[1], *f[2]]) if c != s and c in changed and cl._open(cl.stories_[c], vec.when)]
-            if again:
-                x = cl._features(vec, again)
-                kept += [(float(p), c, float(row[1]), row) for c, p, row in zip(again, cl.model.predict(x), x)]
+            kept += cl._scored(vec, again)
             best[s] = max(kept, key=lambda t: (t[0], t[1])) if kept else (0.0, None, 0.0, None)
     best.update(cl._best_partners([s for s in todo if s not in best]))
     pairs = []
@@ -447,4 +426,4 @@ def one_sided_pass(cl: Any, stories: list[str], max_size: int, min_back: float,
     return made
 
 
-__all__ = ["refine_pass", "propose", "apply_moves", "one_sided_pass", "two_groups", "headline_only", "snapshot", "changed_since"]
+__all__ = ["refine_pass", "apply_moves", "one_sided_pass", "two_groups", "snapshot", "changed_since"]

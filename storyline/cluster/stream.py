@@ -159,8 +159,8 @@ class StoryClusterer:
             refine's own rounds it cost wikiref220 0.7467 -> 0.7075 (a moved report blocked
             the other passes' moves and merges).
         refine_keeps_headlines: ...except an item that carries a headline only
-            (:func:`.refine.headline_only`): with it moved, the dated headline stream (UCI) fell
-            below its pin.
+            (``ArticleVector.headline``: a title, no text): with it moved, the dated headline
+            stream (UCI) fell below its pin (0.6237 -> 0.6109).
         one_sided_size: :func:`.refine.one_sided_pass` for stories of at most this many articles
             (0: off), when the partner's probability back reaches ``one_sided_p``.
         merge_apart_size: Two stories that each hold at least this many articles never merge at
@@ -449,10 +449,15 @@ class StoryClusterer:
         every candidate's (probability, story, cosine, row)."""
         vec = self._story_vector(self.stories_[story])
         cands, *search = self._search(vec)
-        x = self._features(vec, cands)
-        probs = self.model.predict(x) if len(cands) else np.zeros(0)
-        found = [(float(p), c, float(row[1]), row) for c, p, row in zip(cands, probs, x) if c != story]
+        found = self._scored(vec, [c for c in cands if c != story])
         return (max(found, key=lambda t: (t[0], t[1])) if found else (0.0, None, 0.0, None)), (*search, found)
+
+    def _scored(self, vec: ArticleVector, stories: list[str]) -> list[tuple[float, str, float, np.ndarray]]:
+        """(join probability, story, embedding cosine, feature row) of ``vec`` against each story."""
+        if not stories:
+            return []
+        x = self._features(vec, stories)
+        return [(float(p), c, float(row[1]), row) for c, p, row in zip(stories, self.model.predict(x), x)]
 
     def _best_partners(self, stories: list[str], searched: dict[str, Any] | None = None) -> dict[str, tuple[float, str | None, float, np.ndarray | None]]:
         """:meth:`_best_partner` of every story (and into ``searched``, what each search depended
