@@ -72,7 +72,8 @@ class StoryState:
     # caches for the feature computation, rebuilt on demand after add()
     unit_: np.ndarray | None = field(default=None, repr=False, compare=False)
     member_dense_: np.ndarray | None = field(default=None, repr=False, compare=False)
-    core_: tuple[dict[str, float], set[str]] | None = field(default=None, repr=False, compare=False)
+    member_terms_: dict[str, list[tuple[int, float]]] | None = field(default=None, repr=False, compare=False)
+    core_: tuple[dict[str, float], float, set[str]] | None = field(default=None, repr=False, compare=False)
 
     def add(self, vec: ArticleVector, article_id: str = "") -> None:
         self.absorb(StoryState(self.id, 1, vec.terms, vec.entities, vec.title, vec.dense, vec.when, vec.when, loose=vec.loose,
@@ -83,7 +84,7 @@ class StoryState:
     def absorb(self, other: "StoryState") -> None:
         """Fold ``other`` (one new article's state, or a story that turned out to be this one) in;
         ``other`` is only read."""
-        self.unit_ = self.member_dense_ = self.core_ = None
+        self.unit_ = self.member_dense_ = self.member_terms_ = self.core_ = None
         self.size += other.size
         self.loose = self.loose and other.loose
         if self.items is not None and other.items is not None and self.size <= _SPLIT_ITEMS:
@@ -132,6 +133,17 @@ class StoryState:
             rows = [d for _, d in self.members if d is not None]
             self.member_dense_ = np.vstack(rows) if rows else None
         return self.member_dense_
+
+    def member_terms(self) -> dict[str, list[tuple[int, float]]]:
+        """The members' terms as an inverted index: term -> (member position, weight) of each
+        member holding it (for :func:`.features.max_sparse_dot`)."""
+        if self.member_terms_ is None:
+            index: dict[str, list[tuple[int, float]]] = {}
+            for j, (terms, _) in enumerate(self.members):
+                for w, v in terms.items():
+                    index.setdefault(w, []).append((j, v))
+            self.member_terms_ = index
+        return self.member_terms_
 
 
 __all__ = ["StoryState"]

@@ -27,7 +27,7 @@ from ..models import Article
 from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import resolve, story_id_for
-from .features import TIME_CUES, ArticleVector, IdfTable, default_idf, represent, sparse_dot
+from .features import TIME_CUES, ArticleVector, IdfTable, default_idf, max_sparse_dot, represent, sparse_dot
 from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
     _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, ApartWhenBig, JoinModel, load_models, merge_row,
@@ -48,14 +48,16 @@ def _match(a: frozenset[str] | set[str], b: set[str]) -> float:
     return 1.0 if a & b else -1.0
 
 
-def _who(names: dict[str, float], story_names: dict[str, int], core: dict[str, float]) -> tuple[float, float]:
+def _who(names: dict[str, float], names_total: float, story_names: dict[str, int], core: dict[str, float],
+         core_total: float) -> tuple[float, float]:
     """How far an article and a story name the same participants: the weighted share of the
-    article's names (``names``: name -> weight) the story names, and of the story's core names
-    (named by at least half its members) the article names; 0 when either names nobody."""
+    article's names (``names``: name -> weight, summing to ``names_total``) the story names, and
+    of the story's core names (named by at least half its members; ``core``, summing to
+    ``core_total``) the article names; 0 when either names nobody."""
     if not names or not story_names:
         return 0.0, 0.0
-    share = math.fsum(w for n, w in names.items() if n in story_names) / math.fsum(names.values())
-    story_share = math.fsum(w for n, w in core.items() if n in names) / math.fsum(core.values())
+    share = math.fsum(map(names.__getitem__, names.keys() & story_names.keys())) / names_total
+    story_share = math.fsum(map(core.__getitem__, core.keys() & names.keys())) / core_total
     return share, story_share
 
 
@@ -65,6 +67,7 @@ def _core(counts: dict[str, int], size: int) -> set[str]:
     return {k for k, c in counts.items() if 2 * c >= size} or set(counts)
 
 
+_RANKED = any(f in FEATURES for f in ("rank_sparse", "rank_dense", "dense_margin", "best_margin"))  # need the other rows
 _PARALLEL_SEARCH = 2000  # stories to search before forked helpers pay off (a fork costs ~50 ms)
 _SEARCHING: "tuple[StoryClusterer, Callable[[StoryClusterer, Any], Any]] | None" = None  # what a forked helper runs
 
@@ -320,32 +323,41 @@ class StoryClusterer:
         return self._feature_rows(vec, [self.stories_[s] for s in stories])
 
     def _feature_rows(self, vec: ArticleVector, states: list[StoryState]) -> np.ndarray:
-        rows = []
+        """The :data:`ALL_FEATURES` rows of ``vec`` against each story, cut to :data:`FEATURES`."""
         names = {n: self._name_weight(n) for n in vec.names}
-        for st in states:
-            core_names, core_figures = self._core_of(st)
-            sp = sparse_dot(vec.terms, st.terms) / st.norms[0]
-            dn = m_dn = 0.0
-            if vec.dense is not None and st.dense is not None:
-                dn = float(st.unit_dense() @ vec.dense)  # type: ignore[operator]
-            members = st.member_dense() if vec.dense is not None else None
-            if members is not None:
-                m_dn = float((members @ vec.dense).max())
-            en = sparse_dot(vec.entities, st.entities) / st.norms[1]
-            ti = sparse_dot(vec.title, st.title) / st.norms[2]
-            m_sp = max((sparse_dot(vec.terms, t) for t, _ in st.members), default=0.0)
-            rows.append([sp, dn, en, ti, sp * dn, math.log1p(min(st.size, 10)), float(vec.short), 0.0, 0.0, 0.0, 0.0,
-                         math.log1p(len(vec.entities)), m_sp, m_dn,
-                         *(_match(getattr(vec, cue), getattr(st, cue)) for cue in TIME_CUES),
-                         *_who(names, st.names, core_names), _match(vec.figures, core_figures)])
+        names_total = math.fsum(names.values())
+        rows = [self._feature_row(vec, st, names, names_total) for st in states]
         x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ALL_FEATURES))
-        if len(rows):
+        if len(rows) and _RANKED:  # the rank and margin columns, when the model uses them
             for col, src in ((7, 0), (8, 1)):
                 x[np.argsort(-x[:, src], kind="stable"), col] = np.minimum(np.arange(len(rows)), 5)
             for col, src in ((9, 1), (10, 0)):
                 ranked = np.sort(x[:, src])[::-1]
                 x[:, col] = x[:, src] - ranked[1 if len(rows) > 1 else 0]
         return x[:, _COLUMNS]
+
+    def _feature_row(self, vec: ArticleVector, st: StoryState, names: dict[str, float], names_total: float) -> list[float]:
+        """One story's :data:`ALL_FEATURES` row (the rank and margin columns 0: they depend on
+        the other candidates); ``names``: the vector's names with their weights, and their sum."""
+        core_names, core_total, core_figures = self._core_of(st)
+        sp_dot = sparse_dot(vec.terms, st.terms)
+        sp = sp_dot / st.norms[0]
+        dn = m_dn = 0.0
+        if vec.dense is not None and st.dense is not None:
+            dn = float(st.unit_dense() @ vec.dense)  # type: ignore[operator]
+        members = st.member_dense() if vec.dense is not None else None
+        if members is not None:
+            m_dn = float((members @ vec.dense).max())
+        en = sparse_dot(vec.entities, st.entities) / st.norms[1]
+        ti = sparse_dot(vec.title, st.title) / st.norms[2]
+        if len(st.members) == 1 and st.members[0][0] == st.terms:  # a lone member is the centroid
+            m_sp = sp_dot
+        else:
+            m_sp = max_sparse_dot(vec.terms, st.member_terms(), len(st.members))
+        return [sp, dn, en, ti, sp * dn, math.log1p(min(st.size, 10)), float(vec.short), 0.0, 0.0, 0.0, 0.0,
+                math.log1p(len(vec.entities)), m_sp, m_dn, _match(vec.days, st.days), _match(vec.years, st.years),
+                _match(vec.months, st.months), *_who(names, names_total, st.names, core_names, core_total),
+                _match(vec.figures, core_figures)]
 
     def _name_weight(self, name: str) -> float:
         """A name's weight: the IDF of its last word (remembered per name; a cache of a fixed
@@ -357,10 +369,12 @@ class StoryClusterer:
             w = self.name_weights_[name] = self.idf_[name.rsplit(" ", 1)[-1]]
         return w
 
-    def _core_of(self, st: StoryState) -> tuple[dict[str, float], set[str]]:
-        """The story's core names (with weights) and core figures, cached until it changes."""
+    def _core_of(self, st: StoryState) -> tuple[dict[str, float], float, set[str]]:
+        """The story's core names (with weights, and their sum) and core figures, cached until it
+        changes."""
         if st.core_ is None:
-            st.core_ = ({n: self._name_weight(n) for n in _core(st.names, st.size)}, _core(st.figures, st.size))
+            names = {n: self._name_weight(n) for n in _core(st.names, st.size)}
+            st.core_ = (names, math.fsum(names.values()), _core(st.figures, st.size))
         return st.core_
 
     def score(self, vec: ArticleVector) -> tuple[list[str], np.ndarray, np.ndarray]:
