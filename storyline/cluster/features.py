@@ -178,18 +178,4 @@ def sparse_dot(a: dict[str, float], b: dict[str, float]) -> float:
 
 
 
-def max_sparse_dot(a: dict[str, float], index: dict[str, list[tuple[int, float]]], n: int) -> float:
-    """The largest :func:`sparse_dot` of ``a`` with ``n`` sparse vectors given as an inverted index
-    (term -> (vector position, weight)); 0 when ``n`` is 0. Each dot product sums the same products
-    with ``fsum``, so the result is :func:`sparse_dot`'s to the bit."""
-    if n == 0:
-        return 0.0
-    products: list[list[float]] = [[] for _ in range(n)]
-    for w in a.keys() & index.keys():
-        x = a[w]
-        for j, v in index[w]:
-            products[j].append(x * v)
-    return max(map(math.fsum, products))
-
-
-__all__ = ["names_in", "figures_in", "ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "max_sparse_dot", "time_cues", "TIME_CUES", "MODELS_DIR"]
+__all__ = ["names_in", "figures_in", "ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "time_cues", "TIME_CUES", "MODELS_DIR"]

@@ -72,7 +72,7 @@ class StoryState:
     # caches for the feature computation, rebuilt on demand after add()
     unit_: np.ndarray | None = field(default=None, repr=False, compare=False)
     member_dense_: np.ndarray | None = field(default=None, repr=False, compare=False)
-    member_terms_: dict[str, list[tuple[int, float]]] | None = field(default=None, repr=False, compare=False)
+    member_terms_: dict[str, int] | None = field(default=None, repr=False, compare=False)  # see member_dot
     core_: tuple[dict[str, float], float, set[str]] | None = field(default=None, repr=False, compare=False)
 
     def add(self, vec: ArticleVector, article_id: str = "") -> None:
@@ -134,16 +134,26 @@ class StoryState:
             self.member_dense_ = np.vstack(rows) if rows else None
         return self.member_dense_
 
-    def member_terms(self) -> dict[str, list[tuple[int, float]]]:
-        """The members' terms as an inverted index: term -> (member position, weight) of each
-        member holding it (for :func:`.features.max_sparse_dot`)."""
+    def member_dot(self, terms: dict[str, float]) -> float:
+        """The largest :func:`.features.sparse_dot` of ``terms`` with a member's terms (0 without
+        members), to the bit: the same products summed with ``fsum``, found through an index of
+        which members hold each term (a bit mask; cached until the story changes)."""
         if self.member_terms_ is None:
-            index: dict[str, list[tuple[int, float]]] = {}
-            for j, (terms, _) in enumerate(self.members):
-                for w, v in terms.items():
-                    index.setdefault(w, []).append((j, v))
+            index: dict[str, int] = {}
+            for j, (member, _) in enumerate(self.members):
+                for w in member:
+                    index[w] = index.get(w, 0) | 1 << j
             self.member_terms_ = index
-        return self.member_terms_
+        if not self.members:
+            return 0.0
+        products: list[list[float]] = [[] for _ in self.members]
+        for w in terms.keys() & self.member_terms_.keys():
+            x = terms[w]
+            for j in _BITS[self.member_terms_[w]]:
+                products[j].append(x * self.members[j][0][w])
+        return max(map(math.fsum, products))
 
+
+_BITS = [tuple(j for j in range(_MEMBERS) if mask >> j & 1) for mask in range(1 << _MEMBERS)]  # a mask's set bits
 
 __all__ = ["StoryState"]

@@ -27,7 +27,7 @@ from ..models import Article
 from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import resolve, story_id_for
-from .features import TIME_CUES, ArticleVector, IdfTable, default_idf, max_sparse_dot, represent, sparse_dot
+from .features import TIME_CUES, ArticleVector, IdfTable, default_idf, represent, sparse_dot
 from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
     _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, ApartWhenBig, JoinModel, load_models, merge_row,
@@ -353,7 +353,7 @@ class StoryClusterer:
         if len(st.members) == 1 and st.members[0][0] == st.terms:  # a lone member is the centroid
             m_sp = sp_dot
         else:
-            m_sp = max_sparse_dot(vec.terms, st.member_terms(), len(st.members))
+            m_sp = st.member_dot(vec.terms)
         return [sp, dn, en, ti, sp * dn, math.log1p(min(st.size, 10)), float(vec.short), 0.0, 0.0, 0.0, 0.0,
                 math.log1p(len(vec.entities)), m_sp, m_dn, _match(vec.days, st.days), _match(vec.years, st.years),
                 _match(vec.months, st.months), *_who(names, names_total, st.names, core_names, core_total),
