@@ -129,16 +129,15 @@ def checked_date(value: Any, *, now: datetime | None = None) -> tuple[datetime |
     if value is None or value == "":
         return None, ""
     dt = parse_date(value)
-    shown = _shown(value)
     if dt is None:
-        return None, f"date {shown} is not a date; dropped (the item is kept undated)"
+        return None, f"date {_shown(value)} is not a date; dropped (the item is kept undated)"
     latest = (now or datetime.now(timezone.utc)) + FUTURE_SLACK
     try:
         utc = dt.astimezone(timezone.utc)
     except (OverflowError, ValueError):
         utc = None
     if utc is None or not EARLIEST <= utc <= latest:
-        return None, (f"date {shown} is outside {EARLIEST:%Y} to two days from now; dropped "
+        return None, (f"date {_shown(value)} is outside {EARLIEST:%Y} to two days from now; dropped "
                       "(the item is kept undated)")
     return utc, ""
 
