@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-_SPACE = re.compile(r"\s+")
-
 
 def content_hash(title: str, text: str) -> str:
     """Hash of an article's normalized title and text; equal hashes are exact copies."""
-    norm = _SPACE.sub(" ", f"{title}\n{text}".casefold()).strip()
+    norm = " ".join(f"{title}\n{text}".casefold().split())  # runs of white space (\s, str.isspace) as one space
     return hashlib.sha1(norm.encode("utf-8", "surrogatepass")).hexdigest()  # raw input may hold lone surrogates
 
 

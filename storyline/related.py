@@ -367,7 +367,12 @@ def _best(score: np.ndarray, axis: int) -> list[tuple[int, int]]:
         return []
     n = score.shape[axis]
     if n > KEEP:
-        kth = np.take(np.partition(score, n - KEEP, axis=axis), [n - KEEP], axis=axis)
+        ranked = score
+        if axis == 1:  # a window's row, mostly -inf (pairs left out): partition crawls over so many equal
+            # values, so for finding the cut each -inf stands in as a distinct number below every other
+            # (the cut is the same value, or one of them where -inf was: then every finite score is kept)
+            ranked = np.where(score == -np.inf, -1e300 * (1.0 + np.arange(n, dtype=np.float64) / n)[None, :], score)
+        kth = np.take(np.partition(ranked, n - KEEP, axis=axis), [n - KEEP], axis=axis)
         chosen = np.isfinite(score) & (score >= kth)
     else:
         chosen = np.isfinite(score)

@@ -172,6 +172,23 @@ def test_fault_in_preparing_one_item_is_one_error_line(tmp_path, monkeypatch):
     assert "three.jsonl:2" in err.where and "RuntimeError: injected fault" in err.reason
 
 
+def test_reading_skips_only_a_second_prepare_that_would_change_nothing(tmp_path):
+    """A JSONL article is prepared by its reader and again by read_paths; the second is skipped
+    only when it is a no-op (an entity left by decoding one, or a character NFC composes once an
+    invisible one is gone, still change in it)."""
+    tricky = ["&amp;lt;b&amp;gt; tag", "e\u200d\u0301 accent", "Plain title", "a\u00a0b  c\td", "x\u2028y \x1b[1m",
+              "R&D &copy", "caf\u00e9 \u2019quoted\u2019"]
+    lines = [json.dumps({"id": i, "title": t, "text": f"{t} body\n\n  second\r\n"}) for i, t in enumerate(tricky)]
+    got = list(read_paths([write(tmp_path / "t.jsonl", "\n".join(lines) + "\n")], ReadReport()))
+    for art, t in zip(got, tricky, strict=True):
+        twice = prepare(prepare(Article(id=art.id, title=t, text=f"{t} body\n\n  second\r\n")).article).article
+        assert (art.title, art.text, art.content_hash) == (twice.title, twice.text, twice.content_hash)
+        assert prepare(art).article == art or not boundary.is_prepared(art)
+    assert got[0].title == "<b> tag" and got[1].title == "\u00e9 accent"  # what the second prepare still did
+    assert boundary.is_prepared(got[2]) and boundary.is_prepared(got[6])
+    assert not boundary.is_prepared(Article(id="x", title="&lt;b&gt;")) and not boundary.is_prepared(Article(id="x", title=" a"))
+
+
 def test_fault_in_a_reader_stops_that_file_only(tmp_path, monkeypatch):
     def broken(path, report):
         yield Article(id="b1", title="Before the fault", origin=f"{path}:1")

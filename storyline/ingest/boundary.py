@@ -32,6 +32,7 @@ from typing import Any
 from ..errors import InputError
 from ..models import Article, content_hash
 from ..text import clean_text
+from ..text.clean import is_clean
 from .dates import parse_date
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
@@ -46,6 +47,9 @@ _DROP = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uff
 _BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c-\x1f\x85\u2028\u2029]")
 _ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]{0,32}[ -/]{0,8}[@-~]|\][^\x07\x1b]{0,512}(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _SPACES = re.compile(r"\s+")
+# a character clean_string may change (any of the three above; with tab and newline, in one line)
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+_UNSAFE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
 class ItemRefused(InputError):
@@ -67,6 +71,8 @@ def clean_string(value: str, *, single_line: bool = False) -> str:
     """
     if not value:
         return ""
+    if not (_UNSAFE_LINE if single_line else _UNSAFE).search(value):
+        return value
     if "\x1b" in value:
         value = _ESCAPE_SEQUENCE.sub("", value)
     value = _BREAKS.sub("\n", value)
@@ -123,16 +129,15 @@ def checked_date(value: Any, *, now: datetime | None = None) -> tuple[datetime |
     if value is None or value == "":
         return None, ""
     dt = parse_date(value)
-    shown = _shown(value)
     if dt is None:
-        return None, f"date {shown} is not a date; dropped (the item is kept undated)"
+        return None, f"date {_shown(value)} is not a date; dropped (the item is kept undated)"
     latest = (now or datetime.now(timezone.utc)) + FUTURE_SLACK
     try:
         utc = dt.astimezone(timezone.utc)
     except (OverflowError, ValueError):
         utc = None
     if utc is None or not EARLIEST <= utc <= latest:
-        return None, (f"date {shown} is outside {EARLIEST:%Y} to two days from now; dropped "
+        return None, (f"date {_shown(value)} is outside {EARLIEST:%Y} to two days from now; dropped "
                       "(the item is kept undated)")
     return utc, ""
 
@@ -263,6 +268,31 @@ def prepare(article: Article, *, now: datetime | None = None) -> Prepared:
     return Prepared(cleaned, warnings)
 
 
+def is_prepared(article: Article, *, now: datetime | None = None) -> bool:
+    """Whether :func:`prepare` would give ``article`` back unchanged and without a warning, for an
+    article whose ``content_hash`` is its title's and text's (one :func:`prepare` made, its id
+    changed since or not): every field already cleaned, within its cap and checked. Cheaper than
+    :func:`prepare` (plain text passes one scan); ``False`` whenever a field would change, e.g. an
+    entity left by decoding one (``&amp;lt;``)."""
+    if not (article.title or article.text) or not article.id or not isinstance(article.id, str):
+        return False
+    for name, value in (("title", article.title), ("text", article.text), ("source", article.source),
+                        ("author", article.author)):
+        if value and (len(value) > MAX_CHARS[name] or clean_string(value, single_line=name != "text") != value
+                      or not is_clean(value)):
+            return False
+    where = clean_string(str(article.origin), single_line=True)[: MAX_CHARS["origin"]] or "item"
+    language = article.language
+    if (where != article.origin or checked_id(article.id) != article.id
+            or clean_string(language, single_line=True).strip().lower()[: MAX_CHARS["language"]] != language):
+        return False
+    for url in (article.url, article.fetched_url):
+        if url and checked_url(url) != (url, ""):
+            return False
+    return all(value is None or checked_date(value, now=now)[0] is value
+               for value in (article.published, article.fetched_at))
+
+
 def _date_field(value: datetime | None, now: datetime | None) -> tuple[datetime | None, str]:
     return (None, "") if value is None else checked_date(value, now=now)
 
@@ -293,8 +323,8 @@ def record_fields(record: dict[str, Any], aliases: dict[str, tuple[str, ...]]) -
 
 
 __all__ = ["EARLIEST", "FUTURE_SLACK", "MAX_CHARS", "FieldTypeError", "IdRegistry", "ItemRefused", "Prepared",
-           "checked_date", "checked_id", "checked_url", "clean_string", "coerce_text", "file_key", "namespaced_id",
-           "loads_json", "prepare", "prune_json_depth", "record_fields"]
+           "checked_date", "checked_id", "checked_url", "clean_string", "coerce_text", "file_key", "is_prepared",
+           "namespaced_id", "loads_json", "prepare", "prune_json_depth", "record_fields"]
 
 
 # ---------------------------------------------------------------- JSON at the boundary

@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterable, Iterator
 from ..errors import InputError
 from ..models import Article
 from .base import ReadReport, Reader
-from .boundary import IdRegistry, ItemRefused, checked_date, loads_json, namespaced_id, prepare, record_fields
+from .boundary import (IdRegistry, ItemRefused, checked_date, checked_id, file_key, is_prepared, loads_json, prepare,
+                       record_fields)
 from .inputs import (MAX_ITEMS_PER_FILE, MAX_LINE_BYTES, check_text_file, iter_lines, open_regular,
                      wide_encoding)
 
@@ -142,13 +143,24 @@ def _usable_id(given: Any) -> str | None:
     return str(given) if isinstance(given, str) or given.bit_length() < 128 else None
 
 
-def _item_id(path: Path, number: int, given: Any = None) -> str:
-    """A file's own id under that file (so two files never collide), else one from the line."""
-    usable = _usable_id(given)
-    if usable is not None:
-        return namespaced_id(path, usable)
-    digest = hashlib.sha1(str(path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:8]
-    return f"{path.stem}-{digest}-{number}"
+class _ItemIds:
+    """Ids for the items of one file, its path resolved once for the file (not once per item)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._key: str | None = None
+        self._digest: str | None = None
+
+    def __call__(self, number: int, given: Any = None) -> str:
+        """A file's own id under that file (so two files never collide), else one from the line."""
+        usable = _usable_id(given)
+        if usable is not None:
+            if self._key is None:
+                self._key = file_key(self.path)
+            return f"{self._key}:{checked_id(usable)}"  # namespaced_id(path, usable)
+        if self._digest is None:
+            self._digest = hashlib.sha1(str(self.path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        return f"{self.path.stem}-{self._digest}-{number}"
 
 
 def _given_id(record: dict[str, Any]) -> Any:
@@ -174,7 +186,7 @@ def article_from_record(record: dict[str, Any], *, item_id: str, origin: str) ->
 
 
 def _record_article(path: Path, record: dict[str, Any], number: int, where: str, report: ReadReport,
-                    ids: IdRegistry) -> Article | None:
+                    ids: IdRegistry, item_ids: _ItemIds) -> Article | None:
     fields, date, warnings = record_fields(record, _FIELD_ALIASES)
     published, problem = checked_date(date)
     for warning in warnings + ([problem] if problem else []):
@@ -182,7 +194,7 @@ def _record_article(path: Path, record: dict[str, Any], number: int, where: str,
     given = _given_id(record)
     if given is not None and _usable_id(given) is None:
         report.warn(where, "field 'id' is not a string or number; the line number is used instead")
-    article = prepare(Article(id=_item_id(path, number, given), published=published, origin=where, **fields)).article
+    article = prepare(Article(id=item_ids(number, given), published=published, origin=where, **fields)).article
     item_id, problem = ids.check(article.id, where, article.content_hash)
     if problem:
         report.warn(where, problem)
@@ -196,13 +208,14 @@ def read_plain_text(path: Path, report: ReadReport) -> Iterator[Article]:
     """Each non-empty line an item; a short line without closing punctuation is a headline."""
     from ..text import clean_text
 
+    item_ids = _ItemIds(path)
     for number, line in _decoded_lines(path, report):
         line = clean_text(line)
         if not line:
             continue
         is_headline = len(line.split()) <= _HEADLINE_MAX_WORDS and not line.endswith(_CLOSING)
         yield Article(
-            id=_item_id(path, number),
+            id=item_ids(number),
             title=line if is_headline else "",
             text="" if is_headline else line,
             origin=f"{path}:{number}",
@@ -212,10 +225,10 @@ def read_plain_text(path: Path, report: ReadReport) -> Iterator[Article]:
 def read_jsonl(path: Path, report: ReadReport) -> Iterator[Article]:
     """One JSON object per line with ``title``, ``text`` and optional ``url``, ``source``,
     ``published``, ``id`` (ids are kept under the file's name; a repeated one is reported)."""
-    ids = IdRegistry()
+    ids, item_ids = IdRegistry(), _ItemIds(path)
     for number, record in json_records(_decoded_lines(path, report), str(path), report):
         where = f"{path}:{number}"
-        article = guarded(report, where, lambda: _record_article(path, record, number, where, report, ids))
+        article = guarded(report, where, lambda: _record_article(path, record, number, where, report, ids, item_ids))
         if article is not None:
             yield article
 
@@ -276,7 +289,7 @@ def read_csv(path: Path, report: ReadReport) -> Iterator[Article]:
     lines = _CsvLines(iter(_decoded_lines(path, report)))
     reader = csv.reader(lines, dialect=dialect)
     header: list[str] | None = None
-    ids = IdRegistry()
+    ids, item_ids = IdRegistry(), _ItemIds(path)
     while True:
         lines.start()
         try:
@@ -312,7 +325,7 @@ def read_csv(path: Path, report: ReadReport) -> Iterator[Article]:
             continue
         record = dict(zip(header, row))
         number = span[0][0] if span else reader.line_num
-        article = guarded(report, where, lambda: _record_article(path, record, number, where, report, ids))
+        article = guarded(report, where, lambda: _record_article(path, record, number, where, report, ids, item_ids))
         if article is not None:
             yield article
 
@@ -364,6 +377,7 @@ READERS.update({
     ".warc.gz": read_warc_file,
 })
 _ITEM_LIST_READERS = (read_plain_text, read_jsonl, read_csv, read_json)
+_PREPARING_READERS = (read_jsonl, read_csv)  # every article they give passed prepare (_record_article)
 
 
 def _empty(path: Path, reader: Reader) -> bool:
@@ -462,7 +476,9 @@ def read_paths(paths: Iterable[str | Path], report: ReadReport | None = None) ->
                 report.error(str(path), f"reading stopped after {count} item(s) ({type(exc).__name__}: "
                                         f"{_short(exc)}); the rest of this file was not read")
                 break
-            prepared = _prepared(article, report)
+            # the record readers prepare each article (its id may change after): a second prepare
+            # only costs, unless it would still change something
+            prepared = article if reader in _PREPARING_READERS and is_prepared(article) else _prepared(article, report)
             if prepared is None:
                 continue
             count += 1
