@@ -177,5 +177,4 @@ def sparse_dot(a: dict[str, float], b: dict[str, float]) -> float:
     return math.fsum([a[w] * b[w] for w in a.keys() & b.keys()])
 
 
-
 __all__ = ["names_in", "figures_in", "ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "time_cues", "TIME_CUES", "MODELS_DIR"]

@@ -205,10 +205,10 @@ def file_key(path: Path) -> str:
     return f"{clean_string(path.stem, single_line=True)[:40]}-{digest}"
 
 
-def namespaced_id(path: Path, given: str) -> str:
+def namespaced_id(path: Path, given: str, *, key: str | None = None) -> str:
     """``given`` (an id a file assigned) under that file, so two exports that both number from 1
-    never collide."""
-    return f"{file_key(path)}:{checked_id(given)}"
+    never collide; ``key``: the file's :func:`file_key`, when the caller already has it."""
+    return f"{key or file_key(path)}:{checked_id(given)}"
 
 
 class IdRegistry:

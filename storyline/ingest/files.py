@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..errors import InputError
 from ..models import Article
 from .base import ReadReport, Reader
-from .boundary import (IdRegistry, ItemRefused, checked_date, checked_id, file_key, is_prepared, loads_json, prepare,
+from .boundary import (IdRegistry, ItemRefused, checked_date, file_key, is_prepared, loads_json, namespaced_id, prepare,
                        record_fields)
 from .inputs import (MAX_ITEMS_PER_FILE, MAX_LINE_BYTES, check_text_file, iter_lines, open_regular,
                      wide_encoding)
@@ -157,7 +157,7 @@ class _ItemIds:
         if usable is not None:
             if self._key is None:
                 self._key = file_key(self.path)
-            return f"{self._key}:{checked_id(usable)}"  # namespaced_id(path, usable)
+            return namespaced_id(self.path, usable, key=self._key)
         if self._digest is None:
             self._digest = hashlib.sha1(str(self.path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:8]
         return f"{self.path.stem}-{self._digest}-{number}"
