@@ -95,9 +95,10 @@ def headline_features(view: "StoryView", options: Sequence[tuple[int, str, bool]
     # a word is in the other titles when a titled article other than i holds it: counted, not a
     # union of the others per article (quadratic: 3.5 GB for a story of 6,773 articles)
     in_titles = Counter(w for j in titled for w in view.title_bags[j])
+    place = {i: k for k, i in enumerate(rank)}
     for i in titled:
         text_bag = view.text_bags[i] if view.text_bags else set(bag(view.articles[i].text))
-        per_article[i] = (view.title_bags[i], view.others(i, view.item_bags[i]), text_bag, float(rank.index(i)))
+        per_article[i] = (view.title_bags[i], view.others(i, view.item_bags[i]), text_bag, float(place[i]))
     for n, (i, title, part) in enumerate(options):
         raw = view.articles[i].title.strip()
         words = title.split()

@@ -69,19 +69,10 @@ def _most_shared(bags: Sequence[set[str]], items: Sequence[set[str]]) -> list[in
     n = len(items)
     if n <= _PAIRWISE:
         return [max((len(bags[i] & items[j]) for j in range(n) if j != i), default=0) for i in range(n)]
-    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import CountVectorizer
 
-    vocab: dict[str, int] = {}
-
-    def csr(sets: Sequence[set[str]]) -> Any:
-        rows = [[vocab.setdefault(w, len(vocab)) for w in s] for s in sets]
-        ptr = np.cumsum([0, *map(len, rows)])
-        cols = np.fromiter((c for r in rows for c in r), dtype=np.int64, count=int(ptr[-1]))
-        return cols, ptr
-
-    (xc, xp), (bc, bp) = csr(items), csr(bags)
-    x = csr_matrix((np.ones(len(xc), dtype=np.int32), xc, xp), shape=(n, len(vocab)))
-    b = csr_matrix((np.ones(len(bc), dtype=np.int32), bc, bp), shape=(n, len(vocab)))
+    words = CountVectorizer(analyzer=list, binary=True, dtype=np.int32).fit(items)  # a word no item holds shares nothing
+    x, b = words.transform(items), words.transform(bags)
     out: list[int] = []
     for lo in range(0, n, _CHUNK):
         shared = (b[lo : lo + _CHUNK] @ x.T).toarray()
