@@ -1,0 +1,110 @@
+"""`storyline serve --workers N`: several server processes on one port, as a user starts them."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from storyline.web.server import free_port
+
+from conftest import ROOT, run_cli
+
+TOKEN = "processes-test-token"
+
+
+def server_processes(pid: int) -> set[int]:
+    """The spawned server processes under uvicorn's supervisor ``pid`` (not its resource tracker)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.add(int(child))
+            except FileNotFoundError:
+                pass
+    return found
+
+
+@pytest.fixture
+def demo_store(data_dir: Path) -> Path:
+    done = run_cli("demo", "--data-dir", str(data_dir), "--no-serve")
+    assert done.returncode == 0, done.stderr
+    return data_dir
+
+
+def start(data_dir: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), STORYLINE_EDITOR_TOKEN=TOKEN)
+    proc = subprocess.Popen([sys.executable, "-m", "storyline", "serve", "--data-dir", str(data_dir),
+                             "--port", str(port), *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the server did not answer within 60 s")
+
+
+def fresh_get(url: str) -> httpx.Response:
+    """One request on its own connection, so that either process may take it."""
+    with httpx.Client(timeout=10) as client:
+        return client.get(url, headers={"Connection": "close"})
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="counts the server's processes through /proc")
+def test_two_processes_serve_and_see_each_others_edits(demo_store: Path) -> None:
+    proc, url = start(demo_store, "--workers", "2")
+    try:
+        deadline = time.monotonic() + 30
+        while len(server_processes(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = server_processes(proc.pid)
+        assert len(workers) == 2
+
+        sid = fresh_get(url + "/api/stories").json()["stories"][0]["id"]
+        before = [fresh_get(f"{url}/api/stories/{sid}").json()["headline"] for _ in range(12)]
+        assert len(set(before)) == 1  # both processes answer the same, and now both have it cached
+        pages = [fresh_get(f"{url}/stories/{sid}") for _ in range(4)]
+        assert all(p.status_code == 200 and "Pinned across processes" not in p.text for p in pages)
+
+        with httpx.Client(timeout=30) as client:
+            r = client.post(f"{url}/api/stories/{sid}/pin", json={"headline": "Pinned across processes"},
+                            headers={"Authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 200, r.text
+
+        after = [fresh_get(f"{url}/api/stories/{sid}").json()["headline"] for _ in range(12)]
+        assert after == ["Pinned across processes"] * 12  # no process serves its cached copy from before the pin
+        assert all("Pinned across processes" in fresh_get(f"{url}/stories/{sid}").text for _ in range(4))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    assert code == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)  # SIGTERM stopped the workers too
+
+
+def test_worker_count_is_checked_by_name(demo_store: Path) -> None:
+    done = run_cli("serve", "--data-dir", str(demo_store), "--workers", "0")
+    assert done.returncode == 2
+    assert "--workers" in done.stderr and "must be 1 or more" in done.stderr
+
+
+def test_bad_store_fails_once_before_any_process_starts(tmp_path: Path) -> None:
+    not_a_db = tmp_path / "data"
+    not_a_db.mkdir()
+    (not_a_db / "storyline.db").write_bytes(b"this is not a database" * 100)
+    done = run_cli("serve", "--data-dir", str(not_a_db), "--port", str(free_port()), "--workers", "2", timeout=60)
+    assert done.returncode != 0
+    assert "storyline.db" in done.stderr and "file is not a database" in done.stderr
+    assert "Traceback" not in done.stderr and "Started parent process" not in done.stderr
