@@ -49,6 +49,15 @@ def build_demo(data_dir: Path) -> list[str]:
     return ids
 
 
+def listening(port: int) -> int:
+    """Listening TCP sockets on ``port`` (Linux's /proc/net/tcp; elsewhere assume all)."""
+    try:
+        rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return 1 << 30
+    return sum(1 for r in rows if r.split()[1].endswith(f":{port:04X}") and r.split()[3] == "0A")
+
+
 def start_server(data_dir: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "storyline", "serve", "--data-dir", str(data_dir),
                              "--port", str(port), "--workers", str(workers)],
@@ -56,7 +65,8 @@ def start_server(data_dir: Path, port: int, workers: int = 1) -> subprocess.Pope
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/outlets", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/api/outlets", timeout=1).status_code == 200 \
+                    and listening(port) >= workers:  # every process up, or the first takes all the connections
                 return proc
         except httpx.HTTPError:
             time.sleep(0.1)

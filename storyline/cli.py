@@ -527,8 +527,7 @@ def _serve(settings: Settings, host: str, port: int, processes: int = 1) -> int:
     except ImportError:
         _warn("the web interface is not available in this build")
         return EXIT_FAILED
-    serve(settings, host=host, port=port, processes=processes)
-    return EXIT_OK
+    return EXIT_OK if serve(settings, host=host, port=port, processes=processes) == 0 else EXIT_FAILED
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -31,6 +31,12 @@ def server_processes(pid: int) -> set[int]:
     return found
 
 
+def listeners(port: int) -> int:
+    """Listening TCP sockets on ``port`` (from /proc/net/tcp: state 0A is LISTEN)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for r in rows if r.split()[1].endswith(f":{port:04X}") and r.split()[3] == "0A")
+
+
 @pytest.fixture
 def demo_store(data_dir: Path) -> Path:
     done = run_cli("demo", "--data-dir", str(data_dir), "--no-serve")
@@ -67,11 +73,16 @@ def fresh_get(url: str) -> httpx.Response:
 def test_two_processes_serve_and_see_each_others_edits(demo_store: Path) -> None:
     proc, url = start(demo_store, "--workers", "2")
     try:
+        port = int(url.rsplit(":", 1)[1])
         deadline = time.monotonic() + 30
-        while len(server_processes(proc.pid)) < 2 and time.monotonic() < deadline:
+        while (len(server_processes(proc.pid)) < 2 or listeners(port) < 2) and time.monotonic() < deadline:
             time.sleep(0.1)
         workers = server_processes(proc.pid)
         assert len(workers) == 2
+        assert listeners(port) == 2  # a socket each, so the kernel spreads the connections
+
+        second = run_cli("serve", "--data-dir", str(demo_store), "--port", str(port), "--workers", "2")
+        assert second.returncode == 1 and "already listening" in second.stderr  # not sharing the port silently
 
         sid = fresh_get(url + "/api/stories").json()["stories"][0]["id"]
         before = [fresh_get(f"{url}/api/stories/{sid}").json()["headline"] for _ in range(12)]
@@ -108,3 +119,32 @@ def test_bad_store_fails_once_before_any_process_starts(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "storyline.db" in done.stderr and "file is not a database" in done.stderr
     assert "Traceback" not in done.stderr and "Started parent process" not in done.stderr
+
+
+def test_each_process_socket_gets_no_delay_on_its_connections() -> None:
+    """asyncio sets TCP_NODELAY only on sockets that say they are TCP; without it a response
+    written in two parts waits for the client's delayed ACK (about 40 ms)."""
+    import asyncio
+    import socket
+
+    from storyline.web.processes import listening_socket
+
+    async def accepted_nodelay() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listening_socket("127.0.0.1", 0))
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return await asyncio.wait_for(seen, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(accepted_nodelay()) != 0
