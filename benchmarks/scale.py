@@ -17,7 +17,7 @@ for scoring; the engine never reads them.
 
 Usage:
   python benchmarks/scale.py [--sizes 10000 100000] [--million] [--rate 200] [--cached-rate 500]
-                             [--seconds 10] [--cache-dir DIR] [--build-only] [--json]
+                             [--seconds 10] [--server-workers N] [--cache-dir DIR] [--build-only] [--json]
 Bars (issue 20): at 100k articles, uncached story page, front page and API story p99 <= 50 ms at
 200 requests/s offered; cached story page p99 <= 50 ms at 500 requests/s.
 """
@@ -307,14 +307,15 @@ async def serial(client: Any, path_for: Callable[[int], str], n: int = 100) -> d
     return {"serial_p50_ms": round(percentile(took, 50), 2), "serial_p99_ms": round(percentile(took, 99), 2)}
 
 
-def serve_and_measure(data_dir: Path, rate: float, cached_rate: float, seconds: float) -> dict[str, dict[str, float]]:
+def serve_and_measure(data_dir: Path, rate: float, cached_rate: float, seconds: float,
+                      workers: int = 1) -> dict[str, dict[str, float]]:
     from web import start_server  # benchmarks/web.py
 
     from storyline.web.server import free_port
 
     sample = sample_ids(data_dir)
     port = free_port()
-    proc = start_server(data_dir, port)
+    proc = start_server(data_dir, port, workers)
     try:
         return asyncio.run(measure(port, sample, rate, cached_rate, seconds))
     finally:
@@ -322,7 +323,8 @@ def serve_and_measure(data_dir: Path, rate: float, cached_rate: float, seconds: 
         proc.wait(timeout=10)
 
 
-def print_table(size: int, build: dict[str, Any], pages: dict[str, dict[str, float]] | None, counts: dict[str, int]) -> None:
+def print_table(size: int, build: dict[str, Any], pages: dict[str, dict[str, float]] | None, counts: dict[str, int],
+                workers: int = 1) -> None:
     print(f"\n== {counts.get('articles', 0):,} articles: {counts.get('stories', 0):,} stories, "
           f"{counts.get('originals', 0):,} originals; database {build['db_mb']} MB ==")
     if build.get("replicated"):
@@ -332,6 +334,7 @@ def print_table(size: int, build: dict[str, Any], pages: dict[str, dict[str, flo
               f"{build['seconds']} s), peak RSS {build['peak_rss_mb']} MB")
     if not pages:
         return
+    print(f"served by `storyline serve --workers {workers}`")
     print(f"{'page':22} {'one-at-a-time p50/p99 ms':>25} {'offered/s':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'max ms':>8} {'errors':>6}")
     for name, r in pages.items():
@@ -358,6 +361,8 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=200.0, help="offered requests/s for uncached pages (200)")
     ap.add_argument("--cached-rate", type=float, default=500.0, help="offered requests/s for cached pages (500)")
     ap.add_argument("--seconds", type=float, default=10.0, help="seconds per target (10)")
+    ap.add_argument("--server-workers", type=int, default=1, metavar="N",
+                    help="serve with `storyline serve --workers N` (1)")
     ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"where built stores live ({DEFAULT_CACHE})")
     ap.add_argument("--nice", type=int, default=0, help="run the ingest at this niceness")
     ap.add_argument("--build-hours", type=float, default=6.0, help="give up a store's ingest after this long (6)")
@@ -384,11 +389,12 @@ def main() -> int:
             data_dir, build = ensure_store(size, args.cache_dir, nice=args.nice, timeout=args.build_hours * 3600)
         prepared = prepare_reads(data_dir)
         pages = None if args.build_only else serve_and_measure(data_dir, args.rate, args.cached_rate,
-                                                                min(args.seconds, 60.0))
+                                                                min(args.seconds, 60.0), args.server_workers)
         counts = store_counts(data_dir)
-        report[size] = {"build": build, "prepared": prepared, "counts": counts, "pages": pages}
+        report[size] = {"build": build, "prepared": prepared, "counts": counts, "pages": pages,
+                        "server_workers": args.server_workers}
         if not args.json:
-            print_table(size, build, pages, counts)
+            print_table(size, build, pages, counts, args.server_workers)
     if args.json:
         print(json.dumps({"cpus": os.cpu_count(), "sizes": report}, indent=2))
     return 0

@@ -521,18 +521,17 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _serve(settings: Settings, host: str, port: int) -> int:
+def _serve(settings: Settings, host: str, port: int, processes: int = 1) -> int:
     try:
         from .web import serve
     except ImportError:
         _warn("the web interface is not available in this build")
         return EXIT_FAILED
-    serve(settings, host=host, port=port)
-    return EXIT_OK
+    return EXIT_OK if serve(settings, host=host, port=port, processes=processes) == 0 else EXIT_FAILED
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    return _serve(_settings(args), args.host, args.port)
+    return _serve(_settings(args), args.host, args.port, args.workers)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -557,6 +556,16 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 # -- parser ---------------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storyline", description="Group news articles into stories with attributed summaries.",
                                      parents=[_log_options(argparse.SUPPRESS)])
@@ -686,6 +695,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("serve", cmd_serve, "serve the web UI and JSON API", data=True)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                   help="server processes sharing the port (default 1; one per core serves the most pages)")
     return parser
 
 

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import DEMO, ROOT, another_store
+from conftest import DEMO, ROOT, another_store, run_cli
 from storyline.config import Settings
 from storyline.errors import StorageError
 from storyline.ingest import read_paths
@@ -65,6 +65,17 @@ def test_newer_database_is_refused_with_a_clear_message(data_dir):
     db.close()
     with pytest.raises(StorageError, match="newer than this storyline"):
         open_store(Settings(data_dir=data_dir))
+
+
+def test_damaged_database_is_refused_by_name_and_left_as_it_was(data_dir, tmp_path):
+    data_dir.mkdir(parents=True)
+    junk = b"not a database, a half-copied file" * 200
+    (data_dir / "storyline.db").write_bytes(junk)
+    with pytest.raises(StorageError, match=r"storyline\.db: file is not a database .*storyline backup"):
+        open_store(Settings(data_dir=data_dir))
+    assert (data_dir / "storyline.db").read_bytes() == junk  # nothing written over what the user has
+    done = run_cli("ingest", "--data-dir", str(data_dir), str(DEMO))
+    assert done.returncode != 0 and "file is not a database" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_store_matches_one_shot_digest_and_reopens(store_settings):

@@ -37,12 +37,17 @@ class SQLiteStore(SQLStore):
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open the database at {self.path}: {exc}") from exc
         self.db.row_factory = sqlite3.Row
-        self._wal()
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
         self._lock_file: Any = None
         self._lock_depth = 0
-        self.migrate()
+        try:
+            self._wal()
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.migrate()
+        except sqlite3.DatabaseError as exc:  # not a database, damaged, or locked past the wait
+            self.db.close()
+            raise StorageError(f"cannot use the database at {self.path}: {exc} (if the file is damaged, restore a copy "
+                               "made by `storyline backup`, or move it away to start an empty store)") from exc
 
     def _wal(self) -> None:
         # switching a new file to WAL takes a lock another process may hold for a moment
