@@ -206,6 +206,36 @@ def test_full_text_search_finds_exactly_the_articles_holding_the_word(engine: En
         assert {s for s, _ in found} == {str(store.story_of_article(a)) for a in want}, word
 
 
+@pytest.mark.parametrize("ranked", [5000, 3])
+def test_one_ranking_serves_both_search_lists_as_the_two_queries_did(engine: Engine, ranked: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`queries.search` (one ranking, snippets for the page only) against `search_stories` and
+    `search_articles`, with filters, pages past the first, a hidden story, and (ranked=3) a
+    ranking cut short, so the deep-page and count fallbacks run too."""
+    monkeypatch.setattr(queries, "SEARCH_RANKED", ranked)
+    store = engine.store
+    rows = store.db.execute("SELECT title, source FROM articles").fetchall()
+    words = sorted({w for r in rows for w in tokens(r["title"]) if w.isalpha() and len(w) >= 4})[::5]
+    outlet = max({r["source"] for r in rows}, key=lambda o: sum(r["source"] == o for r in rows))
+    hidden = str(store.list_stories(limit=1)[0]["id"])
+    engine.hide_story(hidden)
+    try:
+        checked = 0
+        for word in words + ["council", "bridge OR strike", '"port averill"', "minist*", ""]:
+            for kw in ({}, {"offset": 1, "limit": 2}, {"offset": 4, "limit": 3}, {"outlet": outlet},
+                       {"since": "2026-01-01"}):
+                found, total, arts, total_articles = queries.search(store, word, **kw)  # type: ignore[arg-type]
+                assert (found, total) == queries.search_stories(store, word, **kw), (word, kw)  # type: ignore[arg-type]
+                old, old_total = queries.search_articles(store, word, **kw)  # type: ignore[arg-type]
+                assert total_articles == old_total, (word, kw)
+                assert [{k: r[k] for k in r.keys() if k != "seq"} for r in arts] == [dict(r) for r in old], (word, kw)
+                assert hidden not in {s for s, _ in found} | {r["story_id"] for r in arts}
+                checked += bool(arts)
+        assert checked >= 20
+    finally:
+        engine.hide_story(hidden, hidden=False)
+
+
 def test_response_cache_holds_its_byte_bound_and_evicts_oldest_first() -> None:
     cache = ResponseCache(size=10_000, max_bytes=50_000, max_entry_bytes=20_000)
     gen = (1, 0)

@@ -113,10 +113,9 @@ def search(store: SQLiteStore, q: str, *, outlet: str | None = None, since: str 
     q = q.strip()[:200]
     since_iso = search_since(store, since)
     flt = {"outlet": outlet or None, "since": since_iso}
-    found, total_stories = queries.search_stories(store, q, limit=page.limit, offset=page.offset, **flt)
+    found, total_stories, arts, total_articles = queries.search(store, q, limit=page.limit, offset=page.offset, **flt)
     cards = queries.story_cards(store, [sid for sid, _ in found])
     stories = story_cards(store, [cards[sid] for sid, _ in found if sid in cards])
-    arts, total_articles = queries.search_articles(store, q, limit=page.limit, offset=page.offset, **flt)
     articles = [{**_article_link(r), "story_id": r["story_id"], "story_url": f"/stories/{r['story_id']}",
                  "reprint_of": None if r["canonical_id"] == r["id"] else r["canonical_id"], "snippet": r["snippet"]}
                 for r in arts]
