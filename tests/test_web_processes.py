@@ -105,6 +105,36 @@ def test_two_processes_serve_and_see_each_others_edits(demo_store: Path) -> None
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)  # SIGTERM stopped the workers too
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="counts the server's processes through /proc")
+def test_a_process_that_dies_is_replaced_and_the_site_stays_up(demo_store: Path) -> None:
+    from storyline.web.processes import STARTUP_GRACE
+
+    proc, url = start(demo_store, "--workers", "2")
+    try:
+        deadline = time.monotonic() + 30
+        while len(server_processes(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        first = server_processes(proc.pid)
+        time.sleep(STARTUP_GRACE + 0.5)  # past the start-up grace: a death now is a crash, not a bad start
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = server_processes(proc.pid)
+            if len(now) == 2 and victim not in now:
+                break
+            time.sleep(0.1)
+        assert len(now) == 2 and victim not in now and max(first) in now
+        assert all(fresh_get(url + "/").status_code == 200 for _ in range(8))
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    assert code == 0
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    assert "a server process exited" in out and "serving on http://127.0.0.1:" in out
+
+
 def test_worker_count_is_checked_by_name(demo_store: Path) -> None:
     done = run_cli("serve", "--data-dir", str(demo_store), "--workers", "0")
     assert done.returncode == 2

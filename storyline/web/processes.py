@@ -95,8 +95,12 @@ def supervise(state: str, options: dict[str, Any], processes: int) -> int:
         return proc, time.monotonic()
 
     running = [start() for _ in range(processes)]
-    log.info("serving from %d processes", processes,
-             extra={"url": f"http://{options['host']}:{options['port']}", "pids": [p.pid for p, _ in running]})
+    # where uvicorn says where it runs, at its level (`serve` asks for info): each process's own
+    # line does not name the address, as its socket is handed to it
+    announce = logging.getLogger("uvicorn.error")
+    announce.setLevel(logging.getLevelName(str(options.get("log_level", "info")).upper()))
+    announce.info("serving on http://%s:%s from %d processes (Press CTRL+C to quit)", options["host"], options["port"],
+                  processes)
     status = 0
     try:
         while not stopping:
