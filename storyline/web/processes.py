@@ -7,6 +7,10 @@ the first then queued requests (front page p99 75-94 ms at 200/s) while the seco
 each process opens its own socket with ``SO_REUSEPORT`` and the kernel spreads new connections
 across them by address hash, as nginx's ``reuseport`` does.
 
+Also here, what a server process does before it serves: :func:`app_from_environment` builds
+its app from the state :func:`serve_state` wrote, and :func:`warmed` readies it (both also for
+the one process of a plain ``storyline serve``).
+
 The supervisor (:func:`supervise`) starts the processes, restarts one that dies after it has
 served for a while, gives up when one dies at start (a bad app or a taken port would only die
 again), and stops them all on SIGINT or SIGTERM.
@@ -14,6 +18,8 @@ again), and stops them all on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import errno
+import gc
+import json
 import logging
 import multiprocessing
 import os
@@ -21,9 +27,20 @@ import signal
 import socket
 import sys
 import time
+from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
+from ..config import Settings
+from ..errors import ConfigError
+from ..logs import JsonFormatter
+from ..logs import configure as configure_logs
+from .app import create_app
+from .views import front
+
 log = logging.getLogger("storyline.web")
+
+SERVE_STATE = "STORYLINE_SERVE_STATE"  # the settings and log set-up handed to spawned server processes
 
 BACKLOG = 2048  # uvicorn's default
 STARTUP_GRACE = 10.0  # a process that dies sooner than this after its start is not restarted
@@ -47,6 +64,47 @@ def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.soc
     return sock
 
 
+def serve_state(settings: Settings) -> str:
+    """``settings`` and this process's log set-up (level, JSON lines or not), as JSON for
+    :data:`SERVE_STATE`."""
+    values = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    values["data_dir"] = str(values["data_dir"])
+    handler = next(iter(logging.getLogger("storyline").handlers), None)
+    log = {"level": logging.getLogger("storyline").level,
+           "json": bool(handler and isinstance(handler.formatter, JsonFormatter))}
+    return json.dumps({"settings": values, "log": log})
+
+
+def app_from_environment() -> Any:
+    """The app for one spawned server process, from the state :func:`serve` left in the environment."""
+    raw = os.environ.get(SERVE_STATE)
+    if not raw:  # e.g. `uvicorn --factory storyline.web:app_from_environment` by hand
+        raise ConfigError(f"${SERVE_STATE} is not set: start server processes with `storyline serve --workers N`")
+    state = json.loads(raw)
+    values = state["settings"]
+    values["data_dir"] = Path(values["data_dir"])
+    level = int(state["log"]["level"]) or logging.WARNING
+    configure_logs(json_lines=state["log"]["json"])
+    logging.getLogger("storyline").setLevel(level)  # the level the command was given, whatever the environment says
+    return warmed(create_app(Settings(**values)))
+
+
+def warmed(app: Any) -> Any:
+    """``app`` ready to serve: its page templates compiled and the front page's queries run once
+    (about 0.1 s), so that a new server process's first readers do not wait for that (tens of ms
+    a page) while others queue behind them; then the loaded objects frozen (below)."""
+    web = app.state.web
+    for name in web.env.list_templates(filter_func=lambda n: n.endswith(".html")):
+        web.env.get_template(name)
+    with web.lock:
+        front(web.store)  # the ranking's tables and indexes into this connection's page cache
+    # what is loaded by now lives as long as the process: out of the cyclic collector's full passes,
+    # which otherwise walk it all (about 100k objects, 60 ms; readers wait meanwhile)
+    gc.collect()
+    gc.freeze()
+    return app
+
+
 def _refuse_if_served(host: str, port: int) -> None:
     """``SO_REUSEPORT`` would let a second ``storyline serve`` share the port with the first and
     take half its connections; refuse when something answers there already."""
@@ -61,8 +119,6 @@ def _refuse_if_served(host: str, port: int) -> None:
 def _serve_one(state: str, options: dict[str, Any]) -> None:
     """One server process (spawned): the app from ``state``, uvicorn on a socket of its own."""
     import uvicorn
-
-    from . import SERVE_STATE, app_from_environment
 
     for sig in (signal.SIGINT, signal.SIGTERM):  # after uvicorn's graceful stop re-raises them: exit quietly
         signal.signal(sig, lambda *_: sys.exit(0))
