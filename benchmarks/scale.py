@@ -41,6 +41,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import count
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -276,8 +277,8 @@ async def measure(port: int, sample: dict[str, list[str]], rate: float, cached_r
         ("API story, cached", lambda i: f"/api/stories/{stories[i % 200]}", cached_rate),
         # search last: it can fall behind at the offered rate, and the requests it left queued would
         # still be served while the next target runs and count against that target's latency
-        ("search, uncached", lambda i: f"/search?q={words[i % len(words)]}&u={u()}", rate),
-        ("search, cached", lambda i: f"/search?q={words[i % 200]}", cached_rate),
+        ("search, uncached", lambda i: f"/search?q={quote(words[i % len(words)])}&u={u()}", rate),
+        ("search, cached", lambda i: f"/search?q={quote(words[i % 200])}", cached_rate),
     ]
     results = {}
     for name, path_for, r in targets:  # a fresh client per target: a target that times out loses only its own
