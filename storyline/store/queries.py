@@ -36,6 +36,11 @@ _CARD_COLUMNS = ("s.id, s.headline, s.summary, "
 # stories an editor hid (migration 0014) stay out of every list, search, feed and related list
 _VISIBLE_ARTICLE = " AND a.story_id NOT IN (SELECT story_id FROM hidden_stories)"
 
+# full-text search on SQLite: the matching articles, their rank (title weighted 4:1) and snippet
+_FTS_MATCH = "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
+_BM25 = "bm25(articles_fts, 4.0, 1.0)"
+_SNIPPET = f"snippet(articles_fts, 1, '{SNIPPET_START}', '{SNIPPET_END}', '…', 16) AS snippet"
+
 
 @dataclass(frozen=True, slots=True)
 class StoryFilter:
@@ -249,8 +254,7 @@ def related_stories(store: SQLiteStore, story_id: str, terms: Sequence[str], *, 
     if not query:
         return []
     rows = store.db.execute(
-        "SELECT story_id, sum(score) AS total FROM (SELECT a.story_id, -bm25(articles_fts) AS score "
-        "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
+        f"SELECT story_id, sum(score) AS total FROM (SELECT a.story_id, -bm25(articles_fts) AS score {_FTS_MATCH}"
         "AND a.story_id <> ? AND a.canonical_id = a.id ORDER BY bm25(articles_fts) LIMIT 500) "
         "GROUP BY story_id ORDER BY total DESC, story_id LIMIT ?",
         (query, story_id, limit),
@@ -289,15 +293,12 @@ def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: i
     extra, params = _article_filter(outlet, since)
     try:
         rows = store.db.execute(
-            "SELECT a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, "
-            f"snippet(articles_fts, 1, '{SNIPPET_START}', '{SNIPPET_END}', '…', 16) AS snippet "
-            "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
-            f"{extra}{_VISIBLE_ARTICLE} ORDER BY bm25(articles_fts, 4.0, 1.0), a.seq LIMIT ? OFFSET ?",
+            f"SELECT a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, {_SNIPPET} "
+            f"{_FTS_MATCH}{extra}{_VISIBLE_ARTICLE} ORDER BY {_BM25}, a.seq LIMIT ? OFFSET ?",
             (query, *params, limit, offset),
         ).fetchall()
         total = store.db.execute(
-            "SELECT count(*) FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid "
-            f"WHERE articles_fts MATCH ? {extra}{_VISIBLE_ARTICLE}", (query, *params)).fetchone()[0]
+            f"SELECT count(*) {_FTS_MATCH}{extra}{_VISIBLE_ARTICLE}", (query, *params)).fetchone()[0]
     except sqlite3.OperationalError:
         return [], 0
     return rows, int(total)
@@ -323,26 +324,23 @@ def search(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, o
     if not query:
         return [], 0, [], 0
     extra, params = _article_filter(outlet, since)
-    matched = (f"FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
-               f"{extra}{_VISIBLE_ARTICLE}")
+    matched = f"{_FTS_MATCH}{extra}{_VISIBLE_ARTICLE}"
     try:
         ranked = store.db.execute(
-            f"SELECT a.seq, a.story_id, -bm25(articles_fts, 4.0, 1.0) {matched} "
-            "ORDER BY bm25(articles_fts, 4.0, 1.0), a.seq LIMIT ?", (query, *params, SEARCH_RANKED)).fetchall()
+            f"SELECT a.seq, a.story_id, -{_BM25} {matched} ORDER BY {_BM25}, a.seq LIMIT ?",
+            (query, *params, SEARCH_RANKED)).fetchall()
         complete = len(ranked) < SEARCH_RANKED
         if offset + limit <= len(ranked) or complete:
             page_seqs = [r[0] for r in ranked[offset : offset + limit]]
         else:  # deeper than the ranking reaches
             page_seqs = [r[0] for r in store.db.execute(
-                f"SELECT a.seq {matched} ORDER BY bm25(articles_fts, 4.0, 1.0), a.seq LIMIT ? OFFSET ?",
+                f"SELECT a.seq {matched} ORDER BY {_BM25}, a.seq LIMIT ? OFFSET ?",
                 (query, *params, limit, offset))]
         total_articles = len(ranked) if complete else int(
             store.db.execute(f"SELECT count(*) {matched}", (query, *params)).fetchone()[0])
         by_seq = {r["seq"]: r for r in store.db.execute(
-            "SELECT a.seq, a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, "
-            f"snippet(articles_fts, 1, '{SNIPPET_START}', '{SNIPPET_END}', '…', 16) AS snippet "
-            "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
-            f"AND articles_fts.rowid IN ({', '.join('?' * len(page_seqs))})", (query, *page_seqs))} if page_seqs else {}
+            f"SELECT a.seq, a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, {_SNIPPET} "
+            f"{_FTS_MATCH}AND articles_fts.rowid IN ({', '.join('?' * len(page_seqs))})", (query, *page_seqs))} if page_seqs else {}
     except sqlite3.OperationalError:
         return [], 0, [], 0
     best: dict[str, float] = {}
@@ -365,9 +363,8 @@ def search_stories(store: SQLiteStore, text: str, *, limit: int = 20, offset: in
     extra, params = _article_filter(outlet, since)
     try:
         rows = store.db.execute(
-            "SELECT story_id, max(score) AS best FROM (SELECT a.story_id, -bm25(articles_fts, 4.0, 1.0) AS score "
-            "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
-            f"{extra}{_VISIBLE_ARTICLE} ORDER BY bm25(articles_fts, 4.0, 1.0), a.seq LIMIT ?) GROUP BY story_id "
+            f"SELECT story_id, max(score) AS best FROM (SELECT a.story_id, -{_BM25} AS score {_FTS_MATCH}"
+            f"{extra}{_VISIBLE_ARTICLE} ORDER BY {_BM25}, a.seq LIMIT ?) GROUP BY story_id "
             "ORDER BY best DESC, story_id", (query, *params, SEARCH_RANKED),
         ).fetchall()
     except sqlite3.OperationalError:
