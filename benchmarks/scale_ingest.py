@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="scale-ingest-") as tmp:
         work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         sizes = [sum(1 for _ in args.stream.open(encoding="utf-8"))] if args.stream else [int(s) for s in args.sizes.split(",")]
         for n in sizes:
             path = args.stream or write_stream(work / f"stream-{n}.jsonl", n)
