@@ -236,6 +236,34 @@ def test_one_ranking_serves_both_search_lists_as_the_two_queries_did(engine: Eng
         engine.hide_story(hidden, hidden=False)
 
 
+def test_search_ranks_the_newest_matches_then_lists_older_ones_newest_first(engine: Engine,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """With more matches than ``SEARCH_RANKED``, only the newest are ranked (its cost stays bounded
+    as the store grows): the stories are theirs, the first articles are they, best first, and
+    older ones follow newest first; the article total still counts every match."""
+    if engine.store.dialect != "sqlite":
+        pytest.skip("the bounded ranking is SQLite's (PostgreSQL ranks every match)")
+    monkeypatch.setattr(queries, "SEARCH_RANKED", 3)
+    store = engine.store
+    rows = store.db.execute("SELECT seq, id, story_id, title, text FROM articles ORDER BY seq").fetchall()
+    words = sorted({w for r in rows for w in tokens(r["title"]) if w.isalpha() and w.isascii() and len(w) >= 5})
+    checked = 0
+    for word in words:
+        holding = [r for r in rows if any(t.startswith(word) for t in tokens(r["title"]) | tokens(r["text"]))]
+        if len(holding) <= 4:
+            continue
+        newest = sorted(holding, key=lambda r: -r["seq"])
+        found, total, arts, total_articles = queries.search(store, word, limit=len(holding))
+        assert total_articles == len(holding), word
+        assert {r["id"] for r in arts[:3]} == {r["id"] for r in newest[:3]}, word
+        assert [r["id"] for r in arts[3:]] == [r["id"] for r in newest[3:]], word
+        assert {s for s, _ in found} == {r["story_id"] for r in newest[:3]} and total == len(found), word
+        _, _, deep, _ = queries.search(store, word, limit=2, offset=3)
+        assert [r["id"] for r in deep] == [r["id"] for r in newest[3:5]], word
+        checked += 1
+    assert checked >= 5
+
+
 def test_response_cache_holds_its_byte_bound_and_evicts_oldest_first() -> None:
     cache = ResponseCache(size=10_000, max_bytes=50_000, max_entry_bytes=20_000)
     gen = (1, 0)

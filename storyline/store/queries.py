@@ -282,8 +282,10 @@ def _visible_filter(outlet: str | None, since: str | None) -> tuple[str, list[An
 
 def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, outlet: str | None = None,
                     since: str | None = None) -> tuple[list[sqlite3.Row], int]:
-    """Articles matching ``text`` (best first) with a marked snippet, and the number of matches;
-    optionally only ``outlet``'s, first seen at or after ``since`` (ISO time)."""
+    """Articles matching ``text`` with a marked snippet, and the number of matches; optionally
+    only ``outlet``'s, first seen at or after ``since`` (ISO time). On SQLite the newest
+    ``SEARCH_RANKED`` matches come first, best first (:func:`_newest_cut`), then older ones,
+    newest first."""
     if store.dialect == "postgresql":
         return queries_pg.search_articles(store, text, SNIPPET_START, SNIPPET_END, limit=limit, offset=offset,
                                           filters=_visible_filter(outlet, since))
@@ -292,10 +294,12 @@ def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: i
         return [], 0
     extra, params = _article_filter(outlet, since)
     try:
+        cut = _newest_cut(store, query, extra, params) or 0
         rows = store.db.execute(
             f"SELECT a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, {_SNIPPET} "
-            f"{_FTS_MATCH}{extra}{_VISIBLE_ARTICLE} ORDER BY {_BM25}, a.seq LIMIT ? OFFSET ?",
-            (query, *params, limit, offset),
+            f"{_FTS_MATCH}{extra}{_VISIBLE_ARTICLE} ORDER BY a.seq < ?, CASE WHEN a.seq >= ? THEN {_BM25} END, "
+            "CASE WHEN a.seq >= ? THEN a.seq ELSE -a.seq END LIMIT ? OFFSET ?",
+            (query, *params, cut, cut, cut, limit, offset),
         ).fetchall()
         total = store.db.execute(
             f"SELECT count(*) {_FTS_MATCH}{extra}{_VISIBLE_ARTICLE}", (query, *params)).fetchone()[0]
@@ -304,18 +308,57 @@ def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: i
     return rows, int(total)
 
 
-SEARCH_RANKED = 5000  # the best matches a search ranks stories over
+SEARCH_RANKED = 5000  # the newest matches a search ranks by relevance (stories, first articles)
+
+
+def _newest_cut(store: SQLiteStore, query: str, extra: str, params: list[Any]) -> int | None:
+    """Where the newest ``SEARCH_RANKED`` visible articles matching ``query`` (and the filters
+    ``extra``) begin: the least ``seq`` among them, or None when fewer match (then all are
+    ranked). Ranking every match made a common word's search cost what the store holds (at 1M
+    articles "president" matched 410,031 and took 1.9 s); the newest are found walking the
+    full-text index backwards, so the ranking's cost is bounded."""
+    row = store.db.execute(f"SELECT a.seq {_FTS_MATCH}{extra}{_VISIBLE_ARTICLE} ORDER BY articles_fts.rowid DESC "
+                           "LIMIT 1 OFFSET ?", (query, *params, SEARCH_RANKED - 1)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _match_count(store: SQLiteStore, query: str, extra: str, params: list[Any]) -> int:
+    """How many visible articles match: without filters counted on the full-text index alone,
+    less the hidden stories' matches (joining every match to its article row costs 10x more)."""
+    if extra:
+        return int(store.db.execute(f"SELECT count(*) {_FTS_MATCH}{extra}{_VISIBLE_ARTICLE}", (query, *params)).fetchone()[0])
+    every = store.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", (query,)).fetchone()[0]
+    hidden = store.db.execute(
+        "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ? AND rowid IN "
+        "(SELECT seq FROM articles WHERE story_id IN (SELECT story_id FROM hidden_stories))", (query,)).fetchone()[0]
+    return int(every) - int(hidden)
+
+
+def _page_rows(store: SQLiteStore, query: str, seqs: list[int]) -> dict[int, dict[str, Any]]:
+    """The page's articles (by ``seq``) with their snippets, in one pass over the matches between
+    the page's first and last ``seq``. A look-up per article (``rowid = ?`` or ``IN``) runs the
+    match again for each: with the last word a prefix ("president*" gathers every word starting
+    so), 30 ms each at 1M articles."""
+    if not seqs:
+        return {}
+    marks, page = ", ".join("?" * len(seqs)), set(seqs)
+    snippets = {r[0]: r[1] for r in store.db.execute(
+        f"SELECT rowid, CASE WHEN rowid IN ({marks}) THEN {_SNIPPET.removesuffix(' AS snippet')} END FROM articles_fts "
+        "WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ?", (*seqs, query, min(seqs), max(seqs))) if r[0] in page}
+    return {r["seq"]: {**dict(r), "snippet": snippets[r["seq"]]} for r in store.db.execute(
+        "SELECT a.seq, a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id FROM articles a "
+        f"WHERE a.seq IN ({marks})", seqs) if r["seq"] in snippets}
 
 
 def search(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, outlet: str | None = None,
-           since: str | None = None) -> tuple[list[tuple[str, float]], int, list[sqlite3.Row], int]:
+           since: str | None = None) -> tuple[list[tuple[str, float]], int, list[Any], int]:
     """A search's page: ``(story id, relevance)`` and the stories' total as :func:`search_stories`
     gives them, then the articles and their total as :func:`search_articles` gives them.
 
-    On SQLite this ranks the matches once (bm25 over every match is the cost that grows with the
-    store) and serves both lists from that ranking; snippets are made for the page's articles
-    only, and the article total is the ranking's length unless it was cut at ``SEARCH_RANKED``.
-    Measured on the 100k store: "tuesday" (13,267 matches) 140 ms -> 76 ms of SQL.
+    On SQLite the newest ``SEARCH_RANKED`` matches (:func:`_newest_cut`) are read in one pass
+    backwards over the full-text index, ranked by bm25, and serve both lists (stories by their
+    best article); articles past them follow newest first, and snippets are made for the page's
+    articles only (docs/scale.md: "president" at 1M articles, 1,913 -> 163 ms).
     """
     if store.dialect == "postgresql":
         found, total = search_stories(store, text, limit=limit, offset=offset, outlet=outlet, since=since)
@@ -326,21 +369,18 @@ def search(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, o
     extra, params = _article_filter(outlet, since)
     matched = f"{_FTS_MATCH}{extra}{_VISIBLE_ARTICLE}"
     try:
-        ranked = store.db.execute(
-            f"SELECT a.seq, a.story_id, -{_BM25} {matched} ORDER BY {_BM25}, a.seq LIMIT ?",
+        newest = store.db.execute(  # the newest matches, walking the index backwards (_newest_cut)
+            f"SELECT a.seq, a.story_id, -{_BM25} {matched} ORDER BY articles_fts.rowid DESC LIMIT ?",
             (query, *params, SEARCH_RANKED)).fetchall()
-        complete = len(ranked) < SEARCH_RANKED
-        if offset + limit <= len(ranked) or complete:
-            page_seqs = [r[0] for r in ranked[offset : offset + limit]]
-        else:  # deeper than the ranking reaches
-            page_seqs = [r[0] for r in store.db.execute(
-                f"SELECT a.seq {matched} ORDER BY {_BM25}, a.seq LIMIT ? OFFSET ?",
-                (query, *params, limit, offset))]
-        total_articles = len(ranked) if complete else int(
-            store.db.execute(f"SELECT count(*) {matched}", (query, *params)).fetchone()[0])
-        by_seq = {r["seq"]: r for r in store.db.execute(
-            f"SELECT a.seq, a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, {_SNIPPET} "
-            f"{_FTS_MATCH}AND articles_fts.rowid IN ({', '.join('?' * len(page_seqs))})", (query, *page_seqs))} if page_seqs else {}
+        cut = int(newest[-1][0]) if len(newest) == SEARCH_RANKED else None  # older ones may match too
+        ranked = sorted(newest, key=lambda r: (-r[2], r[0]))
+        page_seqs = [r[0] for r in ranked[offset : offset + limit]]
+        if cut is not None and len(page_seqs) < limit:  # past the ranked ones: older matches, newest first
+            page_seqs += [r[0] for r in store.db.execute(
+                f"SELECT a.seq {matched} AND articles_fts.rowid < ? ORDER BY articles_fts.rowid DESC LIMIT ? OFFSET ?",
+                (query, *params, cut, limit - len(page_seqs), max(0, offset - len(ranked))))]
+        total_articles = len(ranked) if cut is None else _match_count(store, query, extra, params)
+        by_seq = _page_rows(store, query, page_seqs)
     except sqlite3.OperationalError:
         return [], 0, [], 0
     best: dict[str, float] = {}
@@ -353,7 +393,8 @@ def search(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, o
 def search_stories(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, outlet: str | None = None,
                    since: str | None = None) -> tuple[list[tuple[str, float]], int]:
     """(story id, relevance) of stories whose articles match ``text``, best first, and the total
-    (the articles optionally only ``outlet``'s, first seen at or after ``since``)."""
+    (the articles optionally only ``outlet``'s, first seen at or after ``since``). On SQLite the
+    stories of the newest ``SEARCH_RANKED`` matches (:func:`_newest_cut`), each by its best."""
     if store.dialect == "postgresql":
         return queries_pg.search_stories(store, text, limit=limit, offset=offset,
                                          filters=_visible_filter(outlet, since))
@@ -364,8 +405,8 @@ def search_stories(store: SQLiteStore, text: str, *, limit: int = 20, offset: in
     try:
         rows = store.db.execute(
             f"SELECT story_id, max(score) AS best FROM (SELECT a.story_id, -{_BM25} AS score {_FTS_MATCH}"
-            f"{extra}{_VISIBLE_ARTICLE} ORDER BY {_BM25}, a.seq LIMIT ?) GROUP BY story_id "
-            "ORDER BY best DESC, story_id", (query, *params, SEARCH_RANKED),
+            f"{extra}{_VISIBLE_ARTICLE} AND a.seq >= ? ORDER BY {_BM25}, a.seq LIMIT ?) GROUP BY story_id "
+            "ORDER BY best DESC, story_id", (query, *params, _newest_cut(store, query, extra, params) or 0, SEARCH_RANKED),
         ).fetchall()
     except sqlite3.OperationalError:
         return [], 0
