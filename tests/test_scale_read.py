@@ -241,8 +241,6 @@ def test_search_ranks_the_newest_matches_then_lists_older_ones_newest_first(engi
     """With more matches than ``SEARCH_RANKED``, only the newest are ranked (its cost stays bounded
     as the store grows): the stories are theirs, the first articles are they, best first, and
     older ones follow newest first; the article total still counts every match."""
-    if engine.store.dialect != "sqlite":
-        pytest.skip("the bounded ranking is SQLite's (PostgreSQL ranks every match)")
     monkeypatch.setattr(queries, "SEARCH_RANKED", 3)
     store = engine.store
     rows = store.db.execute("SELECT seq, id, story_id, title, text FROM articles ORDER BY seq").fetchall()

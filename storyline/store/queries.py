@@ -288,7 +288,7 @@ def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: i
     newest first."""
     if store.dialect == "postgresql":
         return queries_pg.search_articles(store, text, SNIPPET_START, SNIPPET_END, limit=limit, offset=offset,
-                                          filters=_visible_filter(outlet, since))
+                                          filters=_visible_filter(outlet, since), ranked=SEARCH_RANKED)
     query = fts_query(text)
     if not query:
         return [], 0
@@ -397,7 +397,7 @@ def search_stories(store: SQLiteStore, text: str, *, limit: int = 20, offset: in
     stories of the newest ``SEARCH_RANKED`` matches (:func:`_newest_cut`), each by its best."""
     if store.dialect == "postgresql":
         return queries_pg.search_stories(store, text, limit=limit, offset=offset,
-                                         filters=_visible_filter(outlet, since))
+                                         filters=_visible_filter(outlet, since), ranked=SEARCH_RANKED)
     query = fts_query(text)
     if not query:
         return [], 0

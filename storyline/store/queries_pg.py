@@ -29,20 +29,32 @@ def ts_query(text: str, *, prefix_last: bool = True, any_term: bool = False) -> 
     return (" | " if any_term else " & ").join(parts)
 
 
+def _newest_cut(store: Any, query: str, filters: tuple[str, Sequence[Any]], ranked: int) -> int:
+    """The least ``seq`` of the newest ``ranked`` matches (0 when fewer match): as on SQLite,
+    only they are ranked, so a common word's ranking costs the same at any size."""
+    extra, params = filters
+    row = store.db.execute(f"SELECT a.seq FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra} "
+                           "ORDER BY a.seq DESC LIMIT 1 OFFSET ?", (query, *params, ranked - 1)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 def search_articles(store: Any, text: str, start: str, end: str, *, limit: int, offset: int,
-                    filters: tuple[str, Sequence[Any]] = ("", ())) -> tuple[list[Any], int]:
-    """``filters``: extra ``AND ...`` clauses on ``articles a`` and their parameters."""
+                    filters: tuple[str, Sequence[Any]] = ("", ()), ranked: int = 5000) -> tuple[list[Any], int]:
+    """``filters``: extra ``AND ...`` clauses on ``articles a`` and their parameters. The newest
+    ``ranked`` matches first, best first, then older ones newest first."""
     query = ts_query(text)
     if not query:
         return [], 0
     extra, params = filters
+    cut = _newest_cut(store, query, filters, ranked)
     rows = store.db.execute(
         "SELECT a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, "
         "ts_headline('simple', a.text, q, ?) AS snippet "
         f"FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra} "
-        f"ORDER BY {_RANK} DESC, a.seq LIMIT ? OFFSET ?",
+        f"ORDER BY a.seq < ?, CASE WHEN a.seq >= ? THEN {_RANK} END DESC, "
+        "CASE WHEN a.seq >= ? THEN a.seq ELSE -a.seq END LIMIT ? OFFSET ?",
         (f"StartSel={start}, StopSel={end}, MaxWords=16, MinWords=8, FragmentDelimiter=…, MaxFragments=1",
-         query, *params, limit, offset),
+         query, *params, cut, cut, cut, limit, offset),
     ).fetchall()
     total = store.db.execute(f"SELECT count(*) FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra}",
                              (query, *params)).fetchone()[0]
@@ -50,15 +62,16 @@ def search_articles(store: Any, text: str, start: str, end: str, *, limit: int, 
 
 
 def search_stories(store: Any, text: str, *, limit: int, offset: int,
-                   filters: tuple[str, Sequence[Any]] = ("", ())) -> tuple[list[tuple[str, float]], int]:
+                   filters: tuple[str, Sequence[Any]] = ("", ()), ranked: int = 5000) -> tuple[list[tuple[str, float]], int]:
+    """The stories of the newest ``ranked`` matches, each by its best."""
     query = ts_query(text)
     if not query:
         return [], 0
     extra, params = filters
     rows = store.db.execute(
-        f"SELECT story_id, max(score) AS best FROM (SELECT a.story_id, {_RANK} AS score "
-        f"FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra} ORDER BY score DESC LIMIT 5000) hits "
-        "GROUP BY story_id ORDER BY best DESC, story_id", (query, *params),
+        f"SELECT story_id, max({_RANK}) AS best FROM (SELECT a.story_id, a.search "
+        f"FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra} ORDER BY a.seq DESC LIMIT ?) a, "
+        "to_tsquery('simple', ?) q GROUP BY story_id ORDER BY best DESC, story_id", (query, *params, ranked, query),
     ).fetchall()
     found = [(r[0], float(r[1])) for r in rows]
     return found[offset : offset + limit], len(found)
