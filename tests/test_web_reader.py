@@ -16,6 +16,7 @@ from test_web_api import build_store, demo_id
 
 from storyline.config import Settings
 from storyline.follow import parse_since
+from storyline.store import queries
 from storyline.web import create_app
 
 ROOT = Path(__file__).parents[1]
@@ -293,6 +294,19 @@ def test_search_honours_outlet_and_since(client: TestClient) -> None:
     assert "from Harbor Ledger" in page and "Valley Wire Service</a> ·" not in page.split('class="results"')[1]
     feed = client.get("/feed.json", params={"q": "Tellford", "since": "2026-03-13"}).json()
     assert feed["items"] and len(feed["items"]) <= len(client.get("/feed.json", params={"q": "Tellford"}).json()["items"])
+
+
+def test_search_says_when_its_story_count_is_a_floor(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More matches than are ranked: the stories counted are the newest matches' only, and the
+    page says "at least" (the article total still counts every match)."""
+    whole = client.get("/api/search", params={"q": "Tellford", "n": 1}).json()
+    assert whole["total_partial"] is False and whole["total_articles"] >= 3
+    assert "At least " not in client.get("/search", params={"q": "Tellford", "n": 1}).text
+    monkeypatch.setattr(queries, "SEARCH_RANKED", 2)
+    cut = client.get("/api/search", params={"q": "Tellford", "n": 2}).json()
+    assert cut["total_partial"] is True and cut["total_articles"] == whole["total_articles"]
+    assert cut["total"] <= 2 < whole["total_articles"]
+    assert "At least " in client.get("/search", params={"q": "Tellford", "n": 2}).text
 
 
 def test_hide_unhide_and_undo_every_action(editor: TestClient) -> None:

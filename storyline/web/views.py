@@ -121,7 +121,9 @@ def search(store: SQLiteStore, q: str, *, outlet: str | None = None, since: str 
                 for r in arts]
     return {"q": q, "filters": {"outlet": outlet or None, "since": since or None},
             "stories": stories, "articles": articles, "total_articles": total_articles,
-            **_pages(page, max(total_stories, total_articles)), "total": total_stories}
+            **_pages(page, max(total_stories, total_articles)), "total": total_stories,
+            # more articles match than are ranked: the stories counted are the newest matches' only
+            "total_partial": total_articles > queries.SEARCH_RANKED}
 
 
 def articles(store: SQLiteStore, *, outlet: str | None = None, story: str | None = None,
