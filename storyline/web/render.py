@@ -65,7 +65,7 @@ def iso(value: str | datetime | None) -> str:
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"  # 13,267 articles
 
 
 def snippet(text: str | None) -> Markup:
