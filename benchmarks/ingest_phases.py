@@ -19,7 +19,8 @@ phase minus the phases timed inside it, so the rows add up to the run), its shar
 - consolidate (decide): the clusterer's end-of-input consolidation; consolidate (record): its store
   writes
 - state: the clusterer's ``get_state``, encoding (``state.dumps``) and the store's write
-- refresh: the final summary refresh (its helpers' work is waited for here) and related lists
+- refresh: the final summary refresh (its helpers' work is waited for here); refresh: related
+  lists, the related-stories lists it owes (in this process)
 
 Writer CPU seconds are printed beside the wall total; helpers run in other processes. Figures on
 a shared machine are loaded: compare runs back to back.
@@ -134,6 +135,7 @@ def instrument(phases: Phases) -> None:
     phases.wrap(E, "_save_state", "state: store write")
     phases.wrap(E, "checkpoint", "checkpoint")
     phases.wrap(E, "refresh_stories", "refresh")
+    phases.wrap(E, "_refresh_related", "refresh: related lists")
 
 
 def main(argv: list[str] | None = None) -> int:
