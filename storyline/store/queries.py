@@ -39,7 +39,8 @@ _VISIBLE_ARTICLE = " AND a.story_id NOT IN (SELECT story_id FROM hidden_stories)
 # full-text search on SQLite: the matching articles, their rank (title weighted 4:1) and snippet
 _FTS_MATCH = "FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid WHERE articles_fts MATCH ? "
 _BM25 = "bm25(articles_fts, 4.0, 1.0)"
-_SNIPPET = f"snippet(articles_fts, 1, '{SNIPPET_START}', '{SNIPPET_END}', '…', 16) AS snippet"
+_SNIPPET_OF = f"snippet(articles_fts, 1, '{SNIPPET_START}', '{SNIPPET_END}', '…', 16)"
+_SNIPPET = f"{_SNIPPET_OF} AS snippet"
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +344,7 @@ def _page_rows(store: SQLiteStore, query: str, seqs: list[int]) -> dict[int, dic
         return {}
     marks, page = ", ".join("?" * len(seqs)), set(seqs)
     snippets = {r[0]: r[1] for r in store.db.execute(
-        f"SELECT rowid, CASE WHEN rowid IN ({marks}) THEN {_SNIPPET.removesuffix(' AS snippet')} END FROM articles_fts "
+        f"SELECT rowid, CASE WHEN rowid IN ({marks}) THEN {_SNIPPET_OF} END FROM articles_fts "
         "WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ?", (*seqs, query, min(seqs), max(seqs))) if r[0] in page}
     return {r["seq"]: {**dict(r), "snippet": snippets[r["seq"]]} for r in store.db.execute(
         "SELECT a.seq, a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id FROM articles a "
