@@ -15,7 +15,10 @@ Writes, deterministically (fixed seeds, sorted keys, gzip without timestamps):
   the clusterer's similarity features, learned by teacher forcing: each training stream is
   replayed in order, every article is scored against the candidate stories the clusterer would
   retrieve (stories built from the gold labels so far), and each (article, candidate) pair is
-  labelled by whether the candidate is its gold story.
+  labelled by whether the candidate is its gold story;
+- ``dense-centre.v1.json``: the mean of the training articles' embeddings. The lone-article step
+  compares a lone article's candidates by embedding cosine around it, a second view beside the
+  join model (``StoryClusterer``'s ``refine_single_agree_p``).
 
 Only training splits are read (ECB+ train, NeuS train); dev and val sets stay for evaluation.
 """
@@ -39,7 +42,7 @@ from storyline.cluster.base import story_id_for  # noqa: E402
 from storyline.cluster.corpora import mixed_records, read_records, neus_story_records, to_labelled  # noqa: E402
 from storyline.cluster.features import IdfTable, represent  # noqa: E402
 from storyline.cluster.base import resolve  # noqa: E402
-from storyline.cluster.stream import FEATURES, MERGE_FEATURES, JoinModel, StoryClusterer  # noqa: E402
+from storyline.cluster.stream import CENTRE_FILE, FEATURES, MERGE_FEATURES, JoinModel, StoryClusterer  # noqa: E402
 from storyline.pipeline import prepare  # noqa: E402
 from storyline.summarize.scoring import export_hist  # noqa: E402
 from storyline.text import content_words  # noqa: E402
@@ -60,6 +63,16 @@ def write_idf(df: Counter[str], n_docs: int, path: Path) -> IdfTable:
         f.write(raw)
     path.write_bytes(buf.getvalue())
     return IdfTable(keep, n_docs)
+
+
+def write_centre(records: list[dict], embedder, path: Path) -> np.ndarray:
+    """The mean of the training articles' embeddings (as the clusterer embeds them), written to
+    ``path`` with every float in its shortest round-trip form."""
+    arts, _ = prepared_labelled(records)
+    centre = np.asarray(embedder.embed([f"{a.title}\n{a.text}".strip() for a in arts]), dtype=np.float64).mean(axis=0)
+    path.write_text(json.dumps({"name": "dense-centre.v1", "articles": len(arts), "mean": [float(v) for v in centre]},
+                               separators=(",", ":")) + "\n", encoding="utf-8")
+    return centre
 
 
 _PREPARED: dict[tuple[str, str, str], tuple[str, str, str]] = {}
@@ -241,6 +254,7 @@ def train(ecb: list[dict], neus: list[dict], out: Path, *, hidden: list[int] = [
         embedder = _EMBEDDER
     out.mkdir(parents=True, exist_ok=True)
     idf = write_idf(document_frequencies(ecb + neus), len(ecb + neus), out / "idf-news.v1.json.gz")
+    write_centre(ecb + neus, embedder, out / CENTRE_FILE.name)
 
     streams = {
         "mixed_train": mixed_records(ecb + neus, seed=7),

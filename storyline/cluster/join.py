@@ -29,6 +29,7 @@ FEATURES = (
 _COLUMNS = np.asarray([ALL_FEATURES.index(f) for f in FEATURES])
 MODEL_FILE = MODELS_DIR / "join-mlp.v2.json"
 MERGE_FILE = MODELS_DIR / "merge-trees.v1.json"
+CENTRE_FILE = MODELS_DIR / "dense-centre.v1.json"
 # A consolidation candidate (two mutually-best stories) as the merge model sees it: both
 # directions' join probability, embedding cosine, the smaller and larger size, and the
 # pair's FEATURES row (the first story as a pseudo-article against the second).
@@ -122,7 +123,15 @@ def load_models(folder: Path) -> dict[str, Any]:
     folder = Path(folder)
     return {"model": JoinModel.load(folder / MODEL_FILE.name),
             "merge_model": scorer_from_dict(json.loads((folder / MERGE_FILE.name).read_text(encoding="utf-8"))),
-            "idf": IdfTable.load(folder / IDF_FILE.name)}
+            "idf": IdfTable.load(folder / IDF_FILE.name), "dense_centre": load_centre(folder / CENTRE_FILE.name)}
 
 
-__all__ = ["ApartWhenBig", "ALL_FEATURES", "FEATURES", "MERGE_FEATURES", "MODEL_FILE", "MERGE_FILE", "JoinModel", "load_models", "merge_row"]
+def load_centre(path: Path = CENTRE_FILE) -> np.ndarray | None:
+    """The training articles' mean embedding (the lone-article step compares cosines around it),
+    or None when ``path`` does not exist."""
+    if not Path(path).exists():
+        return None
+    return np.asarray(json.loads(Path(path).read_text(encoding="utf-8"))["mean"], dtype=np.float64)
+
+
+__all__ = ["ApartWhenBig", "ALL_FEATURES", "FEATURES", "MERGE_FEATURES", "MODEL_FILE", "MERGE_FILE", "CENTRE_FILE", "load_centre", "JoinModel", "load_models", "merge_row"]

@@ -123,7 +123,7 @@ _NO_SEARCH: tuple[Any, ...] = ((), (), (math.inf, math.inf), math.inf, {}, None)
 
 def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[str], keep_headlines: bool,
            prior: tuple[Any, ...] | None = None, changed: set[str] | frozenset[str] = frozenset(),
-           single: tuple[float, float] | None = None) -> tuple[Any, ...]:
+           single: tuple[float, float, float | None, float] | None = None) -> tuple[Any, ...]:
     """Where the ``i``-th member of story ``s`` moves ((to story, p there, p at home) or None),
     with what that depends on: the stories its search returned from each index, the index score
     and cosine another story must reach to enter, each candidate's probability and the
@@ -164,11 +164,35 @@ def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[st
         # over the runner-up (a linked one may have a home outside its candidates)
         min_p = margin = single[0]
         second = max((p for c, p in probs.items() if c != best), default=0.0)
-        if best is not None and best_p < single[1] * second:
-            return (None, *out, loo)
+        if best is not None and (best_p < single[0] or best_p < single[1] * second):
+            # short of the bar or the lead: a second view's agreement takes it at its own bar
+            if single[2] is not None and best_p >= single[2] and agrees(cl, vec, cands, root, best, single[3]):
+                min_p = margin = single[2]
+            elif best_p < single[1] * second:
+                return (None, *out, loo)
     if best is not None and best_p >= min_p and best_p >= home + margin:
         return ((best, best_p, home), *out, loo)
     return (None, *out, loo)
+
+
+def agrees(cl: Any, vec: ArticleVector, cands: list[str], root: str, best: str, lead: float) -> bool:
+    """Whether ``best`` is also the candidate outside the member's own story whose embedding is
+    nearest the member's around the training articles' mean (``cl.dense_centre``), by a cosine
+    ``lead`` over the next: a second view the join model does not have."""
+    if cl.dense_centre is None or vec.dense is None:
+        return False
+    centre = cl.dense_centre
+    a = vec.dense - centre
+    cosines = []
+    for c in cands:
+        unit = cl.stories_[c].unit_dense()
+        if unit is not None and resolve(c, cl.merges_) != root:
+            b = unit - centre
+            cosines.append((float(a @ b) / (float(np.linalg.norm(a) * np.linalg.norm(b)) or 1.0), c))
+    cosines.sort(key=lambda t: (-t[0], t[1]))
+    if not cosines or cosines[0][1] != best:
+        return False
+    return len(cosines) == 1 or cosines[0][0] - cosines[1][0] >= lead
 
 
 def _best(cl: Any, cands: list[str], probs: dict[str, float], root: str, home: float) -> tuple[str | None, float, float]:
@@ -328,15 +352,16 @@ def apply_moves(cl: Any, moves: list[tuple[str, Any, str, str, float, float]]) -
 
 
 def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: float, max_size: int = 64,
-                keep_headlines: bool = False, single: tuple[float, float] | None = None) -> int:
+                keep_headlines: bool = False, single: tuple[float, float, float | None, float] | None = None) -> int:
     """Up to ``rounds`` rounds of moves (each member judged by :func:`_judge`, the round's moves
     chosen by :func:`_accepted`) applied by :func:`apply_moves` over ``stories`` (and the
     stories that change); returns the number of moves made. Later rounds judge again only what
     may come out otherwise (the same decisions as proposing afresh): a member whose search,
     story and candidates stayed as they were keeps its verdict; one whose search returns the
     same stories is scored again against the changed ones only. Searches are shared with forked
-    helpers (``cl.workers``). ``single`` (bar, lead): a member of a single-article story linked to
-    no other moves at that bar when its best story leads the runner-up ``lead`` times."""
+    helpers (``cl.workers``). ``single`` (bar, lead, agree bar, agree lead): a member of a single-article
+    story linked to no other moves at that bar when its best story leads the runner-up ``lead``
+    times, or at the agree bar (None: never) when :func:`agrees` (cosine lead: agree lead)."""
     todo = [s for s in dict.fromkeys(stories) if s in cl.stories_]
     made = 0
     memo: dict[str, tuple[Any, ...]] = {}  # article -> (story, verdict, sparse, dense, cut, dense cut, probs, loo)
