@@ -594,7 +594,34 @@ def test_refine_moves_a_lone_report_when_its_story_leads_clearly() -> None:
     assert groups(refine_single_p=None) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
     assert groups() == [["f1", "f2"], ["q1"], ["q2"], ["q3"]]  # defaults: 0.03, lead 5
     assert groups(refine_single_lead=1.0) == [["f1", "f2"], ["q1", "q2", "q3"]]
-    assert groups(refine_single_p=0.999, refine_single_lead=1.0) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
+    assert groups(refine_single_p=0.999, refine_single_lead=1.0, refine_single_agree_p=None) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
+
+
+def test_a_lone_report_moves_without_the_lead_when_a_second_view_agrees() -> None:
+    """Without the lead, a lone report moves at ``refine_single_agree_p`` when its most probable
+    story is also the nearest by embedding cosine around the training articles' mean
+    (``dense_centre``), by ``refine_single_agree_lead``: the cup reports' bar is out of reach
+    (``refine_single_p`` 0.999) and they join on agreement; the quake reports' two partners are
+    about as near in that view too (within the default lead of 0.04), so they stay apart unless
+    any agreement counts, and never without the mean embedding."""
+    third = Article(id="q3", title="Undersea quake rattles Tonga, no tsunami warning",
+                    text="The USGS measured the Tuesday earthquake near Tonga at magnitude 6.1; no tsunami warning was issued.")
+    arts = [*two_events(), third]
+
+    def groups(**settings: object) -> list[list[str]]:
+        c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, learned_merge_threshold=1.01, refine_min_p=1.01,
+                           one_sided_size=0, refine_single_p=0.999, **settings)
+        ids = c.partial_fit(arts)
+        c.consolidate()
+        out: dict[str, list[str]] = {}
+        for a, s in zip(arts, ids):
+            out.setdefault(resolve(c.moved_.get(a.id, s), c.merges_), []).append(a.id)
+        return sorted(sorted(g) for g in out.values())
+
+    assert groups() == [["f1", "f2"], ["q1"], ["q2"], ["q3"]]
+    assert groups(refine_single_agree_lead=0.0) == [["f1", "f2"], ["q1", "q2", "q3"]]
+    assert groups(refine_single_agree_lead=0.0, dense_centre=None) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
+    assert groups(refine_single_agree_p=None) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
 
 
 def test_refine_moves_a_wrong_join_to_its_own_event() -> None:
