@@ -173,24 +173,15 @@ class StoryClusterer:
             that story leads the runner-up ``refine_single_lead`` times (:func:`.refine.refine_pass`
             over single-article stories only). NeuS val's fragments (one event told by three
             outlets in different words) reach their own story at join probabilities near
-            0.02-0.1, under any join bar, but that story often leads the rest by far. Measured
-            (session 11, docs/clustering.md): 0.03 and lead 5 lift NeuS val 0.9180 -> 0.9209,
-            ECB+ CV 0.9230 -> 0.9238, mixed dev 0.9205 -> 0.9228, mixed big 0.8149 -> 0.8145
-            (inside its spread); lead 4 gave NeuS 0.9221 but mixed big 0.8137; applied inside
-            refine's own rounds it cost wikiref220 0.7467 -> 0.7075 (a moved report blocked
-            the other passes' moves and merges).
-        refine_single_agree_p: ...or, without that lead, at this join probability (None: off) when
-            a second view agrees: the best story by join probability is also the best by embedding
-            cosine around the training articles' mean (``dense_centre``), by at least
-            ``refine_single_agree_lead`` over the next (:func:`.refine.agrees`). Centring the
-            embedding separates neighbouring stories of one broad topic (pair AUC on NeuS val
-            0.9931 -> 0.9957 with TF-IDF), which the join model's raw cosine does not; as a join
-            feature it cost ECB+ (session 13), as a second opinion on lone articles it costs
-            nothing measured. Session 16 (same models and orders; docs/clustering.md): 0.01 and
-            0.04 lift NeuS val 0.9190 -> 0.9243 (every order +0.004 to +0.007), mixed dev
-            0.9241 -> 0.9263, ECB+ CV 0.9297 -> 0.9306, mixed big 0.8151 -> 0.8154.
-        dense_centre: The mean embedding (default: the committed ``dense-centre.v1.json``, None
-            when it is missing, which turns the agreement off).
+            0.02-0.1, but that story often leads the rest by far (session 11, docs/clustering.md:
+            NeuS val 0.9180 -> 0.9209; lead 4 cost mixed big; inside refine's own rounds it cost
+            wikiref220 0.7467 -> 0.7075).
+        refine_single_agree_p: ...or, short of that bar or lead, at this join probability (None:
+            off) when that story is also the nearest around the training articles' mean embedding
+            (``dense_centre``) by ``refine_single_agree_lead`` in cosine (:func:`.refine.agrees`;
+            NeuS val 0.9190 -> 0.9245, no set or order worse: docs/clustering.md, session 16).
+        dense_centre: The mean embedding (default: the committed ``dense-centre.v1.json``; None
+            turns the agreement off).
         refine_keeps_headlines: ...except an item that carries a headline only
             (``ArticleVector.headline``: a title, no text): with it moved, the dated headline
             stream (UCI) fell below its pin (0.6237 -> 0.6109).
