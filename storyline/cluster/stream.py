@@ -291,9 +291,7 @@ class StoryClusterer:
         self.identity_separation, self.identity_min_part, self.identity_share = identity_separation, identity_min_part, identity_share
         self.refine_single_p, self.refine_single_lead = refine_single_p, refine_single_lead
         self.refine_single_agree_p, self.refine_single_agree_lead = refine_single_agree_p, refine_single_agree_lead
-        # the training articles' mean embedding (the lone-article step's second view)
-        centre = load_centre() if isinstance(dense_centre, str) else dense_centre
-        self.dense_centre = None if centre is None else np.asarray(centre, dtype=np.float64)
+        self.dense_centre: np.ndarray | None = load_centre() if isinstance(dense_centre, str) else dense_centre
         self.idf = idf  # None: the committed table (IDF_FILE)
         self.idf_ = idf or default_idf()
         self.name_weights_: dict[str, float] = {}
