@@ -570,6 +570,22 @@ def test_refine_rejoins_reports_that_came_before_their_story() -> None:
     assert all(resolve(s, c.merges_) in c.stories_ for s in c.merges_)
 
 
+def _lone_groups(**settings: object) -> list[list[str]]:
+    """The groups the cup and quake reports (and a third quake report) end in when only lone
+    articles can move: every join, merge and ordinary refine bar is out of reach."""
+    third = Article(id="q3", title="Undersea quake rattles Tonga, no tsunami warning",
+                    text="The USGS measured the Tuesday earthquake near Tonga at magnitude 6.1; no tsunami warning was issued.")
+    arts = [*two_events(), third]
+    c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, learned_merge_threshold=1.01, refine_min_p=1.01,
+                       one_sided_size=0, **settings)
+    ids = c.partial_fit(arts)
+    c.consolidate()
+    out: dict[str, list[str]] = {}
+    for a, s in zip(arts, ids):
+        out.setdefault(resolve(c.moved_.get(a.id, s), c.merges_), []).append(a.id)
+    return sorted(sorted(g) for g in out.values())
+
+
 def test_refine_moves_a_lone_report_when_its_story_leads_clearly() -> None:
     """The ordinary refine bar is out of reach here (``refine_min_p`` above any probability), so
     only single-article stories move, after the other passes, at ``refine_single_p``, and only when the best story leads
@@ -577,24 +593,10 @@ def test_refine_moves_a_lone_report_when_its_story_leads_clearly() -> None:
     other, about 0.996 against 0.0) and they join; each quake report has two about as probable
     (0.997 and 0.994), so at the default lead of 5 the quakes stay apart, and at a lead of 1 they
     come together. With the single bar off nothing moves."""
-    third = Article(id="q3", title="Undersea quake rattles Tonga, no tsunami warning",
-                    text="The USGS measured the Tuesday earthquake near Tonga at magnitude 6.1; no tsunami warning was issued.")
-    arts = [*two_events(), third]
-
-    def groups(**settings: object) -> list[list[str]]:
-        c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, learned_merge_threshold=1.01, refine_min_p=1.01,
-                           one_sided_size=0, **settings)
-        ids = c.partial_fit(arts)
-        c.consolidate()
-        out: dict[str, list[str]] = {}
-        for a, s in zip(arts, ids):
-            out.setdefault(resolve(c.moved_.get(a.id, s), c.merges_), []).append(a.id)
-        return sorted(sorted(g) for g in out.values())
-
-    assert groups(refine_single_p=None) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
-    assert groups() == [["f1", "f2"], ["q1"], ["q2"], ["q3"]]  # defaults: 0.03, lead 5
-    assert groups(refine_single_lead=1.0) == [["f1", "f2"], ["q1", "q2", "q3"]]
-    assert groups(refine_single_p=0.999, refine_single_lead=1.0, refine_single_agree_p=None) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
+    assert _lone_groups(refine_single_p=None) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
+    assert _lone_groups() == [["f1", "f2"], ["q1"], ["q2"], ["q3"]]  # defaults: 0.03, lead 5
+    assert _lone_groups(refine_single_lead=1.0) == [["f1", "f2"], ["q1", "q2", "q3"]]
+    assert _lone_groups(refine_single_p=0.999, refine_single_lead=1.0, refine_single_agree_p=None) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
 
 
 def test_a_lone_report_moves_without_the_lead_when_a_second_view_agrees() -> None:
@@ -604,19 +606,8 @@ def test_a_lone_report_moves_without_the_lead_when_a_second_view_agrees() -> Non
     (``refine_single_p`` 0.999) and they join on agreement; the quake reports' two partners are
     about as near in that view too (within the default lead of 0.04), so they stay apart unless
     any agreement counts, and never without the mean embedding."""
-    third = Article(id="q3", title="Undersea quake rattles Tonga, no tsunami warning",
-                    text="The USGS measured the Tuesday earthquake near Tonga at magnitude 6.1; no tsunami warning was issued.")
-    arts = [*two_events(), third]
-
     def groups(**settings: object) -> list[list[str]]:
-        c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, learned_merge_threshold=1.01, refine_min_p=1.01,
-                           one_sided_size=0, refine_single_p=0.999, **settings)
-        ids = c.partial_fit(arts)
-        c.consolidate()
-        out: dict[str, list[str]] = {}
-        for a, s in zip(arts, ids):
-            out.setdefault(resolve(c.moved_.get(a.id, s), c.merges_), []).append(a.id)
-        return sorted(sorted(g) for g in out.values())
+        return _lone_groups(refine_single_p=0.999, **settings)
 
     assert groups() == [["f1", "f2"], ["q1"], ["q2"], ["q3"]]
     assert groups(refine_single_agree_lead=0.0) == [["f1", "f2"], ["q1", "q2", "q3"]]
