@@ -67,11 +67,11 @@ def write_idf(df: Counter[str], n_docs: int, path: Path) -> IdfTable:
 
 def write_centre(records: list[dict], embedder, path: Path) -> np.ndarray:
     """The mean of the training articles' embeddings (as the clusterer embeds them), written to
-    ``path`` with every float in its shortest round-trip form."""
+    ``path`` with every float in its shortest round-trip form and the embedder it belongs to."""
     arts, _ = prepared_labelled(records)
     centre = np.asarray(embedder.embed([f"{a.title}\n{a.text}".strip() for a in arts]), dtype=np.float64).mean(axis=0)
-    path.write_text(json.dumps({"name": "dense-centre.v1", "articles": len(arts), "mean": [float(v) for v in centre]},
-                               separators=(",", ":")) + "\n", encoding="utf-8")
+    path.write_text(json.dumps({"name": "dense-centre.v1", "embedder": f"{embedder.name}/{embedder.dim}", "articles": len(arts),
+                                "mean": [float(v) for v in centre]}, separators=(",", ":")) + "\n", encoding="utf-8")
     return centre
 
 

@@ -615,6 +615,30 @@ def test_a_lone_report_moves_without_the_lead_when_a_second_view_agrees() -> Non
     assert groups(refine_single_agree_p=None) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
 
 
+def test_the_mean_embedding_belongs_to_its_embedder() -> None:
+    """The committed mean was taken over the default embedder's vectors: a clusterer with another
+    embedder (another name or dimension) goes without it, and its lone-article step still runs; a
+    mean of the wrong dimension given by hand is refused."""
+
+    class Other:
+        name, dim = "other-embedder.v1", 8
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            out = np.zeros((len(texts), self.dim), dtype=np.float32)
+            out[:, 0] = 1.0
+            return out
+
+    assert StoryClusterer().dense_centre is not None
+    assert StoryClusterer(dense_centre=None).dense_centre is None
+    other = StoryClusterer(embedder=Other())
+    assert other.dense_centre is None
+    third = Article(id="q3", title="Undersea quake rattles Tonga", text="The USGS measured the Tuesday earthquake near Tonga.")
+    other.partial_fit([*two_events(), third])
+    other.consolidate()
+    with pytest.raises(ValueError, match="dimensions"):
+        StoryClusterer(embedder=Other(), dense_centre=np.zeros(256))
+
+
 def test_refine_moves_a_wrong_join_to_its_own_event() -> None:
     """A Chile report forced into the Iran quake story moves to the Chile story at consolidation
     (recorded in ``moved_``); with the pass off it stays where it was put."""

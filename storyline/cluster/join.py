@@ -126,12 +126,29 @@ def load_models(folder: Path) -> dict[str, Any]:
             "idf": IdfTable.load(folder / IDF_FILE.name), "dense_centre": load_centre(folder / CENTRE_FILE.name)}
 
 
-def load_centre(path: Path = CENTRE_FILE) -> np.ndarray | None:
+def load_centre(path: Path = CENTRE_FILE, embedder: Any = None) -> np.ndarray | None:
     """The training articles' mean embedding (the lone-article step compares cosines around it),
-    or None when ``path`` does not exist."""
+    or None when ``path`` does not exist or, given ``embedder``, was computed with another
+    embedder (name and dimension): a mean belongs to the vectors it was taken over."""
     if not Path(path).exists():
         return None
-    return np.asarray(json.loads(Path(path).read_text(encoding="utf-8"))["mean"], dtype=np.float64)
+    spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    if embedder is not None and spec.get("embedder") != f"{embedder.name}/{embedder.dim}":
+        return None
+    return np.asarray(spec["mean"], dtype=np.float64)
 
 
-__all__ = ["ApartWhenBig", "ALL_FEATURES", "FEATURES", "MERGE_FEATURES", "MODEL_FILE", "MERGE_FILE", "CENTRE_FILE", "load_centre", "JoinModel", "load_models", "merge_row"]
+def centre_for(embedder: Any, centre: np.ndarray | None | str = "default") -> np.ndarray | None:
+    """The mean embedding a clusterer with ``embedder`` uses: the committed one when it was taken
+    with that embedder ("default"), none without an embedder or for None, or the vector given,
+    which must have the embedder's dimension (ValueError otherwise)."""
+    if isinstance(centre, str):
+        return load_centre(embedder=embedder) if embedder is not None else None
+    if centre is None:
+        return None
+    if embedder is None or len(centre) != embedder.dim:
+        raise ValueError(f"dense_centre has {len(centre)} dimensions; the embedder gives {embedder.dim if embedder else 'none'}")
+    return np.asarray(centre, dtype=np.float64)
+
+
+__all__ = ["ApartWhenBig", "ALL_FEATURES", "FEATURES", "MERGE_FEATURES", "MODEL_FILE", "MERGE_FILE", "CENTRE_FILE", "centre_for", "load_centre", "JoinModel", "load_models", "merge_row"]

@@ -33,7 +33,7 @@ from .features import TIME_CUES, ArticleVector, IdfTable, default_idf, represent
 from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
     CENTRE_FILE, _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, ApartWhenBig, JoinModel,
-    load_centre, load_models, merge_row,
+    centre_for, load_models, merge_row,
 )
 from .refine import identity_conflict, one_sided_pass, refine_pass, snapshot, two_groups
 from .story import StoryState, _pack, _unpack, _vector_from_state, _vector_state
@@ -180,8 +180,8 @@ class StoryClusterer:
             off) when that story is also the nearest around the training articles' mean embedding
             (``dense_centre``) by ``refine_single_agree_lead`` in cosine (:func:`.refine.agrees`;
             NeuS val 0.9190 -> 0.9245, no set or order worse: docs/clustering.md, session 16).
-        dense_centre: The mean embedding (default: the committed ``dense-centre.v1.json``; None
-            turns the agreement off).
+        dense_centre: The mean embedding (default: the committed ``dense-centre.v1.json`` when it
+            was taken with this embedder, else None, which turns the agreement off).
         refine_keeps_headlines: ...except an item that carries a headline only
             (``ArticleVector.headline``: a title, no text): with it moved, the dated headline
             stream (UCI) fell below its pin (0.6237 -> 0.6109).
@@ -291,7 +291,7 @@ class StoryClusterer:
         self.identity_separation, self.identity_min_part, self.identity_share = identity_separation, identity_min_part, identity_share
         self.refine_single_p, self.refine_single_lead = refine_single_p, refine_single_lead
         self.refine_single_agree_p, self.refine_single_agree_lead = refine_single_agree_p, refine_single_agree_lead
-        self.dense_centre: np.ndarray | None = load_centre() if isinstance(dense_centre, str) else dense_centre
+        self.dense_centre = centre_for(self.embedder, dense_centre)
         self.idf = idf  # None: the committed table (IDF_FILE)
         self.idf_ = idf or default_idf()
         self.name_weights_: dict[str, float] = {}
