@@ -183,12 +183,13 @@ def agrees(cl: Any, vec: ArticleVector, cands: list[str], root: str, best: str, 
         return False
     centre = cl.dense_centre
     a = vec.dense - centre
+    norm_a = np.linalg.norm(a)
     cosines = []
     for c in cands:
         unit = cl.stories_[c].unit_dense()
         if unit is not None and resolve(c, cl.merges_) != root:
             b = unit - centre
-            cosines.append((float(a @ b) / (float(np.linalg.norm(a) * np.linalg.norm(b)) or 1.0), c))
+            cosines.append((float(a @ b) / (float(norm_a * np.linalg.norm(b)) or 1.0), c))
     cosines.sort(key=lambda t: (-t[0], t[1]))
     if not cosines or cosines[0][1] != best:
         return False

@@ -302,11 +302,10 @@ def search_articles(store: SQLiteStore, text: str, *, limit: int = 20, offset: i
             "CASE WHEN a.seq >= ? THEN a.seq ELSE -a.seq END LIMIT ? OFFSET ?",
             (query, *params, cut, cut, cut, limit, offset),
         ).fetchall()
-        total = store.db.execute(
-            f"SELECT count(*) {_FTS_MATCH}{extra}{_VISIBLE_ARTICLE}", (query, *params)).fetchone()[0]
+        total = _match_count(store, query, extra, params)
     except sqlite3.OperationalError:
         return [], 0
-    return rows, int(total)
+    return rows, total
 
 
 SEARCH_RANKED = 5000  # the newest matches a search ranks by relevance (stories, first articles)
