@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from storyline.cluster import Clusterer, StoryClusterer, default_clusterer, resolve, story_id_for
+from storyline.cluster.index import DenseStoryIndex
 from storyline.cluster.refine import identity_conflict
 from storyline.cluster.stream import FEATURES, JoinModel
 from storyline.config import Settings
@@ -111,6 +112,29 @@ def test_state_save_load_then_continue_equals_one_run(articles: list[Article]) -
     second.set_state(state)
     assert head + second.partial_fit(articles[4:]) == expected
     assert second.merges_ == one.merges_
+
+
+def test_the_dense_index_returns_the_k_nearest_open_stories() -> None:
+    """The top k by dot product, as a full sort finds them, with removed stories never returned
+    (their rows stay as holes until compaction) and fewer than k open returning all of them."""
+    rng = np.random.default_rng(3)
+    index = DenseStoryIndex(16)
+    vectors = {f"s{i}": rng.normal(size=16).astype(np.float32) for i in range(300)}
+    for story, vector in vectors.items():
+        index.set(story, vector)
+    index.remove([f"s{i}" for i in range(0, 300, 3)])
+    live = {s: v for s, v in vectors.items() if int(s[1:]) % 3}
+    for _ in range(20):
+        query = rng.normal(size=16).astype(np.float32)
+        got = index.top(query, 6)
+        want = sorted(live, key=lambda s: -float(live[s] @ query))[:6]
+        assert sorted(s for s, _ in got) == sorted(want)
+        assert all(abs(sim - float(live[s] @ query)) < 1e-5 for s, sim in got)
+    small = DenseStoryIndex(16)
+    for story in ("a", "b", "c"):
+        small.set(story, vectors["s1"])
+    small.remove(["b"])
+    assert sorted(s for s, _ in small.top(vectors["s1"], 6)) == ["a", "c"]
 
 
 def test_merges_resolve() -> None:

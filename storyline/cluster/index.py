@@ -62,13 +62,21 @@ class DenseStoryIndex:
         if n == 0:
             return []
         sims = self.matrix_[:n] @ vector
-        k = min(k, n)
-        idx = np.argpartition(-sims, k - 1)[:k] if n > k else np.arange(n)
         out = []
-        for i in idx:
-            story = self.ids_[int(i)]
+        if n <= k:
+            for i, sim in enumerate(sims.tolist()):
+                story = self.ids_[i]
+                if story is not None:
+                    out.append((story, sim))
+            return out
+        # the k best by repeated argmax, each taken row struck off: for a handful out of
+        # thousands several times quicker than argpartition (which partitions a negated copy)
+        for _ in range(k):
+            i = int(sims.argmax())
+            story = self.ids_[i]
             if story is not None:
                 out.append((story, float(sims[i])))
+            sims[i] = -np.inf
         return out
 
 
