@@ -105,5 +105,18 @@ class TermIndex:
     def get(self, term: str) -> set[str]:
         return self.postings_.get(term, set())
 
+    def scores(self, terms: Iterable[str], weights: dict[str, float]) -> dict[str, float]:
+        """Each open story holding any of ``terms``: the sum of those terms' ``weights``, added
+        in the order of ``terms`` (so the same sums to the bit, run after run)."""
+        acc: dict[str, float] = {}
+        get, postings = acc.get, self.postings_
+        for w in terms:
+            posting = postings.get(w)
+            if posting:
+                weight = weights[w]
+                for s in posting:
+                    acc[s] = get(s, 0.0) + weight
+        return acc
+
 
 __all__ = ["DenseStoryIndex", "TermIndex"]

@@ -326,14 +326,7 @@ class StoryClusterer:
         (before the time window); the least index score among them with the best score left out
         (0, 0 when fewer than ``candidates`` matched); and the least embedding cosine among them
         (-inf when fewer were open)."""
-        acc: dict[str, float] = {}
-        get, postings = acc.get, self.terms_.postings_
-        for w in vec.top:
-            posting = postings.get(w)
-            if posting:
-                a_w = vec.terms[w]
-                for s in posting:
-                    acc[s] = get(s, 0.0) + a_w
+        acc = self.terms_.scores(vec.top, vec.terms)
         if len(acc) > self.candidates:  # the k heaviest, ties by id; only those at the cut get sorted
             cut, left = sorted(acc.values(), reverse=True)[self.candidates - 1 : self.candidates + 1]
             found = sorted((s for s, v in acc.items() if v >= cut), key=lambda s: (-acc[s], s))[: self.candidates]
