@@ -17,6 +17,7 @@ from .config import Settings
 from .errors import InputError
 from .ingest import ReadReport, read_paths
 from .ingest import subscriptions
+from .ingest.boundary import path_identity
 from .ingest.files import _expand, _suffix
 from .models import Article, FeedState
 from .engine import Engine, IngestResult
@@ -86,7 +87,7 @@ def _ingest_warc(store: Engine, path: Path, report: ReadReport, summary: IngestS
                  progress: Progress | None) -> None:
     from .ingest.warc import iter_warc
 
-    key = f"warc:{path.resolve()}"
+    key = f"warc:{path_identity(path)}"
     saved = json.loads(store.get_checkpoint(key) or "{}")
     if saved.get("done"):
         summary.warc_skipped.append(str(path))

@@ -1,3 +1,4 @@
+import shutil
 from pathlib import Path
 
 from storyline.ingest import ReadReport, read_paths
@@ -64,3 +65,53 @@ def test_json_file_reads_as_json_feed_or_json_lines(tmp_path):
     lines = write(tmp_path / "items.json", '{"title": "Line item"}\n')
     got = list(read_paths([feed, lines]))
     assert [(a.title, a.source) for a in got] == [("Bridge reopens", "Harbor Ledger"), ("Line item", "")]
+
+
+def _install_copy(root: Path, corpus: Path) -> Path:
+    """A copy of the demo corpus where a package installed under ``root`` would keep it."""
+    package = root / "storyline"
+    (package / "demo").mkdir(parents=True)
+    shutil.copy(corpus, package / "demo" / "corpus.jsonl")
+    return package
+
+
+def test_a_file_that_ships_with_storyline_keeps_its_ids_wherever_storyline_is_installed(tmp_path, monkeypatch):
+    """The demo corpus gives the same article ids from any install (a new virtualenv, another
+    clone), named by its place in the package; a user's own file is named by its path, so two
+    copies in two folders stay two files."""
+    from storyline.cli import demo_corpus_path
+    from storyline.ingest import boundary
+
+    corpus = demo_corpus_path()
+    shipped = [a.id for a in read_paths([corpus])]
+    for place in ("venv-a", "venv-b"):
+        package = _install_copy(tmp_path / place, corpus)
+        monkeypatch.setattr(boundary, "_PACKAGE", package)
+        assert [a.id for a in read_paths([package / "demo" / "corpus.jsonl"])] == shipped
+    monkeypatch.undo()
+    assert len(shipped) == len(set(shipped)) > 20
+    copies = []
+    for folder in ("mine", "yours"):
+        (tmp_path / folder).mkdir()
+        copies.append([a.id for a in read_paths([shutil.copy(corpus, tmp_path / folder / "corpus.jsonl")])])
+    assert len(copies[0]) == len(shipped) and not set(copies[0]) & set(copies[1]) and not set(copies[0]) & set(shipped)
+
+
+def test_the_demo_from_a_second_install_adds_nothing_to_the_same_store(tmp_path, monkeypatch):
+    """Two installs in two places running the demo corpus into one data folder: the second
+    finds every article stored already."""
+    from storyline.config import Settings
+    from storyline.cli import demo_corpus_path
+    from storyline.engine import open_engine
+    from storyline.ingest import boundary
+    from storyline.service import ingest_sources
+
+    engine = open_engine(Settings(data_dir=tmp_path / "data", workers=0))
+    counts = []
+    for place in ("venv-a", "venv-b"):
+        package = _install_copy(tmp_path / place, demo_corpus_path())
+        monkeypatch.setattr(boundary, "_PACKAGE", package)
+        result = ingest_sources(engine, [str(package / "demo" / "corpus.jsonl")], engine.settings, ReadReport()).result
+        counts.append((result.new, result.already_stored, engine.counts()["articles"]))
+    (new, _, stored), second = counts
+    assert new == stored > 20 and second == (0, stored, stored)

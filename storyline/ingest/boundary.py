@@ -195,14 +195,31 @@ def checked_id(value: str) -> str:
     return text
 
 
-def file_key(path: Path) -> str:
-    """A short, stable name for a file: its stem and a hash of its absolute path."""
+_PACKAGE = Path(__file__).resolve().parents[1]  # the installed storyline package
+
+
+def path_identity(path: Path) -> str:
+    """What names a file in its items' ids and in what the store remembers of it: its absolute
+    path, or for a file that ships inside storyline (the demo corpus) its path within the
+    package, so that file gives the same ids wherever storyline is installed (a new virtualenv
+    or clone running ``storyline demo`` against the same data folder adds nothing again)."""
     try:
-        resolved = str(path.resolve())
+        resolved = path.resolve()
     except (OSError, RuntimeError):
-        resolved = str(path.absolute())
-    digest = hashlib.sha1(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:8]
-    return f"{clean_string(path.stem, single_line=True)[:40]}-{digest}"
+        return str(path.absolute())
+    if resolved.is_relative_to(_PACKAGE):
+        return "storyline:" + resolved.relative_to(_PACKAGE).as_posix()
+    return str(resolved)
+
+
+def path_digest(path: Path) -> str:
+    """A short hash of :func:`path_identity`."""
+    return hashlib.sha1(path_identity(path).encode("utf-8", "surrogateescape")).hexdigest()[:8]
+
+
+def file_key(path: Path) -> str:
+    """A short, stable name for a file: its stem and :func:`path_digest`."""
+    return f"{clean_string(path.stem, single_line=True)[:40]}-{path_digest(path)}"
 
 
 def namespaced_id(path: Path, given: str, *, key: str | None = None) -> str:
@@ -324,6 +341,7 @@ def record_fields(record: dict[str, Any], aliases: dict[str, tuple[str, ...]]) -
 
 __all__ = ["EARLIEST", "FUTURE_SLACK", "MAX_CHARS", "FieldTypeError", "IdRegistry", "ItemRefused", "Prepared",
            "checked_date", "checked_id", "checked_url", "clean_string", "coerce_text", "file_key", "is_prepared",
+           "path_digest", "path_identity",
            "namespaced_id", "loads_json", "prepare", "prune_json_depth", "record_fields"]
 
 

@@ -32,7 +32,7 @@ from ..errors import IngestError, InputError
 from ..models import Article
 from ..text import clean_text
 from .base import ReadReport, stable_id
-from .boundary import FieldTypeError, checked_date, coerce_text, loads_json, prepare
+from .boundary import FieldTypeError, checked_date, coerce_text, loads_json, path_identity, prepare
 from .dates import parse_date
 from .inputs import SNIFF_BYTES, binary_reason, read_capped
 
@@ -537,7 +537,7 @@ def read_feed_file(path: Path, report: ReadReport) -> Iterator[Article]:
     """Reader for local feed files (``.xml .rss .atom .rdf .feed``, JSON Feed too)."""
     try:
         data = read_capped(path, MAX_FEED_BYTES, what="feed")
-        feed = parse_feed(data, origin=str(path), key=str(path.resolve()))
+        feed = parse_feed(data, origin=str(path), key=path_identity(path))
     except InputError as exc:
         report.error(exc.where, exc.reason)
         return

@@ -12,7 +12,6 @@ exception while one item is read or prepared becomes one error line and the batc
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 from collections import deque
@@ -22,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..errors import InputError
 from ..models import Article
 from .base import ReadReport, Reader
-from .boundary import (IdRegistry, ItemRefused, checked_date, file_key, is_prepared, loads_json, namespaced_id, prepare,
+from .boundary import (IdRegistry, ItemRefused, checked_date, file_key, is_prepared, loads_json, namespaced_id, path_digest, prepare,
                        record_fields)
 from .inputs import (MAX_ITEMS_PER_FILE, MAX_LINE_BYTES, check_text_file, iter_lines, open_regular,
                      wide_encoding)
@@ -159,7 +158,7 @@ class _ItemIds:
                 self._key = file_key(self.path)
             return namespaced_id(self.path, usable, key=self._key)
         if self._digest is None:
-            self._digest = hashlib.sha1(str(self.path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:8]
+            self._digest = path_digest(self.path)
         return f"{self.path.stem}-{self._digest}-{number}"
 
 

@@ -18,7 +18,7 @@ from ..models import Article
 from ..text import clean_text, detect_language
 from ..text.titles import trim_title
 from .base import ReadReport, stable_id
-from .boundary import ItemRefused, checked_date, prepare
+from .boundary import ItemRefused, checked_date, path_identity, prepare
 from .inputs import SNIFF_BYTES, binary_reason, open_regular, read_capped
 from .feeds import html_to_text
 
@@ -132,7 +132,7 @@ def read_html_file(path: Path, report: ReadReport) -> Iterator[Article]:
     """Reader for local ``.html``, ``.htm`` and ``.html.gz`` pages: one article per file."""
     try:
         article = extract_article(read_html_bytes(path), origin=str(path),
-                                  article_id=stable_id("file", str(path.resolve())))
+                                  article_id=stable_id("file", path_identity(path)))
     except InputError as exc:
         report.error(exc.where, exc.reason)
         return
