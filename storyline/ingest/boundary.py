@@ -341,8 +341,7 @@ def record_fields(record: dict[str, Any], aliases: dict[str, tuple[str, ...]]) -
 
 __all__ = ["EARLIEST", "FUTURE_SLACK", "MAX_CHARS", "FieldTypeError", "IdRegistry", "ItemRefused", "Prepared",
            "checked_date", "checked_id", "checked_url", "clean_string", "coerce_text", "file_key", "is_prepared",
-           "path_digest", "path_identity",
-           "namespaced_id", "loads_json", "prepare", "prune_json_depth", "record_fields"]
+           "namespaced_id", "loads_json", "path_digest", "path_identity", "prepare", "prune_json_depth", "record_fields"]
 
 
 # ---------------------------------------------------------------- JSON at the boundary

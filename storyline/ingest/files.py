@@ -21,8 +21,8 @@ from typing import Any, Callable, Iterable, Iterator
 from ..errors import InputError
 from ..models import Article
 from .base import ReadReport, Reader
-from .boundary import (IdRegistry, ItemRefused, checked_date, file_key, is_prepared, loads_json, namespaced_id, path_digest, prepare,
-                       record_fields)
+from .boundary import (IdRegistry, ItemRefused, checked_date, file_key, is_prepared, loads_json, namespaced_id,
+                       path_digest, prepare, record_fields)
 from .inputs import (MAX_ITEMS_PER_FILE, MAX_LINE_BYTES, check_text_file, iter_lines, open_regular,
                      wide_encoding)
 
