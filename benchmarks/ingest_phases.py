@@ -22,8 +22,10 @@ phase minus the phases timed inside it, so the rows add up to the run), its shar
 - refresh: the final summary refresh (its helpers' work is waited for here); refresh: related
   lists, the related-stories lists it owes (in this process)
 
-Writer CPU seconds are printed beside the wall total; helpers run in other processes. Figures on
-a shared machine are loaded: compare runs back to back.
+Writer CPU seconds are printed beside the wall total, and the helpers' (the run-ahead helper, the
+early-refresh helper, the consolidation's forked search helpers and the final refresh's pool; all
+have ended by then): two cores give at most 200 %. Figures on a shared machine are loaded: compare
+runs back to back.
 
 Usage: python benchmarks/ingest_phases.py STREAM.jsonl [--data-dir NEW_DIR]
   (e.g. the stream ``benchmarks/scale_ingest.py --keep DIR`` writes, DIR/stream-10000.jsonl)
@@ -158,10 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     if status:
         raise SystemExit(f"storyline ingest failed ({status})")
     wall = time.monotonic() - START
-    cpu = sum(os.times()[:2])
+    times = os.times()
+    cpu, helpers = times.user + times.system, times.children_user + times.children_system
     n = sum(1 for _ in args.stream.open(encoding="utf-8"))
-    print(f"{n:,} articles in {wall:.1f} s ({n / wall:.1f} articles/s in this process; writer CPU {cpu:.1f} s; "
-          "interpreter start not counted)")
+    print(f"{n:,} articles in {wall:.1f} s ({n / wall:.1f} articles/s in this process; writer CPU {cpu:.1f} s, "
+          f"helpers' CPU {helpers:.1f} s, {(cpu + helpers) / wall:.0%} of one core; interpreter start not counted)")
     print(f"{'phase':<28} {'seconds':>8} {'share':>6} {'calls':>6}")
     for name, seconds in sorted(phases.own.items(), key=lambda kv: -kv[1]):
         print(f"{name:<28} {seconds:>8.2f} {seconds / wall:>6.1%} {phases.calls[name]:>6}")
