@@ -63,15 +63,9 @@ class DenseStoryIndex:
             return []
         sims = self.matrix_[:n] @ vector
         out = []
-        if n <= k:
-            for i, sim in enumerate(sims.tolist()):
-                story = self.ids_[i]
-                if story is not None:
-                    out.append((story, sim))
-            return out
         # the k best by repeated argmax, each taken row struck off: for a handful out of
         # thousands several times quicker than argpartition (which partitions a negated copy)
-        for _ in range(k):
+        for _ in range(min(k, n)):
             i = int(sims.argmax())
             story = self.ids_[i]
             if story is not None:
@@ -101,9 +95,6 @@ class TermIndex:
                 posting.discard(story)
                 if not posting:
                     del self.postings_[w]
-
-    def get(self, term: str) -> set[str]:
-        return self.postings_.get(term, set())
 
     def scores(self, terms: Iterable[str], weights: dict[str, float]) -> dict[str, float]:
         """Each open story holding any of ``terms``: the sum of those terms' ``weights``, added
