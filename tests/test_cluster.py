@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -592,6 +593,29 @@ def test_refine_rejoins_reports_that_came_before_their_story() -> None:
     # emptied stories are merges (their ids still resolve), and the states left are the two stories
     assert sorted(st.size for st in c.stories_.values()) == [2, 3]
     assert all(resolve(s, c.merges_) in c.stories_ for s in c.merges_)
+
+
+def test_refine_skips_the_search_only_for_members_that_cannot_move() -> None:
+    """A member whose probability at home (its story without it) is over 1 - margin stays
+    whatever a search would find, so ``_judge`` makes none; its verdict is the same as with the
+    search made, at every margin and bar. Checked on every member of the demo's stories."""
+    from storyline.cluster.refine import _judge
+    from storyline.ingest import read_paths
+
+    demo = Path(__file__).resolve().parents[1] / "storyline" / "demo" / "corpus.jsonl"
+    c = StoryClusterer()
+    c.partial_fit([a for a in read_paths([demo])])
+    members = [(s, i) for s, st in c.stories_.items() if st.size > 1 for i in range(st.size)]
+    skipped = moves = 0
+    for margin, min_p in ((0.05, 0.0), (0.3, 0.3), (0.6, 0.0)):
+        for s, i in members:
+            quick = _judge(c, s, i, margin, min_p, set(), False)
+            _, sparse, dense, cut, dense_cut = c._search(c.stories_[s].items[i][1])
+            full = _judge(c, s, i, margin, min_p, set(), False, (sparse, dense, cut, dense_cut, {}, None))
+            assert quick[0] == full[0], (s, i, margin)
+            skipped += quick[3] == (math.inf, math.inf)
+            moves += full[0] is not None
+    assert skipped and moves and skipped < 3 * len(members)
 
 
 def _lone_groups(**settings: object) -> list[list[str]]:
