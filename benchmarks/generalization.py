@@ -3,6 +3,7 @@
 
   python benchmarks/generalization.py [--data ../shared/data] [--folds 5] [--shuffles 5]
                                       [--big-shuffles 3] [--jobs 2] [--sets ecb_cv neus_val ...]
+                                      [--train-folds N]
 
 Every clustering choice is judged by this table, not by one split in one order. It
 
@@ -186,6 +187,9 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--tools", type=Path, default=None, help="folder of score_clusters.py (default: DATA/../tools)")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--train-folds", type=int, default=None,
+                    help="each fold model learns from this many of the other folds (default: all of them; fewer "
+                         "draws a learning curve: does more training data help on unseen topics?)")
     ap.add_argument("--shuffles", type=int, default=5, help="orders per set (mixed_big: --big-shuffles)")
     ap.add_argument("--big-shuffles", type=int, default=3)
     ap.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
@@ -215,10 +219,13 @@ def main() -> int:
     args.cache.mkdir(parents=True, exist_ok=True)  # the baselines are cached there even with --models
     models.mkdir(parents=True, exist_ok=True)
     jobs = []
+    n_train = args.folds - 1 if args.train_folds is None else args.train_folds
+    fold_name = [f"fold{f}-of{args.folds}" + ("" if n_train == args.folds - 1 else f"-train{n_train}") for f in range(args.folds)]
     if "ecb_cv" in args.sets:
         for f in range(args.folds):
-            rest = [r for g, fold in enumerate(folds) if g != f for r in fold]
-            jobs.append((f"fold{f}-of{args.folds}", rest, neus_train, str(models / f"fold{f}-of{args.folds}")))
+            learn_from = sorted((f + d) % args.folds for d in range(1, n_train + 1))  # the next n_train folds
+            rest = [r for g in learn_from for r in folds[g]]
+            jobs.append((fold_name[f], rest, neus_train, str(models / fold_name[f])))
     if set(args.sets) - {"ecb_cv"}:
         jobs.append(("shipped", ecb_train, neus_train, str(models / "shipped")))
     jobs = [j for j in jobs if not Path(j[3]).is_dir()]
@@ -237,7 +244,7 @@ def main() -> int:
     tasks = []
     if "ecb_cv" in args.sets:
         for f, fold in enumerate(folds):
-            tasks.append((f"ecb_cv/{f}", str(models / f"fold{f}-of{args.folds}"), [shuffled(fold, s) for s in range(args.shuffles)]))
+            tasks.append((f"ecb_cv/{f}", str(models / fold_name[f]), [shuffled(fold, s) for s in range(args.shuffles)]))
     mixed_dev = ecb_dev + ecb_train + neus_val
     if "neus_val" in args.sets:
         sets["neus_val"] = neus_val
