@@ -604,7 +604,7 @@ def test_refine_skips_the_search_only_for_members_that_cannot_move() -> None:
 
     demo = Path(__file__).resolve().parents[1] / "storyline" / "demo" / "corpus.jsonl"
     c = StoryClusterer()
-    c.partial_fit([a for a in read_paths([demo])])
+    c.partial_fit(list(read_paths([demo])))
     members = [(s, i) for s, st in c.stories_.items() if st.size > 1 for i in range(st.size)]
     skipped = moves = 0
     for margin, min_p in ((0.05, 0.0), (0.3, 0.3), (0.6, 0.0)):
