@@ -223,6 +223,8 @@ def main() -> int:
     models.mkdir(parents=True, exist_ok=True)
     jobs = []
     n_train = args.folds - 1 if args.train_folds is None else args.train_folds
+    if not 1 <= n_train < args.folds:
+        ap.error(f"--train-folds must be between 1 and {args.folds - 1} (the other folds), not {n_train}")
     drawn = "-seeds" + "-".join(map(str, args.net_seeds)) if args.net_seeds else ""  # a model folder's draw
     fold_name = [f"fold{f}-of{args.folds}" + ("" if n_train == args.folds - 1 else f"-train{n_train}") + drawn
                  for f in range(args.folds)]
