@@ -134,15 +134,14 @@ def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[st
     _, vec = st.items[i]
     if (st.size == 1 and s in targets) or (keep_headlines and vec.headline):
         return (None, *_NO_SEARCH)
-    if prior is None and st.size > 1:
-        # at home with a probability no other story can beat by the margin (none exceeds 1):
-        # it stays, whatever a search would find, so none is made
-        loo = (s, float(cl.model.predict(cl._feature_rows(vec, [without(st, i)]))[0]))
-        if loo[1] + margin > 1.0:
-            return (None, *_NO_SEARCH[:-1], loo)
-    else:
-        loo = None
     if prior is None:
+        loo = None
+        if st.size > 1:
+            # at home with a probability no other story can beat by the margin (none exceeds 1):
+            # it stays, whatever a search would find, so none is made
+            loo = (s, float(cl.model.predict(cl._feature_rows(vec, [without(st, i)]))[0]))
+            if loo[1] + margin > 1.0:
+                return (None, *_NO_SEARCH[:-1], loo)
         _, sparse, dense, cut, dense_cut = cl._search(vec)
         old = {}
     else:
