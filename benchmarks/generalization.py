@@ -3,7 +3,7 @@
 
   python benchmarks/generalization.py [--data ../shared/data] [--folds 5] [--shuffles 5]
                                       [--big-shuffles 3] [--jobs 2] [--sets ecb_cv neus_val ...]
-                                      [--train-folds N] [--net-seeds 3 4 5]
+                                      [--train-folds N] [--net-seeds 3 4 5] [--parts K]
 
 Every clustering choice is judged by this table, not by one split in one order. It
 
@@ -88,6 +88,15 @@ def ecb_folds(data: Path, k: int) -> list[list[dict]]:
     topics = sorted({topic_of(r) for r in records}, key=lambda t: (int(t) if t.isdigit() else 10**9, t))
     fold_of = {t: i % k for i, t in enumerate(topics)}
     return [[r for r in records if fold_of[topic_of(r)] == f] for f in range(k)]
+
+
+def parts_of(fold: list[dict], k: int) -> list[list[dict]]:
+    """A held-out fold cut by topic into ``k`` parts (topics in number order, topic i in part
+    i mod k), each clustered as a set of its own. The pooled score rises as the held-out sets
+    shrink (fewer topics to confuse), so this separates that effect from more training topics."""
+    topics = sorted({topic_of(r) for r in fold}, key=lambda t: (int(t) if t.isdigit() else 10**9, t))
+    part_of = {t: i % k for i, t in enumerate(topics)}
+    return [[r for r in fold if part_of[topic_of(r)] == i] for i in range(k)]
 
 
 def shuffled(records: list[dict], seed: int) -> list[dict]:
@@ -193,6 +202,9 @@ def main() -> int:
     ap.add_argument("--net-seeds", type=int, nargs="+", default=None,
                     help="the join model's network seeds for every model trained here (default: train_clusterer's, "
                          "0 1 2). A retrain with other seeds moves ECB+ CV by up to 0.016: judge a change under two draws")
+    ap.add_argument("--parts", type=int, default=1,
+                    help="cluster each held-out ECB+ fold as this many sets, split by topic (same models): "
+                         "smaller held-out sets score higher, whatever the training")
     ap.add_argument("--shuffles", type=int, default=5, help="orders per set (mixed_big: --big-shuffles)")
     ap.add_argument("--big-shuffles", type=int, default=3)
     ap.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
@@ -205,6 +217,8 @@ def main() -> int:
     ap.add_argument("--set", dest="options", action="append", default=[], metavar="NAME=VALUE",
                     help="a StoryClusterer keyword for the clustering runs (JSON value), e.g. split_min_part=0")
     args = ap.parse_args()
+    if args.parts < 1:
+        ap.error(f"--parts must be at least 1, not {args.parts}")
     tools = args.tools or args.data.parent / "tools"
     bcubed = scorer(tools)
     t_start = time.perf_counter()
@@ -252,7 +266,8 @@ def main() -> int:
     tasks = []
     if "ecb_cv" in args.sets:
         for f, fold in enumerate(folds):
-            tasks.append((f"ecb_cv/{f}", str(models / fold_name[f]), [shuffled(fold, s) for s in range(args.shuffles)]))
+            for k, part in enumerate(parts_of(fold, args.parts)):
+                tasks.append((f"ecb_cv/{f}.{k}", str(models / fold_name[f]), [shuffled(part, s) for s in range(args.shuffles)]))
     mixed_dev = ecb_dev + ecb_train + neus_val
     if "neus_val" in args.sets:
         sets["neus_val"] = neus_val
@@ -296,23 +311,26 @@ def main() -> int:
     # 4. scores
     table: dict[str, dict[str, Any]] = {}
     if "ecb_cv" in args.sets:
-        per_order = []
-        fold_f1 = []
-        for s in range(args.shuffles):
+        def pooled(f: int, s: int) -> tuple[list[str], list[str]]:
+            """Fold ``f``'s held-out gold and predictions in order ``s``, its parts kept apart."""
             gold, pred = [], []
-            for f in range(args.folds):
-                orders, preds, _ = runs[f"ecb_cv/{f}"]
+            for k in range(args.parts):
+                orders, preds, _ = runs[f"ecb_cv/{f}.{k}"]
                 gold += [str(r["label"]) for r in orders[s]]
-                pred += [f"{f}/{p}" for p in preds[s]]
-            per_order.append(bcubed(gold, pred))
-        for f in range(args.folds):
-            orders, preds, _ = runs[f"ecb_cv/{f}"]
-            fold_f1.append([bcubed([str(r["label"]) for r in o], p)[2] for o, p in zip(orders, preds)])
-        # the baseline pooled the same way: each fold's held-out set cut at its own threshold
+                pred += [f"{f}.{k}/{p}" for p in preds[s]]
+            return gold, pred
+
+        per_order = []
+        for s in range(args.shuffles):
+            both = [pooled(f, s) for f in range(args.folds)]
+            per_order.append(bcubed([g for gold, _ in both for g in gold], [p for _, pred in both for p in pred]))
+        fold_f1 = [[bcubed(*pooled(f, s))[2] for s in range(args.shuffles)] for f in range(args.folds)]
+        # the baseline pooled the same way: each fold's held-out parts cut at the fold's threshold
         gold, pred = [], []
         for f, fold in enumerate(folds):
-            gold += [str(r["label"]) for r in fold]
-            pred += [f"{f}/{p}" for p in cut(average_link(fold), baselines[f"ecb_cv/{f}"]["threshold"])]
+            for k, part in enumerate(parts_of(fold, args.parts)):
+                gold += [str(r["label"]) for r in part]
+                pred += [f"{f}.{k}/{p}" for p in cut(average_link(part), baselines[f"ecb_cv/{f}"]["threshold"])]
         bp, br, bf = bcubed(gold, pred)
         table["ecb_cv"] = {"n": len(gold), "orders": per_order, "folds": fold_f1,
                            "baseline": {"f1": bf, "p": bp, "r": br,
@@ -351,10 +369,11 @@ def main() -> int:
     total = time.perf_counter() - t_start
     print(f"time: training {t_train:.0f} s ({len(jobs)} models), clustering {t_cluster:.0f} s, baselines {t_base:.0f} s, "
           f"total {total:.0f} s; jobs {args.jobs}; models {models}; options {options or 'default'}; "
-          f"network seeds {' '.join(map(str, args.net_seeds)) if args.net_seeds else 'default'}")
+          f"network seeds {' '.join(map(str, args.net_seeds)) if args.net_seeds else 'default'}"
+          + (f"; held-out folds in {args.parts} parts" if args.parts > 1 else ""))
     if args.json:
         args.json.write_text(json.dumps({"code": code_hash(), "models": str(models), "options": options,
-                                         "net_seeds": args.net_seeds, "table": table}, indent=1))
+                                         "net_seeds": args.net_seeds, "parts": args.parts, "table": table}, indent=1))
     return 0
 
 
