@@ -230,6 +230,7 @@ def main() -> int:
     ctx = get_context("fork")
 
     folds = ecb_folds(args.data, args.folds)
+    held_out = [parts_of(fold, args.parts) for fold in folds]  # each fold as the sets it is clustered in
     ecb_train = read_records(args.data / "ecbplus" / "train.jsonl")
     ecb_dev = read_records(args.data / "ecbplus" / "dev.jsonl")
     neus_train = neus_story_records(args.data / "neus" / "train.jsonl")
@@ -270,8 +271,8 @@ def main() -> int:
     sets: dict[str, list[dict]] = {}
     tasks = []
     if "ecb_cv" in args.sets:
-        for f, fold in enumerate(folds):
-            for k, part in enumerate(parts_of(fold, args.parts)):
+        for f, parts in enumerate(held_out):
+            for k, part in enumerate(parts):
                 tasks.append((f"ecb_cv/{f}.{k}", str(models / fold_name[f]), [shuffled(part, s) for s in range(args.shuffles)]))
     mixed_dev = ecb_dev + ecb_train + neus_val
     if "neus_val" in args.sets:
@@ -332,8 +333,8 @@ def main() -> int:
         fold_f1 = [[bcubed(*pooled(f, s))[2] for s in range(args.shuffles)] for f in range(args.folds)]
         # the baseline pooled the same way: each fold's held-out parts cut at the fold's threshold
         gold, pred = [], []
-        for f, fold in enumerate(folds):
-            for k, part in enumerate(parts_of(fold, args.parts)):
+        for f, parts in enumerate(held_out):
+            for k, part in enumerate(parts):
                 gold += [str(r["label"]) for r in part]
                 pred += [f"{f}.{k}/{p}" for p in cut(average_link(part), baselines[f"ecb_cv/{f}"]["threshold"])]
         bp, br, bf = bcubed(gold, pred)

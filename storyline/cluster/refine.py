@@ -134,12 +134,17 @@ def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[st
     _, vec = st.items[i]
     if (st.size == 1 and s in targets) or (keep_headlines and vec.headline):
         return (None, *_NO_SEARCH)
+
+    def at_home() -> tuple[str, float]:
+        """The member's probability in its own story without it (leave-one-out)."""
+        return s, float(cl.model.predict(cl._feature_rows(vec, [without(st, i)]))[0])
+
     if prior is None:
         loo = None
         if st.size > 1:
             # at home with a probability no other story can beat by the margin (none exceeds 1):
             # it stays, whatever a search would find, so none is made
-            loo = (s, float(cl.model.predict(cl._feature_rows(vec, [without(st, i)]))[0]))
+            loo = at_home()
             if loo[1] + margin > 1.0:
                 return (None, *_NO_SEARCH[:-1], loo)
         _, sparse, dense, cut, dense_cut = cl._search(vec)
@@ -164,7 +169,7 @@ def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[st
     best, best_p, home = _best(cl, cands, probs, root, 0.0)
     if st.size > 1 and best is not None and best_p >= min_p and best_p >= home + margin:
         if loo is None:
-            loo = (s, float(cl.model.predict(cl._feature_rows(vec, [without(st, i)]))[0]))
+            loo = at_home()
         best, best_p, home = _best(cl, cands, probs, root, loo[1])
     if st.size == 1 and single is not None and s not in cl.merges_:
         # an article that is a story by itself (not linked to another): its own bar, and a lead
