@@ -206,7 +206,7 @@ def main() -> int:
                          "draws a learning curve: does more training data help on unseen topics?)")
     ap.add_argument("--net-seeds", type=int, nargs="+", default=None,
                     help="the join model's network seeds for every model trained here (default: train_clusterer's, "
-                         "0 1 2). A retrain with other seeds moves ECB+ CV by up to 0.018: judge a change under two draws")
+                         "0 to 5). A retrain with other seeds moves ECB+ CV by about 0.01: judge a change under two draws (e.g. 6 to 11)")
     ap.add_argument("--parts", type=int, default=1,
                     help="cluster each held-out ECB+ fold as this many sets, split by topic (same models): "
                          "smaller held-out sets score higher, whatever the training")

@@ -8,10 +8,10 @@ Writes, deterministically (fixed seeds, sorted keys, gzip without timestamps):
   articles (terms seen at least twice), the IDF the clusterer uses;
 - ``merge-trees.v1.json``: boosted trees deciding which mutually-best story pairs merge at
   consolidation. The clusterer (with the new join model and the hand-set merge rule) runs over
-  two shuffles of the mixed training stream; every mutually-best pair it meets at the end is a
-  row of :data:`MERGE_FEATURES`, labelled by whether both sides' articles are mostly of one
-  gold story;
-- ``join-mlp.v2.json``: three small MLPs (seeds 0, 1, 2; their probabilities are averaged) over
+  two shuffles of the mixed training stream and four shuffles of ECB+ train alone (its twin
+  events are where merges go wrong); every mutually-best pair it meets at the end is a row of
+  :data:`MERGE_FEATURES`, labelled by whether both sides' articles are mostly of one gold story;
+- ``join-mlp.v2.json``: six small MLPs (seeds 0 to 5; their probabilities are averaged) over
   the clusterer's similarity features, learned by teacher forcing: each training stream is
   replayed in order, every article is scored against the candidate stories the clusterer would
   retrieve (stories built from the gold labels so far), and each (article, candidate) pair is
@@ -239,8 +239,12 @@ def warm(records: list[dict]) -> None:
     _EMBEDDER.embed([f"{a.title}\n{a.text}".strip() for a in arts])
 
 
-def train(ecb: list[dict], neus: list[dict], out: Path, *, hidden: list[int] = [16], seeds: list[int] = [0, 1, 2],
-          rounds: int = 1, embedder=None, log=None) -> None:
+SEEDS = [0, 1, 2, 3, 4, 5]  # one join network per seed (a network's draw moves ECB+ CV by about 0.01)
+MERGE_ECB_RUNS = 4  # merge-model runs over ECB+ alone, beside the two over the mixed stream
+
+
+def train(ecb: list[dict], neus: list[dict], out: Path, *, hidden: list[int] = [16], seeds: list[int] = SEEDS,
+          rounds: int = 1, merge_ecb_runs: int = MERGE_ECB_RUNS, embedder=None, log=None) -> None:
     """Train the IDF table, join model and merge model from ECB+-style records ``ecb`` (with
     ``label``) and NeuS article records ``neus``, and write them to ``out``. The one training
     procedure: ``main`` runs it on the training splits, ``benchmarks/generalization.py`` on
@@ -282,9 +286,10 @@ def train(ecb: list[dict], neus: list[dict], out: Path, *, hidden: list[int] = [
         networks = [fit(x, y, hidden, seed) for seed in seeds]
     join_model = JoinModel.from_dict({"networks": networks})
     mx, my = [], []
-    for seed in (7, 8):
-        x_m, y_m = merge_pairs(mixed_records(ecb + neus, seed=seed), join_model, embedder, idf)
-        log(f"merge candidates (mixed train, seed {seed}): {len(y_m)}, {int(y_m.sum())} one story")
+    runs = [("mixed train", ecb + neus, seed) for seed in (7, 8)] + [("ECB+ train", ecb, 7 + i) for i in range(merge_ecb_runs)]
+    for name, records, seed in runs:
+        x_m, y_m = merge_pairs(mixed_records(records, seed=seed), join_model, embedder, idf)
+        log(f"merge candidates ({name}, seed {seed}): {len(y_m)}, {int(y_m.sum())} one story")
         mx.append(x_m)
         my.append(y_m)
     merge = {"name": "merge-trees.v1", **fit_merge_model(np.vstack(mx), np.concatenate(my)), "pairs": int(sum(len(y) for y in my))}
@@ -304,13 +309,15 @@ def main() -> int:
                     help="2: add pairs from replaying the streams with the first model's own decisions "
                          "(measured: lower ECB+ dev and headline recall, so off by default)")
     ap.add_argument("--hidden", type=int, nargs="*", default=[16], help="hidden layer sizes (none: logistic regression)")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+    ap.add_argument("--seeds", type=int, nargs="+", default=SEEDS,
                     help="one network per seed, probabilities averaged (one network's ECB+ dev figure "
                          "moves by up to 0.05 with its seed)")
+    ap.add_argument("--merge-ecb-runs", type=int, default=MERGE_ECB_RUNS,
+                    help="merge-model runs over ECB+ train alone, beside the two over the mixed stream")
     args = ap.parse_args()
     ecb = read_records(args.data / "ecbplus" / "train.jsonl")
     neus = neus_story_records(args.data / "neus" / "train.jsonl")
-    train(ecb, neus, args.out, hidden=args.hidden, seeds=args.seeds, rounds=args.rounds)
+    train(ecb, neus, args.out, hidden=args.hidden, seeds=args.seeds, rounds=args.rounds, merge_ecb_runs=args.merge_ecb_runs)
     return 0
 
 

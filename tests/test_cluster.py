@@ -381,11 +381,13 @@ def test_join_model_averages_its_networks() -> None:
 
 
 def test_short_dated_items_join_at_the_headline_threshold() -> None:
-    c = StoryClusterer(join_threshold=0.99, headline_join_threshold=0.0, mutual_threshold=2.0)
+    """A short dated item joins at the headline bar; an undated one faces the join bar (here above
+    any probability: two near-identical headlines score 0.995)."""
+    c = StoryClusterer(join_threshold=1.01, headline_join_threshold=0.0, mutual_threshold=2.0)
     heads = [Article(id=f"h{i}", title=t, text="", published=T0 + timedelta(minutes=i)) for i, t in
              enumerate(["Chile quake triggers tsunami alert", "Tsunami alert after Chile quake"])]
     assert len(set(c.partial_fit(heads))) == 1
-    undated = StoryClusterer(join_threshold=0.99, headline_join_threshold=0.0, mutual_threshold=2.0, loose_threshold=2.0)
+    undated = StoryClusterer(join_threshold=1.01, headline_join_threshold=0.0, mutual_threshold=2.0, loose_threshold=2.0)
     assert len(set(undated.partial_fit([Article(id=a.id, title=a.title, text="") for a in heads]))) == 2
 
 
@@ -530,6 +532,35 @@ def test_who_and_figures_features() -> None:
     assert rows["same"][2] == 1.0 and rows["twin"][2] == 0.0
 
 
+def test_lead_share_reads_who_the_report_leads_with() -> None:
+    """``lead_share``: the share of the names in a report's title and first sentence that the
+    story's core names. A twin (another player put on injured reserve, who names the first one
+    later) names the story's people as fully as a follow-up, but does not lead with them."""
+    from storyline.cluster.features import represent
+    from storyline.cluster.story import _vector_from_state, _vector_state
+
+    c = StoryClusterer(embedder=None)
+    c.partial_fit([Article(id="bush", title="Saints put Reggie Bush on injured reserve",
+                           text="The New Orleans Saints placed running back Reggie Bush on injured reserve on Tuesday "
+                                "with a knee injury. Bush will miss the rest of the season.")])
+    same, twin = [Article(id="same", title="Reggie Bush out for the season",
+                          text="Reggie Bush's season is over after the Saints moved him to injured reserve. "
+                               "Pierre Thomas will start."),
+                  Article(id="twin", title="Saints lose Pierre Thomas for the year",
+                          text="Running back Pierre Thomas went on injured reserve on Tuesday. "
+                               "The Saints had lost Reggie Bush the same way.")]
+    vecs = represent([same, twin], None)
+    assert "reggie bush" in vecs[1].names and "reggie bush" not in vecs[1].lead_names
+    assert "pierre thomas" not in vecs[0].lead_names
+    rows = {}
+    for art, vec in zip((same, twin), vecs):
+        _, x, _ = c.score(vec)
+        rows[art.id] = {n: float(x[0, FEATURES.index(n)]) for n in ("story_name_share", "lead_share")}
+        assert _vector_from_state(json.loads(json.dumps(_vector_state(vec)))).lead_names == vec.lead_names
+    assert rows["twin"]["story_name_share"] >= rows["same"]["story_name_share"]
+    assert rows["same"]["lead_share"] > 0.3 and rows["twin"]["lead_share"] == 0.0
+
+
 def test_demo_keeps_the_bridge_collision_and_the_dock_strike_apart() -> None:
     """The demo's first story used to hold the Port Averill dockworkers' strike (three days after
     the Tellford Bridge collision, same town): one story per event, each summary on its own."""
@@ -651,14 +682,16 @@ def test_a_lone_report_moves_without_the_lead_when_a_second_view_agrees() -> Non
     """Without the lead, a lone report moves at ``refine_single_agree_p`` when its most probable
     story is also the nearest by embedding cosine around the training articles' mean
     (``dense_centre``), by ``refine_single_agree_lead``: the cup reports' bar is out of reach
-    (``refine_single_p`` 0.999) and they join on agreement; the quake reports' two partners are
-    about as near in that view too (within the default lead of 0.04), so they stay apart unless
-    any agreement counts, and never without the mean embedding."""
+    (``refine_single_p`` 0.999) and they join on agreement (each leads the quakes in that view by
+    0.5 to 0.7, so a lead of 0.9 keeps them apart); each quake report's two partners are about as
+    near in that view too (within the default lead of 0.04), so they stay apart. Without the mean
+    embedding nothing moves, whatever the lead."""
     def groups(**settings: object) -> list[list[str]]:
         return _lone_groups(refine_single_p=0.999, **settings)
 
     assert groups() == [["f1", "f2"], ["q1"], ["q2"], ["q3"]]
-    assert groups(refine_single_agree_lead=0.0) == [["f1", "f2"], ["q1", "q2", "q3"]]
+    assert groups(refine_single_agree_lead=0.5) == [["f1", "f2"], ["q1"], ["q2"], ["q3"]]
+    assert groups(refine_single_agree_lead=0.9) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
     assert groups(refine_single_agree_lead=0.0, dense_centre=None) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
     assert groups(refine_single_agree_p=None) == [["f1"], ["f2"], ["q1"], ["q2"], ["q3"]]
 

@@ -59,6 +59,7 @@ class ArticleVector:
     names: frozenset[str] = frozenset()  # who: multi-word capitalized names and their last words
     figures: frozenset[str] = frozenset()  # what figures: numbers named that are not years
     headline: bool = False  # a headline without a body (title, no text)
+    lead_names: frozenset[str] = frozenset()  # names in the title and the text's first sentence
 
 
 class IdfTable:
@@ -146,6 +147,13 @@ def figures_in(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def _lead(art: Article) -> str:
+    """The title and the text's first sentence (at most 300 characters): who the report is about."""
+    first = art.text[:300]
+    cut = first.find(". ")
+    return f"{art.title}\n{first[:cut + 1] if cut > 0 else first}"
+
+
 def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTable | None = None) -> list[ArticleVector]:
     """Vectors for ``articles`` (dense embeddings computed in one call when an embedder is given)."""
     idf = idf or default_idf()
@@ -163,7 +171,8 @@ def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTa
         loose = when is None and not (art.title.strip() and art.text.strip()) and words <= _LOOSE_WORDS
         out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose, **time_cues(head),
                                  names=names_in(head), figures=figures_in(head),
-                                 headline=bool(art.title.strip()) and not art.text.strip()))
+                                 headline=bool(art.title.strip()) and not art.text.strip(),
+                                 lead_names=names_in(_lead(art))))
     if embedder is not None and out:
         dense = embedder.embed([f"{a.title}\n{a.text}".strip() for a in articles])
         for vec, row in zip(out, dense):
@@ -177,4 +186,30 @@ def sparse_dot(a: dict[str, float], b: dict[str, float]) -> float:
     return math.fsum([a[w] * b[w] for w in a.keys() & b.keys()])
 
 
-__all__ = ["names_in", "figures_in", "ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "time_cues", "TIME_CUES", "MODELS_DIR"]
+def cue_match(a: frozenset[str] | set[str], b: set[str]) -> float:
+    """Agreement of two sets of time cues (weekdays, years or months named in the text): +1 when
+    both name some and share one, -1 when both name some and share none, 0 when either names none."""
+    if not a or not b:
+        return 0.0
+    return 1.0 if a & b else -1.0
+
+
+def share_of(weights: dict[str, float], total: float, other: dict[str, float]) -> float:
+    """The weighted share of ``weights``' names (summing to ``total``) that ``other`` holds; 0 when none."""
+    return math.fsum(map(weights.__getitem__, weights.keys() & other.keys())) / total if weights and other and total else 0.0
+
+
+def who_shares(names: dict[str, float], names_total: float, story_names: dict[str, int], core: dict[str, float],
+               core_total: float) -> tuple[float, float]:
+    """How far an article and a story name the same participants: the weighted share of the
+    article's names (``names``: name -> weight, summing to ``names_total``) the story names, and
+    of the story's core names (named by at least half its members; ``core``, summing to
+    ``core_total``) the article names; 0 when either names nobody."""
+    if not names or not story_names:
+        return 0.0, 0.0
+    share = math.fsum(map(names.__getitem__, names.keys() & story_names.keys())) / names_total
+    story_share = math.fsum(map(core.__getitem__, core.keys() & names.keys())) / core_total
+    return share, story_share
+
+
+__all__ = ["names_in", "figures_in", "ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "cue_match", "share_of", "who_shares", "time_cues", "TIME_CUES", "MODELS_DIR"]

@@ -19,12 +19,12 @@ from .features import IDF_FILE, MODELS_DIR, IdfTable
 ALL_FEATURES = (
     "sparse_cos", "dense_cos", "entity_cos", "title_cos", "sparse_x_dense",
     "log_size", "short", "rank_sparse", "rank_dense", "dense_margin", "best_margin", "log_entities", "member_sparse", "member_dense",
-    "weekday_match", "year_match", "month_match", "name_share", "story_name_share", "figure_match",
+    "weekday_match", "year_match", "month_match", "name_share", "story_name_share", "figure_match", "lead_share",
 )
 FEATURES = (
     "sparse_cos", "dense_cos", "entity_cos", "title_cos", "sparse_x_dense",
     "log_size", "short", "log_entities", "member_sparse", "member_dense",
-    "weekday_match", "year_match", "month_match", "name_share", "story_name_share", "figure_match",
+    "weekday_match", "year_match", "month_match", "name_share", "story_name_share", "figure_match", "lead_share",
 )
 _COLUMNS = np.asarray([ALL_FEATURES.index(f) for f in FEATURES])
 MODEL_FILE = MODELS_DIR / "join-mlp.v2.json"
@@ -71,7 +71,7 @@ class JoinModel:
 
     One or more small multilayer perceptrons (ReLU hidden layers, logistic output) over
     standardized features, their probabilities averaged; with no hidden layers a network is a
-    logistic regression. The committed model averages three networks trained from different seeds:
+    logistic regression. The committed model averages six networks trained from different seeds:
     one network's decisions on look-alike events turn on its seed.
     """
 

@@ -24,7 +24,8 @@ def _vector_state(v: ArticleVector) -> dict[str, Any]:
     terms = dict(sorted(v.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:_ITEM_TERMS])
     return {"terms": terms, "entities": v.entities, "title": v.title, "dense": _pack(v.dense), "when": v.when,
             "short": v.short, "words": v.words, "loose": v.loose, **{cue: sorted(getattr(v, cue)) for cue in TIME_CUES},
-            "names": sorted(v.names), "figures": sorted(v.figures), "headline": v.headline}
+            "names": sorted(v.names), "figures": sorted(v.figures), "headline": v.headline,
+            "lead_names": sorted(v.lead_names)}
 
 
 def _vector_from_state(d: dict[str, Any]) -> ArticleVector:
@@ -33,7 +34,7 @@ def _vector_from_state(d: dict[str, Any]) -> ArticleVector:
                          int(d.get("words", 0)), sorted(terms, key=lambda w: (-terms[w], w))[:8], bool(d.get("loose")),
                          **{cue: frozenset(d.get(cue, ())) for cue in TIME_CUES},
                          names=frozenset(d.get("names", ())), figures=frozenset(d.get("figures", ())),
-                         headline=bool(d.get("headline")))
+                         headline=bool(d.get("headline")), lead_names=frozenset(d.get("lead_names", ())))
 
 
 def _pack(vector: np.ndarray | None) -> str | None:

@@ -5,7 +5,7 @@ turn out to be one.
 Per article: (1) represent it (TF-IDF, entities, title words, static embedding); (2) collect
 candidate stories from the inverted index (its rarest, heaviest terms) and the dense index (top-k
 by embedding), open stories only; (3) compute :data:`FEATURES` against each candidate and score
-them with :class:`JoinModel` (three small MLPs trained by ``scripts/train_clusterer.py``, averaged);
+them with :class:`JoinModel` (six small MLPs trained by ``scripts/train_clusterer.py``, averaged);
 (4) join the best candidate when its probability clears ``join_threshold``, else open a story.
 Items that match nothing well stay one-item stories. :meth:`StoryClusterer.consolidate` (called
 at the end of input) merges stories that are each other's best match, recorded in ``merges_``.
@@ -29,7 +29,7 @@ from ..models import Article
 from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import resolve, story_id_for
-from .features import TIME_CUES, ArticleVector, IdfTable, default_idf, represent, sparse_dot
+from .features import TIME_CUES, ArticleVector, IdfTable, cue_match, default_idf, represent, share_of, sparse_dot, who_shares
 from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
     CENTRE_FILE, _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, ApartWhenBig, JoinModel,
@@ -41,27 +41,6 @@ from .story import StoryState, _pack, _unpack, _vector_from_state, _vector_state
 
 def _sigmoid_array(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
-
-
-def _match(a: frozenset[str] | set[str], b: set[str]) -> float:
-    """Agreement of two sets of time cues (weekdays, years or months named in the text): +1 when
-    both name some and share one, -1 when both name some and share none, 0 when either names none."""
-    if not a or not b:
-        return 0.0
-    return 1.0 if a & b else -1.0
-
-
-def _who(names: dict[str, float], names_total: float, story_names: dict[str, int], core: dict[str, float],
-         core_total: float) -> tuple[float, float]:
-    """How far an article and a story name the same participants: the weighted share of the
-    article's names (``names``: name -> weight, summing to ``names_total``) the story names, and
-    of the story's core names (named by at least half its members; ``core``, summing to
-    ``core_total``) the article names; 0 when either names nobody."""
-    if not names or not story_names:
-        return 0.0, 0.0
-    share = math.fsum(map(names.__getitem__, names.keys() & story_names.keys())) / names_total
-    story_share = math.fsum(map(core.__getitem__, core.keys() & names.keys())) / core_total
-    return share, story_share
 
 
 def _core(counts: dict[str, int], size: int) -> set[str]:
@@ -118,9 +97,9 @@ class StoryClusterer:
         join_threshold: Minimum join probability; below it the article opens a story.
         headline_join_threshold: The same for a short dated item (a feed headline, under 30
             words): a headline carries little evidence, but it is only compared with stories
-            inside the time window, where few look-alikes compete (dated headline stream, session-7
-            model: 0.385 at 0.3, 0.440 at 0.15, 0.557 at 0.08, 0.607 at 0.05; undated and
-            full-length items keep ``join_threshold``).
+            inside the time window, where few look-alikes compete (dated headline stream, session-20
+            model: 0.597 at 0.08, 0.635 at 0.05, 0.662 at 0.03; undated and full-length items keep
+            ``join_threshold``).
         loose_threshold: Loose items (undated headlines or lone sentences, as in a pasted list)
             carry too few words for event-level evidence; they are grouped by topic instead,
             joining a story made only of loose items when the embedding cosine reaches this.
@@ -215,7 +194,7 @@ class StoryClusterer:
         *,
         window_days: float = 3.0,
         join_threshold: float = 0.4,
-        headline_join_threshold: float = 0.08,
+        headline_join_threshold: float = 0.05,
         loose_threshold: float = 0.22,
         merge_threshold: float = 0.9,
         mutual_threshold: float = 0.03,
@@ -347,8 +326,8 @@ class StoryClusterer:
     def _feature_rows(self, vec: ArticleVector, states: list[StoryState]) -> np.ndarray:
         """The :data:`ALL_FEATURES` rows of ``vec`` against each story, cut to :data:`FEATURES`."""
         names = {n: self._name_weight(n) for n in vec.names}
-        names_total = math.fsum(names.values())
-        rows = [self._feature_row(vec, st, names, names_total) for st in states]
+        lead = {n: self._name_weight(n) for n in vec.lead_names}
+        rows = [self._feature_row(vec, st, names, math.fsum(names.values()), lead, math.fsum(lead.values())) for st in states]
         x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ALL_FEATURES))
         if len(rows) and _RANKED:  # the rank and margin columns, when the model uses them
             for col, src in ((7, 0), (8, 1)):
@@ -358,9 +337,10 @@ class StoryClusterer:
                 x[:, col] = x[:, src] - ranked[1 if len(rows) > 1 else 0]
         return x[:, _COLUMNS]
 
-    def _feature_row(self, vec: ArticleVector, st: StoryState, names: dict[str, float], names_total: float) -> list[float]:
-        """One story's :data:`ALL_FEATURES` row (the rank and margin columns 0: they depend on
-        the other candidates); ``names``: the vector's names with their weights, and their sum."""
+    def _feature_row(self, vec: ArticleVector, st: StoryState, names: dict[str, float], names_total: float,
+                     lead: dict[str, float], lead_total: float) -> list[float]:
+        """One story's :data:`ALL_FEATURES` row (the rank and margin columns 0: they depend on the other
+        candidates); ``names`` and ``lead``: the vector's names and lead names with weights, and their sums."""
         core_names, core_total, core_figures = self._core_of(st)
         sp_dot = sparse_dot(vec.terms, st.terms)
         sp = sp_dot / st.norms[0]
@@ -377,9 +357,9 @@ class StoryClusterer:
         else:
             m_sp = st.member_dot(vec.terms)
         return [sp, dn, en, ti, sp * dn, math.log1p(min(st.size, 10)), float(vec.short), 0.0, 0.0, 0.0, 0.0,
-                math.log1p(len(vec.entities)), m_sp, m_dn, _match(vec.days, st.days), _match(vec.years, st.years),
-                _match(vec.months, st.months), *_who(names, names_total, st.names, core_names, core_total),
-                _match(vec.figures, core_figures)]
+                math.log1p(len(vec.entities)), m_sp, m_dn, cue_match(vec.days, st.days), cue_match(vec.years, st.years),
+                cue_match(vec.months, st.months), *who_shares(names, names_total, st.names, core_names, core_total),
+                cue_match(vec.figures, core_figures), share_of(lead, lead_total, core_names)]
 
     def _name_weight(self, name: str) -> float:
         """A name's weight: the IDF of its last word (remembered per name; a cache of a fixed
