@@ -535,7 +535,8 @@ def test_who_and_figures_features() -> None:
 def test_lead_share_reads_who_the_report_leads_with() -> None:
     """``lead_share``: the share of the names in a report's title and first sentence that the
     story's core names. A twin (another player put on injured reserve, who names the first one
-    later) names the story's people as fully as a follow-up, but does not lead with them."""
+    later) names the story's people as fully as a follow-up, but does not lead with them. A
+    headline without text has no lead apart from its names: 0 there."""
     from storyline.cluster.features import represent
     from storyline.cluster.story import _vector_from_state, _vector_state
 
@@ -559,6 +560,10 @@ def test_lead_share_reads_who_the_report_leads_with() -> None:
         assert _vector_from_state(json.loads(json.dumps(_vector_state(vec)))).lead_names == vec.lead_names
     assert rows["twin"]["story_name_share"] >= rows["same"]["story_name_share"]
     assert rows["same"]["lead_share"] > 0.3 and rows["twin"]["lead_share"] == 0.0
+    # a headline without text is all lead: the feature is silent there (its names are the name features')
+    headline = represent([Article(id="h", title="Reggie Bush out for the season", text="")], None)[0]
+    assert headline.names and not headline.lead_names
+    assert float(c.score(headline)[1][0, FEATURES.index("lead_share")]) == 0.0
 
 
 def test_demo_keeps_the_bridge_collision_and_the_dock_strike_apart() -> None:

@@ -59,7 +59,7 @@ class ArticleVector:
     names: frozenset[str] = frozenset()  # who: multi-word capitalized names and their last words
     figures: frozenset[str] = frozenset()  # what figures: numbers named that are not years
     headline: bool = False  # a headline without a body (title, no text)
-    lead_names: frozenset[str] = frozenset()  # names in the title and the text's first sentence
+    lead_names: frozenset[str] = frozenset()  # names in the title and the text's first sentence (none without text)
 
 
 class IdfTable:
@@ -172,7 +172,7 @@ def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTa
         out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose, **time_cues(head),
                                  names=names_in(head), figures=figures_in(head),
                                  headline=bool(art.title.strip()) and not art.text.strip(),
-                                 lead_names=names_in(_lead(art))))
+                                 lead_names=names_in(_lead(art)) if art.text.strip() else frozenset()))
     if embedder is not None and out:
         dense = embedder.embed([f"{a.title}\n{a.text}".strip() for a in articles])
         for vec, row in zip(out, dense):
