@@ -26,14 +26,14 @@ Every clustering choice is judged by this table, not by one split in one order. 
    stop words, fitted on the set itself) + average-link agglomerative clustering on cosine
    distance, cut at the threshold that maximizes B3-F1 on *training* data only: for each ECB+
    fold its training topics; for ECB+ dev, ECB+ train; for NeuS val, NeuS train's articles; for
-   the mixed streams, the mixed training stream (ECB+ train + NeuS train). Baseline results are cached (they depend on
-   the data only).
+   the mixed streams, the mixed training stream (ECB+ train + NeuS train). Baseline results are
+   cached (they depend on the data only).
 
 Sets: ``ecb_cv``, ``ecb_dev`` (the shipped model on ECB+ dev, 197 articles of 8 topics it never
-saw: a held-out set of the judged check's kind, by one model), ``neus_val`` (921 articles), ``mixed_dev`` (ECB+ dev + train + NeuS val, 1,693,
-no dates), ``mixed_big`` (mixed_dev + NeuS train articles, 9,049, no dates; its ECB+ train and
-NeuS train parts are in the shipped model's training data, so it is optimistic). Prints one
-table (mean, worst and best shuffle, the baseline, mean precision and recall) and the per-fold
+saw: a held-out set of the judged check's kind, by one model), ``neus_val`` (921 articles),
+``mixed_dev`` (ECB+ dev + train + NeuS val, 1,693, no dates), ``mixed_big`` (mixed_dev + NeuS
+train articles, 9,049, no dates; its ECB+ train and NeuS train parts are in the shipped model's
+training data, so it is optimistic). Prints one table (mean, worst and best shuffle, the baseline, mean precision and recall) and the per-fold
 spread of ECB+; ``--json`` writes every figure.
 """
 from __future__ import annotations
@@ -207,7 +207,8 @@ def main() -> int:
                          "draws a learning curve: does more training data help on unseen topics?)")
     ap.add_argument("--net-seeds", type=int, nargs="+", default=None,
                     help="the join model's network seeds for every model trained here (default: train_clusterer's, "
-                         "0 to 5). A retrain with other seeds moves ECB+ CV by about 0.01: judge a change under two draws (e.g. 6 to 11)")
+                         "0 to 5). A retrain with other seeds moves ECB+ CV by about 0.01: judge a change under two "
+                         "draws (e.g. 6 to 11)")
     ap.add_argument("--parts", type=int, default=1,
                     help="cluster each held-out ECB+ fold as this many sets, split by topic (same models): "
                          "smaller held-out sets score higher, whatever the training")
