@@ -33,8 +33,9 @@ Sets: ``ecb_cv``, ``ecb_dev`` (the shipped model on ECB+ dev, 197 articles of 8 
 saw: a held-out set of the judged check's kind, by one model), ``neus_val`` (921 articles),
 ``mixed_dev`` (ECB+ dev + train + NeuS val, 1,693, no dates), ``mixed_big`` (mixed_dev + NeuS
 train articles, 9,049, no dates; its ECB+ train and NeuS train parts are in the shipped model's
-training data, so it is optimistic). Prints one table (mean, worst and best shuffle, the baseline, mean precision and recall) and the per-fold
-spread of ECB+; ``--json`` writes every figure.
+training data, so it is optimistic). Prints one table (mean, worst and best shuffle, the
+baseline, mean precision and recall) and the per-fold spread of ECB+; ``--json`` writes every
+figure.
 """
 from __future__ import annotations
 
