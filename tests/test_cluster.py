@@ -505,31 +505,41 @@ def test_twin_events_stay_apart_after_consolidation(articles: list[Article]) -> 
     assert story["quake0-0"] != story["quake1-0"]
 
 
+def _rows_against(first: Article, later: list[Article], features: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Each of ``later``'s values of ``features`` against the story ``first`` opened (no embedder)."""
+    from storyline.cluster.features import represent
+
+    c = StoryClusterer(embedder=None)
+    c.partial_fit([first])
+    rows = {}
+    for art, vec in zip(later, represent(later, None)):
+        cands, x, _ = c.score(vec)
+        assert cands == [story_id_for(first.id)]
+        rows[art.id] = {n: float(x[0, FEATURES.index(n)]) for n in features}
+    return rows
+
+
 def test_who_and_figures_features() -> None:
     """Participants and figures named: the share of the article's names the story names (and of
     the story's), and whether they name the same figures."""
-    from storyline.cluster.features import figures_in, names_in, represent
+    from storyline.cluster.features import figures_in, names_in
 
     assert {"vincent jackson", "jackson", "san diego chargers"} <= names_in(
         "Police said San Diego Chargers receiver Vincent Jackson was arrested on Monday.")
     assert figures_in("A magnitude 6.4 quake killed 3,400 people in 2009 on pier 4.") == {"6.4", "3400"}
-    c = StoryClusterer(embedder=None)
-    c.partial_fit([Article(id="a", title="Chargers receiver Vincent Jackson arrested for DUI",
-                           text="San Diego Chargers receiver Vincent Jackson was arrested on suspicion of drunken driving, "
-                                "police said, his second arrest in 14 months.")])
-    same, twin = [Article(id="same", title="Chargers' Vincent Jackson held on DUI charge",
-                          text="Vincent Jackson, the San Diego Chargers wide receiver, was held for drunken driving; "
-                               "it is his second arrest in 14 months."),
-                  Article(id="twin", title="Chargers running back Jamal Williams arrested",
-                          text="San Diego Chargers running back Jamal Williams was arrested on suspicion of drunken "
-                               "driving, police said, after being stopped at 2 a.m.")]
-    cols = [FEATURES.index(n) for n in ("name_share", "story_name_share", "figure_match")]
-    rows = {}
-    for art, vec in zip((same, twin), represent([same, twin], None)):
-        _, x, _ = c.score(vec)
-        rows[art.id] = [float(x[0, i]) for i in cols]
-    assert rows["same"][0] > rows["twin"][0] and rows["same"][1] > rows["twin"][1]
-    assert rows["same"][2] == 1.0 and rows["twin"][2] == 0.0
+    first = Article(id="a", title="Chargers receiver Vincent Jackson arrested for DUI",
+                    text="San Diego Chargers receiver Vincent Jackson was arrested on suspicion of drunken driving, "
+                         "police said, his second arrest in 14 months.")
+    same = Article(id="same", title="Chargers' Vincent Jackson held on DUI charge",
+                   text="Vincent Jackson, the San Diego Chargers wide receiver, was held for drunken driving; "
+                        "it is his second arrest in 14 months.")
+    twin = Article(id="twin", title="Chargers running back Jamal Williams arrested",
+                   text="San Diego Chargers running back Jamal Williams was arrested on suspicion of drunken "
+                        "driving, police said, after being stopped at 2 a.m.")
+    rows = _rows_against(first, [same, twin], ("name_share", "story_name_share", "figure_match"))
+    assert rows["same"]["name_share"] > rows["twin"]["name_share"]
+    assert rows["same"]["story_name_share"] > rows["twin"]["story_name_share"]
+    assert rows["same"]["figure_match"] == 1.0 and rows["twin"]["figure_match"] == 0.0
 
 
 def test_lead_share_reads_who_the_report_leads_with() -> None:
@@ -540,30 +550,23 @@ def test_lead_share_reads_who_the_report_leads_with() -> None:
     from storyline.cluster.features import represent
     from storyline.cluster.story import _vector_from_state, _vector_state
 
-    c = StoryClusterer(embedder=None)
-    c.partial_fit([Article(id="bush", title="Saints put Reggie Bush on injured reserve",
-                           text="The New Orleans Saints placed running back Reggie Bush on injured reserve on Tuesday "
-                                "with a knee injury. Bush will miss the rest of the season.")])
-    same, twin = [Article(id="same", title="Reggie Bush out for the season",
-                          text="Reggie Bush's season is over after the Saints moved him to injured reserve. "
-                               "Pierre Thomas will start."),
-                  Article(id="twin", title="Saints lose Pierre Thomas for the year",
-                          text="Running back Pierre Thomas went on injured reserve on Tuesday. "
-                               "The Saints had lost Reggie Bush the same way.")]
-    vecs = represent([same, twin], None)
+    first = Article(id="bush", title="Saints put Reggie Bush on injured reserve",
+                    text="The New Orleans Saints placed running back Reggie Bush on injured reserve on Tuesday "
+                         "with a knee injury. Bush will miss the rest of the season.")
+    same = Article(id="same", title="Reggie Bush out for the season",
+                   text="Reggie Bush's season is over after the Saints moved him to injured reserve. Pierre Thomas will start.")
+    twin = Article(id="twin", title="Saints lose Pierre Thomas for the year",
+                   text="Running back Pierre Thomas went on injured reserve on Tuesday. The Saints had lost Reggie Bush the same way.")
+    headline = Article(id="headline", title="Reggie Bush out for the season", text="")
+    vecs = represent([same, twin, headline], None)
     assert "reggie bush" in vecs[1].names and "reggie bush" not in vecs[1].lead_names
     assert "pierre thomas" not in vecs[0].lead_names
-    rows = {}
-    for art, vec in zip((same, twin), vecs):
-        _, x, _ = c.score(vec)
-        rows[art.id] = {n: float(x[0, FEATURES.index(n)]) for n in ("story_name_share", "lead_share")}
+    assert vecs[2].names and not vecs[2].lead_names  # a headline is all lead: its names are the name features'
+    for vec in vecs:
         assert _vector_from_state(json.loads(json.dumps(_vector_state(vec)))).lead_names == vec.lead_names
+    rows = _rows_against(first, [same, twin, headline], ("story_name_share", "lead_share"))
     assert rows["twin"]["story_name_share"] >= rows["same"]["story_name_share"]
-    assert rows["same"]["lead_share"] > 0.3 and rows["twin"]["lead_share"] == 0.0
-    # a headline without text is all lead: the feature is silent there (its names are the name features')
-    headline = represent([Article(id="h", title="Reggie Bush out for the season", text="")], None)[0]
-    assert headline.names and not headline.lead_names
-    assert float(c.score(headline)[1][0, FEATURES.index("lead_share")]) == 0.0
+    assert rows["same"]["lead_share"] > 0.3 and rows["twin"]["lead_share"] == 0.0 and rows["headline"]["lead_share"] == 0.0
 
 
 def test_demo_keeps_the_bridge_collision_and_the_dock_strike_apart() -> None:
