@@ -60,6 +60,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # scale_ingest's stream, however this file is run
 
 from storyline.cluster.corpora import mixed_records, neus_story_records, read_records, to_labelled  # noqa: E402
 
