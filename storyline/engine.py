@@ -617,7 +617,8 @@ class Engine:
             clusterer.consolidate()
             old_of = {r[0]: r[3] for r in rows}
             canon_of = {r[0]: r[1] for r in rows}
-            new_of = {a: resolve(assigned[canon_of[a]], clusterer.merges_) for a in old_of}
+            moved = getattr(clusterer, "moved_", {})  # the consolidation's moves and splits, as in Pipeline.story_id
+            new_of = {a: resolve(moved.get(canon_of[a], assigned[canon_of[a]]), clusterer.merges_) for a in old_of}
             overlap = Counter((new_of[a], old_of[a]) for a in old_of)
             target: dict[str, str] = {}
             taken: set[str] = set()

@@ -259,3 +259,51 @@ def test_readers_neither_wait_for_the_writer_nor_see_half_a_batch(store_settings
         assert seen["articles"] == 1 and seen["stories"] == 1
         assert [r["id"] for r in reader.list_stories()] != ["s-half"]
     assert reader.counts()["articles"] == 2, "committed, the whole batch shows"
+
+
+# -- every consumer of the consolidation follows its moves -----------------------------------------
+def _forced_wrong_join():  # type: ignore[no-untyped-def]
+    """The quake reports and a Chile report that a clusterer puts into the Iran quake's story on
+    arrival; its consolidation moves it to the Chile story (``moved_``, as in test_cluster)."""
+    from datetime import timedelta
+
+    from test_cluster import event_articles
+
+    from storyline.cluster import story_id_for
+
+    arts = [a for a in event_articles() if a.id.startswith("quake")]
+    extra = Article(id="quake1-3", title="Chile counts damage in Iquique after 8.2 quake",
+                    text="Iquique and Arica cleared debris on Thursday after the magnitude 8.2 earthquake off northern "
+                         "Chile; Bachelet promised aid and the tsunami alert was lifted.",
+                    source="outlet9", published=max(a.published for a in arts) + timedelta(hours=1))
+
+    class Forced(StoryClusterer):
+        def decide(self, article_id, vec):  # type: ignore[no-untyped-def]
+            story, cands, x = super().decide(article_id, vec)
+            return (story_id_for("quake0-0") if article_id.endswith(extra.id) else story), cands, x
+
+    return [*arts, extra], lambda settings=None: Forced(refine_rounds=2, refine_min_p=0.3)
+
+
+def test_rebuild_and_backfill_windows_follow_the_consolidations_moves(store_settings):
+    """``Engine.rebuild`` and the backfill's windows place an article where the consolidation
+    moved it, as an ingest and ``Pipeline.story_id`` do (both once read only ``merges_``)."""
+    from storyline.backfill.extract import Staged
+    from storyline.backfill.stories import cluster_window
+    from storyline.cluster.features import represent
+
+    arts, make = _forced_wrong_join()
+    engine = Engine(open_store(store_settings), clusterer_factory=make)
+    engine.add_articles(arts)
+    given = lambda engine: {r["id"].rsplit(":", 1)[-1]: r["story_id"] for r in engine.iter_articles()}  # noqa: E731
+    ingested = given(engine)
+    assert ingested["quake1-3"] == ingested["quake1-0"] != ingested["quake0-0"]
+    engine.rebuild()
+    rebuilt = given(engine)
+    assert rebuilt["quake1-3"] == rebuilt["quake1-0"] != rebuilt["quake0-0"]
+
+    clusterer = make()
+    vectors = represent(arts, clusterer.embedder, clusterer.idf)
+    staged = [Staged((i, 0, i), a, None, v) for i, (a, v) in enumerate(zip(arts, vectors))]
+    window = cluster_window(("all", 0), staged, make).stories
+    assert window["quake1-3"] == window["quake1-0"] != window["quake0-0"]

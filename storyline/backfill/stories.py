@@ -99,8 +99,9 @@ def cluster_window(key: tuple[str, int], items: Iterable[Staged], make: Callable
     assigned = _fit(clusterer, ordered)
     clusterer.consolidate()
     merges = dict(clusterer.merges_)
-    return WindowResult(key, {s.article.id: resolve(story, merges) for s, story in zip(ordered, assigned)},
-                        merges, clusterer.get_state(), len(ordered))
+    moved = getattr(clusterer, "moved_", {})  # the consolidation's moves and splits (Pipeline.story_id follows them too)
+    stories = {s.article.id: resolve(moved.get(s.article.id, story), merges) for s, story in zip(ordered, assigned)}
+    return WindowResult(key, stories, merges, clusterer.get_state(), len(ordered))
 
 
 def link_votes(state: dict[str, Any], items: Iterable[Staged], make: Callable[[], Clusterer]) -> list[tuple[str, str]]:
