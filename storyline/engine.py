@@ -35,7 +35,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from .cluster import Clusterer, default_clusterer, resolve
+from .cluster import Clusterer, default_clusterer, placed, resolve
 from . import related
 from .config import Settings
 from .dedup import MinHashDeduplicator
@@ -617,8 +617,7 @@ class Engine:
             clusterer.consolidate()
             old_of = {r[0]: r[3] for r in rows}
             canon_of = {r[0]: r[1] for r in rows}
-            moved = getattr(clusterer, "moved_", {})  # the consolidation's moves and splits, as in Pipeline.story_id
-            new_of = {a: resolve(moved.get(canon_of[a], assigned[canon_of[a]]), clusterer.merges_) for a in old_of}
+            new_of = {a: placed(clusterer, canon_of[a], assigned[canon_of[a]]) for a in old_of}
             overlap = Counter((new_of[a], old_of[a]) for a in old_of)
             target: dict[str, str] = {}
             taken: set[str] = set()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any, Callable, Iterable, Protocol, Sequence, runtime_checkable
 
-from .cluster import Clusterer, default_clusterer, resolve
+from .cluster import Clusterer, default_clusterer, placed
 from .config import Settings
 from .dedup import Deduplicator, MinHashDeduplicator
 from .models import Article, Story
@@ -226,8 +226,7 @@ class Pipeline:
     def story_id(self, article_id: str) -> str:
         assert self.clusterer is not None
         canon = self.canonical_.get(article_id, article_id)
-        story = getattr(self.clusterer, "moved_", {}).get(canon, self.story_of_[canon])  # moved by a split
-        return resolve(story, self.clusterer.merges_)
+        return placed(self.clusterer, canon, self.story_of_[canon])
 
     def stories(self, *, summarize: bool = True, max_words: int | None = None) -> list[Story]:
         """Every story, biggest first (ties: earliest first seen, then id)."""

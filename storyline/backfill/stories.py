@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from ..cluster import Clusterer, default_clusterer, resolve
+from ..cluster import Clusterer, default_clusterer, placed, resolve
 from ..config import Settings
 from .extract import Staged
 
@@ -98,10 +98,8 @@ def cluster_window(key: tuple[str, int], items: Iterable[Staged], make: Callable
     clusterer = make()
     assigned = _fit(clusterer, ordered)
     clusterer.consolidate()
-    merges = dict(clusterer.merges_)
-    moved = getattr(clusterer, "moved_", {})  # the consolidation's moves and splits (Pipeline.story_id follows them too)
-    stories = {s.article.id: resolve(moved.get(s.article.id, story), merges) for s, story in zip(ordered, assigned)}
-    return WindowResult(key, stories, merges, clusterer.get_state(), len(ordered))
+    stories = {s.article.id: placed(clusterer, s.article.id, story) for s, story in zip(ordered, assigned)}
+    return WindowResult(key, stories, dict(clusterer.merges_), clusterer.get_state(), len(ordered))
 
 
 def link_votes(state: dict[str, Any], items: Iterable[Staged], make: Callable[[], Clusterer]) -> list[tuple[str, str]]:

@@ -1,11 +1,11 @@
 """Story clustering stage: online, time-aware, with stable ids and recorded merges."""
-from .base import Clusterer, LabelClusterer, SingletonClusterer, resolve, story_id_for
+from .base import Clusterer, LabelClusterer, SingletonClusterer, placed, resolve, story_id_for
 from .stream import StoryClusterer
 from ..config import Settings
 
 __all__ = [
     "Clusterer", "LabelClusterer", "SingletonClusterer", "StoryClusterer",
-    "resolve", "story_id_for", "default_clusterer",
+    "placed", "resolve", "story_id_for", "default_clusterer",
 ]
 
 

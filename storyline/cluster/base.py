@@ -44,6 +44,12 @@ def resolve(story_id: str, merges: dict[str, str]) -> str:
     return story_id
 
 
+def placed(clusterer: Any, article_id: str, story_id: str) -> str:
+    """Where an article assigned to ``story_id`` is now: the story a consolidation moved it to
+    (``moved_``: refine moves and splits), else its own, followed through ``merges_``."""
+    return resolve(getattr(clusterer, "moved_", {}).get(article_id, story_id), clusterer.merges_)
+
+
 class SingletonClusterer:
     """Every article is its own story: the do-nothing baseline."""
 

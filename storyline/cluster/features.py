@@ -194,7 +194,7 @@ def cue_match(a: frozenset[str] | set[str], b: set[str]) -> float:
     return 1.0 if a & b else -1.0
 
 
-def share_of(weights: dict[str, float], total: float, other: dict[str, float]) -> float:
+def share_of(weights: dict[str, float], total: float, other: dict[str, float] | dict[str, int]) -> float:
     """The weighted share of ``weights``' names (summing to ``total``) that ``other`` holds; 0 when none."""
     return math.fsum(map(weights.__getitem__, weights.keys() & other.keys())) / total if weights and other and total else 0.0
 
@@ -207,9 +207,7 @@ def who_shares(names: dict[str, float], names_total: float, story_names: dict[st
     ``core_total``) the article names; 0 when either names nobody."""
     if not names or not story_names:
         return 0.0, 0.0
-    share = math.fsum(map(names.__getitem__, names.keys() & story_names.keys())) / names_total
-    story_share = math.fsum(map(core.__getitem__, core.keys() & names.keys())) / core_total
-    return share, story_share
+    return share_of(names, names_total, story_names), share_of(core, core_total, names)
 
 
 __all__ = ["names_in", "figures_in", "ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "cue_match", "share_of", "who_shares", "time_cues", "TIME_CUES", "MODELS_DIR"]
