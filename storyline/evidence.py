@@ -19,9 +19,9 @@ import math
 import threading
 from typing import Any
 
+from .cluster import resolve
 from .cluster.stream import _core as core_of
 from .engine import STATE_NAME
-from .pipeline import resolve
 from .store import state as codec
 
 KEEP_TERMS = 12
