@@ -138,6 +138,40 @@ def test_the_dense_index_returns_the_k_nearest_open_stories() -> None:
     assert sorted(s for s, _ in small.top(vectors["s1"], 6)) == ["a", "c"]
 
 
+def test_batched_sparse_dots_equal_the_dict_products_to_the_bit(articles: list[Article]) -> None:
+    """``SparseDots.dots`` (ids, a scratch row, one numpy pass) gives each story's four sparse dot
+    products exactly as ``sparse_dot`` and ``member_dot`` do, for articles and for stories as
+    pseudo-articles; for refine's one-off leave-one-out copies; across an emptied id table; and for
+    a vector a second clusterer (its own ids) scores after the first."""
+    from storyline.cluster.dots import SparseDots
+    from storyline.cluster.features import represent, sparse_dot
+    from storyline.cluster.refine import without
+
+    def by_dicts(vec, st):
+        lone = len(st.members) == 1 and st.members[0][0] == st.terms
+        sp = sparse_dot(vec.terms, st.terms)
+        return sp, sparse_dot(vec.entities, st.entities), sparse_dot(vec.title, st.title), sp if lone else st.member_dot(vec.terms)
+
+    longer = [replace(a, id=f"{a.id}-again", text=f"{a.text} {b.text}") for a, b in zip(articles, articles[1:])]
+    cl = StoryClusterer()
+    cl.partial_fit(articles + longer)
+    states = list(cl.stories_.values())
+    assert any(st.size > 1 for st in states) and any(len(st.members) == 1 for st in states)
+    copies = [without(st, 0) for st in states if st.size > 1]
+    other = StoryClusterer()
+    other.partial_fit(articles[:4])
+    for dots in (cl.sparse_, SparseDots(max_ids=50)):  # the second empties its table again and again
+        for vec in represent(articles + longer, cl.embedder):
+            for group in (states, copies + states[:2]):
+                assert dots.dots(vec, group) == [by_dicts(vec, st) for st in group]
+            assert other.sparse_.dots(vec, list(other.stories_.values())) == [by_dicts(vec, st) for st in other.stories_.values()]
+        for st in states:
+            pseudo = cl._story_vector(st)
+            assert pseudo.dots_ is not None  # the story's own arrays, divided
+            assert cl.sparse_.dots(pseudo, states) == [by_dicts(pseudo, s) for s in states]
+    assert sum(v != 0 for vec in represent(articles, cl.embedder) for row in cl.sparse_.dots(vec, states) for v in row) > 20
+
+
 def test_merges_resolve() -> None:
     # A permissive model makes every story the best match of some other: consolidate links pairs.
     eager = JoinModel.linear([0.0] * len(FEATURES), 50.0)

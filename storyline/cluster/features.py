@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -60,6 +60,7 @@ class ArticleVector:
     figures: frozenset[str] = frozenset()  # what figures: numbers named that are not years
     headline: bool = False  # a headline without a body (title, no text)
     lead_names: frozenset[str] = frozenset()  # names in the title and the text's first sentence (none without text)
+    dots_: Any = field(default=None, repr=False, compare=False)  # its arrays in .dots.SparseDots (a cache)
 
 
 class IdfTable:

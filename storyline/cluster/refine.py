@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .base import resolve
+from .dots import TRANSIENT
 from .features import ArticleVector, sparse_dot
 from .join import merge_row
 
@@ -95,6 +96,7 @@ def without(st: Any, i: int) -> Any:
     for cue in ("days", "years", "months"):
         setattr(out, cue, set().union(*(getattr(v, cue) for _, v in out.items)))
     out.unit_ = out.member_dense_ = out.member_terms_ = out.core_ = None
+    out.dots_ = TRANSIENT  # scored once: from its dicts, not arrays
     out._renorm()
     return out
 

@@ -29,7 +29,8 @@ from ..models import Article
 from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import resolve, story_id_for
-from .features import TIME_CUES, ArticleVector, IdfTable, cue_match, default_idf, represent, share_of, sparse_dot, who_shares
+from .features import TIME_CUES, ArticleVector, IdfTable, cue_match, default_idf, represent, share_of, who_shares
+from .dots import TRANSIENT, SparseDots
 from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
     CENTRE_FILE, _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, ApartWhenBig, JoinModel,
@@ -290,6 +291,7 @@ class StoryClusterer:
         self.touched_: dict[str, None] = {}  # stories touched since the last consolidate(), in order
         self.clock_: float | None = None
         self.terms_ = TermIndex()
+        self.sparse_ = SparseDots()
         self.dense_ = DenseStoryIndex(self.embedder.dim) if self.embedder is not None else None
 
     # -- candidates and features -------------------------------------------------------------
@@ -329,7 +331,9 @@ class StoryClusterer:
         """The :data:`ALL_FEATURES` rows of ``vec`` against each story, cut to :data:`FEATURES`."""
         names = {n: self._name_weight(n) for n in vec.names}
         lead = {n: self._name_weight(n) for n in vec.lead_names}
-        rows = [self._feature_row(vec, st, names, math.fsum(names.values()), lead, math.fsum(lead.values())) for st in states]
+        names_total, lead_total = math.fsum(names.values()), math.fsum(lead.values())
+        rows = [self._feature_row(vec, st, names, names_total, lead, lead_total, dots)
+                for st, dots in zip(states, self.sparse_.dots(vec, states))]
         x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ALL_FEATURES))
         if len(rows) and _RANKED:  # the rank and margin columns, when the model uses them
             for col, src in ((7, 0), (8, 1)):
@@ -340,11 +344,12 @@ class StoryClusterer:
         return x[:, _COLUMNS]
 
     def _feature_row(self, vec: ArticleVector, st: StoryState, names: dict[str, float], names_total: float,
-                     lead: dict[str, float], lead_total: float) -> list[float]:
+                     lead: dict[str, float], lead_total: float, dots: tuple[float, float, float, float]) -> list[float]:
         """One story's :data:`ALL_FEATURES` row (the rank and margin columns 0: they depend on the other
-        candidates); ``names`` and ``lead``: the vector's names and lead names with weights, and their sums."""
+        candidates); ``names`` and ``lead``: the vector's names and lead names with weights, and their sums;
+        ``dots``: its sparse dot products with the story (:meth:`.dots.SparseDots.dots`)."""
         core_names, core_total, core_figures = self._core_of(st)
-        sp_dot = sparse_dot(vec.terms, st.terms)
+        sp_dot, en_dot, ti_dot, m_sp = dots
         sp = sp_dot / st.norms[0]
         dn = m_dn = 0.0
         if vec.dense is not None and st.dense is not None:
@@ -352,12 +357,8 @@ class StoryClusterer:
         members = st.member_dense() if vec.dense is not None else None
         if members is not None:
             m_dn = float((members @ vec.dense).max())
-        en = sparse_dot(vec.entities, st.entities) / st.norms[1]
-        ti = sparse_dot(vec.title, st.title) / st.norms[2]
-        if len(st.members) == 1 and st.members[0][0] == st.terms:  # a lone member is the centroid
-            m_sp = sp_dot
-        else:
-            m_sp = st.member_dot(vec.terms)
+        en = en_dot / st.norms[1]
+        ti = ti_dot / st.norms[2]
         return [sp, dn, en, ti, sp * dn, math.log1p(min(st.size, 10)), float(vec.short), 0.0, 0.0, 0.0, 0.0,
                 math.log1p(len(vec.entities)), m_sp, m_dn, cue_match(vec.days, st.days), cue_match(vec.years, st.years),
                 cue_match(vec.months, st.months), *who_shares(names, names_total, st.names, core_names, core_total),
@@ -452,9 +453,12 @@ class StoryClusterer:
 
         terms = unit(st.terms, st.norms[0])
         top = sorted(terms, key=lambda w: (-terms[w], w))[:12]
-        return ArticleVector(terms, unit(st.entities, st.norms[1]), unit(st.title, st.norms[2]), st.unit_dense(), st.last, False, 100, top,
-                             **{cue: frozenset(getattr(st, cue)) for cue in TIME_CUES},
-                             names=frozenset(st.names), figures=frozenset(_core(st.figures, st.size)))
+        vec = ArticleVector(terms, unit(st.entities, st.norms[1]), unit(st.title, st.norms[2]), st.unit_dense(), st.last, False, 100, top,
+                            **{cue: frozenset(getattr(st, cue)) for cue in TIME_CUES},
+                            names=frozenset(st.names), figures=frozenset(_core(st.figures, st.size)))
+        if st.dots_ is not TRANSIENT:
+            self.sparse_.story_query(st, vec)
+        return vec
 
     def _best_partner(self, story: str) -> tuple[float, str | None, float, np.ndarray | None]:
         """The open story most probably the same as ``story`` (scored as one pseudo-article), with
