@@ -100,13 +100,16 @@ class TermIndex:
         """Each open story holding any of ``terms``: the sum of those terms' ``weights``, added
         in the order of ``terms`` (so the same sums to the bit, run after run)."""
         acc: dict[str, float] = {}
-        get, postings = acc.get, self.postings_
+        postings = self.postings_
         for w in terms:
             posting = postings.get(w)
             if posting:
                 weight = weights[w]
-                for s in posting:
-                    acc[s] = get(s, 0.0) + weight
+                if acc:
+                    get = acc.get
+                    acc.update({s: get(s, 0.0) + weight for s in posting})
+                else:  # the first term's stories: each sum is its weight (0.0 + weight)
+                    acc = dict.fromkeys(posting, weight)
         return acc
 
 

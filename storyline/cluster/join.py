@@ -84,7 +84,11 @@ class JoinModel:
         """From the exported form: ``{"networks": [{"layers", "mean", "scale"}, ...]}`` (or one
         network's ``layers``/``mean``/``scale`` at the top level)."""
         models = [cls([(layer["w"], layer["b"]) for layer in n["layers"]], n["mean"], n["scale"]) for n in data.get("networks") or [data]]
-        models[0].networks = [m.networks[0] for m in models]
+        first = models[0].networks[0]
+        # networks trained on the same rows share their standardization: one array pair, so
+        # :meth:`predict` standardizes a batch once for all of them
+        models[0].networks = [(layers, first[1], first[2]) if np.array_equal(mean, first[1]) and np.array_equal(scale, first[2])
+                              else (layers, mean, scale) for layers, mean, scale in (m.networks[0] for m in models)]
         return models[0]
 
     @classmethod
@@ -107,8 +111,11 @@ class JoinModel:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         out = np.zeros(len(x))
+        standardized: dict[tuple[int, int], np.ndarray] = {}
         for layers, mean, scale in self.networks:
-            h = (x - mean) / scale
+            h = standardized.get((id(mean), id(scale)))
+            if h is None:
+                h = standardized[(id(mean), id(scale))] = (x - mean) / scale
             for i, (w, b) in enumerate(layers):
                 h = h @ w + b
                 if i < len(layers) - 1:

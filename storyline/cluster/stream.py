@@ -312,7 +312,7 @@ class StoryClusterer:
         acc = self.terms_.scores(vec.top, vec.terms)
         if len(acc) > self.candidates:  # the k heaviest, ties by id; only those at the cut get sorted
             cut, left = sorted(acc.values(), reverse=True)[self.candidates - 1 : self.candidates + 1]
-            found = sorted((s for s, v in acc.items() if v >= cut), key=lambda s: (-acc[s], s))[: self.candidates]
+            found = sorted([s for s, v in acc.items() if v >= cut], key=lambda s: (-acc[s], s))[: self.candidates]
         else:
             found, cut, left = sorted(acc), 0.0, 0.0
         sparse, dense, dense_cut = list(found), [], math.inf
@@ -322,7 +322,10 @@ class StoryClusterer:
             for s, _ in sorted(top, key=lambda p: (-p[1], p[0])):
                 if s not in found:
                     found.append(s)
-        return [s for s in found if self._open(self.stories_[s], vec.when)], sparse, dense, (cut, left), dense_cut
+        if vec.when is not None:  # the time window (:meth:`_open`)
+            stories, when, window = self.stories_, vec.when, self.window_days * 86400
+            found = [s for s in found if stories[s].last is None or abs(when - stories[s].last) <= window]
+        return found, sparse, dense, (cut, left), dense_cut
 
     def _features(self, vec: ArticleVector, stories: list[str]) -> np.ndarray:
         return self._feature_rows(vec, [self.stories_[s] for s in stories])
@@ -356,7 +359,7 @@ class StoryClusterer:
             dn = float(st.unit_dense() @ vec.dense)  # type: ignore[operator]
         members = st.member_dense() if vec.dense is not None else None
         if members is not None:
-            m_dn = float((members @ vec.dense).max())
+            m_dn = float(np.maximum.reduce(members @ vec.dense))  # .max() without its Python wrapper
         en = en_dot / st.norms[1]
         ti = ti_dot / st.norms[2]
         return [sp, dn, en, ti, sp * dn, math.log1p(min(st.size, 10)), float(vec.short), 0.0, 0.0, 0.0, 0.0,
