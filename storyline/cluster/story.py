@@ -76,6 +76,7 @@ class StoryState:
     member_terms_: dict[str, int] | None = field(default=None, repr=False, compare=False)  # see member_dot
     core_: tuple[dict[str, float], float, set[str]] | None = field(default=None, repr=False, compare=False)
     dots_: Any = field(default=None, repr=False, compare=False)  # its arrays in .dots.SparseDots
+    vector_: Any = field(default=None, repr=False, compare=False)  # the story as one pseudo-article (StoryClusterer._story_vector)
 
     def add(self, vec: ArticleVector, article_id: str = "") -> None:
         self.absorb(StoryState(self.id, 1, vec.terms, vec.entities, vec.title, vec.dense, vec.when, vec.when, loose=vec.loose,
@@ -86,7 +87,7 @@ class StoryState:
     def absorb(self, other: "StoryState") -> None:
         """Fold ``other`` (one new article's state, or a story that turned out to be this one) in;
         ``other`` is only read."""
-        self.unit_ = self.member_dense_ = self.member_terms_ = self.core_ = self.dots_ = None
+        self.unit_ = self.member_dense_ = self.member_terms_ = self.core_ = self.dots_ = self.vector_ = None
         self.size += other.size
         self.loose = self.loose and other.loose
         if self.items is not None and other.items is not None and self.size <= _SPLIT_ITEMS:

@@ -451,6 +451,12 @@ class StoryClusterer:
     # -- merges and closing ------------------------------------------------------------------
 
     def _story_vector(self, st: StoryState) -> ArticleVector:
+        """The story as one pseudo-article (its centroids over their norms), kept until it changes."""
+        if st.vector_ is None:
+            st.vector_ = self._pseudo_article(st)
+        return st.vector_
+
+    def _pseudo_article(self, st: StoryState) -> ArticleVector:
         def unit(d: dict[str, float], n: float) -> dict[str, float]:
             return {w: v / n for w, v in d.items()}
 
