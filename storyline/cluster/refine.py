@@ -95,7 +95,7 @@ def without(st: Any, i: int) -> Any:
         out.members = [(v.terms, v.dense) for _, v in out.items[: len(st.members)]]
     for cue in ("days", "years", "months"):
         setattr(out, cue, set().union(*(getattr(v, cue) for _, v in out.items)))
-    out.unit_ = out.member_dense_ = out.member_terms_ = out.core_ = out.vector_ = None
+    out.unit_ = out.member_dense_ = out.member_terms_ = out.core_ = out.vector_ = out.indexed_ = None
     out.dots_ = TRANSIENT  # scored once: from its dicts, not arrays
     out._renorm()
     return out

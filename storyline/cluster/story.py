@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,7 @@ class StoryState:
     member_terms_: dict[str, int] | None = field(default=None, repr=False, compare=False)  # see member_dot
     core_: tuple[dict[str, float], float, set[str]] | None = field(default=None, repr=False, compare=False)
     dots_: Any = field(default=None, repr=False, compare=False)  # its arrays in .dots.SparseDots
+    indexed_: set[str] | None = field(default=None, repr=False, compare=False)  # see indexed()
     vector_: Any = field(default=None, repr=False, compare=False)  # the story as one pseudo-article (StoryClusterer._story_vector)
 
     def add(self, vec: ArticleVector, article_id: str = "") -> None:
@@ -87,7 +89,7 @@ class StoryState:
     def absorb(self, other: "StoryState") -> None:
         """Fold ``other`` (one new article's state, or a story that turned out to be this one) in;
         ``other`` is only read."""
-        self.unit_ = self.member_dense_ = self.member_terms_ = self.core_ = self.dots_ = self.vector_ = None
+        self.unit_ = self.member_dense_ = self.member_terms_ = self.core_ = self.dots_ = self.vector_ = self.indexed_ = None
         self.size += other.size
         self.loose = self.loose and other.loose
         if self.items is not None and other.items is not None and self.size <= _SPLIT_ITEMS:
@@ -105,7 +107,7 @@ class StoryState:
             for w, v in source.items():
                 target[w] = target.get(w, 0.0) + v
         if len(self.terms) > _CENTROID_TERMS * 1.5:
-            self.terms = dict(sorted(self.terms.items(), key=lambda kv: -kv[1])[:_CENTROID_TERMS])
+            self.terms = dict(sorted(self.terms.items(), key=itemgetter(1), reverse=True)[:_CENTROID_TERMS])  # ties stay in order
         if other.dense is not None:
             self.dense = other.dense.copy() if self.dense is None else self.dense + other.dense
         for when in (other.first, other.last):
@@ -118,10 +120,15 @@ class StoryState:
         self.norms = tuple(math.sqrt(sum(v * v for v in d.values())) or 1.0 for d in (self.terms, self.entities, self.title))  # type: ignore[assignment]
 
     def indexed(self) -> set[str]:
-        """The centroid's heaviest terms, the ones the inverted index holds."""
-        if len(self.terms) <= _INDEXED_TERMS:
-            return set(self.terms)
-        return set(sorted(self.terms, key=lambda w: (-self.terms[w], w))[:_INDEXED_TERMS])
+        """The centroid's heaviest terms (ties by term), the ones the inverted index holds; kept
+        until the story changes (callers only read it)."""
+        if self.indexed_ is None:
+            terms = self.terms
+            if len(terms) <= _INDEXED_TERMS:
+                self.indexed_ = set(terms)
+            else:  # by weight, heaviest first, ties by term: a stable sort by weight of the terms in order
+                self.indexed_ = set(sorted(sorted(terms), key=terms.__getitem__, reverse=True)[:_INDEXED_TERMS])
+        return self.indexed_
 
     def unit_dense(self) -> np.ndarray | None:
         if self.dense is None:

@@ -461,7 +461,7 @@ class StoryClusterer:
             return {w: v / n for w, v in d.items()}
 
         terms = unit(st.terms, st.norms[0])
-        top = sorted(terms, key=lambda w: (-terms[w], w))[:12]
+        top = sorted(sorted(terms), key=terms.__getitem__, reverse=True)[:12]  # heaviest first, ties by term
         vec = ArticleVector(terms, unit(st.entities, st.norms[1]), unit(st.title, st.norms[2]), st.unit_dense(), st.last, False, 100, top,
                             **{cue: frozenset(getattr(st, cue)) for cue in TIME_CUES},
                             names=frozenset(st.names), figures=frozenset(_core(st.figures, st.size)))
