@@ -79,21 +79,29 @@ class TreeEnsembleScorer:
         dtype = next(d for d in (np.uint8, np.uint16, np.uint32, np.uint64) if np.dtype(d).itemsize * 8 >= width)
         # the features some split uses, and each one's distinct thresholds, sorted
         splits = [(t, node, feature[t][node], cut[t][node]) for t, (_, inner) in enumerate(trees) for node in inner]
-        self.columns = np.array(sorted({f for _, _, f, _ in splits}), dtype=np.intp)
-        column_of = {int(f): c for c, f in enumerate(self.columns)}
-        cuts = [sorted({c for _, _, f, c in splits if f == col}) for col in self.columns.tolist()]
+        by_feature: dict[int, set[float]] = {}
+        for _, _, f, c in splits:
+            by_feature.setdefault(f, set()).add(c)
+        self.columns = np.array(sorted(by_feature), dtype=np.intp)
+        column_of = {f: col for col, f in enumerate(sorted(by_feature))}
+        cuts = [sorted(by_feature[f]) for f in sorted(by_feature)]
+        # rows from a threshold's rank + 1 on exceed it: the walk goes right
+        rank_of = [{c: rank for rank, c in enumerate(cs, 1)} for cs in cuts]
         keys = [(c << 32) + _sortable(np.asarray(cs, dtype=np.float32)) for c, cs in enumerate(cuts)]
         self.keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
         self.key_base = np.arange(len(cuts), dtype=np.int64) << 32
         # table row of (column c, rank r): first[c] + r; a row's rank among all keys is first[c] - c + r
-        first = np.cumsum([0] + [len(cs) + 1 for cs in cuts])[:-1]
+        first = np.cumsum([0] + [len(cs) + 1 for cs in cuts])[:-1].tolist()
         self.row_shift = np.arange(len(cuts), dtype=np.intp)
         full = np.array([(1 << len(leaves)) - 1 for leaves, _ in trees], dtype=np.uint64)
         table = np.tile(full, (sum(len(cs) + 1 for cs in cuts), 1))
-        for t, node, f, c in splits:
-            col = column_of[f]
-            rank = cuts[col].index(c) + 1  # rows from this rank on exceed the threshold: the walk goes right
-            table[first[col] + rank : first[col] + len(cuts[col]) + 1, t] &= np.uint64(trees[t][1][node])
+        # each split's leaves at its threshold's row, then ANDed down each column's rows
+        at_row = [first[column_of[f]] + rank_of[column_of[f]][c] for _, _, f, c in splits]
+        np.bitwise_and.at(table, (np.asarray(at_row, dtype=np.intp), np.asarray([t for t, *_ in splits], dtype=np.intp)),
+                          np.asarray([trees[t][1][node] for t, node, _, _ in splits], dtype=np.uint64))
+        for col, cs in enumerate(cuts):
+            np.bitwise_and.accumulate(table[first[col] : first[col] + len(cs) + 1], axis=0,
+                                      out=table[first[col] : first[col] + len(cs) + 1])
         self.table = table.astype(dtype)
         values = np.zeros((n_trees, width))
         for t, (leaves, _) in enumerate(trees):
