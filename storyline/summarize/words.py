@@ -316,16 +316,15 @@ class SubsetValue:
         self.fixed: list[float] = (np.bincount(where[own], earned[own], minlength=n_sents)
                                    + np.bincount(pair_where[own_pair], pair_value[pairs[own_pair]],
                                                  minlength=n_sents)).tolist()
-        # per sentence, the words and pairs other sentences share: (word, uses, chances), (pair, value);
-        # the table lists its entries sentence by sentence, so each sentence's are one slice
-        rows, values = chances.tolist(), pair_value.tolist()
-        shared, shared_pair = ~own, ~own_pair
-        shared_words = words[shared].tolist()
-        self.sentence_words: list[list[tuple[int, int, list[float]]]] = _by_sentence(
-            list(zip(shared_words, uses[shared].tolist(), map(rows.__getitem__, shared_words))), where[shared], n_sents)
-        shared_pairs = pairs[shared_pair].tolist()
-        self.sentence_pairs: list[list[tuple[int, float]]] = _by_sentence(
-            list(zip(shared_pairs, map(values.__getitem__, shared_pairs))), pair_where[shared_pair], n_sents)
+        # per sentence, the words and pairs other sentences share: (word, uses, chances), (pair, value)
+        rows = chances.tolist()
+        self.sentence_words: list[list[tuple[int, int, list[float]]]] = [[] for _ in range(n_sents)]
+        for s, w, c in zip(where[~own].tolist(), words[~own].tolist(), uses[~own].tolist()):
+            self.sentence_words[s].append((w, c, rows[w]))
+        values = pair_value.tolist()
+        self.sentence_pairs: list[list[tuple[int, float]]] = [[] for _ in range(n_sents)]
+        for s, p in zip(pair_where[~own_pair].tolist(), pairs[~own_pair].tolist()):
+            self.sentence_pairs[s].append((p, values[p]))
         self.used_words = [0] * len(table.text_words)
         self.used_pairs = [0] * len(pair_value)
         self._alone: dict[int, float] = {}
@@ -386,12 +385,6 @@ class SubsetValue:
             used[w] -= c
         for p, _ in self.sentence_pairs[k]:
             used_pairs[p] -= 1
-
-
-def _by_sentence(entries: list[Any], sentence: np.ndarray, n_sents: int) -> list[list[Any]]:
-    """``entries`` split by their ``sentence`` (nondecreasing): one list per sentence, in order."""
-    bounds = np.searchsorted(sentence, np.arange(n_sents + 1)).tolist()
-    return [entries[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
 def expected_f1(matches: float, words: int, reference_words: float) -> float:
