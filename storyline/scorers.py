@@ -45,76 +45,113 @@ def _float32_below(threshold: np.ndarray) -> np.ndarray:
 
 
 class TreeEnsembleScorer:
-    """A gradient-boosted regression ensemble, all trees walked at once.
+    """A gradient-boosted regression ensemble, all trees evaluated at once by leaf bit sets.
 
-    Trees are padded to one node count; a leaf points to itself, so ``depth`` steps of
-    ``node = left if x[feature] <= threshold else right`` reach every leaf (NaN features, which
-    storyline never produces, would go left). Features are rounded to float32 (as the
-    exported models have always been evaluated) and compared with each threshold rounded down to
-    float32: exactly the decisions of comparing them with the float64 thresholds.
+    Features are rounded to float32 (as the exported models have always been evaluated) and
+    compared with each threshold rounded down to float32: exactly the decisions of comparing them
+    with the float64 thresholds. A row goes right at a node when its feature exceeds the
+    threshold (a NaN feature, which storyline never produces, goes left everywhere).
 
-    The walk keeps node numbers doubled (``2 * node``; ``+ 1`` for the right child) in one flat
-    table of all trees, so each step is a few gathers into preallocated buffers; the roots'
-    split, the same node for every row, is taken for all rows at once.
+    The evaluation is QuickScorer's (Lucchese et al., SIGIR 2015), vectorized: each tree's leaves,
+    numbered left to right, are the bits of a small integer; a node the row passes to the right
+    rules out the leaves of its left subtree, and the leftmost leaf never ruled out is the one
+    the walk from the root reaches. A feature's distinct thresholds are sorted, so the nodes a
+    row passes to the right on that feature are the first ``rank`` of them, where ``rank`` is how
+    many thresholds the feature exceeds; one table row per (feature, rank) holds, for every tree,
+    the leaves those nodes leave. A row's leaves are the AND of its features' table rows. That is
+    a few numpy calls per :meth:`predict` whatever the depth, rather than several per level.
+
+    Raises:
+        ValueError: a tree with more than 64 leaves (its leaves would not fit one integer).
     """
 
     def __init__(self, *, init: float, feature: list[list[int]], threshold: list[list[float]],
                  left: list[list[int]], right: list[list[int]], value: list[list[float]], depth: int) -> None:
         self.init = float(init)
-        n_trees, width = len(feature), len(feature[0]) if feature else 1
-        offset = (np.arange(n_trees, dtype=np.intp) * width)[:, None]
-        flat_feature = np.asarray(feature, dtype=np.intp).reshape(n_trees, width)
-        flat_threshold = _float32_below(np.asarray(threshold, dtype=np.float64).reshape(n_trees, width))
-        left_global = (np.asarray(left, dtype=np.intp).reshape(n_trees, width) + offset).ravel()
-        right_global = (np.asarray(right, dtype=np.intp).reshape(n_trees, width) + offset).ravel()
-        # entry 2*node holds 2*left child, entry 2*node + 1 holds 2*right child
-        self.children = 2 * np.stack([left_global, right_global], axis=1).ravel()
-        self.feature = np.repeat(flat_feature.ravel(), 2)
-        self.threshold = np.repeat(flat_threshold.ravel(), 2)
-        self.value = np.repeat(np.asarray(value, dtype=np.float64).ravel(), 2)
-        self.n_trees = n_trees
-        self.roots = 2 * offset.ravel()
-        self.root_feature = flat_feature[:, 0].copy()
-        self.root_threshold = flat_threshold[:, 0].copy()
-        self.root_children = np.stack([self.children[self.roots], self.children[self.roots + 1]])
         self.depth = int(depth)
-        self._offsets, self._offsets_width = np.zeros(0, dtype=np.intp), 0
-
-    def _row_offsets(self, n: int, n_features: int) -> np.ndarray:
-        """Each (row, tree) pair's offset ``row * n_features`` into the flattened rows (kept and
-        grown, since every call needs one)."""
-        if len(self._offsets) < n * self.n_trees or self._offsets_width != n_features:
-            rows = max(n, 2 * len(self._offsets) // max(self.n_trees, 1))
-            self._offsets = np.repeat(np.arange(rows, dtype=np.intp) * n_features, self.n_trees)
-            self._offsets_width = n_features
-        return self._offsets[: n * self.n_trees]
+        self.n_trees = n_trees = len(feature)
+        # +0.0 makes a -0.0 threshold 0.0, so the float32 keys order as the comparisons do
+        cut = [(_float32_below(np.asarray(row, dtype=np.float64)) + np.float32(0.0)).tolist() for row in threshold]
+        trees = [_leaves_and_splits(left[t], right[t]) for t in range(n_trees)]
+        width = max((len(leaves) for leaves, _ in trees), default=1)
+        if width > 64:
+            raise ValueError(f"a tree has {width} leaves; TreeEnsembleScorer evaluates trees of at most 64")
+        dtype = next(d for d in (np.uint8, np.uint16, np.uint32, np.uint64) if np.dtype(d).itemsize * 8 >= width)
+        # the features some split uses, and each one's distinct thresholds, sorted
+        splits = [(t, node, feature[t][node], cut[t][node]) for t, (_, inner) in enumerate(trees) for node in inner]
+        by_feature: dict[int, set[float]] = {}
+        for _, _, f, c in splits:
+            by_feature.setdefault(f, set()).add(c)
+        self.columns = np.array(sorted(by_feature), dtype=np.intp)
+        column_of = {f: col for col, f in enumerate(sorted(by_feature))}
+        cuts = [sorted(by_feature[f]) for f in sorted(by_feature)]
+        # rows from a threshold's rank + 1 on exceed it: the walk goes right
+        rank_of = [{c: rank for rank, c in enumerate(cs, 1)} for cs in cuts]
+        keys = [(c << 32) + _sortable(np.asarray(cs, dtype=np.float32)) for c, cs in enumerate(cuts)]
+        self.keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
+        self.key_base = np.arange(len(cuts), dtype=np.int64) << 32
+        # table row of (column c, rank r): first[c] + r; a row's rank among all keys is first[c] - c + r
+        first = np.cumsum([0] + [len(cs) + 1 for cs in cuts])[:-1].tolist()
+        self.row_shift = np.arange(len(cuts), dtype=np.intp)
+        full = np.array([(1 << len(leaves)) - 1 for leaves, _ in trees], dtype=np.uint64)
+        table = np.tile(full, (sum(len(cs) + 1 for cs in cuts), 1))
+        # each split's leaves at its threshold's row, then ANDed down each column's rows
+        at_row = [first[column_of[f]] + rank_of[column_of[f]][c] for _, _, f, c in splits]
+        np.bitwise_and.at(table, (np.asarray(at_row, dtype=np.intp), np.asarray([t for t, *_ in splits], dtype=np.intp)),
+                          np.asarray([trees[t][1][node] for t, node, _, _ in splits], dtype=np.uint64))
+        for col, cs in enumerate(cuts):
+            np.bitwise_and.accumulate(table[first[col] : first[col] + len(cs) + 1], axis=0,
+                                      out=table[first[col] : first[col] + len(cs) + 1])
+        self.table = table.astype(dtype)
+        values = np.zeros((n_trees, width))
+        for t, (leaves, _) in enumerate(trees):
+            values[t, : len(leaves)] = [value[t][leaf] for leaf in leaves]
+        self.values = values.ravel()
+        # a lone bit 1 << k, as a float32, has exponent bits 127 + k: entry (bits >> 23) + shift[t] is leaf k of tree t
+        self.value_shift = np.arange(n_trees, dtype=np.int32) * width - 127
 
     def predict(self, rows: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         if not len(rows):
             return np.zeros(0)
         x = np.asarray(rows, dtype=np.float32)
-        n, n_features = x.shape
-        size = n * self.n_trees
-        if self.depth:
-            goes_right = x[:, self.root_feature] > self.root_threshold  # (rows, trees)
-            node = np.where(goes_right, self.root_children[1], self.root_children[0]).ravel()
+        n = len(x)
+        if not len(self.columns):
+            leaves = np.ones((n, self.n_trees), dtype=self.table.dtype)
         else:
-            node = np.tile(self.roots, n)
-        base = self._row_offsets(n, n_features)
-        flat_x = x.ravel()
-        step, seen, limit = np.empty(size, dtype=np.intp), np.empty(size, dtype=np.float32), np.empty(size, dtype=np.float32)
-        right = np.empty(size, dtype=bool)
-        feature, threshold, children = self.feature, self.threshold, self.children
-        for _ in range(self.depth - 1):
-            np.take(feature, node, out=step, mode="clip")
-            step += base
-            np.take(flat_x, step, out=seen, mode="clip")
-            np.take(threshold, node, out=limit, mode="clip")
-            np.greater(seen, limit, out=right)
-            node += right
-            np.take(children, node, out=step, mode="clip")
-            node, step = step, node
-        return self.init + np.take(self.value, node, mode="clip").reshape(n, -1).sum(axis=1)
+            seen = np.fmax(x[:, self.columns], np.float32(-np.inf))  # a NaN exceeds no threshold
+            rank = np.searchsorted(self.keys, _sortable(seen) + self.key_base) + self.row_shift
+            leaves = np.bitwise_and.reduce(np.take(self.table, rank.T, axis=0), axis=0)  # (rows, trees)
+        lowest = leaves & (~leaves + np.ones(1, dtype=leaves.dtype))  # the leftmost leaf left, alone
+        entry = (lowest.astype(np.float32).view(np.int32) >> 23) + self.value_shift
+        return self.init + np.take(self.values, entry).sum(axis=1)
+
+
+def _leaves_and_splits(left: Sequence[int], right: Sequence[int]) -> tuple[list[int], dict[int, int]]:
+    """A padded tree's leaves from left to right (node numbers; a leaf points to itself) and, for
+    each split node reachable from the root, the bit set of the leaves its walk to the right leaves
+    possible (all but those of its left subtree)."""
+    leaves: list[int] = []
+    below: dict[int, tuple[int, int]] = {}  # split node -> (first, end) of its left subtree's leaves
+
+    def visit(node: int) -> None:
+        if left[node] == node:
+            leaves.append(node)
+            return
+        start = len(leaves)
+        visit(left[node])
+        below[node] = (start, len(leaves))
+        visit(right[node])
+
+    visit(0)
+    every = (1 << len(leaves)) - 1
+    return leaves, {node: every & ~((1 << end) - (1 << start)) for node, (start, end) in below.items()}
+
+
+def _sortable(x: np.ndarray) -> np.ndarray:
+    """float32 values as int64 keys in the same order (for -0.0 and 0.0 too, once ``+ 0.0`` made
+    them equal; no NaN): the bits, with those of negative numbers reversed."""
+    bits = x.view(np.int32)
+    return (bits ^ ((bits >> 31) & np.int32(0x7FFFFFFF))).astype(np.int64)
 
 
 def scorer_from_dict(spec: dict[str, Any]) -> Scorer:

@@ -214,6 +214,46 @@ def test_tree_walk_takes_the_float64_decisions():
     assert got.tolist() == [plain(x) for x in rows]
 
 
+def test_tree_scorer_reaches_the_leaf_of_a_plain_walk():
+    # the packaged models (15 and 4 leaves a tree) and the clusterer's merge model (7), on rows with
+    # features at thresholds, at 0.0 and -0.0, and NaN (left at every node): each sum of leaf values
+    # as a walk from the root gives it, to the bit
+    import json
+
+    import numpy as np
+
+    from storyline.cluster.stream import MERGE_FILE
+    from storyline.scorers import TreeEnsembleScorer
+    from storyline.summarize.scoring import load_model
+
+    rng = np.random.default_rng(5)
+    specs = [load_model()[part] for part in ("words", "headline")] + [json.loads(MERGE_FILE.read_text(encoding="utf-8"))]
+    for spec in specs:
+        params = {k: v for k, v in spec.items() if k not in ("kind", "features", "name", "pairs")}
+        feature, threshold = np.asarray(params["feature"]), np.asarray(params["threshold"])
+        rows = (rng.random((300, len(spec["features"]))) - 0.2) * 20
+        for row in rows:
+            at = rng.integers(feature.size, size=6)
+            row[feature.ravel()[at]] = threshold.ravel()[at] + rng.choice([0.0, 1e-9, -1e-9], size=6)
+        rows[rng.random(rows.shape) < 0.03] = 0.0
+        rows[rng.random(rows.shape) < 0.03] = -0.0
+        rows[rng.random(rows.shape) < 0.01] = np.nan
+
+        def walk(x: np.ndarray) -> list[float]:
+            x = x.astype(np.float32).astype(np.float64)
+            leaves = []
+            for t in range(len(feature)):
+                node = 0
+                while params["left"][t][node] != node:
+                    right = x[feature[t][node]] > threshold[t][node]
+                    node = (params["right"] if right else params["left"])[t][node]
+                leaves.append(params["value"][t][node])
+            return leaves
+
+        want = params["init"] + np.array([walk(x) for x in rows]).sum(axis=1)
+        assert TreeEnsembleScorer(**params).predict(rows).tolist() == want.tolist()
+
+
 def test_text_bag_from_sentences_or_whole_text():
     from storyline.summarize.features import bag
 

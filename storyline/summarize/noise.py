@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from itertools import chain
 from typing import Any, Sequence
 
 import numpy as np
@@ -69,16 +70,25 @@ def _most_shared(bags: Sequence[set[str]], items: Sequence[set[str]]) -> list[in
     n = len(items)
     if n <= _PAIRWISE:
         return [max((len(bags[i] & items[j]) for j in range(n) if j != i), default=0) for i in range(n)]
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    words = CountVectorizer(analyzer=list, binary=True, dtype=np.int32).fit(items)  # a word no item holds shares nothing
-    x, b = words.transform(items), words.transform(bags)
+    column = {w: k for k, w in enumerate(set().union(*items))}  # a word no item holds shares nothing
+    x, b = _incidence(items, column), _incidence(bags, column)
     out: list[int] = []
     for lo in range(0, n, _CHUNK):
         shared = (b[lo : lo + _CHUNK] @ x.T).toarray()
         shared[np.arange(len(shared)), np.arange(lo, lo + len(shared))] = 0  # not with itself
         out.extend(int(v) for v in shared.max(axis=1))
     return out
+
+
+def _incidence(bags: Sequence[set[str]], column: dict[str, int]) -> Any:
+    """One row per bag, a 1 in the ``column`` of each of its words that has one (a sparse int32
+    matrix: what CountVectorizer(binary=True) made, without importing scikit-learn, 0.35 s)."""
+    from scipy import sparse
+
+    cols = [sorted(column[w] for w in bag if w in column) for bag in bags]
+    indptr = np.cumsum([0] + [len(c) for c in cols])
+    indices = np.fromiter(chain.from_iterable(cols), dtype=np.int32, count=int(indptr[-1]))
+    return sparse.csr_matrix((np.ones(len(indices), dtype=np.int32), indices, indptr), shape=(len(bags), len(column)))
 
 
 class OffTopicDetector:

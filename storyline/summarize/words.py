@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..text.tokens import ROUGE_CAPITALIZED, ROUGE_CASED_WORD, STOPWORDS, stem, tokenize
+from ..text.tokens import ROUGE_CASED_WORD, STOPWORDS, stem, tokenize
 from .features import Sentence, StoryView
 
 MAX_REPEAT = 5
@@ -129,9 +129,11 @@ def _tokenize(texts: Iterable[str]) -> tuple[list[list[str]], list[list[str]]]:
     tokens_of, capitalized = [], []
     for text in texts:
         raw = ROUGE_CASED_WORD.findall(text)
-        tokens_of.append(_stems(raw))
-        caps = ROUGE_CAPITALIZED.findall(text)
-        capitalized.append(_stems(caps[1:] if raw and raw[0][0].isupper() else caps))
+        stems = _stems(raw)
+        tokens_of.append(stems)
+        # the ROUGE_CAPITALIZED tokens: a token starts where the one before it ends, so those of raw
+        # that start upper-case (ASCII); the first token is left out, capitalized or not
+        capitalized.append([s for r, s in zip(raw[1:], stems[1:]) if r[0].isupper()])
     return tokens_of, capitalized
 
 
