@@ -160,11 +160,15 @@ def test_batched_sparse_dots_equal_the_dict_products_to_the_bit(articles: list[A
     copies = [without(st, 0) for st in states if st.size > 1]
     other = StoryClusterer()
     other.partial_fit(articles[:4])
+    restored = StoryClusterer()  # members and items read from JSON: a member is not its item's dict
+    restored.set_state(json.loads(json.dumps(cl.get_state())))
     for dots in (cl.sparse_, SparseDots(max_ids=50)):  # the second empties its table again and again
         for vec in represent(articles + longer, cl.embedder):
             for group in (states, copies + states[:2]):
                 assert dots.dots(vec, group) == [by_dicts(vec, st) for st in group]
-            assert other.sparse_.dots(vec, list(other.stories_.values())) == [by_dicts(vec, st) for st in other.stories_.values()]
+            for clusterer in (other, restored):
+                group = list(clusterer.stories_.values())
+                assert clusterer.sparse_.dots(vec, group) == [by_dicts(vec, st) for st in group]
         for st in states:
             pseudo = cl._story_vector(st)
             assert pseudo.dots_ is not None  # the story's own arrays, divided

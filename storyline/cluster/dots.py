@@ -80,10 +80,27 @@ class SparseDots:
         if cached is None or cached[0] != self.generation_:
             lone = len(st.members) == 1 and st.members[0][0] == st.terms
             parts = [(0, st.terms), (1, st.entities), (2, st.title)]
-            if not lone:
+            ids, vals = self._arrays(parts)
+            if not lone and st.members:
+                members = self._members(st)
+                ids = np.concatenate([ids, *(m[0] for m in members)])
+                vals = np.concatenate([vals, *(m[1] for m in members)])
                 parts += [(0, terms) for terms, _ in st.members]
-            cached = st.dots_ = (self.generation_, *self._arrays(parts), [len(w) for _, w in parts], lone)
+            cached = st.dots_ = (self.generation_, ids, vals, [len(w) for _, w in parts], lone)
         return cached[1], cached[2], cached[3], cached[4]
+
+    def _members(self, st: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each kept member's terms as arrays: the head of its article vector's own arrays when
+        the member is an article the story holds (its terms first), else made here."""
+        items = st.items or ()
+        out = []
+        for j, (terms, _) in enumerate(st.members):
+            if j < len(items) and items[j][1].terms is terms:
+                ids, vals = self._query(items[j][1])
+                out.append((ids[: len(terms)], vals[: len(terms)]))
+            else:
+                out.append(self._arrays([(0, terms)]))
+        return out
 
     def story_query(self, st: Any, vec: ArticleVector) -> None:
         """Give ``vec``, the story ``st`` as one pseudo-article (its centroids divided by its
