@@ -19,7 +19,7 @@ from .config import Settings
 from .dedup import Deduplicator, MinHashDeduplicator
 from .models import Article, Story
 from .summarize import Summarizer, default_summarizer
-from .text import clean_text, detect_language
+from .text import clean_text, detect_language, detect_languages
 
 Preparer = Callable[[Sequence[Article]], list[Any]]
 
@@ -57,10 +57,19 @@ class Prepared:
         return Prepared([self.texts[i] for i in keep], pick(self.dedup), pick(self.cluster))
 
 
+def prepare_all(articles: Sequence[Article]) -> None:
+    """:func:`prepare` of each article, their languages detected in one call."""
+    for art in articles:
+        art.title = clean_text(art.title)
+        art.text = clean_text(art.text)
+    unknown = [art for art in articles if not art.language]
+    for art, language in zip(unknown, detect_languages([art.body for art in unknown])):
+        art.language = language
+
+
 def prepare_batch(articles: Sequence[Article], dedup: Preparer | None, cluster: Preparer | None) -> Prepared:
     """Everything about ``articles`` that needs no stream state."""
-    for art in articles:
-        prepare(art)
+    prepare_all(articles)
     return Prepared([(a.title, a.text, a.language) for a in articles],
                     dedup(articles) if dedup else None, cluster(articles) if cluster else None)
 
