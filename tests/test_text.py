@@ -93,3 +93,12 @@ def test_languages_in_one_call_are_py3langid_s_own():
     assert language._classify_all(identifier, samples) == [identifier.classify(s) for s in samples]
     assert detect_languages(texts) == [detect_language(t) for t in texts]
     assert detect_languages(texts)[:3] == ["de", "en", ""] and detect_languages([]) == []
+
+
+def test_tokens_are_each_word_without_dots_case_folded():
+    from storyline.text import tokenize
+    from storyline.text.tokens import _WORD
+
+    text = "The U.S. Straße ΟΔΟΣ rock-and-roll O’Neill's 3.5 İstanbul ǅemal ﬁnd, 2024 ẞ"
+    assert tokenize(text) == [w.replace(".", "").casefold() for w in _WORD.findall(text)]
+    assert tokenize("") == [] and tokenize("...") == []

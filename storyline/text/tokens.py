@@ -47,7 +47,9 @@ def tokenize(text: str, *, rouge: bool = False, stemmed: bool = False) -> list[s
     if rouge:
         found = _ROUGE_WORD.findall(text.lower())
         return list(map(_rouge_stem, found)) if stemmed else found
-    words = [w.replace(".", "").casefold() for w in _WORD.findall(text)]
+    words = _WORD.findall(text)
+    if words:  # dots out and case folded in one pass: no word holds a space, none folds to one
+        words = " ".join(words).replace(".", "").casefold().split(" ")
     return list(map(_light_stem, words)) if stemmed else words
 
 
