@@ -14,6 +14,7 @@ with each and changing either changes their output:
 """
 from __future__ import annotations
 
+import itertools
 import re
 from functools import lru_cache
 
@@ -62,7 +63,10 @@ def content_words(text: str, *, stemmed: bool = False) -> list[str]:
         if None in words:
             words = [_content_stem(r) if w is None else w for r, w in zip(raw, words)]
         return list(filter(None, words))
-    return [w for w in tokenize(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    words = list(itertools.filterfalse(STOPWORDS.__contains__, tokenize(text)))
+    if words and min(map(len, words)) == 1:
+        return [w for w in words if len(w) > 1 or w.isdigit()]
+    return words
 
 
 def stem(word: str, *, rouge: bool = False) -> str:
