@@ -20,6 +20,7 @@ from .dedup import Deduplicator, MinHashDeduplicator
 from .models import Article, Story
 from .summarize import Summarizer, default_summarizer
 from .text import clean_text, detect_language, detect_languages
+from .text.tokens import shared_tokens
 
 Preparer = Callable[[Sequence[Article]], list[Any]]
 
@@ -70,8 +71,9 @@ def prepare_all(articles: Sequence[Article]) -> None:
 def prepare_batch(articles: Sequence[Article], dedup: Preparer | None, cluster: Preparer | None) -> Prepared:
     """Everything about ``articles`` that needs no stream state."""
     prepare_all(articles)
-    return Prepared([(a.title, a.text, a.language) for a in articles],
-                    dedup(articles) if dedup else None, cluster(articles) if cluster else None)
+    with shared_tokens():  # the deduplicator and the clusterer tokenize the same texts
+        return Prepared([(a.title, a.text, a.language) for a in articles],
+                        dedup(articles) if dedup else None, cluster(articles) if cluster else None)
 
 
 _WORKER_PREPARERS: tuple[Preparer | None, Preparer | None] = (None, None)

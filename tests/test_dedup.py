@@ -77,3 +77,17 @@ def test_a_batch_of_sketches_is_datasketch_s_update_batch_of_each():
             want.update_batch(list(grams))
             assert got[1] == len(grams) and got[0].dtype == want.hashvalues.dtype
             assert np.array_equal(got[0], want.hashvalues) and np.array_equal(got[0], sketcher.sketch(art)[0])
+
+
+def test_an_article_s_shingles_are_its_body_s_also_with_shared_tokens():
+    from storyline.dedup.minhash import article_shingles, shingles
+    from storyline.text.tokens import shared_tokens
+
+    arts = [Article(id="1", title="The U.S.", text=".5 percent rise in rock-and-roll sales, O’Neill's label said"),
+            Article(id="2", title="", text="Only a text of eight or more words here"),
+            Article(id="3", title="  Only a title'  ", text=""),
+            Article(id="4", title="A-", text="-B c d"), Article(id="5", title="", text="")]
+    for art in arts:
+        assert article_shingles(art) == shingles(art.body)
+        with shared_tokens():
+            assert article_shingles(art) == shingles(art.body) == article_shingles(art)

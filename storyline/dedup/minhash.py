@@ -15,7 +15,7 @@ from datasketch import MinHash, MinHashLSH
 from datasketch import minhash as datasketch_minhash
 
 from ..models import Article
-from ..text import tokenize
+from ..text.tokens import tokenize, tokens_once
 from .base import DedupResult
 
 _SHINGLE = 3  # word trigrams: robust to light edits, strict about different reports
@@ -23,7 +23,17 @@ _MIN_SHINGLES = 8  # shorter items (headlines) are only collapsed when identical
 
 
 def shingles(text: str, k: int = _SHINGLE) -> set[bytes]:
-    words = tokenize(text)
+    return shingles_of(tokenize(text), k)
+
+
+def article_shingles(article: Article, k: int = _SHINGLE) -> set[bytes]:
+    """``shingles(article.body)``: the body's words are the title's, then the text's (no word
+    spans the line break between them)."""
+    return shingles_of(tokens_once(article.title) + tokens_once(article.text), k)
+
+
+def shingles_of(words: list[str], k: int = _SHINGLE) -> set[bytes]:
+    """The k-word shingles of ``words`` (all of them as one when fewer), UTF-8 encoded."""
     if len(words) < k:
         return {" ".join(words).encode()} if words else set()
     return set(map(str.encode, map(" ".join, zip(*(words[i:] for i in range(k))))))
@@ -67,7 +77,7 @@ class MinHashSketcher:
         return m
 
     def sketch(self, article: Article) -> Sketch:
-        grams = shingles(article.body)
+        grams = article_shingles(article)
         if len(grams) < _MIN_SHINGLES:
             return None
         return self.minhash(grams).hashvalues, len(grams)
@@ -80,7 +90,7 @@ class MinHashSketcher:
         template = self.minhash().copy()
         if template.scheme != "affine32" or not hasattr(datasketch_minhash, "_fmix"):
             return [self.sketch(a) for a in articles]
-        grams = [shingles(a.body) for a in articles]
+        grams = [article_shingles(a) for a in articles]
         out: list[Sketch] = [None] * len(articles)
         todo = deque(i for i, g in enumerate(grams) if len(g) >= _MIN_SHINGLES)
         while todo:
@@ -331,4 +341,4 @@ def _blob(values: np.ndarray, size: int) -> bytes:
     return np.append(values.astype("<u8"), size).astype("<u8").tobytes()
 
 
-__all__ = ["BandIndex", "MinHashDeduplicator", "MinHashSketcher", "article_time", "shingles"]
+__all__ = ["BandIndex", "MinHashDeduplicator", "MinHashSketcher", "article_shingles", "article_time", "shingles"]

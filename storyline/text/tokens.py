@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Iterator
 
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
 _ROUGE_WORD = re.compile(r"[a-z0-9]+")  # on lower-cased text
@@ -54,6 +57,33 @@ def tokenize(text: str, *, rouge: bool = False, stemmed: bool = False) -> list[s
     return list(map(_light_stem, words)) if stemmed else words
 
 
+_MEMO = threading.local()  # .words: text -> its tokens, inside shared_tokens()
+
+
+@contextmanager
+def shared_tokens() -> Iterator[None]:
+    """Within it, this thread tokenizes a text once for :func:`tokens_once` and :func:`content_words`
+    (the text stage's deduplicator and clusterer read the same titles and texts)."""
+    outer = getattr(_MEMO, "words", None)
+    _MEMO.words = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _MEMO.words = outer
+
+
+def tokens_once(text: str) -> list[str]:
+    """:func:`tokenize` of ``text``, the same list for the same text inside :func:`shared_tokens`
+    (so not to be changed)."""
+    memo = getattr(_MEMO, "words", None)
+    if memo is None:
+        return tokenize(text)
+    words = memo.get(text)
+    if words is None:
+        words = memo[text] = tokenize(text)
+    return words
+
+
 def content_words(text: str, *, stemmed: bool = False) -> list[str]:
     """Tokens (:func:`tokenize`) that are not stopwords, numbers kept; with ``stemmed`` each
     through the light :func:`stem` (memoized per raw token: a story repeats its words)."""
@@ -63,7 +93,7 @@ def content_words(text: str, *, stemmed: bool = False) -> list[str]:
         if None in words:
             words = [_content_stem(r) if w is None else w for r, w in zip(raw, words)]
         return list(filter(None, words))
-    words = list(itertools.filterfalse(STOPWORDS.__contains__, tokenize(text)))
+    words = list(itertools.filterfalse(STOPWORDS.__contains__, tokens_once(text)))
     if words and min(map(len, words)) == 1:
         return [w for w in words if len(w) > 1 or w.isdigit()]
     return words
@@ -109,4 +139,5 @@ def _content_stem(raw: str) -> str:
     return word
 
 
-__all__ = ["ROUGE_CAPITALIZED", "ROUGE_CASED_WORD", "STOPWORDS", "content_words", "stem", "tokenize"]
+__all__ = ["ROUGE_CAPITALIZED", "ROUGE_CASED_WORD", "STOPWORDS", "content_words", "shared_tokens", "stem", "tokenize",
+           "tokens_once"]
