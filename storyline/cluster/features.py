@@ -11,8 +11,8 @@ import gzip
 import itertools
 import json
 import math
+import operator
 import re
-import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -108,21 +108,22 @@ def default_idf() -> IdfTable:
 
 
 def _normalized(weights: dict[str, float], keep: int) -> dict[str, float]:
-    if len(weights) > keep:
-        weights = dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:keep])
-    norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
-    return {w: v / norm for w, v in weights.items()}
+    if len(weights) > keep:  # the heaviest, ties by term (a stable sort by term, then by weight down)
+        weights = {w: weights[w] for w in sorted(sorted(weights), key=weights.__getitem__, reverse=True)[:keep]}
+    values = list(weights.values())
+    norm = math.sqrt(sum(map(operator.mul, values, values))) or 1.0
+    return dict(zip(weights, map(operator.truediv, values, itertools.repeat(norm))))
 
 
-_TF_WEIGHTS = [0.0] + [1.0 + math.log(c) for c in range(1, 64)]  # a term's weight for counts below 64
-_IDF_SEEN: "weakref.WeakKeyDictionary[IdfTable, dict[str, float]]" = weakref.WeakKeyDictionary()  # idf[term], memoized
+_TF_WEIGHTS = [0.0] + [1.0 + math.log(c) for c in range(1, 64)]  # 1 + log(count), for counts below 64
+_IDF_SEEN: list[Any] = [None, {}]  # the last table given to _idf_of and its memo
 
 
 def _idf_of(idf: IdfTable, terms: Iterable[str]) -> dict[str, float]:
-    """``idf[term]`` for each term (and the others looked up before), memoized per table."""
-    seen = _IDF_SEEN.get(idf)
-    if seen is None or len(seen) > 1 << 18:
-        seen = _IDF_SEEN[idf] = {}
+    """``idf[term]`` for each term (and others looked up before), memoized for the last table."""
+    if _IDF_SEEN[0] is not idf or len(_IDF_SEEN[1]) > 1 << 18:
+        _IDF_SEEN[:] = [idf, {}]
+    seen: dict[str, float] = _IDF_SEEN[1]
     for term in itertools.filterfalse(seen.__contains__, terms):
         seen[term] = idf[term]
     return seen
@@ -131,7 +132,11 @@ def _idf_of(idf: IdfTable, terms: Iterable[str]) -> dict[str, float]:
 def _tfidf(words: list[str], idf: IdfTable, keep: int) -> dict[str, float]:
     tf = Counter(words)  # terms in the order first seen
     weight = _idf_of(idf, tf)
-    return _normalized({w: (_TF_WEIGHTS[c] if c < 64 else 1.0 + math.log(c)) * weight[w] for w, c in tf.items()}, keep)
+    if tf and max(tf.values()) < len(_TF_WEIGHTS):
+        tfs = map(_TF_WEIGHTS.__getitem__, tf.values())
+    else:
+        tfs = (1.0 + math.log(c) for c in tf.values())
+    return _normalized(dict(zip(tf, map(operator.mul, tfs, map(weight.__getitem__, tf)))), keep)
 
 
 def entity_tokens(text: str) -> list[str]:
@@ -156,15 +161,15 @@ def names_in(text: str) -> frozenset[str]:
     """Multi-word capitalized names (a sentence's opening stopwords dropped), lowered, with each
     name's last word on its own ("vincent jackson", "jackson"): who an event is about."""
     out = set()
-    for m in _NAME_RUN.finditer(text):
-        words = m.group(0).split()
+    for run in _NAME_RUN.findall(text):
+        words = run.split()
         while words and words[0].casefold() in STOPWORDS:
             words = words[1:]
         if len(words) >= 2:
             out.add(" ".join(words).casefold())
         if words:
             out.add(words[-1].casefold())
-    return frozenset(w for w in out if w not in STOPWORDS)
+    return frozenset(out.difference(STOPWORDS))
 
 
 def figures_in(text: str) -> frozenset[str]:
@@ -197,7 +202,7 @@ def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTa
         title = _tfidf(title_words or text_words[:20], idf, 30)
         when = art.published.timestamp() if isinstance(art.published, datetime) else None
         words = len(title_words) + len(text_words)
-        top = sorted(terms, key=lambda w: (-terms[w], w))[:8]
+        top = sorted(sorted(terms), key=terms.__getitem__, reverse=True)[:8]  # heaviest first, ties by term
         loose = when is None and not (art.title.strip() and art.text.strip()) and words <= _LOOSE_WORDS
         out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose, **time_cues(head),
                                  names=names_in(head), figures=figures_in(head),
