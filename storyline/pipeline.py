@@ -19,7 +19,7 @@ from .config import Settings
 from .dedup import Deduplicator, MinHashDeduplicator
 from .models import Article, Story
 from .summarize import Summarizer, default_summarizer
-from .text import clean_text, detect_language, detect_languages
+from .text import clean_text, detect_languages
 from .text.tokens import shared_tokens
 
 Preparer = Callable[[Sequence[Article]], list[Any]]
@@ -37,11 +37,18 @@ class Prepares(Protocol):
 
 def prepare(article: Article) -> Article:
     """Text stage: normalize title and text and fill in the language."""
-    article.title = clean_text(article.title)
-    article.text = clean_text(article.text)
-    if not article.language:
-        article.language = detect_language(article.body)
+    prepare_all([article])
     return article
+
+
+def prepare_all(articles: Sequence[Article]) -> None:
+    """:func:`prepare` of each article, their languages detected in one call."""
+    for art in articles:
+        art.title = clean_text(art.title)
+        art.text = clean_text(art.text)
+    unknown = [art for art in articles if not art.language]
+    for art, language in zip(unknown, detect_languages([art.body for art in unknown])):
+        art.language = language
 
 
 @dataclass(slots=True)
@@ -56,16 +63,6 @@ class Prepared:
         """The entries of the articles at positions ``keep`` (the batch with some left out)."""
         pick = lambda xs: None if xs is None else [xs[i] for i in keep]  # noqa: E731
         return Prepared([self.texts[i] for i in keep], pick(self.dedup), pick(self.cluster))
-
-
-def prepare_all(articles: Sequence[Article]) -> None:
-    """:func:`prepare` of each article, their languages detected in one call."""
-    for art in articles:
-        art.title = clean_text(art.title)
-        art.text = clean_text(art.text)
-    unknown = [art for art in articles if not art.language]
-    for art, language in zip(unknown, detect_languages([art.body for art in unknown])):
-        art.language = language
 
 
 def prepare_batch(articles: Sequence[Article], dedup: Preparer | None, cluster: Preparer | None) -> Prepared:

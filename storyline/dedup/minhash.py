@@ -39,7 +39,7 @@ def shingles_of(words: list[str], k: int = _SHINGLE) -> set[bytes]:
     return set(map(str.encode, map(" ".join, zip(*(words[i:] for i in range(k))))))
 
 
-def sha1_values(grams: Iterable[bytes]) -> np.ndarray:
+def _sha1_values(grams: Iterable[bytes]) -> np.ndarray:
     """datasketch's ``sha1_hash32`` of each gram (the first four bytes of its SHA-1, little-endian),
     as uint32, hashed in one C-level pass."""
     return np.frombuffer(b"".join(map(_DIGEST, map(hashlib.sha1, grams))), dtype="<u4")[::5].astype(np.uint32)
@@ -98,7 +98,7 @@ class MinHashSketcher:
             while todo and (not chunk or rows + len(grams[todo[0]]) <= _CHUNK_ROWS):
                 chunk.append(todo.popleft())
                 rows += len(grams[chunk[-1]])
-            values = sha1_values(itertools.chain.from_iterable(grams[i] for i in chunk))
+            values = _sha1_values(itertools.chain.from_iterable(grams[i] for i in chunk))
             mixed = datasketch_minhash._fmix(values.reshape(1, -1), 32)
             a, b = template.permutations
             permuted = a.reshape(-1, 1) * mixed + b.reshape(-1, 1)  # a permutation a row, a gram a column
