@@ -60,11 +60,14 @@ def detect_languages(texts: Sequence[str], default: str = "") -> list[str]:
     samples = [text[:300] for text in texts]
     decide = [i for i, sample in enumerate(samples) if len(tuple(islice(filter(str.isalpha, sample), 12))) == 12]
     out = [default] * len(samples)
-    if decide:
-        identifier = _identifier()
-        for i, (lang, prob) in zip(decide, _classify_all(identifier, [samples[i] for i in decide])):
+    for start in range(0, len(decide), _BATCH):
+        chunk = decide[start : start + _BATCH]
+        for i, (lang, prob) in zip(chunk, _classify_all(_identifier(), [samples[i] for i in chunk])):
             out[i] = str(lang) if prob >= 0.5 else default
     return out
+
+
+_BATCH = 1024  # samples walked at once (their bytes times a few int64 arrays)
 
 
 _WINDOW = 6  # bytes that decide the model's DFA state (every state, every 6-byte string: one state)
