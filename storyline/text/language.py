@@ -56,7 +56,7 @@ def detect_language(text: str, default: str = "") -> str:
 
 def detect_languages(texts: Sequence[str], default: str = "") -> list[str]:
     """:func:`detect_language` of each text, the classifier's byte walk done for all at once
-    (the same decisions, about a tenth of the time)."""
+    (the same decisions in under half the time, from a few dozen texts on)."""
     samples = [text[:300] for text in texts]
     decide = [i for i, sample in enumerate(samples) if len(tuple(islice(filter(str.isalpha, sample), 12))) == 12]
     out = [default] * len(samples)
