@@ -121,7 +121,7 @@ _IDF_SEEN: list[Any] = [None, {}]  # the last table given to _idf_of and its mem
 
 def _idf_of(idf: IdfTable, terms: Iterable[str]) -> dict[str, float]:
     """``idf[term]`` for each term (and others looked up before), memoized for the last table."""
-    if _IDF_SEEN[0] is not idf or len(_IDF_SEEN[1]) > 1 << 18:
+    if _IDF_SEEN[0] is not idf or len(_IDF_SEEN[1]) > 1 << 16:
         _IDF_SEEN[:] = [idf, {}]
     seen: dict[str, float] = _IDF_SEEN[1]
     for term in itertools.filterfalse(seen.__contains__, terms):
