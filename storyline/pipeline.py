@@ -19,7 +19,8 @@ from .config import Settings
 from .dedup import Deduplicator, MinHashDeduplicator
 from .models import Article, Story
 from .summarize import Summarizer, default_summarizer
-from .text import clean_text, detect_language
+from .text import clean_text, detect_languages
+from .text.tokens import shared_tokens
 
 Preparer = Callable[[Sequence[Article]], list[Any]]
 
@@ -36,11 +37,18 @@ class Prepares(Protocol):
 
 def prepare(article: Article) -> Article:
     """Text stage: normalize title and text and fill in the language."""
-    article.title = clean_text(article.title)
-    article.text = clean_text(article.text)
-    if not article.language:
-        article.language = detect_language(article.body)
+    prepare_all([article])
     return article
+
+
+def prepare_all(articles: Sequence[Article]) -> None:
+    """:func:`prepare` of each article, their languages detected in one call."""
+    for art in articles:
+        art.title = clean_text(art.title)
+        art.text = clean_text(art.text)
+    unknown = [art for art in articles if not art.language]
+    for art, language in zip(unknown, detect_languages([art.body for art in unknown])):
+        art.language = language
 
 
 @dataclass(slots=True)
@@ -59,10 +67,10 @@ class Prepared:
 
 def prepare_batch(articles: Sequence[Article], dedup: Preparer | None, cluster: Preparer | None) -> Prepared:
     """Everything about ``articles`` that needs no stream state."""
-    for art in articles:
-        prepare(art)
-    return Prepared([(a.title, a.text, a.language) for a in articles],
-                    dedup(articles) if dedup else None, cluster(articles) if cluster else None)
+    prepare_all(articles)
+    with shared_tokens():  # the deduplicator and the clusterer tokenize the same texts
+        return Prepared([(a.title, a.text, a.language) for a in articles],
+                        dedup(articles) if dedup else None, cluster(articles) if cluster else None)
 
 
 _WORKER_PREPARERS: tuple[Preparer | None, Preparer | None] = (None, None)

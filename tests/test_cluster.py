@@ -835,3 +835,34 @@ def test_big_stories_stay_apart_whatever_the_merge_model_says() -> None:
         c = StoryClusterer(join_threshold=1.01, loose_threshold=2.0, merge_model=yes, merge_apart_size=size, **MUTUAL_ONLY)
         c.partial_fit(arts)
         assert len(c.consolidate()) == merged, size
+
+
+def test_feature_patterns_match_as_their_plain_forms() -> None:
+    """features.py's patterns open with the characters a match starts with (faster scans); on
+    any text they find what the plain patterns they replace find."""
+    import random
+    import re
+
+    from storyline.cluster import features
+
+    plain = {
+        "_CAPITALIZED": r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'’-]*[A-Za-z]|[A-Z]{2,}|\d[\d,.]*\d)",
+        "_WEEKDAY": r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b",
+        "_YEAR": r"\b(1[89]\d\d|20\d\d)\b",
+        "_MONTH": r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
+                  r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b",
+        "_NAME_RUN": r"\b[A-Z][\w'’-]*[A-Za-z](?:\s+(?:[A-Z][\w'’-]*[A-Za-z]|[A-Z]\.))+",
+        "_FIGURE": r"(?<![\w.,])(\d+(?:[.,]\d+)*)(?![\w]|[.,]\d)",
+    }
+    pieces = ["Monday", "Tuesday", "Thursday", "Sunday", "Saturday", "May", "Mar", "March", "Sept", "Sep", "September",
+              "Jan", "June", "1999", "2024", "1850", "2100", "19", "٢٠٢٤", "3,400", "6.4", "U.S.", "Vincent", "O’Neill",
+              "A.", "rock-and-roll", "X", "x", "_", "é", "Ü", " ", "\n", ". ", "! ", "? ", ",", ".", "-", "'", "ab"]
+    rnd = random.Random(7)
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8))) for _ in range(5000)]
+    texts.append("WASHINGTON (AP) — President Joe Biden met Sen. Mitch McConnell on Tuesday, May 3, 2022; 3,400 "
+                 "people and 6.4 percent. The U.S. Army said. Port Averill Terminal Operators Association, 1999.")
+    for name, pattern in plain.items():
+        fast, slow = getattr(features, name), re.compile(pattern)
+        for text in texts:
+            assert fast.findall(text) == slow.findall(text), (name, text)
+            assert (fast.fullmatch(text) is None) == (slow.fullmatch(text) is None), (name, text)

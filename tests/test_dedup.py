@@ -1,3 +1,5 @@
+import numpy as np
+
 from storyline.dedup import MinHashDeduplicator, NoDedup
 from storyline.models import Article
 
@@ -45,3 +47,47 @@ def test_headlines_collapse_only_when_identical():
 
 def test_no_dedup_is_identity():
     assert NoDedup().partial_fit([Article("a", "x"), Article("b", "x")]).canonical == ["a", "b"]
+
+
+def test_a_batch_of_sketches_is_datasketch_s_update_batch_of_each():
+    """The sketcher hashes and permutes a batch's trigrams together; each sketch equals a
+    datasketch MinHash updated with that article's trigrams (hash values, dtype, size), also
+    across the chunks a long batch is cut into."""
+    from datasketch import MinHash
+
+    from storyline.dedup import minhash as mh
+
+    words = "harbor council vote bridge repair storm tuesday mayor budget river ferry school".split()
+    arts = [Article(id=str(i), title=f"Report {i}", text=" ".join(words[(i * j) % 12] for j in range(3 + i * 7)))
+            for i in range(40)]
+    arts.append(Article(id="short", title="Too short", text="two words"))
+    sketcher = mh.MinHashSketcher(num_perm=64, seed=3)
+    for rows in (mh._CHUNK_ROWS, 50):
+        mh._CHUNK_ROWS, saved = rows, mh._CHUNK_ROWS
+        try:
+            batch = sketcher(arts)
+        finally:
+            mh._CHUNK_ROWS = saved
+        for art, got in zip(arts, batch):
+            grams = mh.shingles(art.body)
+            if len(grams) < mh._MIN_SHINGLES:
+                assert got is None
+                continue
+            want = MinHash(num_perm=64, seed=3)
+            want.update_batch(list(grams))
+            assert got[1] == len(grams) and got[0].dtype == want.hashvalues.dtype
+            assert np.array_equal(got[0], want.hashvalues) and np.array_equal(got[0], sketcher.sketch(art)[0])
+
+
+def test_an_article_s_shingles_are_its_body_s_also_with_shared_tokens():
+    from storyline.dedup.minhash import article_shingles, shingles
+    from storyline.text.tokens import shared_tokens
+
+    arts = [Article(id="1", title="The U.S.", text=".5 percent rise in rock-and-roll sales, O’Neill's label said"),
+            Article(id="2", title="", text="Only a text of eight or more words here"),
+            Article(id="3", title="  Only a title'  ", text=""),
+            Article(id="4", title="A-", text="-B c d"), Article(id="5", title="", text="")]
+    for art in arts:
+        assert article_shingles(art) == shingles(art.body)
+        with shared_tokens():
+            assert article_shingles(art) == shingles(art.body) == article_shingles(art)

@@ -75,3 +75,30 @@ def test_the_language_model_preloads_in_a_thread_and_a_fork_waits_for_it():
 
 def test_content_words_keep_acronyms_and_numbers():
     assert content_words("The U.S. sent 52 ships") == ["us", "sent", "52", "ships"]
+
+
+def test_languages_in_one_call_are_py3langid_s_own():
+    """``detect_languages`` computes the classifier's DFA walk for a batch at once; its
+    decisions and probabilities are py3langid's ``classify`` to the bit, in any language."""
+    from storyline.text import detect_languages, language
+
+    texts = ["Der Bundestag hat heute ein neues Gesetz zur Rente beschlossen.",
+             "The council voted on Tuesday to close the harbor bridge for repairs.",
+             "ok", "", "ПРАВИТЕЛЬСТВО ОБЪЯВИЛО О НОВЫХ МЕРАХ ПОДДЕРЖКИ",
+             "Le gouvernement a annoncé mardi un nouveau plan pour les hôpitaux publics.",
+             "東京都は火曜日、新しい防災計画を発表しました。市民の安全を守るための取り組みです。",
+             "El presidente anunció el martes nuevas medidas económicas " * 20, "1234567890 !!! ???" * 5, ""]
+    identifier = language._identifier()
+    samples = [t[:300] for t in texts]
+    assert language._classify_all(identifier, samples) == [identifier.classify(s) for s in samples]
+    assert detect_languages(texts) == [detect_language(t) for t in texts]
+    assert detect_languages(texts)[:3] == ["de", "en", ""] and detect_languages([]) == []
+
+
+def test_tokens_are_each_word_without_dots_case_folded():
+    from storyline.text import tokenize
+    from storyline.text.tokens import _WORD
+
+    text = "The U.S. Straße ΟΔΟΣ rock-and-roll O’Neill's 3.5 İstanbul ǅemal ﬁnd, 2024 ẞ"
+    assert tokenize(text) == [w.replace(".", "").casefold() for w in _WORD.findall(text)]
+    assert tokenize("") == [] and tokenize("...") == []

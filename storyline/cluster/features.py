@@ -8,14 +8,17 @@ embedding, the publication time, and the time cues the text names (weekdays, yea
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import math
+import operator
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -26,15 +29,29 @@ from ..text.embed import Embedder
 MODELS_DIR = Path(__file__).parent / "models"
 IDF_FILE = MODELS_DIR / "idf-news.v1.json.gz"
 
-_CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'’-]*[A-Za-z]|[A-Z]{2,}|\d[\d,.]*\d)")
-_WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
-_MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
-                    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b")
+# Each pattern opens with the characters a match can start with (re then skips ahead to them) and
+# checks what comes before after the first one: "(?<!\w.)" after a word character is "\b" before
+# it, "(?<!^.)" is "(?<!^)". tests/test_cluster.py compares them with the plain forms they replace.
+# capitalized words not opening a sentence, acronyms, multi-digit numbers:
+#   (?<![.!?]\s)(?<!^)\b([A-Z][\w'’-]*[A-Za-z]|[A-Z]{2,}|\d[\d,.]*\d)
+_CAPITALIZED = re.compile(r"([A-Z](?<![.!?]\s.)(?<!^.)(?<!\w.)(?:[\w'’-]*[A-Za-z]|[A-Z]+)"
+                          r"|\d(?<![.!?]\s.)(?<!^.)(?<!\w.)[\d,.]*\d)")
+# \b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b
+_WEEKDAY = re.compile(r"(M(?<!\w.)onday|T(?<!\w.)(?:uesday|hursday)|W(?<!\w.)ednesday|F(?<!\w.)riday"
+                      r"|S(?<!\w.)(?:aturday|unday))\b")
+# \b(1[89]\d\d|20\d\d)\b
+_YEAR = re.compile(r"(1(?<!\w.)[89]\d\d|2(?<!\w.)0\d\d)\b")
+# \b(January|February|March|April|May|June|July|August|September|October|November|December|
+#    Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b
+_MONTH = re.compile(r"(J(?<!\w.)(?:anuary|une|uly|an|un|ul)|F(?<!\w.)(?:ebruary|eb)|M(?<!\w.)(?:arch|ay|ar)"
+                    r"|A(?<!\w.)(?:pril|ugust|pr|ug)|S(?<!\w.)(?:eptember|ept?)|O(?<!\w.)(?:ctober|ct)"
+                    r"|N(?<!\w.)(?:ovember|ov)|D(?<!\w.)(?:ecember|ec))\b")
 # who and what figures: runs of two or more capitalized words ("Vincent Jackson", "Port Averill
 # Terminal Operators Association"), and figures that are not years ("6.4", "3,400", "38")
-_NAME_RUN = re.compile(r"\b[A-Z][\w'’-]*[A-Za-z](?:\s+(?:[A-Z][\w'’-]*[A-Za-z]|[A-Z]\.))+")
-_FIGURE = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)*)(?![\w]|[.,]\d)")
+#   \b[A-Z][\w'’-]*[A-Za-z](?:\s+(?:[A-Z][\w'’-]*[A-Za-z]|[A-Z]\.))+
+#   (?<![\w.,])(\d+(?:[.,]\d+)*)(?![\w]|[.,]\d)
+_NAME_RUN = re.compile(r"[A-Z](?<!\w.)[\w'’-]*[A-Za-z](?:\s+(?:[A-Z][\w'’-]*[A-Za-z]|[A-Z]\.))+")
+_FIGURE = re.compile(r"(\d(?<![\w.,].)\d*(?:[.,]\d+)*)(?![\w]|[.,]\d)")
 _MAX_TEXT_WORDS = 350
 _MAX_TERMS = 80
 _LOOSE_WORDS = 35
@@ -91,27 +108,44 @@ def default_idf() -> IdfTable:
 
 
 def _normalized(weights: dict[str, float], keep: int) -> dict[str, float]:
-    if len(weights) > keep:
-        weights = dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:keep])
-    norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
-    return {w: v / norm for w, v in weights.items()}
+    if len(weights) > keep:  # the heaviest, ties by term (a stable sort by term, then by weight down)
+        weights = {w: weights[w] for w in sorted(sorted(weights), key=weights.__getitem__, reverse=True)[:keep]}
+    values = list(weights.values())
+    norm = math.sqrt(sum(map(operator.mul, values, values))) or 1.0
+    return dict(zip(weights, map(operator.truediv, values, itertools.repeat(norm))))
+
+
+_TF_WEIGHTS = [0.0] + [1.0 + math.log(c) for c in range(1, 64)]  # 1 + log(count), for counts below 64
+_IDF_SEEN: list[Any] = [None, {}]  # the last table given to _idf_of and its memo
+
+
+def _idf_of(idf: IdfTable, terms: Iterable[str]) -> dict[str, float]:
+    """``idf[term]`` for each term (and others looked up before), memoized for the last table."""
+    if _IDF_SEEN[0] is not idf or len(_IDF_SEEN[1]) > 1 << 16:
+        _IDF_SEEN[:] = [idf, {}]
+    seen: dict[str, float] = _IDF_SEEN[1]
+    for term in itertools.filterfalse(seen.__contains__, terms):
+        seen[term] = idf[term]
+    return seen
 
 
 def _tfidf(words: list[str], idf: IdfTable, keep: int) -> dict[str, float]:
-    tf: dict[str, int] = {}
-    for w in words:
-        tf[w] = tf.get(w, 0) + 1
-    return _normalized({w: (1.0 + math.log(c)) * idf[w] for w, c in tf.items()}, keep)
+    tf = Counter(words)  # terms in the order first seen
+    weight = _idf_of(idf, tf)
+    if tf and max(tf.values()) < len(_TF_WEIGHTS):
+        tfs = map(_TF_WEIGHTS.__getitem__, tf.values())
+    else:
+        tfs = (1.0 + math.log(c) for c in tf.values())
+    return _normalized(dict(zip(tf, map(operator.mul, tfs, map(weight.__getitem__, tf)))), keep)
 
 
 def entity_tokens(text: str) -> list[str]:
     """Capitalized words (not opening a sentence), acronyms and multi-digit numbers, lowered."""
-    out = []
-    for m in _CAPITALIZED.finditer(text):
-        tok = m.group(1).replace(",", "").casefold()
-        if tok not in STOPWORDS:
-            out.append(tok)
-    return out
+    found = _CAPITALIZED.findall(text)
+    if not found:
+        return []
+    # commas out and case folded in one pass: no token holds a space, none folds to one
+    return list(itertools.filterfalse(STOPWORDS.__contains__, " ".join(found).replace(",", "").casefold().split(" ")))
 
 
 TIME_CUES = ("days", "years", "months")  # the ArticleVector / StoryState fields holding them
@@ -127,15 +161,15 @@ def names_in(text: str) -> frozenset[str]:
     """Multi-word capitalized names (a sentence's opening stopwords dropped), lowered, with each
     name's last word on its own ("vincent jackson", "jackson"): who an event is about."""
     out = set()
-    for m in _NAME_RUN.finditer(text):
-        words = m.group(0).split()
+    for run in _NAME_RUN.findall(text):
+        words = run.split()
         while words and words[0].casefold() in STOPWORDS:
             words = words[1:]
         if len(words) >= 2:
             out.add(" ".join(words).casefold())
         if words:
             out.add(words[-1].casefold())
-    return frozenset(w for w in out if w not in STOPWORDS)
+    return frozenset(out.difference(STOPWORDS))
 
 
 def figures_in(text: str) -> frozenset[str]:
@@ -168,7 +202,7 @@ def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTa
         title = _tfidf(title_words or text_words[:20], idf, 30)
         when = art.published.timestamp() if isinstance(art.published, datetime) else None
         words = len(title_words) + len(text_words)
-        top = sorted(terms, key=lambda w: (-terms[w], w))[:8]
+        top = sorted(sorted(terms), key=terms.__getitem__, reverse=True)[:8]  # heaviest first, ties by term
         loose = when is None and not (art.title.strip() and art.text.strip()) and words <= _LOOSE_WORDS
         out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose, **time_cues(head),
                                  names=names_in(head), figures=figures_in(head),

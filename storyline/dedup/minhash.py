@@ -1,7 +1,10 @@
 """Exact and near-duplicate detection with datasketch's MinHash LSH."""
 from __future__ import annotations
 
+import hashlib
 import heapq
+import itertools
+import operator
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -9,9 +12,10 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
+from datasketch import minhash as datasketch_minhash
 
 from ..models import Article
-from ..text import tokenize
+from ..text.tokens import tokenize, tokens_once
 from .base import DedupResult
 
 _SHINGLE = 3  # word trigrams: robust to light edits, strict about different reports
@@ -19,10 +23,30 @@ _MIN_SHINGLES = 8  # shorter items (headlines) are only collapsed when identical
 
 
 def shingles(text: str, k: int = _SHINGLE) -> set[bytes]:
-    words = tokenize(text)
+    return shingles_of(tokenize(text), k)
+
+
+def article_shingles(article: Article, k: int = _SHINGLE) -> set[bytes]:
+    """``shingles(article.body)``: the body's words are the title's, then the text's (no word
+    spans the line break between them)."""
+    return shingles_of(tokens_once(article.title) + tokens_once(article.text), k)
+
+
+def shingles_of(words: list[str], k: int = _SHINGLE) -> set[bytes]:
+    """The k-word shingles of ``words`` (all of them as one when fewer), UTF-8 encoded."""
     if len(words) < k:
         return {" ".join(words).encode()} if words else set()
-    return {" ".join(words[i : i + k]).encode() for i in range(len(words) - k + 1)}
+    return set(map(str.encode, map(" ".join, zip(*(words[i:] for i in range(k))))))
+
+
+def _sha1_values(grams: Iterable[bytes]) -> np.ndarray:
+    """datasketch's ``sha1_hash32`` of each gram (the first four bytes of its SHA-1, little-endian),
+    as uint32, hashed in one C-level pass."""
+    return np.frombuffer(b"".join(map(_DIGEST, map(hashlib.sha1, grams))), dtype="<u4")[::5].astype(np.uint32)
+
+
+_DIGEST = operator.methodcaller("digest")
+_CHUNK_ROWS = 16_384  # grams whose permuted values are held at once (x num_perm x 4 bytes)
 
 
 Sketch = tuple[np.ndarray, int] | None  # an article's MinHash values and trigram count (None: too short)
@@ -53,13 +77,35 @@ class MinHashSketcher:
         return m
 
     def sketch(self, article: Article) -> Sketch:
-        grams = shingles(article.body)
+        grams = article_shingles(article)
         if len(grams) < _MIN_SHINGLES:
             return None
         return self.minhash(grams).hashvalues, len(grams)
 
     def __call__(self, articles: Sequence[Article]) -> list[Sketch]:
-        return [self.sketch(a) for a in articles]
+        """:meth:`sketch` of each article. With datasketch's default ("affine32") permutations the
+        batch's grams are permuted together, by datasketch's own steps: the SHA-1 values, its
+        ``_fmix`` pre-mix, ``a * h + b`` in uint32 and the minimum of each article's rows, which
+        is :meth:`MinHash.update_batch`'s result whatever the order."""
+        template = self.minhash().copy()
+        if template.scheme != "affine32" or not hasattr(datasketch_minhash, "_fmix"):
+            return [self.sketch(a) for a in articles]
+        grams = [article_shingles(a) for a in articles]
+        out: list[Sketch] = [None] * len(articles)
+        todo = deque(i for i, g in enumerate(grams) if len(g) >= _MIN_SHINGLES)
+        while todo:
+            chunk, rows = [], 0
+            while todo and (not chunk or rows + len(grams[todo[0]]) <= _CHUNK_ROWS):
+                chunk.append(todo.popleft())
+                rows += len(grams[chunk[-1]])
+            values = _sha1_values(itertools.chain.from_iterable(grams[i] for i in chunk))
+            mixed = datasketch_minhash._fmix(values.reshape(1, -1), 32)
+            a, b = template.permutations
+            permuted = a.reshape(-1, 1) * mixed + b.reshape(-1, 1)  # a permutation a row, a gram a column
+            starts = np.cumsum([0] + [len(grams[i]) for i in chunk[:-1]])
+            for i, low in zip(chunk, np.minimum.reduceat(permuted, starts, axis=1).T):
+                out[i] = np.minimum(template.hashvalues, low), len(grams[i])
+        return out
 
 
 class BandIndex:
@@ -295,4 +341,4 @@ def _blob(values: np.ndarray, size: int) -> bytes:
     return np.append(values.astype("<u8"), size).astype("<u8").tobytes()
 
 
-__all__ = ["BandIndex", "MinHashDeduplicator", "MinHashSketcher", "article_time", "shingles"]
+__all__ = ["BandIndex", "MinHashDeduplicator", "MinHashSketcher", "article_shingles", "article_time", "shingles"]

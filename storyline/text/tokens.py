@@ -14,8 +14,12 @@ with each and changing either changes their output:
 """
 from __future__ import annotations
 
+import itertools
 import re
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Iterator
 
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
 _ROUGE_WORD = re.compile(r"[a-z0-9]+")  # on lower-cased text
@@ -47,8 +51,37 @@ def tokenize(text: str, *, rouge: bool = False, stemmed: bool = False) -> list[s
     if rouge:
         found = _ROUGE_WORD.findall(text.lower())
         return list(map(_rouge_stem, found)) if stemmed else found
-    words = [w.replace(".", "").casefold() for w in _WORD.findall(text)]
+    words = _WORD.findall(text)
+    if words:  # dots out and case folded in one pass: no word holds a space, none folds to one
+        words = " ".join(words).replace(".", "").casefold().split(" ")
     return list(map(_light_stem, words)) if stemmed else words
+
+
+_MEMO = threading.local()  # .words: text -> its tokens, inside shared_tokens()
+
+
+@contextmanager
+def shared_tokens() -> Iterator[None]:
+    """Within it, this thread tokenizes a text once for :func:`tokens_once` and :func:`content_words`
+    (the text stage's deduplicator and clusterer read the same titles and texts)."""
+    outer = getattr(_MEMO, "words", None)
+    _MEMO.words = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _MEMO.words = outer
+
+
+def tokens_once(text: str) -> list[str]:
+    """:func:`tokenize` of ``text``, the same list for the same text inside :func:`shared_tokens`
+    (so not to be changed)."""
+    memo = getattr(_MEMO, "words", None)
+    if memo is None:
+        return tokenize(text)
+    words = memo.get(text)
+    if words is None:
+        words = memo[text] = tokenize(text)
+    return words
 
 
 def content_words(text: str, *, stemmed: bool = False) -> list[str]:
@@ -60,7 +93,10 @@ def content_words(text: str, *, stemmed: bool = False) -> list[str]:
         if None in words:
             words = [_content_stem(r) if w is None else w for r, w in zip(raw, words)]
         return list(filter(None, words))
-    return [w for w in tokenize(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    words = list(itertools.filterfalse(STOPWORDS.__contains__, tokens_once(text)))
+    if words and min(map(len, words)) == 1:
+        return [w for w in words if len(w) > 1 or w.isdigit()]
+    return words
 
 
 def stem(word: str, *, rouge: bool = False) -> str:
@@ -103,4 +139,5 @@ def _content_stem(raw: str) -> str:
     return word
 
 
-__all__ = ["ROUGE_CAPITALIZED", "ROUGE_CASED_WORD", "STOPWORDS", "content_words", "stem", "tokenize"]
+__all__ = ["ROUGE_CAPITALIZED", "ROUGE_CASED_WORD", "STOPWORDS", "content_words", "shared_tokens", "stem", "tokenize",
+           "tokens_once"]
