@@ -15,6 +15,7 @@ import csv
 import json
 import os
 from collections import deque
+from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -341,11 +342,24 @@ READERS: dict[str, Reader] = {
 }
 
 
+def _reader_in(module: str, name: str) -> Reader:
+    """The reader ``name`` of ``storyline.ingest.<module>``, imported on its first use: feeds,
+    OPML lists, HTML pages and WARC archives need feedparser, lxml, trafilatura and warcio (about
+    half a second of imports), which reading JSONL, CSV or text never does."""
+
+    def read(path: Path, report: ReadReport) -> Iterator[Article]:
+        yield from getattr(import_module(f".{module}", __package__), name)(path, report)
+
+    read.__name__ = read.__qualname__ = name
+    return read
+
+
 # Readers for feeds, OPML lists, HTML pages and WARC archives live in their own modules.
-from .feeds import read_feed_file  # noqa: E402
-from .opml import read_opml_file  # noqa: E402
-from .pages import read_html_file  # noqa: E402
-from .warc import read_warc_file  # noqa: E402
+read_feed_file = _reader_in("feeds", "read_feed_file")
+read_opml_file = _reader_in("opml", "read_opml_file")
+read_html_file = _reader_in("pages", "read_html_file")
+read_warc_file = _reader_in("warc", "read_warc_file")
+
 
 def read_json(path: Path, report: ReadReport) -> Iterator[Article]:
     """A ``.json`` file is a JSON Feed when it looks like one, JSON lines otherwise."""
