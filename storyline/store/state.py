@@ -51,3 +51,20 @@ def dumps(state: Any) -> str:
 
 def loads(text: str) -> Any:
     return json.loads(text, object_hook=_hook)
+
+
+def parse(text: str | bytes) -> Any:
+    """Plain JSON (no arrays decoded) holding no integer beyond 64 bits (orjson reads one as a
+    float): what :func:`json.loads` gives, read by orjson in about a third of the time; what
+    orjson refuses (a lone surrogate, ``NaN``, a float beyond range) is read by ``json``."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def loads_flat(text: str | bytes) -> Any:
+    """:func:`loads` of a value with no object below its top level, such as one array
+    (``dumps(vector)``), read through :func:`parse`."""
+    value = parse(text)
+    return _hook(value) if isinstance(value, dict) else value
