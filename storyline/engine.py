@@ -433,7 +433,7 @@ class Engine:
     def _save_state(self, clusterer: Clusterer) -> None:
         """Checkpoint the clusterer (inside the caller's transaction)."""
         self.store.save_state(STATE_NAME, kind=clusterer.name, maker=self.maker(clusterer),
-                              state=state_codec.dumps(clusterer.get_state()))
+                              state=state_codec.dumps_utf8(clusterer.get_state()))
         self._batches_since_state = 0
         self._state_saved_at = time.monotonic()
 

@@ -142,6 +142,10 @@ class SQLiteStore(SQLStore):
             fcntl.flock(fh, fcntl.LOCK_UN)
         return None
 
+    def _text_param(self, text: str | bytes) -> tuple[str, Any]:
+        # UTF-8 bytes are bound as a blob and cast: stored as the same TEXT, never turned into a str
+        return ("CAST(? AS TEXT)", text) if isinstance(text, bytes) else ("?", text)
+
     def _unindex_articles(self, marks: str, ids: list[str]) -> None:
         """Drop articles from the FTS5 index (an external-content table: no delete trigger)."""
         self.db.execute("INSERT INTO articles_fts(articles_fts, rowid, title, text) "

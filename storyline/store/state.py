@@ -43,10 +43,16 @@ def _hook(obj: dict[str, Any]) -> Any:
 
 
 def dumps(state: Any) -> str:
+    return dumps_utf8(state).decode()
+
+
+def dumps_utf8(state: Any) -> bytes:
+    """:func:`dumps` as UTF-8 bytes, as orjson writes them: a store saves them as its text without
+    the two conversions through a ``str`` (a 75 MB state with non-ASCII terms: about 0.2 s)."""
     try:
-        return orjson.dumps(state, default=_default).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(state, default=_default, separators=(",", ":"))
+        return orjson.dumps(state, default=_default)
+    except orjson.JSONEncodeError:  # ``json`` escapes every non-ASCII character: ASCII bytes
+        return json.dumps(state, default=_default, separators=(",", ":")).encode()
 
 
 def loads(text: str) -> Any:
