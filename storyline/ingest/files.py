@@ -39,6 +39,7 @@ _FIELD_ALIASES = {
     "author": ("author", "byline"),
 }
 _ID_KEYS = ("id", "ID", "guid")
+_LATER = "(set by prepare)"  # the content hash of an Article made for prepare, which sets it
 _CSV_RECORD_LINES = 1_000  # a quoted field may span this many lines; beyond, its quote is taken as unclosed
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
 
@@ -180,7 +181,7 @@ def article_from_record(record: dict[str, Any], *, item_id: str, origin: str) ->
     try:
         fields, date, _ = record_fields(record, _FIELD_ALIASES)
         published, _ = checked_date(date)
-        return prepare(Article(id=item_id, published=published, origin=origin, **fields)).article
+        return prepare(Article(id=item_id, published=published, origin=origin, content_hash=_LATER, **fields)).article
     except ItemRefused as exc:
         raise ValueError(exc.reason) from exc
 
@@ -194,7 +195,9 @@ def _record_article(path: Path, record: dict[str, Any], number: int, where: str,
     given = _given_id(record)
     if given is not None and _usable_id(given) is None:
         report.warn(where, "field 'id' is not a string or number; the line number is used instead")
-    article = prepare(Article(id=item_ids(number, given), published=published, origin=where, **fields)).article
+    # prepare hashes the cleaned title and text: the record's own hash (Article's default) is not made
+    article = prepare(Article(id=item_ids(number, given), published=published, origin=where, content_hash=_LATER,
+                              **fields)).article
     item_id, problem = ids.check(article.id, where, article.content_hash)
     if problem:
         report.warn(where, problem)
