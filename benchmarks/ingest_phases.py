@@ -133,7 +133,7 @@ def instrument(phases: Phases) -> None:
     phases.wrap(stream.StoryClusterer, "consolidate", "consolidate (decide)")
     phases.wrap(E, "consolidate", "consolidate (record)")
     phases.wrap(stream.StoryClusterer, "get_state", "state: get_state")
-    phases.wrap(state, "dumps", "state: encode")
+    phases.wrap(state, "dumps_utf8", "state: encode")  # (dumps: the same, decoded to a str)
     phases.wrap(E, "_save_state", "state: store write")
     phases.wrap(E, "checkpoint", "checkpoint")
     phases.wrap(E, "refresh_stories", "refresh")

@@ -117,8 +117,8 @@ def remember(store: SQLStore, story: Story, embedder: Embedder | None) -> None:
 
 
 def _load(row: Any) -> tuple[str, np.ndarray | None, dict[str, float]]:
-    dense = codec.loads(row["dense"]) if row["dense"] else None
-    return row["embedder"], dense, json.loads(row["terms"] or "{}")
+    dense = codec.loads_flat(row["dense"]) if row["dense"] else None
+    return row["embedder"], dense, codec.parse(row["terms"] or "{}")
 
 
 def relatedness(a: tuple[str, np.ndarray | None, dict[str, float]],
@@ -330,6 +330,7 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
     mine = sorted(pos[s] for s in own)
     is_target = np.zeros(len(names), dtype=bool)
     is_target[mine] = True
+    others: tuple[bytes, Any, list[np.ndarray]] | None = None  # the columns' vectors, transposed
     for c in range(0, len(mine), _CHUNK):
         rows_ = np.array(mine[c : c + _CHUNK])
         row_times = times[rows_]
@@ -339,20 +340,22 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
             lo = np.searchsorted(times[:n_dated], np.nanmin(row_times) - window, side="left")
             hi = np.searchsorted(times[:n_dated], np.nanmax(row_times) + window, side="right")
             cols = np.concatenate([np.arange(lo, hi), np.arange(n_dated, len(names))])
-        score = np.asarray((terms[rows_] @ terms[cols].T).toarray(), dtype=np.float64)
-        for matrix in dense.values():
-            score += matrix[rows_] @ matrix[cols].T
+        if others is None or others[0] != cols.tobytes():  # chunks of one window share them: made once
+            # (the CSR form is the one the product converts the transpose to; the same products)
+            others = (cols.tobytes(), terms[cols].T.tocsr(), [matrix[cols].T for matrix in dense.values()])
+        score = np.asarray((terms[rows_] @ others[1]).toarray(), dtype=np.float64)
+        for matrix, theirs in zip(dense.values(), others[2]):
+            score += matrix[rows_] @ theirs
         score /= 2.0
         ta, tb = row_times[:, None], times[cols][None, :]
         near = np.abs(ta - tb) <= window  # False when either is undated (NaN)
         a_sees_b = np.isnan(ta) | near  # the target's own list (an undated target sees all)
         b_sees_a = np.isnan(tb) | near
         over = (score >= floor) & (rows_[:, None] != cols[None, :])
-        for i, j in _best(np.where(over & a_sees_b, score, -np.inf), axis=1):
+        for i, j in _best(score, over & a_sees_b, axis=1):
             own[names[rows_[i]]][names[cols[j]]] = float(score[i, j])
         if entering:  # the targets that belong in other (non-target) stories' lists
-            theirs = np.where(over & b_sees_a & ~is_target[cols][None, :], score, -np.inf)
-            for i, j in _best(theirs, axis=0):
+            for i, j in _best(score, over & b_sees_a & ~is_target[cols][None, :], axis=0):
                 got = into.setdefault(names[cols[j]], {})
                 got[names[rows_[i]]] = float(score[i, j])
                 if len(got) > 4 * KEEP:
@@ -361,22 +364,29 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
             {sid: dict(_top(found)) for sid, found in into.items()})
 
 
-def _best(score: np.ndarray, axis: int) -> list[tuple[int, int]]:
-    """(i, j) of the KEEP highest finite scores along ``axis`` of a matrix, ties at the cut kept."""
-    if score.size == 0:
+def _best(score: np.ndarray, allowed: np.ndarray, axis: int) -> list[tuple[int, int]]:
+    """(i, j) of the KEEP highest scores where ``allowed`` holds, in each row (``axis=1``) or
+    column (``axis=0``) of a matrix, ties at the cut kept, in row-major order.
+
+    Only the allowed pairs are ranked (the pairs over the floor: a few per story): a row or column
+    with at most KEEP of them keeps them all, one with more keeps those at or above its KEEP-th
+    highest score. The same pairs as ranking every score of the matrix with the others at -inf."""
+    i, j = np.nonzero(allowed)
+    if i.size == 0:
         return []
-    n = score.shape[axis]
-    if n > KEEP:
-        ranked = score
-        if axis == 1:  # a window's row, mostly -inf (pairs left out): partition crawls over so many equal
-            # values, so for finding the cut each -inf stands in as a distinct number below every other
-            # (the cut is the same value, or one of them where -inf was: then every finite score is kept)
-            ranked = np.where(score == -np.inf, -1e300 * (1.0 + np.arange(n, dtype=np.float64) / n)[None, :], score)
-        kth = np.take(np.partition(ranked, n - KEEP, axis=axis), [n - KEEP], axis=axis)
-        chosen = np.isfinite(score) & (score >= kth)
-    else:
-        chosen = np.isfinite(score)
-    return list(zip(*(a.tolist() for a in np.nonzero(chosen))))
+    group = i if axis == 1 else j
+    crowded = np.bincount(group, minlength=score.shape[1 - axis]) > KEEP
+    if crowded[group].any():
+        values = score[i, j]
+        pick = np.nonzero(crowded[group])[0]
+        by = np.lexsort((-values[pick], group[pick]))  # each crowded group's scores, highest first
+        ranked_group, ranked = group[pick][by], values[pick][by]
+        starts = np.flatnonzero(np.r_[True, ranked_group[1:] != ranked_group[:-1]])
+        cut = np.full(score.shape[1 - axis], -np.inf)
+        cut[ranked_group[starts]] = ranked[starts + KEEP - 1]
+        keep = values >= cut[group]
+        i, j = i[keep], j[keep]
+    return list(zip(i.tolist(), j.tolist()))
 
 
 def _top(scored: dict[str, float]) -> list[tuple[str, float]]:

@@ -121,6 +121,27 @@ def test_incremental_lists_equal_lists_computed_from_scratch(engine: Engine) -> 
         engine.refresh_stories(ids)  # the stories' own vectors back (and their lists)
 
 
+def test_best_pairs_are_each_lists_top_scores_with_ties_at_the_cut() -> None:
+    """related._best ranks only the allowed pairs: each row's (or column's) KEEP highest scores,
+    every score tied with the KEEP-th kept, in row-major order, as ranking the whole matrix."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    for trial in range(400):
+        rows, cols = (int(n) for n in rng.integers(0, 30, size=2))
+        score = np.round(rng.random((rows, cols)), int(rng.integers(1, 3)))  # few digits: many ties
+        allowed = (score >= 0.3) & (rng.random((rows, cols)) < rng.random())
+        for axis in (0, 1):
+            groups: dict[int, list[float]] = {}
+            for i, j in zip(*np.nonzero(allowed)):
+                groups.setdefault(int(i if axis == 1 else j), []).append(float(score[i, j]))
+            cut = {g: sorted(v, reverse=True)[related.KEEP - 1] if len(v) > related.KEEP else -1.0
+                   for g, v in groups.items()}
+            expected = [(int(i), int(j)) for i, j in zip(*np.nonzero(allowed))
+                        if score[i, j] >= cut[int(i if axis == 1 else j)]]
+            assert related._best(score, allowed, axis) == expected, (trial, axis)
+
+
 def test_fill_missing_computes_pairs_for_a_store_made_before_them(engine: Engine) -> None:
     store = engine.store
     before = {s: related.related(store, s) for s in live_ids(engine)}

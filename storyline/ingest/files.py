@@ -15,6 +15,7 @@ import csv
 import json
 import os
 from collections import deque
+from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -38,6 +39,7 @@ _FIELD_ALIASES = {
     "author": ("author", "byline"),
 }
 _ID_KEYS = ("id", "ID", "guid")
+_LATER = "(set by prepare)"  # the content hash of an Article made for prepare, which sets it
 _CSV_RECORD_LINES = 1_000  # a quoted field may span this many lines; beyond, its quote is taken as unclosed
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
 
@@ -179,7 +181,7 @@ def article_from_record(record: dict[str, Any], *, item_id: str, origin: str) ->
     try:
         fields, date, _ = record_fields(record, _FIELD_ALIASES)
         published, _ = checked_date(date)
-        return prepare(Article(id=item_id, published=published, origin=origin, **fields)).article
+        return prepare(Article(id=item_id, published=published, origin=origin, content_hash=_LATER, **fields)).article
     except ItemRefused as exc:
         raise ValueError(exc.reason) from exc
 
@@ -193,7 +195,9 @@ def _record_article(path: Path, record: dict[str, Any], number: int, where: str,
     given = _given_id(record)
     if given is not None and _usable_id(given) is None:
         report.warn(where, "field 'id' is not a string or number; the line number is used instead")
-    article = prepare(Article(id=item_ids(number, given), published=published, origin=where, **fields)).article
+    # prepare hashes the cleaned title and text: the record's own hash (Article's default) is not made
+    article = prepare(Article(id=item_ids(number, given), published=published, origin=where, content_hash=_LATER,
+                              **fields)).article
     item_id, problem = ids.check(article.id, where, article.content_hash)
     if problem:
         report.warn(where, problem)
@@ -341,11 +345,24 @@ READERS: dict[str, Reader] = {
 }
 
 
+def _reader_in(module: str, name: str) -> Reader:
+    """The reader ``name`` of ``storyline.ingest.<module>``, imported on its first use: feeds,
+    OPML lists, HTML pages and WARC archives need feedparser, lxml, trafilatura and warcio (about
+    half a second of imports), which reading JSONL, CSV or text never does."""
+
+    def read(path: Path, report: ReadReport) -> Iterator[Article]:
+        yield from getattr(import_module(f".{module}", __package__), name)(path, report)
+
+    read.__name__ = read.__qualname__ = name
+    return read
+
+
 # Readers for feeds, OPML lists, HTML pages and WARC archives live in their own modules.
-from .feeds import read_feed_file  # noqa: E402
-from .opml import read_opml_file  # noqa: E402
-from .pages import read_html_file  # noqa: E402
-from .warc import read_warc_file  # noqa: E402
+read_feed_file = _reader_in("feeds", "read_feed_file")
+read_opml_file = _reader_in("opml", "read_opml_file")
+read_html_file = _reader_in("pages", "read_html_file")
+read_warc_file = _reader_in("warc", "read_warc_file")
+
 
 def read_json(path: Path, report: ReadReport) -> Iterator[Article]:
     """A ``.json`` file is a JSON Feed when it looks like one, JSON lines otherwise."""

@@ -151,7 +151,7 @@ class Store(Protocol):
 
     # engine state
     def load_state(self, name: str) -> SavedState | None: ...
-    def save_state(self, name: str, *, kind: str, maker: str, state: str) -> None: ...
+    def save_state(self, name: str, *, kind: str, maker: str, state: str | bytes) -> None: ...
     def generation(self) -> int: ...
     def bump_generation(self) -> int: ...
 
@@ -582,14 +582,20 @@ class SQLStore:
         row = self.db.execute("SELECT kind, maker, state, upto_seq FROM engine_state WHERE name = ?", (name,)).fetchone()
         return None if row is None else SavedState(row[0], row[1], row[2], int(row[3]))
 
-    def save_state(self, name: str, *, kind: str, maker: str, state: str) -> None:
-        """Save a component's state as of every article stored so far (inside a transaction)."""
+    def save_state(self, name: str, *, kind: str, maker: str, state: str | bytes) -> None:
+        """Save a component's state (JSON text, or its UTF-8 bytes: see :func:`state.dumps_utf8`)
+        as of every article stored so far (inside a transaction)."""
+        marker, value = self._text_param(state)
         self.db.execute(
-            "INSERT INTO engine_state (name, kind, maker, state, upto_seq) VALUES (?, ?, ?, ?, ?) "
+            f"INSERT INTO engine_state (name, kind, maker, state, upto_seq) VALUES (?, ?, ?, {marker}, ?) "
             "ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, maker = excluded.maker, "
             "state = excluded.state, upto_seq = excluded.upto_seq",
-            (name, kind, maker, state, self.max_seq()),
+            (name, kind, maker, value, self.max_seq()),
         )
+
+    def _text_param(self, text: str | bytes) -> tuple[str, Any]:
+        """(placeholder, value) that store ``text`` (UTF-8 bytes or a str) as a TEXT value."""
+        return "?", text.decode() if isinstance(text, bytes) else text
 
     def delete_state(self, name: str) -> None:
         self.db.execute("DELETE FROM engine_state WHERE name = ?", (name,))

@@ -14,10 +14,11 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from ..config import Settings
 from ..errors import StorageError
+from ..models import Article
 from .base import SQLStore, describe_writer, writer_identity
 from .migrate import migrations  # noqa: F401  (was importable from here)
 
@@ -141,6 +142,18 @@ class SQLiteStore(SQLStore):
                 return self._holder()
             fcntl.flock(fh, fcntl.LOCK_UN)
         return None
+
+    def insert_articles(self, rows: Sequence[tuple[Article, str, str, bytes | None]], *, batch: int, now: str) -> None:
+        """Store the rows, then index them for full-text search in one statement (migration 0055:
+        a trigger per row took twice as long for the same index)."""
+        after = self.max_seq()  # seq only grows (AUTOINCREMENT): the new rows are the ones after it
+        super().insert_articles(rows, batch=batch, now=now)
+        self.db.execute("INSERT INTO articles_fts(rowid, title, text) SELECT seq, title, text FROM articles "
+                        "WHERE seq > ? ORDER BY seq", (after,))
+
+    def _text_param(self, text: str | bytes) -> tuple[str, Any]:
+        # UTF-8 bytes are bound as a blob and cast: stored as the same TEXT, never turned into a str
+        return ("CAST(? AS TEXT)", text) if isinstance(text, bytes) else ("?", text)
 
     def _unindex_articles(self, marks: str, ids: list[str]) -> None:
         """Drop articles from the FTS5 index (an external-content table: no delete trigger)."""
