@@ -20,6 +20,7 @@ import threading
 from typing import Any
 
 from .cluster import resolve
+from .cluster.features import heaviest
 from .cluster.stream import _core as core_of
 from .engine import STATE_NAME
 from .store import state as codec
@@ -42,7 +43,7 @@ def _unit(vec: dict[str, float]) -> dict[str, float]:
 
 def _heaviest(vec: dict[str, float], keep: int = KEEP_TERMS) -> list[dict[str, Any]]:
     unit = _unit(vec)
-    return [{"term": w, "weight": round(unit[w], 3)} for w in sorted(unit, key=lambda w: (-unit[w], w))[:keep]]
+    return [{"term": w, "weight": round(unit[w], 3)} for w in heaviest(unit, keep)]
 
 
 def _slim(story: dict[str, Any]) -> dict[str, Any]:

@@ -78,7 +78,7 @@ class SparseDots:
         member is its centroid: ``lone``), with the segments' lengths."""
         cached = st.dots_
         if cached is None or cached[0] != self.generation_:
-            lone = len(st.members) == 1 and st.members[0][0] == st.terms
+            lone = _lone(st)
             parts = [(0, st.terms), (1, st.entities), (2, st.title)]
             ids, vals = self._arrays(parts)
             if not lone and st.members:
@@ -147,8 +147,13 @@ class SparseDots:
 def _by_dicts(vec: ArticleVector, st: Any) -> tuple[float, float, float, float]:
     """The four dot products from the dicts (a one-off story state, not worth its arrays)."""
     sp = sparse_dot(vec.terms, st.terms)
-    lone = len(st.members) == 1 and st.members[0][0] == st.terms
-    return sp, sparse_dot(vec.entities, st.entities), sparse_dot(vec.title, st.title), sp if lone else st.member_dot(vec.terms)
+    return sp, sparse_dot(vec.entities, st.entities), sparse_dot(vec.title, st.title), sp if _lone(st) else st.member_dot(vec.terms)
+
+
+def _lone(st: Any) -> bool:
+    """The story's one kept member is its centroid (a one-article story): its member dot product is
+    the centroid's."""
+    return len(st.members) == 1 and st.members[0][0] == st.terms
 
 
 __all__ = ["SparseDots", "TRANSIENT"]

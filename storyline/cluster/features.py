@@ -25,13 +25,14 @@ import numpy as np
 from ..models import Article
 from ..text import STOPWORDS, content_words
 from ..text.embed import Embedder
+from ..text.tokens import folded
 
 MODELS_DIR = Path(__file__).parent / "models"
 IDF_FILE = MODELS_DIR / "idf-news.v1.json.gz"
 
 # Each pattern opens with the characters a match can start with (re then skips ahead to them) and
 # checks what comes before after the first one: "(?<!\w.)" after a word character is "\b" before
-# it, "(?<!^.)" is "(?<!^)". tests/test_cluster.py compares them with the plain forms they replace.
+# it, "(?<!^.)" is "(?<!^)". tests/test_cluster_features.py compares them with the plain forms they replace.
 # capitalized words not opening a sentence, acronyms, multi-digit numbers:
 #   (?<![.!?]\s)(?<!^)\b([A-Z][\w'’-]*[A-Za-z]|[A-Z]{2,}|\d[\d,.]*\d)
 _CAPITALIZED = re.compile(r"([A-Z](?<![.!?]\s.)(?<!^.)(?<!\w.)(?:[\w'’-]*[A-Za-z]|[A-Z]+)"
@@ -107,9 +108,16 @@ def default_idf() -> IdfTable:
     return IdfTable.load()
 
 
+def heaviest(weights: dict[str, float], keep: int) -> list[str]:
+    """The ``keep`` heaviest terms, heaviest first, ties by term: the order of a key of
+    ``(-weight, term)``, as a stable sort by weight down of the terms in order (no Python call per
+    term)."""
+    return sorted(sorted(weights), key=weights.__getitem__, reverse=True)[:keep]
+
+
 def _normalized(weights: dict[str, float], keep: int) -> dict[str, float]:
-    if len(weights) > keep:  # the heaviest, ties by term (a stable sort by term, then by weight down)
-        weights = {w: weights[w] for w in sorted(sorted(weights), key=weights.__getitem__, reverse=True)[:keep]}
+    if len(weights) > keep:
+        weights = {w: weights[w] for w in heaviest(weights, keep)}
     values = list(weights.values())
     norm = math.sqrt(sum(map(operator.mul, values, values))) or 1.0
     return dict(zip(weights, map(operator.truediv, values, itertools.repeat(norm))))
@@ -144,8 +152,7 @@ def entity_tokens(text: str) -> list[str]:
     found = _CAPITALIZED.findall(text)
     if not found:
         return []
-    # commas out and case folded in one pass: no token holds a space, none folds to one
-    return list(itertools.filterfalse(STOPWORDS.__contains__, " ".join(found).replace(",", "").casefold().split(" ")))
+    return list(itertools.filterfalse(STOPWORDS.__contains__, folded(found, ",")))
 
 
 TIME_CUES = ("days", "years", "months")  # the ArticleVector / StoryState fields holding them
@@ -202,7 +209,7 @@ def represent(articles: Sequence[Article], embedder: Embedder | None, idf: IdfTa
         title = _tfidf(title_words or text_words[:20], idf, 30)
         when = art.published.timestamp() if isinstance(art.published, datetime) else None
         words = len(title_words) + len(text_words)
-        top = sorted(sorted(terms), key=terms.__getitem__, reverse=True)[:8]  # heaviest first, ties by term
+        top = heaviest(terms, 8)
         loose = when is None and not (art.title.strip() and art.text.strip()) and words <= _LOOSE_WORDS
         out.append(ArticleVector(terms, ents, title, None, when, words < 30, words, top, loose, **time_cues(head),
                                  names=names_in(head), figures=figures_in(head),
@@ -245,4 +252,4 @@ def who_shares(names: dict[str, float], names_total: float, story_names: dict[st
     return share_of(names, names_total, story_names), share_of(core, core_total, names)
 
 
-__all__ = ["names_in", "figures_in", "ArticleVector", "IdfTable", "default_idf", "represent", "entity_tokens", "sparse_dot", "cue_match", "share_of", "who_shares", "time_cues", "TIME_CUES", "MODELS_DIR"]
+__all__ = ["names_in", "figures_in", "ArticleVector", "IdfTable", "default_idf", "heaviest", "represent", "entity_tokens", "sparse_dot", "cue_match", "share_of", "who_shares", "time_cues", "TIME_CUES", "MODELS_DIR"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .features import TIME_CUES, ArticleVector
+from .features import TIME_CUES, ArticleVector, heaviest
 
 _CENTROID_TERMS = 300  # terms kept per story centroid (the heaviest)
 _INDEXED_TERMS = 40  # of which the inverted index holds these
@@ -32,7 +32,7 @@ def _vector_state(v: ArticleVector) -> dict[str, Any]:
 def _vector_from_state(d: dict[str, Any]) -> ArticleVector:
     terms = dict(d["terms"])
     return ArticleVector(terms, dict(d["entities"]), dict(d["title"]), _unpack(d.get("dense")), d.get("when"), bool(d.get("short")),
-                         int(d.get("words", 0)), sorted(terms, key=lambda w: (-terms[w], w))[:8], bool(d.get("loose")),
+                         int(d.get("words", 0)), heaviest(terms, 8), bool(d.get("loose")),
                          **{cue: frozenset(d.get(cue, ())) for cue in TIME_CUES},
                          names=frozenset(d.get("names", ())), figures=frozenset(d.get("figures", ())),
                          headline=bool(d.get("headline")), lead_names=frozenset(d.get("lead_names", ())))
@@ -126,8 +126,8 @@ class StoryState:
             terms = self.terms
             if len(terms) <= _INDEXED_TERMS:
                 self.indexed_ = set(terms)
-            else:  # by weight, heaviest first, ties by term: a stable sort by weight of the terms in order
-                self.indexed_ = set(sorted(sorted(terms), key=terms.__getitem__, reverse=True)[:_INDEXED_TERMS])
+            else:
+                self.indexed_ = set(heaviest(terms, _INDEXED_TERMS))
         return self.indexed_
 
     def unit_dense(self) -> np.ndarray | None:

@@ -29,7 +29,7 @@ from ..models import Article
 from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import resolve, story_id_for
-from .features import TIME_CUES, ArticleVector, IdfTable, cue_match, default_idf, represent, share_of, who_shares
+from .features import TIME_CUES, ArticleVector, IdfTable, cue_match, default_idf, heaviest, represent, share_of, who_shares
 from .dots import TRANSIENT, SparseDots
 from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
@@ -322,10 +322,7 @@ class StoryClusterer:
             for s, _ in sorted(top, key=lambda p: (-p[1], p[0])):
                 if s not in found:
                     found.append(s)
-        if vec.when is not None:  # the time window (:meth:`_open`)
-            stories, when, window = self.stories_, vec.when, self.window_days * 86400
-            found = [s for s in found if stories[s].last is None or abs(when - stories[s].last) <= window]
-        return found, sparse, dense, (cut, left), dense_cut
+        return [s for s in found if self._open(self.stories_[s], vec.when)], sparse, dense, (cut, left), dense_cut
 
     def _features(self, vec: ArticleVector, stories: list[str]) -> np.ndarray:
         return self._feature_rows(vec, [self.stories_[s] for s in stories])
@@ -461,7 +458,7 @@ class StoryClusterer:
             return {w: v / n for w, v in d.items()}
 
         terms = unit(st.terms, st.norms[0])
-        top = sorted(sorted(terms), key=terms.__getitem__, reverse=True)[:12]  # heaviest first, ties by term
+        top = heaviest(terms, 12)
         vec = ArticleVector(terms, unit(st.entities, st.norms[1]), unit(st.title, st.norms[2]), st.unit_dense(), st.last, False, 100, top,
                             **{cue: frozenset(getattr(st, cue)) for cue in TIME_CUES},
                             names=frozenset(st.names), figures=frozenset(_core(st.figures, st.size)))

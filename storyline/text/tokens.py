@@ -51,10 +51,15 @@ def tokenize(text: str, *, rouge: bool = False, stemmed: bool = False) -> list[s
     if rouge:
         found = _ROUGE_WORD.findall(text.lower())
         return list(map(_rouge_stem, found)) if stemmed else found
-    words = _WORD.findall(text)
-    if words:  # dots out and case folded in one pass: no word holds a space, none folds to one
-        words = " ".join(words).replace(".", "").casefold().split(" ")
+    words = folded(_WORD.findall(text), ".")
     return list(map(_light_stem, words)) if stemmed else words
+
+
+def folded(words: list[str], drop: str) -> list[str]:
+    """Each word with the character ``drop`` removed and its case folded, in one pass over the
+    words joined: no word holds a space and no character folds to one (checked over Unicode), and
+    ``drop`` is never a whole word."""
+    return " ".join(words).replace(drop, "").casefold().split(" ") if words else []
 
 
 _MEMO = threading.local()  # .words: text -> its tokens, inside shared_tokens()
@@ -139,5 +144,5 @@ def _content_stem(raw: str) -> str:
     return word
 
 
-__all__ = ["ROUGE_CAPITALIZED", "ROUGE_CASED_WORD", "STOPWORDS", "content_words", "shared_tokens", "stem", "tokenize",
+__all__ = ["ROUGE_CAPITALIZED", "ROUGE_CASED_WORD", "STOPWORDS", "content_words", "folded", "shared_tokens", "stem", "tokenize",
            "tokens_once"]
