@@ -124,12 +124,12 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, subprocess.CompletedProcess[str]]:
+def run_measured(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, int, subprocess.CompletedProcess[str]]:
     """Wall seconds, peak tree RSS (bytes) and the finished process of ``cmd`` (its CPU seconds,
-    user + system, its helpers' included, in ``.cpu``)."""
+    user + system, its helpers' included, in ``.cpu``), run in ``cwd``."""
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
     while proc.poll() is None:
         peak = max(peak, _tree_rss(proc.pid))
