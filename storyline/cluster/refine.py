@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import math
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -130,8 +131,8 @@ def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[st
     with what that depends on: the stories its search returned from each index, the index score
     and cosine another story must reach to enter, each candidate's probability and the
     probability at home without the member (None: not needed). ``prior``: an earlier judgement
-    of this article whose search still comes out the same; only the ``changed`` stories are
-    scored again."""
+    of this article whose search still comes out the same, or (its first item None) one whose
+    search may not: searched again; either way only the ``changed`` stories are scored again."""
     st = cl.stories_[s]
     _, vec = st.items[i]
     if (st.size == 1 and s in targets) or (keep_headlines and vec.headline):
@@ -141,21 +142,19 @@ def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[st
         """The member's probability in its own story without it (leave-one-out)."""
         return s, float(cl.model.predict(cl._feature_rows(vec, [without(st, i)]))[0])
 
-    if prior is None:
-        loo = None
-        if st.size > 1:
+    old, loo = ({}, None) if prior is None else _kept(prior, s, changed)
+    if prior is None or prior[0] is None:
+        # afresh, or (a prior without its search) searched again because the search may come out
+        # otherwise: the probabilities of the stories that did not change are kept
+        if loo is None and st.size > 1:
             # at home with a probability no other story can beat by the margin (none exceeds 1):
             # it stays, whatever a search would find, so none is made
             loo = at_home()
-            if loo[1] + margin > 1.0:
-                return (None, *_NO_SEARCH[:-1], loo)
+        if loo is not None and loo[1] + margin > 1.0:
+            return (None, *_NO_SEARCH[:-1], loo)
         _, sparse, dense, cut, dense_cut = cl._search(vec)
-        old = {}
     else:
-        sparse, dense, cut, dense_cut, old, loo = prior
-        old = {c: p for c, p in old.items() if c not in changed}
-        if s in changed or (loo is not None and loo[0] != s):
-            loo = None
+        sparse, dense, cut, dense_cut = prior[:4]
     cands = [c for c in dict.fromkeys([*sparse, *dense]) if c != s and cl._open(cl.stories_[c], vec.when)]
     new = [c for c in cands if c not in old]
     probs = dict(old)
@@ -187,6 +186,15 @@ def _judge(cl: Any, s: str, i: int, margin: float, min_p: float, targets: set[st
     if best is not None and best_p >= min_p and best_p >= home + margin:
         return ((best, best_p, home), *out, loo)
     return (None, *out, loo)
+
+
+def _kept(prior: tuple[Any, ...], s: str, changed: set[str] | frozenset[str]) -> tuple[dict[str, float], Any]:
+    """What an earlier judgement of a member of ``s`` still tells: the probabilities of the
+    stories that did not change, and its leave-one-out row when its own story did not."""
+    loo = prior[5]
+    if s in changed or (loo is not None and loo[0] != s):
+        loo = None
+    return {c: p for c, p in prior[4].items() if c not in changed}, loo
 
 
 def agrees(cl: Any, vec: ArticleVector, cands: list[str], root: str, best: str, lead: float) -> bool:
@@ -366,8 +374,20 @@ def apply_moves(cl: Any, moves: list[tuple[str, Any, str, str, float, float]]) -
     return list(changed)
 
 
+@dataclass
+class Judged:
+    """Refine's judgements and what they depend on, carried from one :func:`refine_pass` to the
+    next: article -> (story, verdict, sparse, dense, cut, dense cut, probs, loo), the stories as
+    they were when last judged, and the stories others were linked to then."""
+
+    memo: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    then: dict[str, tuple[Any, int]] = field(default_factory=dict)
+    targets: set[str] = field(default_factory=set)
+
+
 def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: float, max_size: int = 64,
-                keep_headlines: bool = False, single: tuple[float, float, float | None, float] | None = None) -> int:
+                keep_headlines: bool = False, single: tuple[float, float, float | None, float] | None = None,
+                judged: Judged | None = None) -> int:
     """Up to ``rounds`` rounds of moves (each member judged by :func:`_judge`, the round's moves
     chosen by :func:`_accepted`) applied by :func:`apply_moves` over ``stories`` (and the
     stories that change); returns the number of moves made. Later rounds judge again only what
@@ -376,12 +396,15 @@ def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: 
     same stories is scored again against the changed ones only. Searches are shared with forked
     helpers (``cl.workers``). ``single`` (bar, lead, agree bar, agree lead): a member of a single-article
     story linked to no other moves at that bar when its best story leads the runner-up ``lead``
-    times, or at the agree bar (None: never) when :func:`agrees` (cosine lead: agree lead)."""
+    times, or at the agree bar (None: never) when :func:`agrees` (cosine lead: agree lead).
+    ``judged``: an earlier pass's judgements (:class:`Judged`, updated in place): their verdicts
+    were reached at other bars, so every member is judged again, but from its search and
+    probabilities where they still stand."""
     todo = [s for s in dict.fromkeys(stories) if s in cl.stories_]
     made = 0
-    memo: dict[str, tuple[Any, ...]] = {}  # article -> (story, verdict, sparse, dense, cut, dense cut, probs, loo)
-    then: dict[str, tuple[Any, int]] = {}
-    targets_then: set[str] = set()
+    judged = Judged() if judged is None else judged
+    memo = judged.memo
+    again = bool(memo)  # another pass's verdicts: none is kept
     changed: set[str] = set()
     for _ in range(rounds):
         targets = _linked_into(cl)
@@ -389,19 +412,22 @@ def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: 
         items: list[tuple[str, int, Any]] = []
         moved: set[str] = set()
         if memo:
-            changed = changed_since(cl, then) | (targets - targets_then)
+            changed = changed_since(cl, judged.then) | (targets - judged.targets)
             moved = _searches_move(cl, {a: (vec, *memo[a][2:6]) for _, _, a, vec in members if a in memo}, changed)
         for s, i, a, _ in members:
             m = memo.get(a)
-            if m is None or a in moved or (m[4][0] == math.inf and (m[0] != s or s in changed)):
-                items.append((s, i, None))  # judged afresh (its search moves, or it was not searched)
+            if m is None or (m[4][0] == math.inf and (again or m[0] != s or s in changed)):
+                items.append((s, i, None))  # judged afresh (it was not searched)
             elif m[4][0] == math.inf:
                 continue
-            elif m[0] != s or s in changed or any(c in changed for c in m[6]) or any(c in changed for c in (*m[2], *m[3])):
+            elif a in moved:
+                items.append((s, i, (None, *m[3:])))  # searched again, unchanged stories' probabilities kept
+            elif (again or m[0] != s or s in changed or any(c in changed for c in m[6])
+                  or any(c in changed for c in (*m[2], *m[3]))):
                 items.append((s, i, m[2:]))
-        then, targets_then = snapshot(cl), targets
-        judged = cl._shared(lambda c, it: _judge(c, it[0], it[1], margin, min_p, targets, keep_headlines, it[2], changed, single), items)
-        for (s, i, _), verdict in zip(items, judged):
+        judged.then, judged.targets, again = snapshot(cl), targets, False
+        verdicts = cl._shared(lambda c, it: _judge(c, it[0], it[1], margin, min_p, targets, keep_headlines, it[2], changed, single), items)
+        for (s, i, _), verdict in zip(items, verdicts):
             memo[cl.stories_[s].items[i][0]] = (s, *verdict)
         moves = [(a, vec, s, *memo[a][1]) for s, _, a, vec in members if memo[a][1] is not None]
         moves = _accepted(cl, moves)
@@ -424,13 +450,15 @@ def one_sided_pass(cl: Any, stories: list[str], max_size: int, min_back: float,
     the stories whose search would come out the same (see :func:`_stale`)."""
     todo = [s for s in dict.fromkeys(stories) if s in cl.stories_ and cl.stories_[s].size <= max_size]
     best = {}
+    rescore: dict[str, list[Any]] = {}
     if searched is not None:
         then, found = searched
         changed = changed_since(cl, then)
         known = {s: found[s] for s in todo if s in found and s not in changed}
         moved = _searches_move(cl, {s: (None, *f[1:5]) for s, f in known.items()}, changed, lambda s: cl._story_vector(cl.stories_[s]))
         for s, (partner, _, _, _, _, scored) in known.items():
-            if s in moved:
+            if s in moved:  # searched again below, scored against the changed stories only
+                rescore[s] = [t for t in scored if t[1] not in changed]
                 continue
             if not any(c in changed for _, c, _, _ in scored) and partner[1] not in changed:
                 best[s] = partner
@@ -441,7 +469,7 @@ def one_sided_pass(cl: Any, stories: list[str], max_size: int, min_back: float,
             again = [c for c in dict.fromkeys([*f[1], *f[2]]) if c != s and c in changed and cl._open(cl.stories_[c], vec.when)]
             kept += cl._scored(vec, again)
             best[s] = max(kept, key=lambda t: (t[0], t[1])) if kept else (0.0, None, 0.0, None)
-    best.update(cl._best_partners([s for s in todo if s not in best]))
+    best.update(cl._best_partners([s for s in todo if s not in best], kept=rescore))
     pairs = []
     for s in todo:
         p, other, dense, row = best[s]
@@ -466,4 +494,4 @@ def one_sided_pass(cl: Any, stories: list[str], max_size: int, min_back: float,
     return made
 
 
-__all__ = ["refine_pass", "apply_moves", "one_sided_pass", "two_groups", "snapshot", "changed_since"]
+__all__ = ["Judged", "refine_pass", "apply_moves", "one_sided_pass", "two_groups", "snapshot", "changed_since"]

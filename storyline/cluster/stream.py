@@ -36,7 +36,7 @@ from .join import (  # noqa: F401 - re-exported: the models' home is .join
     CENTRE_FILE, _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, ApartWhenBig, JoinModel,
     centre_for, load_models, merge_row,
 )
-from .refine import identity_conflict, one_sided_pass, refine_pass, snapshot, two_groups
+from .refine import Judged, identity_conflict, one_sided_pass, refine_pass, snapshot, two_groups
 from .story import StoryState, _pack, _unpack, _vector_from_state, _vector_state
 
 
@@ -471,12 +471,17 @@ class StoryClusterer:
         the probability, the embedding cosine of the two and the pair's feature row."""
         return self._partner_search(story)[0]
 
-    def _partner_search(self, story: str) -> tuple[tuple[float, str | None, float, np.ndarray | None], tuple[Any, ...]]:
+    def _partner_search(self, story: str, kept: list[tuple[float, str, float, np.ndarray]] | None = None
+                        ) -> tuple[tuple[float, str | None, float, np.ndarray | None], tuple[Any, ...]]:
         """:meth:`_best_partner`, with what it depends on: the search (see :meth:`_search`) and
-        every candidate's (probability, story, cosine, row)."""
+        every candidate's (probability, story, cosine, row); ``kept``: those of an earlier search
+        of the same story, still right for the stories that did not change since (not scored again)."""
         vec = self._story_vector(self.stories_[story])
         cands, *search = self._search(vec)
-        found = self._scored(vec, [c for c in cands if c != story])
+        cands = [c for c in cands if c != story]
+        have = {t[1]: t for t in kept or ()}
+        scored = iter(self._scored(vec, [c for c in cands if c not in have]))
+        found = [have[c] if c in have else next(scored) for c in cands]
         return (max(found, key=lambda t: (t[0], t[1])) if found else (0.0, None, 0.0, None)), (*search, found)
 
     def _scored(self, vec: ArticleVector, stories: list[str]) -> list[tuple[float, str, float, np.ndarray]]:
@@ -486,11 +491,13 @@ class StoryClusterer:
         x = self._features(vec, stories)
         return [(float(p), c, float(row[1]), row) for c, p, row in zip(stories, self.model.predict(x), x)]
 
-    def _best_partners(self, stories: list[str], searched: dict[str, Any] | None = None) -> dict[str, tuple[float, str | None, float, np.ndarray | None]]:
+    def _best_partners(self, stories: list[str], searched: dict[str, Any] | None = None,
+                       kept: dict[str, list[Any]] | None = None) -> dict[str, tuple[float, str | None, float, np.ndarray | None]]:
         """:meth:`_best_partner` of every story (and into ``searched``, what each search depended
-        on, for :func:`.refine.one_sided_pass` to reuse)."""
+        on, for :func:`.refine.one_sided_pass` to reuse); ``kept``: see :meth:`_partner_search`."""
         out = {}
-        for s, (best, deps) in zip(stories, self._shared(StoryClusterer._partner_search, stories)):
+        known = kept or {}
+        for s, (best, deps) in zip(stories, self._shared(lambda cl, s: cl._partner_search(s, known.get(s)), stories)):
             out[s] = best
             if searched is not None:
                 searched[s] = (best, *deps)
@@ -541,10 +548,11 @@ class StoryClusterer:
         touched = list(self.touched_)
         with _quiet():
             searched = self._mutual_pass()
+            judged = Judged()  # the lone-article pass judges again from the first pass's searches
             if self.refine_rounds > 0:
                 refine_pass(self, touched, self.refine_rounds, self.refine_margin,
                             self.join_threshold if self.refine_min_p is None else self.refine_min_p, self.refine_size,
-                            keep_headlines=self.refine_keeps_headlines)
+                            keep_headlines=self.refine_keeps_headlines, judged=judged)
             if self.one_sided_size > 0:
                 one_sided_pass(self, touched, self.one_sided_size, self.one_sided_p, searched)
             if self.refine_rounds > 0 and self.refine_single_p is not None:
@@ -552,7 +560,7 @@ class StoryClusterer:
                 # more members are not looked at: max_size 1, and a bar no probability reaches)
                 refine_pass(self, touched, self.refine_rounds, math.inf, math.inf, 1, keep_headlines=self.refine_keeps_headlines,
                             single=(self.refine_single_p, self.refine_single_lead, self.refine_single_agree_p,
-                                    self.refine_single_agree_lead))
+                                    self.refine_single_agree_lead), judged=judged)
             if self.split_min_part > 0:
                 self._split_pass(touched)
         return {old: new for old, new in self.merges_.items() if before.get(old) != new}
