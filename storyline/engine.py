@@ -22,7 +22,6 @@ finishes the owed consolidation and refreshes dirty summaries.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
 import json
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .cluster import Clusterer, default_clusterer, placed, resolve
+from .cluster.base import collector_paused
 from . import related
 from .config import Settings
 from .dedup import MinHashDeduplicator
@@ -433,7 +433,7 @@ class Engine:
 
     def _save_state(self, clusterer: Clusterer) -> None:
         """Checkpoint the clusterer (inside the caller's transaction)."""
-        with _collector_paused():
+        with collector_paused():  # millions of new containers, no cycle: half of get_state's time at 10k was collections
             state = state_codec.dumps_utf8(clusterer.get_state())
         self.store.save_state(STATE_NAME, kind=clusterer.name, maker=self.maker(clusterer), state=state)
         self._batches_since_state = 0
@@ -693,20 +693,6 @@ class _NoSummary:
 
     def __call__(self, articles: Sequence[Article], max_words: int) -> Summary:  # pragma: no cover
         raise RuntimeError("the engine summarizes through Engine.refresh_stories")
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused: a clusterer's state, built and encoded, is
-    millions of new containers and no cycle, and each collection they set off walks the stream's
-    whole state again (half of ``get_state``'s time at 10k articles)."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _batches(originals: Iterable[tuple[int, Article]]) -> Iterator[list[Article]]:

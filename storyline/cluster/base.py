@@ -1,10 +1,27 @@
-"""The story clusterer protocol, stable story ids, and the simplest clusterers."""
+"""The story clusterer protocol, stable story ids, the simplest clusterers, and the collector pause
+the clusterer and the engine share."""
 from __future__ import annotations
 
+import gc
 import hashlib
-from typing import Any, Protocol, Sequence, runtime_checkable
+from contextlib import contextmanager
+from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
 from ..models import Article
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused, then restored as it was: the clusterer makes no
+    reference cycles, and collections over its many small objects (its state, as built and
+    encoded for a checkpoint, too) cost ~4% of a run."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def story_id_for(article_id: str) -> str:

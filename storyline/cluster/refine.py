@@ -457,18 +457,17 @@ def one_sided_pass(cl: Any, stories: list[str], max_size: int, min_back: float,
         known = {s: found[s] for s in todo if s in found and s not in changed}
         moved = _searches_move(cl, {s: (None, *f[1:5]) for s, f in known.items()}, changed, lambda s: cl._story_vector(cl.stories_[s]))
         for s, (partner, _, _, _, _, scored) in known.items():
-            if s in moved:  # searched again below, scored against the changed stories only
-                rescore[s] = [t for t in scored if t[1] not in changed]
-                continue
-            if not any(c in changed for _, c, _, _ in scored) and partner[1] not in changed:
-                best[s] = partner
-                continue
             kept = [t for t in scored if t[1] not in changed]
-            vec = cl._story_vector(cl.stories_[s])
-            f = found[s]
-            again = [c for c in dict.fromkeys([*f[1], *f[2]]) if c != s and c in changed and cl._open(cl.stories_[c], vec.when)]
-            kept += cl._scored(vec, again)
-            best[s] = max(kept, key=lambda t: (t[0], t[1])) if kept else (0.0, None, 0.0, None)
+            if s in moved:  # searched again below, scored against the changed stories only
+                rescore[s] = kept
+            elif len(kept) == len(scored) and partner[1] not in changed:
+                best[s] = partner
+            else:  # the same search: only its changed stories are scored again
+                vec = cl._story_vector(cl.stories_[s])
+                f = found[s]
+                again = [c for c in dict.fromkeys([*f[1], *f[2]]) if c != s and c in changed and cl._open(cl.stories_[c], vec.when)]
+                kept += cl._scored(vec, again)
+                best[s] = max(kept, key=lambda t: (t[0], t[1])) if kept else (0.0, None, 0.0, None)
     best.update(cl._best_partners([s for s in todo if s not in best], kept=rescore))
     pairs = []
     for s in todo:

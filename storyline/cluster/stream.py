@@ -12,7 +12,6 @@ at the end of input) merges stories that are each other's best match, recorded i
 """
 from __future__ import annotations
 
-import gc
 import json
 import math
 import sys
@@ -28,7 +27,7 @@ from threadpoolctl import threadpool_limits
 from ..models import Article
 from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
-from .base import resolve, story_id_for
+from .base import collector_paused, resolve, story_id_for
 from .features import TIME_CUES, ArticleVector, IdfTable, cue_match, default_idf, heaviest, represent, share_of, who_shares
 from .dots import TRANSIENT, SparseDots
 from .index import DenseStoryIndex, TermIndex
@@ -57,17 +56,10 @@ _SEARCHING: "tuple[StoryClusterer, Callable[[StoryClusterer, Any], Any]] | None"
 
 @contextmanager
 def _quiet() -> Iterator[None]:
-    """One BLAS thread (matrix-vector products this small run ~20x slower spread over threads)
-    and the cyclic garbage collector paused: the clusterer makes no reference cycles, and full
-    collections over its many small objects cost ~4% of a run."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        with threadpool_limits(1, user_api="blas"):
-            yield
-    finally:
-        if enabled:
-            gc.enable()
+    """One BLAS thread (matrix-vector products this small run ~20x slower spread over threads),
+    the collector paused (:func:`collector_paused`)."""
+    with collector_paused(), threadpool_limits(1, user_api="blas"):
+        yield
 
 
 def _search_in_child(items: list[Any]) -> list[Any]:

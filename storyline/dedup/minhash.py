@@ -87,7 +87,7 @@ class MinHashSketcher:
         batch's grams are permuted together, by datasketch's own steps: the SHA-1 values, its
         ``_fmix`` pre-mix, ``a * h + b`` in uint32 and the minimum of each article's rows, which
         is :meth:`MinHash.update_batch`'s result whatever the order."""
-        template = self.minhash().copy()
+        template = self.minhash()  # a new one: its permutations and starting values
         if template.scheme != "affine32" or not hasattr(datasketch_minhash, "_fmix"):
             return [self.sketch(a) for a in articles]
         grams = [article_shingles(a) for a in articles]
