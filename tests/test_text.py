@@ -73,6 +73,45 @@ def test_the_language_model_preloads_in_a_thread_and_a_fork_waits_for_it():
     assert language._LOADED and detect_language("Der Bundestag hat heute ein neues Gesetz beschlossen.") == "de"
 
 
+def _same(a, b) -> bool:
+    import numpy as np
+
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+def test_the_language_model_from_the_cache_is_py3langid_s_own(tmp_path, monkeypatch):
+    """The model's arrays are kept decompressed in the user cache; the identifier built from
+    them equals py3langid's own in every field, on the run that writes the cache, the runs that
+    read it, after a damaged file (written again), and where no cache can be written at all."""
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    from storyline.text import language
+
+    own = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+
+    def same_as_own() -> bool:
+        got = language._load_model()
+        return all(_same(getattr(got, slot), getattr(own, slot)) for slot in LanguageIdentifier.__slots__)
+
+    monkeypatch.setenv("STORYLINE_CACHE_DIR", str(tmp_path / "cache"))
+    assert same_as_own()  # loaded from the package, the cache written
+    (folder,) = (tmp_path / "cache").iterdir()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{n}.npy" for n in language._PARTS)
+    assert language._cached(folder) is not None and same_as_own()  # read from the cache
+    (folder / "nextmove.npy").write_bytes(b"\x93NUMPY damaged")
+    assert language._cached(folder) is None and same_as_own()  # loaded again, the cache rewritten
+    assert language._cached(folder) is not None
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("STORYLINE_CACHE_DIR", str(tmp_path / "file"))
+    assert same_as_own() and (tmp_path / "file").read_text() == "not a folder"
+
+
 def test_content_words_keep_acronyms_and_numbers():
     assert content_words("The U.S. sent 52 ships") == ["us", "sent", "52", "ships"]
 

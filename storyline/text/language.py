@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
+import tempfile
 import threading
+from array import array
 from itertools import islice
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -16,10 +20,83 @@ _LOADED: list[Any] = []  # the identifier, once loaded
 def _load() -> Any:
     with _LOCK:
         if not _LOADED:
-            from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
-
-            _LOADED.append(LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True))
+            _LOADED.append(_load_model())
     return _LOADED[0]
+
+
+_PARTS = ("ptc", "pc", "classes", "nextmove", "row", "output")  # the model's arrays, in load_model's order
+
+
+def _load_model() -> Any:
+    """py3langid's bundled model, as ``LanguageIdentifier.from_modelpath`` builds it.
+
+    The package ships it LZMA-compressed (about 0.7 s to decompress and unpack, on every run), so
+    the arrays it holds are kept decompressed in the user cache (``$STORYLINE_CACHE_DIR`` or the
+    platform's, about 70 MB) under the model file's size and time, and read from there (tens of
+    milliseconds). A cache that cannot be read or written is passed by: the package's file loads."""
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    source = MODEL_DIR / MODEL_FILE
+    folder = _cache_folder(source)
+    parts = _cached(folder) if folder is not None else None
+    if parts is None:
+        from py3langid.modelio import load_model
+
+        parts = load_model(source)
+        if folder is not None:
+            _keep(folder, parts)
+    ptc, pc, classes, nextmove, row, output = parts
+    return LanguageIdentifier(np.asarray(ptc), np.asarray(pc), classes, nextmove, output, norm_probs=True, tk_row=row)
+
+
+def _cache_folder(source: Path) -> Path | None:
+    try:
+        stat = source.stat()
+    except OSError:
+        return None
+    root = os.environ.get("STORYLINE_CACHE_DIR")
+    if not root:
+        from platformdirs import user_cache_dir
+
+        root = user_cache_dir("storyline", appauthor=False)
+    return Path(root) / f"py3langid-{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def _cached(folder: Path) -> tuple[Any, ...] | None:
+    """The model's parts from ``folder``, converted back as load_model converts them, or None."""
+    try:
+        got = {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in _PARTS}
+    except (OSError, ValueError):
+        return None
+    return (got["ptc"], got["pc"], got["classes"].tolist(), _array_of(got["nextmove"]), _array_of(got["row"]),
+            got["output"].tolist())
+
+
+def _array_of(values: np.ndarray) -> array:
+    out = array({2: "H", 4: "I", 8: "L"}[values.dtype.itemsize])
+    out.frombytes(values.tobytes())
+    return out
+
+
+def _keep(folder: Path, parts: tuple[Any, ...]) -> None:
+    """Write the parts to ``folder`` (a temporary folder renamed into place, so a reader never
+    sees half of it; a process that loses the race keeps the other's); a failure is not an error."""
+    ptc, pc, classes, nextmove, row, output = parts
+    arrays = {"ptc": np.asarray(ptc), "pc": np.asarray(pc), "classes": np.array(classes),
+              "nextmove": np.frombuffer(nextmove, dtype=f"u{nextmove.itemsize}"),
+              "row": np.frombuffer(row, dtype=f"u{row.itemsize}"), "output": np.asarray(output, dtype=np.int64)}
+    try:
+        shutil.rmtree(folder, ignore_errors=True)  # one that could not be read
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = tempfile.mkdtemp(dir=folder.parent, prefix=".partial-")
+    except OSError:
+        return
+    try:
+        for name, values in arrays.items():
+            np.save(Path(tmp) / f"{name}.npy", values, allow_pickle=False)
+        os.rename(tmp, folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _identifier() -> Any:
@@ -34,8 +111,9 @@ def _load_quietly() -> None:
 
 
 def preload() -> None:
-    """Start loading the model in a thread (about 1.6 s, mostly LZMA decompression, which runs
-    beside Python code): ``storyline ingest`` calls it first, so the load overlaps its imports
+    """Start loading the model in a thread (about a second from the package's LZMA file, mostly
+    decompression, which runs beside Python code; tens of milliseconds from the user cache that
+    :func:`_load_model` keeps): ``storyline ingest`` calls it first, so the load overlaps its imports
     and store opening instead of delaying its first batch. The first :func:`detect_language`
     waits for it; a fork waits for it too (a helper never inherits a half-loaded model's lock)."""
     if not _LOADED and not _LOCK.locked():
