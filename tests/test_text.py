@@ -104,9 +104,13 @@ def test_the_language_model_from_the_cache_is_py3langid_s_own(tmp_path, monkeypa
     (folder,) = (tmp_path / "cache").iterdir()
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{n}.npy" for n in language._PARTS)
     assert language._cached(folder) is not None and same_as_own()  # read from the cache
-    (folder / "nextmove.npy").write_bytes(b"\x93NUMPY damaged")
-    assert language._cached(folder) is None and same_as_own()  # loaded again, the cache rewritten
-    assert language._cached(folder) is not None
+    for damage in (b"", b"\x93NUMPY damaged", (folder / "nextmove.npy").read_bytes()[:-100]):
+        (folder / "nextmove.npy").write_bytes(damage)  # empty, no array, cut short
+        assert language._cached(folder) is None and same_as_own()  # loaded again, the cache rewritten
+        assert language._cached(folder) is not None
+    (tmp_path / "other.xz").write_bytes((MODEL_DIR / MODEL_FILE).read_bytes()[:-1] + b"\0")  # same size
+    assert language._cache_folder(tmp_path / "other.xz") not in (None, folder)  # another model: another folder
+    assert language._cache_folder(tmp_path / "missing.xz") is None
     (tmp_path / "file").write_text("not a folder")
     monkeypatch.setenv("STORYLINE_CACHE_DIR", str(tmp_path / "file"))
     assert same_as_own() and (tmp_path / "file").read_text() == "not a folder"
