@@ -392,6 +392,10 @@ def test_lists_owed_by_many_stories_computed_in_chunks_equal_one_pass(engine: En
         store.db.execute("UPDATE story_vectors SET related_at = NULL")
     owed = len(related.pending(store))
     assert owed > 6, "more stories than two chunks"
-    assert related.fill_missing(store) == owed
+    with store.transaction():
+        related.refresh_pending(store, 3)
+    every = {r[0] for r in store.db.execute("SELECT story_id FROM story_vectors")} | {"no-such-story"}
+    assert related._owed(store, every) == set(related.pending(store)) and len(related.pending(store)) == owed - 3
+    assert related.fill_missing(store) == owed - 3
     assert related.pending(store) == []
     assert stored_lists(store) == whole
