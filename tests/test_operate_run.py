@@ -153,7 +153,10 @@ def test_forged_host_cannot_change_feed_links(tmp_path):
         server.routes["/news"] = Route(body=rss(items))
         subscribe(data_dir, server.url("/news"))
         with storyline_run(data_dir) as svc:  # no base_url: the address it listens on
-            svc.wait_for(lambda: svc.health().json()["store"]["articles"] == 5, 120, "the poll")
+            def polled() -> bool:  # the whole poll: its articles commit before its stories are summarized
+                body = svc.health().json()
+                return body["store"]["articles"] == 5 and body["poller"]["polls"] >= 1
+            svc.wait_for(polled, 120, "the poll")
             forged = [_fetch_feeds(svc.url, h) for h in FORGED]  # first, to try to poison the cache
             plain = _fetch_feeds(svc.url, {})
             stories = len(httpx.get(svc.url + "/api/stories", timeout=10).json()["stories"])
