@@ -460,11 +460,14 @@ def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) 
     return written
 
 
+_OWES = "related_at IS NULL OR related_at <> updated_at"  # a story_vectors row whose list is owed
+
+
 def pending(store: SQLStore, limit: int | None = None) -> list[str]:
     """Stories whose related list is owed: their vector changed since it was computed, or it
     never was (a store made before migration 0040). Read from a partial index (migration 0042);
     in time order (undated last), so the first ``limit`` share their windows."""
-    sql = ("SELECT story_id FROM story_vectors WHERE related_at IS NULL OR related_at <> updated_at "
+    sql = (f"SELECT story_id FROM story_vectors WHERE {_OWES} "
            "ORDER BY last_seen IS NULL, last_seen, story_id")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
@@ -480,7 +483,7 @@ def _owed(store: SQLStore, ids: set[str]) -> set[str]:
         chunk = ordered[i : i + 500]
         out.update(r[0] for r in store.db.execute(
             f"SELECT story_id FROM story_vectors WHERE story_id IN ({','.join('?' * len(chunk))}) "
-            "AND (related_at IS NULL OR related_at <> updated_at)", chunk))
+            f"AND ({_OWES})", chunk))
     return out
 
 
