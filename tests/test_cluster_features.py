@@ -246,3 +246,24 @@ def test_feature_patterns_match_as_their_plain_forms() -> None:
         for text in texts:
             assert fast.findall(text) == slow.findall(text), (name, text)
             assert (fast.fullmatch(text) is None) == (slow.fullmatch(text) is None), (name, text)
+
+
+def test_the_shipped_join_model_predicts_by_stacked_layers_to_the_bit() -> None:
+    """The six networks' layers run as one matmul each (JoinModel._stacked): the same
+    probabilities, bit for bit, as the loop over networks, for batches of every size seen."""
+    import copy
+
+    model = JoinModel.load()
+    assert model._stacked is not None and len(model.networks) > 1
+    loop = copy.copy(model)
+    loop._stacked = None
+    rng = np.random.default_rng(7)
+    mean, scale = model.networks[0][1], model.networks[0][2]
+    for n in [0, 1, 2, 3, 7, 10, 16, 33, 257] + [int(k) for k in rng.integers(1, 60, size=300)]:
+        x = mean + rng.normal(size=(n, len(FEATURES))) * scale * rng.uniform(0.2, 4.0)
+        got, want = model.predict(x), loop.predict(x)
+        assert got.shape == want.shape == (n,)
+        assert got.tobytes() == want.tobytes()
+    one = JoinModel.from_dict({"networks": [{"layers": [{"w": [[0.5]] * len(FEATURES), "b": [0.1]}],
+                                             "mean": [0.0] * len(FEATURES), "scale": [1.0] * len(FEATURES)}]})
+    assert one._stacked is None  # a single network runs as before
