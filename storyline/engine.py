@@ -298,9 +298,10 @@ class Engine:
                 raise
             if early is not None:
                 early.finish()
-            self.checkpoint()
-            if refresh:
-                self.refresh_stories()
+            if refresh:  # the state is saved while the refresh's helpers start on the summaries
+                self.refresh_stories(meanwhile=self.checkpoint)
+            else:
+                self.checkpoint()
         return result
 
     def _fresh_batches(self, articles: Iterable[Article], size: int, result: IngestResult) -> Iterator[list[Article]]:
@@ -477,7 +478,7 @@ class Engine:
         return pairs
 
     # -- summaries -------------------------------------------------------------------------
-    def refresh_stories(self, story_ids: Iterable[str] | None = None) -> int:
+    def refresh_stories(self, story_ids: Iterable[str] | None = None, *, meanwhile: Callable[[], None] | None = None) -> int:
         """Recompute headline, summary and counts of dirty (or the given) stories; a pinned
         headline replaces the computed one. A changed headline is added to the story's headline
         history, and the story's vector (for related stories) is rewritten.
@@ -485,13 +486,17 @@ class Engine:
         Stories go in chunks of 64, one transaction each. When there are more than two chunks
         and ``Settings.workers`` allows, helper processes (``workers`` + 1: this one only reads
         and writes) compute the summaries and vectors of the next chunks while this process
-        writes the finished ones; each story's result is what this process would compute."""
+        writes the finished ones; each story's result is what this process would compute.
+        ``meanwhile`` (the ingest's state checkpoint) runs once the helpers have their first
+        chunks, so it costs no wall time (first, without helpers)."""
         ids = self.store.dirty_story_ids() if story_ids is None else list(dict.fromkeys(story_ids))
         chunks = [ids[i : i + REFRESH_CHUNK] for i in range(0, len(ids), REFRESH_CHUNK)]
         embedder = related.embedder_for(self)
         work = (self.summarizer, embedder, self.settings.max_words)
         count = 0
         if len(chunks) <= 2 or self.settings.workers < 1:
+            if meanwhile is not None:
+                meanwhile()
             for chunk in chunks:
                 members = self.store.stories_members(chunk)
                 count += self._save_refreshed(chunk, members, refresh(work, self._refresh_items(chunk, members)))
@@ -499,14 +504,22 @@ class Engine:
             self._refresh_related(ids)
             return count
         context = get_context("fork" if sys.platform == "linux" else "spawn")
+        depth = 2 * (self.settings.workers + 1)
         with ProcessPoolExecutor(self.settings.workers + 1, mp_context=context, initializer=start_refresher,
                                  initargs=(work,)) as pool:
             pending: deque[tuple[list[str], dict[str, Story], Future[list[tuple[Summary, tuple[Any, ...]]]]]] = deque()
-            for chunk in chunks:
-                members = self.store.stories_members(chunk)
-                pending.append((chunk, members, pool.submit(refresh_in_worker, self._refresh_items(chunk, members))))
-                if len(pending) > 2 * (self.settings.workers + 1):
-                    count += self._save_refreshed(*result_of(pending.popleft()))
+            try:
+                for chunk in chunks:
+                    members = self.store.stories_members(chunk)
+                    pending.append((chunk, members, pool.submit(refresh_in_worker, self._refresh_items(chunk, members))))
+                    if len(pending) == depth and meanwhile is not None:
+                        meanwhile, then = None, meanwhile
+                        then()
+                    if len(pending) > depth:
+                        count += self._save_refreshed(*result_of(pending.popleft()))
+            finally:
+                if meanwhile is not None:
+                    meanwhile()
             while pending:
                 count += self._save_refreshed(*result_of(pending.popleft()))
         self._done_refreshing(story_ids)

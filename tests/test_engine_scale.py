@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from conftest import DEMO, ROOT, another_store
+from storyline import related
 from storyline.cluster import StoryClusterer
 from storyline.config import Settings
 from storyline.engine import Engine, open_engine
@@ -131,16 +132,25 @@ def test_parallel_refresh_writes_what_one_process_writes(store_settings):
     pooled.add_articles(stream, refresh=False)
     dirty = pooled.dirty_story_ids()
     assert len(dirty) > 128
-    assert pooled.refresh_stories() == len(dirty)
+    calls = []
+    assert pooled.refresh_stories(meanwhile=lambda: calls.append(len(calls))) == len(dirty)
+    assert calls == [0]  # the ingest's checkpoint: once, while the helpers summarize
     one = Engine(pooled.store, store_settings.with_(workers=0))
     got = {s["id"]: (s["headline"], s["summary"], s["size"]) for s in pooled.iter_stories()}
     assert all(h for h, _, _ in got.values()) and not pooled.dirty_story_ids()
     vectors = dict(pooled.store.db.execute("SELECT story_id, terms FROM story_vectors").fetchall())
     assert set(vectors) == set(got)
+    lists = related_lists(pooled)
+    assert len(lists) > 100 and not related.pending(pooled.store)
     assert one.refresh_stories(dirty) == len(dirty)  # the same stories, summarized here alone
     assert {s["id"]: (s["headline"], s["summary"], s["size"]) for s in one.iter_stories()} == got
     assert dict(one.store.db.execute("SELECT story_id, terms FROM story_vectors").fetchall()) == vectors
+    assert related_lists(one) == lists
 
+
+def related_lists(engine: Engine) -> list[tuple[str, str, float]]:
+    """Every stored related pair and its score."""
+    return [tuple(r) for r in engine.store.db.execute("SELECT story_id, related_id, score FROM story_related ORDER BY 1, 2")]
 
 
 def test_stories_closed_during_ingest_are_summarized_early_as_at_the_end(store_settings):
@@ -175,9 +185,8 @@ def test_stories_closed_during_ingest_are_summarized_early_as_at_the_end(store_s
     assert reprinted["duplicates"] == 1
     vectors = "SELECT story_id, embedder, dense, terms FROM story_vectors ORDER BY story_id"
     assert early.store.db.execute(vectors).fetchall() == end.store.db.execute(vectors).fetchall()
-    related = lambda e: [(a, b, round(x, 6)) for a, b, x in e.store.db.execute(  # noqa: E731
-        "SELECT story_id, related_id, score FROM story_related ORDER BY 1, 2").fetchall()]
-    assert related(early) == related(end)
+    pairs = lambda e: [(a, b, round(x, 6)) for a, b, x in related_lists(e)]  # noqa: E731
+    assert pairs(early) == pairs(end)
 
 def test_the_end_of_ingest_withdraws_the_early_refresh_chunks_not_started(store_settings, monkeypatch):
     """At the end of an ingest the writer waits only for the chunks the early-refresh helper has
