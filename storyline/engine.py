@@ -243,7 +243,7 @@ class Engine:
 
     # -- writing ---------------------------------------------------------------------------
     def add_articles(self, articles: Iterable[Article], *, batch_size: int = 256,
-                     progress: Progress | None = None, refresh: bool = True) -> IngestResult:
+                     progress: Progress | None = None, refresh: bool = True, save_state: bool = True) -> IngestResult:
         """Store new articles, assign duplicates and stories, finish the stream's consolidation,
         then refresh changed summaries. Articles whose id is already stored are skipped, so
         re-ingesting adds nothing (and completes a run that was interrupted).
@@ -257,7 +257,12 @@ class Engine:
         stories the clusterer closes, and at the end of input the others while the
         consolidation runs (:class:`~storyline.refresh.EarlyRefresh`: only results whose story
         kept its members are written); the originals' vectors are kept for their stories'
-        related-stories vectors."""
+        related-stories vectors.
+
+        ``refresh=False``: the caller refreshes the summaries; ``save_state=False`` too: it also
+        saves the clusterer's state (:meth:`checkpoint`), e.g. as ``refresh_stories(meanwhile=
+        engine.checkpoint)``, so the state is saved while the refresh's helpers work. Otherwise
+        the state is saved before this returns (with ``refresh``, the same way)."""
         result = IngestResult()
         early: EarlyRefresh | None = None
         with self.writing():
@@ -300,7 +305,7 @@ class Engine:
                 early.finish()
             if refresh:  # the state is saved while the refresh's helpers start on the summaries
                 self.refresh_stories(meanwhile=self.checkpoint)
-            else:
+            elif save_state:
                 self.checkpoint()
         return result
 

@@ -70,14 +70,14 @@ def _ingest_sources(store: Engine, sources: Sequence[str], settings: Settings, r
     files = list(_expand([s for s in sources if not is_url(s)], report))
     plain = [p for p in files if not _is_warc(p) and _suffix(p) != ".opml"]
     if plain:
-        summary.absorb(store.add_articles(read_paths(plain, report), progress=progress, refresh=False))
+        summary.absorb(store.add_articles(read_paths(plain, report), progress=progress, refresh=False, save_state=False))
     for path in (p for p in files if _is_warc(p)):
         _ingest_warc(store, path, report, summary, progress)
     opml_feeds = _opml_feed_urls([p for p in files if _suffix(p) == ".opml"], report)
     if urls or opml_feeds:
         _ingest_urls(store, urls, opml_feeds, settings, report, summary, progress)
     store.consolidate()  # owed by an interrupted earlier run, even when nothing was new
-    store.refresh_stories()
+    store.refresh_stories(meanwhile=store.checkpoint)  # the state saved while its helpers summarize
     if report.errors:
         store.record_errors((e.where, e.reason) for e in report.errors)
     return summary

@@ -3,6 +3,7 @@ decides exactly as in one process, parallel summary refresh writes what one proc
 batches resolve redirects with indexed look-ups. Each runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -116,19 +117,29 @@ def test_ingest_prepared_ahead_decides_as_one_process(store_settings):
     assert ahead.add_articles([replace(a) for a in stream], batch_size=3).already_stored == len(stream)
 
 
-def test_parallel_refresh_writes_what_one_process_writes(store_settings):
+def word_salad(n: int = 140) -> list[Article]:
+    """``n`` articles of random words from the quake and budget reports: with :func:`apart`, one
+    story each (140: more than two refresh chunks of 64)."""
     rng = random.Random(7)
     words = sorted({w.strip(".,;'").lower() for a in QUAKE + BUDGET for w in (a.title + " " + a.text).split()})
     stream = []
-    for n in range(140):  # 140 stories -> more than two refresh chunks of 64
-        sentences = [" ".join(rng.sample(words, 12)).capitalize() + f" {n * 37 + k}." for k in range(3)]
-        stream.append(Article(id=f"s{n}", title=" ".join(rng.sample(words, 6)).capitalize(), text=" ".join(sentences),
-                              source=f"Outlet {n % 5}"))
+    for k in range(n):
+        sentences = [" ".join(rng.sample(words, 12)).capitalize() + f" {k * 37 + j}." for j in range(3)]
+        stream.append(Article(id=f"s{k}", title=" ".join(rng.sample(words, 6)).capitalize(), text=" ".join(sentences),
+                              source=f"Outlet {k % 5}"))
+    return stream
+
+
+def apart(settings: Settings) -> StoryClusterer:
+    """A clusterer that never joins or merges: every article its own story."""
+    return StoryClusterer(join_threshold=1.01, loose_threshold=2.0, mutual_threshold=2.0, merge_model=None,
+                          merge_threshold=2.0, refine_rounds=0, one_sided_size=0)
+
+
+def test_parallel_refresh_writes_what_one_process_writes(store_settings):
+    stream = word_salad()
     settings = store_settings.with_(workers=1)
-    pooled = open_engine(settings, clusterer_factory=lambda s: StoryClusterer(join_threshold=1.01, loose_threshold=2.0,
-                                                                              mutual_threshold=2.0, merge_model=None,
-                                                                              merge_threshold=2.0, refine_rounds=0,
-                                                                              one_sided_size=0))
+    pooled = open_engine(settings, clusterer_factory=apart)
     pooled.add_articles(stream, refresh=False)
     dirty = pooled.dirty_story_ids()
     assert len(dirty) > 128
@@ -151,6 +162,39 @@ def test_parallel_refresh_writes_what_one_process_writes(store_settings):
 def related_lists(engine: Engine) -> list[tuple[str, str, float]]:
     """Every stored related pair and its score."""
     return [tuple(r) for r in engine.store.db.execute("SELECT story_id, related_id, score FROM story_related ORDER BY 1, 2")]
+
+
+def test_storyline_ingest_saves_the_state_while_its_refresh_summarizes(store_settings, tmp_path):
+    """`storyline ingest` of a file (service.ingest_sources) leaves the clusterer's state to its
+    final refresh, which saves it once its helpers have their first chunks: saved once, inside
+    the refresh, and nothing left to replay."""
+    from storyline.engine import STATE_NAME
+    from storyline.ingest import ReadReport
+    from storyline.service import ingest_sources
+
+    path = tmp_path / "salad.jsonl"
+    path.write_text("".join(json.dumps({"id": a.id, "title": a.title, "text": a.text, "source": a.source}) + "\n"
+                            for a in word_salad()), encoding="utf-8")
+    engine = open_engine(store_settings.with_(workers=1), clusterer_factory=apart)
+    calls: list[str] = []
+    checkpoint, refresh_stories = engine.checkpoint, engine.refresh_stories
+
+    def saving() -> None:
+        calls.append("checkpoint")
+        checkpoint()
+
+    def refreshing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append("refresh")
+        done = refresh_stories(*args, **kwargs)
+        calls.append("refreshed")
+        return done
+
+    engine.checkpoint, engine.refresh_stories = saving, refreshing  # type: ignore[method-assign]
+    result = ingest_sources(engine, [str(path)], engine.settings, ReadReport()).result
+    assert result.new == 140 and engine.counts()["stories"] == 140
+    assert calls == ["refresh", "checkpoint", "refreshed"]
+    assert engine._batches_since_state == 0 and engine.store.load_state(STATE_NAME) is not None
+    assert not engine.dirty_story_ids()
 
 
 def test_stories_closed_during_ingest_are_summarized_early_as_at_the_end(store_settings):
