@@ -47,18 +47,40 @@ def _exit_status(report: ReadReport, strict: bool, *, produced: int) -> int:
     return EXIT_OK
 
 
+class _Stages:
+    """What :func:`progress` yields: ``advance(n)`` counts n more done; ``advance.phase(label,
+    total)`` starts the next stage of the same work on a line of its own (an ingest's
+    consolidation, summaries and related lists: most of an hour at 1M articles)."""
+
+    def __init__(self, bar: Any = None, label: str = "", total: int | None = None) -> None:
+        self.bar = bar
+        self.task = bar.add_task(label, total=total) if bar is not None else None
+
+    def __call__(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task, n)
+
+    def phase(self, label: str, total: int | None = None) -> None:
+        if self.bar is not None:
+            self.bar.stop_task(self.task)
+            self.task = self.bar.add_task(label, total=total)
+
+
 @contextmanager
-def progress(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+def progress(label: str, total: int | None = None) -> Iterator[_Stages]:
     """A progress bar on an interactive terminal; silence when output is piped."""
     if not sys.stderr.isatty():
-        yield lambda n: None
+        yield _Stages()
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+    class Count(MofNCompleteColumn):  # nothing for a stage that counts nothing ("0/?")
+        def render(self, task: Any) -> Text:
+            return Text("") if task.total is None and not task.completed else super().render(task)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), Count(), TimeElapsedColumn(), transient=True) as bar:
+        yield _Stages(bar, label, total)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import sys
 import time
 from collections import Counter, deque
@@ -52,10 +53,20 @@ from .store import state as state_codec
 from .store.base import PENDING_KEY, IngestResult, now_iso
 from .summarize import Summarizer, default_summarizer
 
-Progress = Callable[[int], None]
+Progress = Callable[[int], None]  # n more done; with a ``phase(label, total)`` method, told each stage
 STATE_NAME = "clusterer"
 DEDUP_CLOCK_KEY = "dedup:clock"  # the deduplicator's clock (newest date seen), saved with each batch
 _FILE_HASHES: dict[tuple[str, float, int], str] = {}
+log = logging.getLogger("storyline.engine")
+
+
+def _phase(progress: Progress | None, label: str, total: int | None = None) -> None:
+    """A long stage of an ingest starts (at 1M articles the end-of-input work takes most of an
+    hour): logged, and shown by a ``progress`` that has stages (the command line's bar)."""
+    log.info(label, extra={} if total is None else {"items": total})
+    start = getattr(progress, "phase", None)
+    if start is not None:
+        start(label, total)
 
 
 class StateMismatch(StorageError):
@@ -296,6 +307,7 @@ class Engine:
                                 early.step()
                             if progress:
                                 progress(len(batch))
+                _phase(progress, "consolidating stories")
                 self.consolidate(result, early)
             except BaseException:
                 if early is not None:
@@ -304,7 +316,7 @@ class Engine:
             if early is not None:
                 early.finish()
             if refresh:  # the state is saved while the refresh's helpers start on the summaries
-                self.refresh_stories(meanwhile=self.checkpoint)
+                self.refresh_stories(meanwhile=self.checkpoint, progress=progress)
             elif save_state:
                 self.checkpoint()
         return result
@@ -483,7 +495,8 @@ class Engine:
         return pairs
 
     # -- summaries -------------------------------------------------------------------------
-    def refresh_stories(self, story_ids: Iterable[str] | None = None, *, meanwhile: Callable[[], None] | None = None) -> int:
+    def refresh_stories(self, story_ids: Iterable[str] | None = None, *, meanwhile: Callable[[], None] | None = None,
+                        progress: Progress | None = None) -> int:
         """Recompute headline, summary and counts of dirty (or the given) stories; a pinned
         headline replaces the computed one. A changed headline is added to the story's headline
         history, and the story's vector (for related stories) is rewritten.
@@ -493,20 +506,30 @@ class Engine:
         and writes) compute the summaries and vectors of the next chunks while this process
         writes the finished ones; each story's result is what this process would compute.
         ``meanwhile`` (the ingest's state checkpoint) runs once the helpers have their first
-        chunks, so it costs no wall time (first, without helpers)."""
+        chunks, so it costs no wall time (first, without helpers). ``progress`` counts the
+        stories written, then the related lists (see :data:`Progress`)."""
         ids = self.store.dirty_story_ids() if story_ids is None else list(dict.fromkeys(story_ids))
         chunks = [ids[i : i + REFRESH_CHUNK] for i in range(0, len(ids), REFRESH_CHUNK)]
         embedder = related.embedder_for(self)
         work = (self.summarizer, embedder, self.settings.max_words)
         count = 0
+        if ids:
+            _phase(progress, "summarizing stories", len(ids))
+
+        def save(chunk: list[str], members: dict[str, Story], results: list[tuple[Summary, tuple[Any, ...]]]) -> int:
+            done = self._save_refreshed(chunk, members, results)
+            if progress:
+                progress(len(chunk))
+            return done
+
         if len(chunks) <= 2 or self.settings.workers < 1:
             if meanwhile is not None:
                 meanwhile()
             for chunk in chunks:
                 members = self.store.stories_members(chunk)
-                count += self._save_refreshed(chunk, members, refresh(work, self._refresh_items(chunk, members)))
+                count += save(chunk, members, refresh(work, self._refresh_items(chunk, members)))
             self._done_refreshing(story_ids)
-            self._refresh_related(ids)
+            self._refresh_related(ids, progress)
             return count
         context = get_context("fork" if sys.platform == "linux" else "spawn")
         depth = 2 * (self.settings.workers + 1)
@@ -521,14 +544,14 @@ class Engine:
                         meanwhile, then = None, meanwhile
                         then()
                     if len(pending) > depth:
-                        count += self._save_refreshed(*result_of(pending.popleft()))
+                        count += save(*result_of(pending.popleft()))
             finally:
                 if meanwhile is not None:
                     meanwhile()
             while pending:
-                count += self._save_refreshed(*result_of(pending.popleft()))
+                count += save(*result_of(pending.popleft()))
         self._done_refreshing(story_ids)
-        self._refresh_related(ids)
+        self._refresh_related(ids, progress)
         return count
 
     def _refresh_items(self, chunk: list[str], members: dict[str, Story]) -> list[tuple[Story, list[Any] | None]]:
@@ -547,16 +570,20 @@ class Engine:
         if story_ids is None:
             self.article_vectors_.clear()
 
-    def _refresh_related(self, ids: list[str]) -> None:
+    def _refresh_related(self, ids: list[str], progress: Progress | None = None) -> None:
         """The related lists the just-written vectors owe (:mod:`storyline.related`), with those of
         stories refreshed early during an ingest (:class:`EarlyRefresh`), a chunk of stories close
         in time per transaction, so memory stays that of one chunk's window."""
         owed, self._related_owed = self._related_owed, False
         if not (ids or owed):
             return
+        if getattr(progress, "phase", None) is not None or log.isEnabledFor(logging.INFO):
+            _phase(progress, "related stories", related.owed_count(self.store))
         while True:
             with self.store.transaction():
                 done = related.refresh_pending(self.store, related.PENDING_CHUNK)
+            if progress:
+                progress(done)
             if done < related.PENDING_CHUNK:
                 return
 

@@ -479,6 +479,11 @@ def pending(store: SQLStore, limit: int | None = None) -> list[str]:
     return [r[0] for r in store.db.execute(sql)]
 
 
+def owed_count(store: SQLStore) -> int:
+    """How many stories' related lists are owed (:func:`pending`'s length, counted in its index)."""
+    return int(store.db.execute(f"SELECT count(*) FROM story_vectors WHERE {_OWES}").fetchone()[0])
+
+
 def _owed(store: SQLStore, ids: set[str]) -> set[str]:
     """Those of ``ids`` whose related list is owed (as :func:`pending` has it), looked up by id: a
     chunk asks about the stories it touches, not every owed one (after a 1M ingest, 400k)."""
@@ -517,5 +522,5 @@ def fill_missing(store: SQLStore) -> int:
             if n < PENDING_CHUNK:
                 return done
 
-__all__ = ["FLOOR", "KEEP", "PENDING_CHUNK", "WINDOW_DAYS", "embedder_for", "fill_missing", "pending", "refresh", "refresh_pending", "related",
+__all__ = ["FLOOR", "KEEP", "PENDING_CHUNK", "WINDOW_DAYS", "embedder_for", "fill_missing", "owed_count", "pending", "refresh", "refresh_pending", "related",
            "related_live", "relatedness", "remember", "save_vectors", "story_vector", "vector_row"]

@@ -164,10 +164,24 @@ def related_lists(engine: Engine) -> list[tuple[str, str, float]]:
     return [tuple(r) for r in engine.store.db.execute("SELECT story_id, related_id, score FROM story_related ORDER BY 1, 2")]
 
 
+class Stages:
+    """A progress that records each stage it is told of (as the command line's bar shows them)."""
+
+    def __init__(self) -> None:
+        self.seen: list[list] = [["input", None, 0]]
+
+    def __call__(self, n: int) -> None:
+        self.seen[-1][2] += n
+
+    def phase(self, label: str, total: int | None = None) -> None:
+        self.seen.append([label, total, 0])
+
+
 def test_storyline_ingest_saves_the_state_while_its_refresh_summarizes(store_settings, tmp_path):
     """`storyline ingest` of a file (service.ingest_sources) leaves the clusterer's state to its
     final refresh, which saves it once its helpers have their first chunks: saved once, inside
-    the refresh, and nothing left to replay."""
+    the refresh, and nothing left to replay. Its progress shows each stage after the input, with
+    its size."""
     from storyline.engine import STATE_NAME
     from storyline.ingest import ReadReport
     from storyline.service import ingest_sources
@@ -190,8 +204,11 @@ def test_storyline_ingest_saves_the_state_while_its_refresh_summarizes(store_set
         return done
 
     engine.checkpoint, engine.refresh_stories = saving, refreshing  # type: ignore[method-assign]
-    result = ingest_sources(engine, [str(path)], engine.settings, ReadReport()).result
+    stages = Stages()
+    result = ingest_sources(engine, [str(path)], engine.settings, ReadReport(), stages).result
     assert result.new == 140 and engine.counts()["stories"] == 140
+    assert stages.seen == [["input", None, 140], ["consolidating stories", None, 0], ["summarizing stories", 140, 140],
+                           ["related stories", 140, 140]]
     assert calls == ["refresh", "checkpoint", "refreshed"]
     assert engine._batches_since_state == 0 and engine.store.load_state(STATE_NAME) is not None
     assert not engine.dirty_story_ids()
