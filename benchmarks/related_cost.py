@@ -6,7 +6,7 @@ order) owed, times their lists in this process (wall and CPU, ms a story) with C
 and prints the SHA-256 of the whole ``story_related`` table after, so two checkouts' lists can be
 compared exactly. The copy is deleted at the end; the store is only read.
 
-Usage: python benchmarks/related_cost.py STORE_DIR [--checkout DIR] [--stories 2000] [--offset 25000]
+Usage: python benchmarks/related_cost.py STORE_DIR [--checkout DIR] [--stories 2000] [--offset 25000] [--helpers N]
   (e.g. the 100k store ``benchmarks/scale.py --sizes 100000 --build-only`` builds: at 800 stories
   a day its 14-day windows hold about 23k stories, as a newsroom's do at any size)
 """
@@ -28,6 +28,9 @@ def main() -> int:
                     help="the source tree whose code computes the lists (default: this one)")
     ap.add_argument("--stories", type=int, default=2000)
     ap.add_argument("--offset", type=int, default=25000, help="stories skipped first, in time order")
+    ap.add_argument("--helpers", type=int, default=0,
+                    help="compare in this many helper processes when more than one chunk is owed, as an engine "
+                         "with workers = N - 1 does (related.refresh_pending_ahead; its CPU is not counted)")
     args = ap.parse_args()
     source = args.store / "storyline.db"
     if not source.is_file():
@@ -39,7 +42,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="related-cost-") as tmp:
         shutil.copy(source, Path(tmp) / "storyline.db")
-        store = open_store(Settings(data_dir=Path(tmp)))
+        settings = Settings(data_dir=Path(tmp))
+        store = open_store(settings)
         with store.transaction():
             ids = [r[0] for r in store.db.execute("SELECT story_id FROM story_vectors ORDER BY last_seen, story_id "
                                                   "LIMIT ? OFFSET ?", (args.stories, args.offset))]
@@ -49,7 +53,7 @@ def main() -> int:
                                  f"({','.join('?' * len(chunk))})", chunk)
         owed = len(related.pending(store))
         start, cpu = time.perf_counter(), time.process_time()
-        done = 0
+        done = related.refresh_pending_ahead(store, settings, args.helpers) if args.helpers > 0 else 0
         while True:
             with store.transaction():
                 n = related.refresh_pending(store, related.PENDING_CHUNK)

@@ -579,6 +579,8 @@ class Engine:
             return
         if getattr(progress, "phase", None) is not None or log.isEnabledFor(logging.INFO):
             _phase(progress, "related stories", related.owed_count(self.store))
+        if self.settings.workers >= 1:  # many owed (after a long ingest): compared in helpers
+            related.refresh_pending_ahead(self.store, self.settings, self.settings.workers + 1, progress)
         while True:
             with self.store.transaction():
                 done = related.refresh_pending(self.store, related.PENDING_CHUNK)

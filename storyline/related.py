@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -415,7 +415,10 @@ def _stored_lists(store: SQLStore, ids: Sequence[str], column: str = "story_id")
     return out
 
 
-def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) -> int:
+Compared = tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]  # what _compare returns
+
+
+def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR, compared: Compared | None = None) -> int:
     """Recompute the related lists ``story_related`` after ``story_ids``' vectors changed, inside
     the caller's transaction; returns the rows written.
 
@@ -427,12 +430,15 @@ def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR) 
     not stored. So every list equals what comparing that story with its window would give.
 
     The engine calls this (through :func:`refresh_pending`) after writing vectors; the cost grows
-    with the stories in the changed stories' windows, not with the store."""
+    with the stories in the changed stories' windows, not with the store. ``compared``: the
+    comparison of ``story_ids`` with their windows, made already (:func:`compare_in_worker`: it
+    reads only vectors, which no list changes)."""
     ids = list(dict.fromkeys(story_ids))
     if not ids:
         return 0
     changed = set(ids)
-    found, entering = _compare(store, ids, floor)  # entering: other story -> changed stories that belong in its list
+    # entering: other story -> changed stories that belong in its list
+    found, entering = _compare(store, ids, floor) if compared is None else compared
     own = {sid: _top(found.get(sid, {})) for sid in ids}
     # a story whose own list is still owed gets it computed in full on its turn: nothing to merge now
     referring = _stored_lists(store, ids, "related_id")
@@ -510,6 +516,58 @@ def refresh_pending(store: SQLStore, limit: int | None = None) -> int:
     return len(ids)
 
 
+def refresh_pending_ahead(store: SQLStore, settings: Any, helpers: int, progress: Callable[[int], None] | None = None) -> int:
+    """:func:`refresh_pending` of every owed list, in its chunks and their order, inside one
+    transaction each, when more than one chunk is owed (after a long ingest, hundreds of
+    thousands): each chunk's comparison with its window, the bulk of the work, runs in
+    ``helpers`` processes (spawned: lean, where a fork would carry the writer's heap) while this
+    one merges and writes the chunks' lists in order. The same lists: the chunks are those
+    :func:`refresh_pending` takes one after the other, and a comparison reads only vectors, which
+    no list changes. Returns how many lists were computed (0: one chunk or none, left to the caller)."""
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    owed = pending(store)
+    if len(owed) <= PENDING_CHUNK:
+        return 0
+    chunks = deque(owed[i : i + PENDING_CHUNK] for i in range(0, len(owed), PENDING_CHUNK))
+    with ProcessPoolExecutor(helpers, mp_context=get_context("spawn"), initializer=start_comparer,
+                             initargs=(settings,)) as pool:
+        ahead: deque[tuple[list[str], Any]] = deque()
+        while chunks or ahead:
+            while chunks and len(ahead) <= helpers:  # one compared ahead of the helpers' work
+                chunk = chunks.popleft()
+                ahead.append((chunk, pool.submit(compare_in_worker, chunk)))
+            done, compared = ahead.popleft()
+            with store.transaction():  # type: ignore[attr-defined]
+                refresh(store, done, compared=compared.result())
+            if progress:
+                progress(len(done))
+    return len(owed)
+
+
+_COMPARER: SQLStore | None = None  # a comparing helper's own connection to the store
+
+
+def start_comparer(settings: Any) -> None:
+    """A helper process that compares owed stories with their windows (:func:`compare_in_worker`)
+    for a writer that merges and writes the lists in order (``Engine._refresh_related``, when
+    more than one chunk of lists is owed: after a long ingest, hundreds of thousands)."""
+    global _COMPARER
+    from .pipeline import die_with_parent
+    from .store import open_store
+
+    die_with_parent()
+    _COMPARER = open_store(settings)
+
+
+def compare_in_worker(ids: list[str]) -> Compared:
+    """:func:`refresh`'s comparison of ``ids`` (one chunk of :func:`pending`), in a helper."""
+    assert _COMPARER is not None
+    return _compare(_COMPARER, ids, FLOOR)
+
+
 def fill_missing(store: SQLStore) -> int:
     """:func:`refresh_pending` as the one writer, one transaction per chunk (a maintenance step:
     e.g. a store made before migration 0040); returns how many stories it did."""
@@ -522,5 +580,5 @@ def fill_missing(store: SQLStore) -> int:
             if n < PENDING_CHUNK:
                 return done
 
-__all__ = ["FLOOR", "KEEP", "PENDING_CHUNK", "WINDOW_DAYS", "embedder_for", "fill_missing", "owed_count", "pending", "refresh", "refresh_pending", "related",
-           "related_live", "relatedness", "remember", "save_vectors", "story_vector", "vector_row"]
+__all__ = ["FLOOR", "KEEP", "PENDING_CHUNK", "WINDOW_DAYS", "compare_in_worker", "embedder_for", "fill_missing", "owed_count", "pending", "refresh", "refresh_pending", "refresh_pending_ahead", "related",
+           "related_live", "relatedness", "remember", "save_vectors", "start_comparer", "story_vector", "vector_row"]

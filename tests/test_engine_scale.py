@@ -136,7 +136,10 @@ def apart(settings: Settings) -> StoryClusterer:
                           merge_threshold=2.0, refine_rounds=0, one_sided_size=0)
 
 
-def test_parallel_refresh_writes_what_one_process_writes(store_settings):
+def test_parallel_refresh_writes_what_one_process_writes(store_settings, monkeypatch):
+    monkeypatch.setattr(related, "PENDING_CHUNK", 32)  # lists owed in several chunks: compared in helpers
+    ahead, compare_ahead = [], related.refresh_pending_ahead
+    monkeypatch.setattr(related, "refresh_pending_ahead", lambda *a: ahead.append(compare_ahead(*a)))
     stream = word_salad()
     settings = store_settings.with_(workers=1)
     pooled = open_engine(settings, clusterer_factory=apart)
@@ -153,6 +156,7 @@ def test_parallel_refresh_writes_what_one_process_writes(store_settings):
     assert set(vectors) == set(got)
     lists = related_lists(pooled)
     assert len(lists) > 100 and not related.pending(pooled.store)
+    assert len(ahead) == 1 and ahead[0] > 4 * 32  # the pooled refresh's lists, in helpers
     assert one.refresh_stories(dirty) == len(dirty)  # the same stories, summarized here alone
     assert {s["id"]: (s["headline"], s["summary"], s["size"]) for s in one.iter_stories()} == got
     assert dict(one.store.db.execute("SELECT story_id, terms FROM story_vectors").fetchall()) == vectors
@@ -162,6 +166,38 @@ def test_parallel_refresh_writes_what_one_process_writes(store_settings):
 def related_lists(engine: Engine) -> list[tuple[str, str, float]]:
     """Every stored related pair and its score."""
     return [tuple(r) for r in engine.store.db.execute("SELECT story_id, related_id, score FROM story_related ORDER BY 1, 2")]
+
+
+def test_related_lists_compared_in_helpers_are_those_of_one_process(store_settings, monkeypatch):
+    """Many owed lists (more than one chunk): each chunk's comparison runs in a spawned helper
+    with its own connection, the writer merges and writes in order: the lists are those of the
+    chunks computed one after the other here, to the bit."""
+    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    stream = [replace(a, published=start + timedelta(days=k // 6)) for k, a in enumerate(word_salad())]  # 23 days
+    engine = open_engine(store_settings.with_(workers=0), clusterer_factory=apart)
+    engine.add_articles(stream)
+    db = engine.store.db
+    monkeypatch.setattr(related, "PENDING_CHUNK", 16)
+
+    def owe_all() -> None:
+        with engine.store.transaction():
+            db.execute("UPDATE story_vectors SET related_at = NULL")
+            db.execute("DELETE FROM story_related")
+
+    owe_all()
+    while True:  # the engine's loop without helpers, in chunks of 16
+        with engine.store.transaction():
+            if related.refresh_pending(engine.store, related.PENDING_CHUNK) < related.PENDING_CHUNK:
+                break
+    one = related_lists(engine)
+    assert len(one) > 800 and not related.pending(engine.store)
+    owe_all()
+    counted: list[int] = []
+    n = len(related.pending(engine.store))
+    assert n > 4 * 16
+    assert related.refresh_pending_ahead(engine.store, engine.settings, 2, counted.append) == n
+    assert counted == [16] * (n // 16) + [n % 16] * (n % 16 > 0) and not related.pending(engine.store)
+    assert related_lists(engine) == one
 
 
 class Stages:
