@@ -407,3 +407,18 @@ def test_an_id_given_twice_is_stored_once_within_and_across_prepared_batches(sto
     result = engine.add_articles(stream, batch_size=2)
     assert (result.seen, result.new, result.already_stored) == (13, 10, 3)
     assert engine.counts()["articles"] == 10
+
+
+def test_a_spawned_helper_of_python_m_storyline_runs_no_command():
+    """multiprocessing's spawn makes a helper import the parent's main module under the name
+    __mp_main__ (its arguments given back): for `python -m storyline ingest ...` that is
+    storyline.__main__, which must not run the command again (the related lists' helpers are
+    spawned)."""
+    import runpy
+
+    argv = sys.argv
+    sys.argv = ["storyline", "ingest", "/nonexistent/never-read.jsonl"]
+    try:
+        runpy.run_module("storyline.__main__", run_name="__mp_main__")
+    finally:
+        sys.argv = argv
