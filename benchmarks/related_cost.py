@@ -30,7 +30,7 @@ def main() -> int:
     ap.add_argument("--offset", type=int, default=25000, help="stories skipped first, in time order")
     ap.add_argument("--helpers", type=int, default=0,
                     help="compare in this many helper processes when more than one chunk is owed, as an engine "
-                         "with workers = N - 1 does (related.refresh_pending_ahead; its CPU is not counted)")
+                         "with workers = N - 1 does (related.refresh_all_pending; their CPU is not counted)")
     args = ap.parse_args()
     source = args.store / "storyline.db"
     if not source.is_file():
@@ -53,13 +53,7 @@ def main() -> int:
                                  f"({','.join('?' * len(chunk))})", chunk)
         owed = len(related.pending(store))
         start, cpu = time.perf_counter(), time.process_time()
-        done = related.refresh_pending_ahead(store, settings, args.helpers) if args.helpers > 0 else 0
-        while True:
-            with store.transaction():
-                n = related.refresh_pending(store, related.PENDING_CHUNK)
-            done += n
-            if n < related.PENDING_CHUNK:
-                break
+        done = related.refresh_all_pending(store, settings=settings, helpers=args.helpers)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         digest = hashlib.sha256()
         for r in store.db.execute("SELECT story_id, related_id, score FROM story_related ORDER BY story_id, related_id"):

@@ -579,15 +579,8 @@ class Engine:
             return
         if getattr(progress, "phase", None) is not None or log.isEnabledFor(logging.INFO):
             _phase(progress, "related stories", related.owed_count(self.store))
-        if self.settings.workers >= 1:  # many owed (after a long ingest): compared in helpers
-            related.refresh_pending_ahead(self.store, self.settings, self.settings.workers + 1, progress)
-        while True:
-            with self.store.transaction():
-                done = related.refresh_pending(self.store, related.PENDING_CHUNK)
-            if progress:
-                progress(done)
-            if done < related.PENDING_CHUNK:
-                return
+        helpers = self.settings.workers + 1 if self.settings.workers >= 1 else 0  # for many owed (a long ingest)
+        related.refresh_all_pending(self.store, settings=self.settings, helpers=helpers, progress=progress)
 
     def _save_refreshed(self, chunk: list[str], members: dict[str, Story],
                         results: list[tuple[Summary, tuple[Any, ...]]]) -> int:

@@ -528,9 +528,9 @@ def refresh_pending_ahead(store: SQLStore, settings: Any, helpers: int, progress
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    owed = pending(store)
-    if len(owed) <= PENDING_CHUNK:
+    if owed_count(store) <= PENDING_CHUNK:  # counted in the index: a feed poll's few read no ids here
         return 0
+    owed = pending(store)
     chunks = deque(owed[i : i + PENDING_CHUNK] for i in range(0, len(owed), PENDING_CHUNK))
     with ProcessPoolExecutor(helpers, mp_context=get_context("spawn"), initializer=start_comparer,
                              initargs=(settings,)) as pool:
@@ -568,17 +568,28 @@ def compare_in_worker(ids: list[str]) -> Compared:
     return _compare(_COMPARER, ids, FLOOR)
 
 
-def fill_missing(store: SQLStore) -> int:
-    """:func:`refresh_pending` as the one writer, one transaction per chunk (a maintenance step:
-    e.g. a store made before migration 0040); returns how many stories it did."""
-    done = 0
-    with store.writer("storyline related lists"):  # type: ignore[attr-defined]
-        while True:
-            with store.transaction():  # type: ignore[attr-defined]
-                n = refresh_pending(store, PENDING_CHUNK)
-            done += n
-            if n < PENDING_CHUNK:
-                return done
+def refresh_all_pending(store: SQLStore, *, settings: Any = None, helpers: int = 0,
+                        progress: Callable[[int], None] | None = None) -> int:
+    """Every owed list, :data:`PENDING_CHUNK` stories per transaction (:func:`refresh_pending`)
+    until none is owed; with ``helpers`` (and the ``settings`` they open the store with), the
+    chunks' comparisons in helper processes when more than one chunk is owed
+    (:func:`refresh_pending_ahead`). ``progress`` counts the lists; returns how many."""
+    done = refresh_pending_ahead(store, settings, helpers, progress) if helpers > 0 else 0
+    while True:
+        with store.transaction():  # type: ignore[attr-defined]
+            n = refresh_pending(store, PENDING_CHUNK)
+        done += n
+        if progress:
+            progress(n)
+        if n < PENDING_CHUNK:
+            return done
 
-__all__ = ["FLOOR", "KEEP", "PENDING_CHUNK", "WINDOW_DAYS", "compare_in_worker", "embedder_for", "fill_missing", "owed_count", "pending", "refresh", "refresh_pending", "refresh_pending_ahead", "related",
+
+def fill_missing(store: SQLStore) -> int:
+    """:func:`refresh_all_pending` as the one writer (a maintenance step: e.g. a store made
+    before migration 0040); returns how many stories it did."""
+    with store.writer("storyline related lists"):  # type: ignore[attr-defined]
+        return refresh_all_pending(store)
+
+__all__ = ["FLOOR", "KEEP", "PENDING_CHUNK", "WINDOW_DAYS", "compare_in_worker", "embedder_for", "fill_missing", "owed_count", "pending", "refresh", "refresh_all_pending", "refresh_pending", "refresh_pending_ahead", "related",
            "related_live", "relatedness", "remember", "save_vectors", "start_comparer", "story_vector", "vector_row"]

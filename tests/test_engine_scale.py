@@ -139,7 +139,7 @@ def apart(settings: Settings) -> StoryClusterer:
 def test_parallel_refresh_writes_what_one_process_writes(store_settings, monkeypatch):
     monkeypatch.setattr(related, "PENDING_CHUNK", 32)  # lists owed in several chunks: compared in helpers
     ahead, compare_ahead = [], related.refresh_pending_ahead
-    monkeypatch.setattr(related, "refresh_pending_ahead", lambda *a: ahead.append(compare_ahead(*a)))
+    monkeypatch.setattr(related, "refresh_pending_ahead", lambda *a: ahead.append(compare_ahead(*a)) or ahead[-1])
     stream = word_salad()
     settings = store_settings.with_(workers=1)
     pooled = open_engine(settings, clusterer_factory=apart)
