@@ -359,6 +359,8 @@ class Engine:
         fresh = [batch[i] for i in keep]
         if prepared is not None and len(keep) < len(batch):
             prepared = prepared.subset(keep)
+        elif prepared is None:  # prepared here as a helper would: the summary refresh reuses its article vectors
+            prepared = pipe.prepare(fresh)
         merges_before = dict(pipe.clusterer.merges_)
         try:
             stories = pipe.add(fresh, prepared)

@@ -216,7 +216,7 @@ class Pipeline:
         stage's work cannot travel."""
         if self.settings.workers < 1:
             return None
-        preparers = tuple(s.preparer() if isinstance(s, Prepares) else None for s in (self.dedup, self.clusterer))
+        preparers = self._preparers()
         try:
             blob = pickle.dumps(preparers)
         except (pickle.PicklingError, TypeError, AttributeError):
@@ -224,6 +224,15 @@ class Pipeline:
         if len(blob) > 1_000_000:
             return None
         return RunAhead(blob, self.settings.workers, depth=depth)
+
+    def prepare(self, articles: Sequence[Article]) -> Prepared:
+        """:func:`prepare_batch` of ``articles`` in this process: what a run-ahead helper computes
+        for a batch (the engine prepares the batches it decides without a helper this way too, so
+        it keeps their article vectors for the summary refresh)."""
+        return prepare_batch(articles, *self._preparers())
+
+    def _preparers(self) -> tuple[Preparer | None, Preparer | None]:
+        return tuple(s.preparer() if isinstance(s, Prepares) else None for s in (self.dedup, self.clusterer))  # type: ignore[return-value]
 
     def finish(self) -> dict[str, str]:
         """End of input: let the clusterer merge stories that turned out to be one; returns the

@@ -163,6 +163,30 @@ def test_parallel_refresh_writes_what_one_process_writes(store_settings, monkeyp
     assert related_lists(one) == lists
 
 
+def test_the_ingest_keeps_the_vectors_of_the_batches_it_prepares_itself(store_settings, monkeypatch):
+    stream = word_salad(24) + QUAKE + BUDGET + [REPRINT]
+    settings = store_settings.with_(workers=0)  # no helper: every batch is prepared and decided here
+    engine = open_engine(settings)
+    engine.add_articles(stream, batch_size=8, refresh=False)
+    originals = {a.id for a in stream} - {REPRINT.id}
+    assert set(engine.article_vectors_) == originals
+    embedded, represent = [], related.represent
+    monkeypatch.setattr(related, "represent", lambda articles, *a: embedded.extend(articles) or represent(articles, *a))
+    dirty = engine.dirty_story_ids()
+    assert engine.refresh_stories() == len(dirty)
+    assert embedded == []  # every story's vector made of its articles' kept vectors
+    kept = story_vectors(engine)
+    again = Engine(engine.store, settings)  # knows no vector: embeds the stored texts
+    assert again.refresh_stories(dirty) == len(dirty)
+    assert {a.id for a in embedded} == originals
+    assert story_vectors(again) == kept and len(kept) == len(dirty)
+
+
+def story_vectors(engine: Engine) -> list[tuple[object, ...]]:
+    rows = engine.store.db.execute("SELECT story_id, embedder, dense, terms FROM story_vectors ORDER BY 1").fetchall()
+    return [tuple(bytes(x) if isinstance(x, memoryview) else x for x in row) for row in rows]
+
+
 def related_lists(engine: Engine) -> list[tuple[str, str, float]]:
     """Every stored related pair and its score."""
     return [tuple(r) for r in engine.store.db.execute("SELECT story_id, related_id, score FROM story_related ORDER BY 1, 2")]
