@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from .config import Settings
+from .config import Settings, one_blas_thread
 from .errors import InputError, StorylineError
 
 if TYPE_CHECKING:
@@ -766,6 +766,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import logging
 
     args = build_parser().parse_args(argv)
+    one_blas_thread()  # before a command loads numpy
     try:
         logs.configure(verbose=getattr(args, "verbose", 0), quiet=getattr(args, "quiet", 0),
                        json_lines=getattr(args, "log_json", False),

@@ -178,3 +178,35 @@ def test_feeds_add_list_remove(data_dir):
     assert [(f["url"], f["interval_s"]) for f in feeds] == [(url, 900.0)]
     assert run_cli("feeds", "remove", url, "--data-dir", str(data_dir)).returncode == 0
     assert json.loads(run_cli("feeds", "--json", "--data-dir", str(data_dir)).stdout)["feeds"] == []
+
+
+BLAS_PROBE = """
+import json, sys
+from threadpoolctl import threadpool_info
+from storyline.cli import main
+assert main(["digest", sys.argv[1], "--json"]) == 0
+print(json.dumps(sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")))
+"""
+
+
+@pytest.mark.parametrize("told", [None, "2"])
+def test_the_command_runs_blas_with_one_thread_unless_told_otherwise(told):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env["PYTHONPATH"] = str(ROOT)
+    if told:
+        env["OPENBLAS_NUM_THREADS"] = told
+    proc = subprocess.run([sys.executable, "-c", BLAS_PROBE, str(DEMO)], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    threads = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert threads, "numpy's BLAS is loaded by a digest"
+    if told is None:
+        assert set(threads) == {1}
+    elif (os.cpu_count() or 1) > 1:
+        assert max(threads) == 2  # the user's setting stands
