@@ -148,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     phases = Phases()
     phases.enter("startup and rest")
     from storyline import cli
+    from storyline.config import one_blas_thread
 
+    one_blas_thread()  # as the command does, before the timers' imports load numpy
     instrument(phases)
     with tempfile.TemporaryDirectory(prefix="ingest-phases-") as tmp:
         data_dir = args.data_dir or Path(tmp) / "store"
