@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import DEMO, run_cli
+from conftest import DEMO, ROOT, run_cli
 
 IRAQ = re.compile(r"\bIraq", re.I)
 STRAYS = ("Walmart", "wrestler")
@@ -191,12 +194,6 @@ print(json.dumps(sorted(i["num_threads"] for i in threadpool_info() if i["user_a
 
 @pytest.mark.parametrize("told", [None, "2"])
 def test_the_command_runs_blas_with_one_thread_unless_told_otherwise(told):
-    import os
-    import subprocess
-    import sys
-
-    from conftest import ROOT
-
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     env["PYTHONPATH"] = str(ROOT)
     if told:
