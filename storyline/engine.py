@@ -271,9 +271,10 @@ class Engine:
         related-stories vectors.
 
         ``refresh=False``: the caller refreshes the summaries; ``save_state=False`` too: it also
-        saves the clusterer's state (:meth:`checkpoint`), e.g. as ``refresh_stories(meanwhile=
-        engine.checkpoint)``, so the state is saved while the refresh's helpers work. Otherwise
-        the state is saved before this returns (with ``refresh``, the same way)."""
+        calls :meth:`checkpoint`, e.g. as ``refresh_stories(meanwhile=engine.checkpoint)``. The
+        consolidation saves the clusterer's state in its own transaction (with the end of the
+        pending consolidation), so that checkpoint finds nothing left to save after an ingest;
+        it guards batches that no save has covered (docs/scale.md, session 25)."""
         result = IngestResult()
         early: EarlyRefresh | None = None
         with self.writing():
@@ -315,7 +316,7 @@ class Engine:
                 raise
             if early is not None:
                 early.finish()
-            if refresh:  # the state is saved while the refresh's helpers start on the summaries
+            if refresh:  # nothing left to save after the consolidation's save (see the docstring)
                 self.refresh_stories(meanwhile=self.checkpoint, progress=progress)
             elif save_state:
                 self.checkpoint()
@@ -508,7 +509,7 @@ class Engine:
         and writes) compute the summaries and vectors of the next chunks while this process
         writes the finished ones; each story's result is what this process would compute.
         ``meanwhile`` (the ingest's state checkpoint) runs once the helpers have their first
-        chunks, so it costs no wall time (first, without helpers). ``progress`` counts the
+        chunks (first, without helpers). ``progress`` counts the
         stories written, then the related lists (see :data:`Progress`)."""
         ids = self.store.dirty_story_ids() if story_ids is None else list(dict.fromkeys(story_ids))
         chunks = [ids[i : i + REFRESH_CHUNK] for i in range(0, len(ids), REFRESH_CHUNK)]

@@ -77,7 +77,7 @@ def _ingest_sources(store: Engine, sources: Sequence[str], settings: Settings, r
     if urls or opml_feeds:
         _ingest_urls(store, urls, opml_feeds, settings, report, summary, progress)
     store.consolidate()  # owed by an interrupted earlier run, even when nothing was new
-    store.refresh_stories(meanwhile=store.checkpoint, progress=progress)  # the state saved while its helpers summarize
+    store.refresh_stories(meanwhile=store.checkpoint, progress=progress)  # the consolidation saved the state already
     if report.errors:
         store.record_errors((e.where, e.reason) for e in report.errors)
     return summary
