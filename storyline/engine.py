@@ -509,8 +509,8 @@ class Engine:
         and writes) compute the summaries and vectors of the next chunks while this process
         writes the finished ones; each story's result is what this process would compute.
         ``meanwhile`` (the ingest's state checkpoint) runs once the helpers have their first
-        chunks (first, without helpers). ``progress`` counts the
-        stories written, then the related lists (see :data:`Progress`)."""
+        chunks (first, without helpers). ``progress`` counts the stories written, then the
+        related lists (see :data:`Progress`)."""
         ids = self.store.dirty_story_ids() if story_ids is None else list(dict.fromkeys(story_ids))
         chunks = [ids[i : i + REFRESH_CHUNK] for i in range(0, len(ids), REFRESH_CHUNK)]
         embedder = related.embedder_for(self)
