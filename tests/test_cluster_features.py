@@ -11,7 +11,7 @@ import pytest
 
 from cluster_helpers import event_articles
 from storyline.cluster import StoryClusterer, default_clusterer, story_id_for
-from storyline.cluster.index import DenseStoryIndex
+from storyline.cluster.index import AHEAD_BLOCK, DenseStoryIndex
 from storyline.cluster.stream import FEATURES, JoinModel
 from storyline.config import Settings
 from storyline.models import Article
@@ -43,6 +43,73 @@ def test_the_dense_index_returns_the_k_nearest_open_stories() -> None:
         small.set(story, vectors["s1"])
     small.remove(["b"])
     assert sorted(s for s, _ in small.top(vectors["s1"], 6)) == ["a", "c"]
+
+
+def test_expected_searches_find_what_one_at_a_time_searches_find() -> None:
+    """Searches announced with ``expect`` take their similarities from one matrix product per
+    block; rows set, added or removed since the block was made are computed again, so each search
+    returns what an unannounced search of the index as it stands returns: the same stories in the
+    same order, the same similarities within float32 rounding. Covers several blocks, vectors
+    announced and not searched, vectors searched and not announced, an index that grows past its
+    matrix, and compactions between two searches of one block."""
+    rng = np.random.default_rng(7)
+    dim = 16
+
+    def unit() -> np.ndarray:
+        v = rng.normal(size=dim).astype(np.float32)
+        return v / np.float32(np.linalg.norm(v))
+
+    announced, plain = DenseStoryIndex(dim), DenseStoryIndex(dim)
+    for i in range(120):
+        vector = unit()
+        announced.set(f"s{i}", vector)
+        plain.set(f"s{i}", vector)
+    queries = [unit() for _ in range(700)]
+    announced.expect([None, *queries[:600]])  # the last 100 are searched unannounced
+    opened, checked, compacted, blocks = 120, 0, 0, set()
+    for q, query in enumerate(queries):
+        if q % 5 == 0:  # the index changes between searches: a story moves, one opens, some close
+            moved, vector, new = f"s{rng.integers(opened)}", unit(), unit()
+            for index in (announced, plain):
+                index.set(moved, vector)
+                index.set(f"s{opened}", new)
+            opened += 1
+        if q % 7 == 0:
+            gone, holes = [f"s{i}" for i in rng.integers(opened, size=3)], announced.holes_
+            announced.remove(gone)
+            plain.remove(gone)
+            compacted += q < 600 and announced.holes_ < holes
+        if q % 3 == 2:
+            continue  # announced, never searched
+        got, want = announced.top(query, 6), plain.top(query, 6)
+        assert [s for s, _ in got] == [s for s, _ in want]
+        assert np.allclose([p for _, p in got], [p for _, p in want], atol=1e-6)
+        checked += 1
+        if q < 600:
+            assert announced.block_ is not None  # the search took its block
+            blocks.add(announced.block_[0])
+    assert len(blocks) == -(-601 // AHEAD_BLOCK) and compacted and checked > 400
+
+
+def test_expected_searches_do_not_depend_on_where_the_list_was_cut() -> None:
+    """A forked helper announces only its part of a list (``start``: where it begins): every
+    block still holds the same positions (zeros for those not given), so each of its searches
+    returns the same stories and the same similarities, to the bit, as one index announcing the
+    whole list."""
+    rng = np.random.default_rng(11)
+    vectors = rng.normal(size=(900, 32)).astype(np.float32)
+    queries = list(rng.normal(size=(700, 32)).astype(np.float32))
+    whole, part = DenseStoryIndex(32), DenseStoryIndex(32)
+    for i, vector in enumerate(vectors):
+        whole.set(f"s{i}", vector)
+        part.set(f"s{i}", vector)
+    cut = AHEAD_BLOCK + 37
+    whole.expect(queries)
+    part.expect(queries[cut:], cut)
+    for query in queries[cut:]:
+        assert part.top(query, 6) == whole.top(query, 6)
+    part.expect(queries[cut : cut + 1], cut)  # a part of one (a lone product would be a matrix-vector one)
+    assert part.top(queries[cut], 6) == whole.top(queries[cut], 6)
 
 
 def test_batched_sparse_dots_equal_the_dict_products_to_the_bit(articles: list[Article]) -> None:

@@ -385,6 +385,12 @@ class Judged:
     targets: set[str] = field(default_factory=set)
 
 
+def _searched_vector(cl: Any, item: tuple[str, int, tuple[Any, ...] | None]) -> Any:
+    """The dense vector :func:`_judge` may search with for ``item`` (None: it reuses its prior search)."""
+    s, i, prior = item
+    return cl.stories_[s].items[i][1].dense if prior is None or prior[0] is None else None
+
+
 def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: float, max_size: int = 64,
                 keep_headlines: bool = False, single: tuple[float, float, float | None, float] | None = None,
                 judged: Judged | None = None) -> int:
@@ -426,7 +432,8 @@ def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: 
                   or any(c in changed for c in (*m[2], *m[3]))):
                 items.append((s, i, m[2:]))
         judged.then, judged.targets, again = snapshot(cl), targets, False
-        verdicts = cl._shared(lambda c, it: _judge(c, it[0], it[1], margin, min_p, targets, keep_headlines, it[2], changed, single), items)
+        verdicts = cl._shared(lambda c, it: _judge(c, it[0], it[1], margin, min_p, targets, keep_headlines, it[2], changed, single), items,
+                              _searched_vector)
         for (s, i, _), verdict in zip(items, verdicts):
             memo[cl.stories_[s].items[i][0]] = (s, *verdict)
         moves = [(a, vec, s, *memo[a][1]) for s, _, a, vec in members if memo[a][1] is not None]

@@ -51,7 +51,8 @@ def _core(counts: dict[str, int], size: int) -> set[str]:
 
 _RANKED = any(f in FEATURES for f in ("rank_sparse", "rank_dense", "dense_margin", "best_margin"))  # need the other rows
 _PARALLEL_SEARCH = 2000  # stories to search before forked helpers pay off (a fork costs ~50 ms)
-_SEARCHING: "tuple[StoryClusterer, Callable[[StoryClusterer, Any], Any]] | None" = None  # what a forked helper runs
+_SEARCHING: "tuple[StoryClusterer, Callable[[StoryClusterer, Any], Any], Queries | None] | None" = None  # what a forked helper runs
+Queries = Callable[["StoryClusterer", Any], "np.ndarray | None"]  # the dense vector an item's search will query
 
 
 @contextmanager
@@ -62,11 +63,11 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _search_in_child(items: list[Any]) -> list[Any]:
+def _search_in_child(items: list[Any], start: int) -> list[Any]:
     assert _SEARCHING is not None
-    cl, fn = _SEARCHING
+    cl, fn, queries = _SEARCHING
     with threadpool_limits(1, user_api="blas"):
-        return [fn(cl, item) for item in items]
+        return cl._each(fn, items, queries, start)
 
 
 @dataclass
@@ -394,11 +395,24 @@ class StoryClusterer:
 
     def _fit(self, articles: Sequence[Article], vectors: Sequence[ArticleVector]) -> list[str]:
         out = []
-        for art, vec in zip(articles, vectors, strict=True):
-            story = self.decide(art.id, vec)[0]
-            out.append(story)
-            self._add(story, vec, art.id)
+        with self._expecting([vec.dense for vec in vectors]):
+            for art, vec in zip(articles, vectors, strict=True):
+                story = self.decide(art.id, vec)[0]
+                out.append(story)
+                self._add(story, vec, art.id)
         return out
+
+    @contextmanager
+    def _expecting(self, queries: list[np.ndarray | None], start: int = 0) -> Iterator[None]:
+        """The dense searches to come, in blocks (:meth:`DenseStoryIndex.expect`), for the duration."""
+        if self.dense_ is None:
+            yield
+            return
+        self.dense_.expect(queries, start)
+        try:
+            yield
+        finally:
+            self.dense_.expect(())
 
     def decide(self, article_id: str, vec: ArticleVector) -> tuple[str, list[str], np.ndarray]:
         """The story an article joins (or opens), with its candidates and their feature rows."""
@@ -489,31 +503,42 @@ class StoryClusterer:
         on, for :func:`.refine.one_sided_pass` to reuse); ``kept``: see :meth:`_partner_search`."""
         out = {}
         known = kept or {}
-        for s, (best, deps) in zip(stories, self._shared(lambda cl, s: cl._partner_search(s, known.get(s)), stories)):
+        for s, (best, deps) in zip(stories, self._shared(lambda cl, s: cl._partner_search(s, known.get(s)), stories,
+                                                        lambda cl, s: cl._story_vector(cl.stories_[s]).dense)):
             out[s] = best
             if searched is not None:
                 searched[s] = (best, *deps)
         return out
 
-    def _shared(self, fn: Callable[["StoryClusterer", Any], Any], items: list[Any]) -> list[Any]:
+    def _shared(self, fn: Callable[["StoryClusterer", Any], Any], items: list[Any], queries: Queries | None = None) -> list[Any]:
         """``fn(self, item)`` of every item, in order; a long list is shared with forked helpers,
-        which read the same state (``fn`` changes nothing), so the result is the same."""
+        which read the same state (``fn`` changes nothing), so the result is the same.
+        ``queries(self, item)``: the dense vector the item's search will query, if any (each
+        process computes its share's similarities in blocks, :meth:`DenseStoryIndex.expect`)."""
         if self.workers < 1 or len(items) < _PARALLEL_SEARCH or sys.platform != "linux":
-            return [fn(self, item) for item in items]
+            return self._each(fn, items, queries)
         global _SEARCHING
         share = len(items) // (self.workers + 1)
         chunks = [items[i * share : (i + 1) * share] for i in range(1, self.workers + 1)]
         chunks[-1] = items[self.workers * share :]
-        _SEARCHING = (self, fn)
+        _SEARCHING = (self, fn, queries)
         try:
             with ProcessPoolExecutor(self.workers, mp_context=get_context("fork")) as pool:
-                futures = [pool.submit(_search_in_child, chunk) for chunk in chunks]
-                out = [fn(self, item) for item in items[:share]]
+                futures = [pool.submit(_search_in_child, chunk, i * share) for i, chunk in enumerate(chunks, 1)]
+                out = self._each(fn, items[:share], queries)
                 for future in futures:
                     out.extend(future.result())
         finally:
             _SEARCHING = None
         return out
+
+    def _each(self, fn: Callable[["StoryClusterer", Any], Any], items: list[Any], queries: Queries | None,
+              start: int = 0) -> list[Any]:
+        """``fn(self, item)`` of each item, the items being positions ``start``... of :meth:`_shared`'s list."""
+        if queries is None:
+            return [fn(self, item) for item in items]
+        with self._expecting([queries(self, item) for item in items], start):
+            return [fn(self, item) for item in items]
 
     def consolidate(self) -> dict[str, str]:
         """Merge stories that are each other's best match; returns the new merges (old -> kept).
