@@ -660,37 +660,14 @@ def test_shared_searches_come_back_in_order_whoever_took_each_piece(monkeypatch:
     import os
     import time
 
-    from storyline.cluster import stream
+    from storyline.cluster import share
 
-    monkeypatch.setattr(stream, "_PARALLEL_SEARCH", 1)
+    monkeypatch.setattr(share, "PARALLEL_SEARCH", 1)
     cl = StoryClusterer(workers=1)
-    items = list(range(12 * stream.AHEAD_BLOCK + 5))
+    items = list(range(12 * share.AHEAD_BLOCK + 5))
     out = cl._shared(lambda _, item: (time.sleep(0.0003), item, os.getpid())[1:], items)
     assert [item for item, _ in out] == items
-    by_piece = [{pid for _, pid in out[start : start + stream.AHEAD_BLOCK]} for start in range(0, len(items), stream.AHEAD_BLOCK)]
+    by_piece = [{pid for _, pid in out[start : start + share.AHEAD_BLOCK]} for start in range(0, len(items), share.AHEAD_BLOCK)]
     assert all(len(pids) == 1 for pids in by_piece)
     assert by_piece[0] == {os.getpid()} and by_piece[-1] != {os.getpid()}
 
-
-def test_a_consolidation_shared_with_a_forked_helper_decides_as_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The consolidation's searches shared with a forked helper (in pieces of 4 here, with no
-    floor on the list's length, so every pass shares) leave the clusterer in the same state, to
-    the bit, as one process doing every search: the similarity blocks hold the same queries
-    whoever searches them."""
-    from storyline.cluster import index, stream
-    from storyline.ingest import read_paths
-
-    demo = Path(__file__).resolve().parents[1] / "storyline" / "demo" / "corpus.jsonl"
-    articles = list(read_paths([demo]))
-    states = []
-    for workers in (0, 1):
-        with monkeypatch.context() as m:
-            m.setattr(stream, "_PARALLEL_SEARCH", 1)
-            m.setattr(stream, "AHEAD_BLOCK", 4)
-            m.setattr(index, "AHEAD_BLOCK", 4)
-            cl = StoryClusterer(workers=workers)
-            cl.partial_fit(articles)
-            merged = cl.consolidate()
-        states.append((merged, json.dumps(cl.get_state(), sort_keys=True)))
-    assert states[0] == states[1]
-    assert states[0][0]  # the consolidation merged something

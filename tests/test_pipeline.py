@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from storyline.cluster import stream
+from storyline.cluster import index, share
 from storyline.cluster.stream import StoryClusterer
 from storyline.config import Settings
 from storyline.dedup import MinHashDeduplicator
@@ -78,7 +78,9 @@ def test_prepared_batch_lines_up_with_skipped_ids(demo: list[Article]) -> None:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="forked consolidation helpers are Linux only")
 def test_consolidation_search_shared_with_a_forked_helper(demo: list[Article], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stream, "_PARALLEL_SEARCH", 4)  # the demo's ~40 stories take the shared path
+    monkeypatch.setattr(share, "PARALLEL_SEARCH", 4)  # the demo's ~40 stories take the shared path,
+    monkeypatch.setattr(share, "AHEAD_BLOCK", 4)  # in pieces of 4 (and dense similarity blocks of 4)
+    monkeypatch.setattr(index, "AHEAD_BLOCK", 4)
     arts = [prepare(a) for a in copy.deepcopy(demo)]
     merges = []
     for workers in (0, 1):
@@ -86,7 +88,7 @@ def test_consolidation_search_shared_with_a_forked_helper(demo: list[Article], m
         clusterer = StoryClusterer(workers=workers, join_threshold=0.95, merge_model=None, mutual_threshold=0.0)
         clusterer.partial_fit(arts)
         touched = [s for s in clusterer.touched_ if s in clusterer.stories_]
-        assert len(touched) >= 4 * stream._PARALLEL_SEARCH
+        assert len(touched) >= 4 * share.PARALLEL_SEARCH
         best = clusterer._best_partners(touched)
         assert list(best) == touched
         clusterer.consolidate()

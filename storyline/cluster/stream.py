@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing import get_context
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -30,11 +27,12 @@ from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import collector_paused, resolve, story_id_for
 from .features import TIME_CUES, ArticleVector, IdfTable, cue_match, default_idf, heaviest, represent, share_of, who_shares
 from .dots import TRANSIENT, SparseDots
-from .index import AHEAD_BLOCK, DenseStoryIndex, TermIndex
+from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
     CENTRE_FILE, _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, ApartWhenBig, JoinModel,
     centre_for, load_models, merge_row,
 )
+from .share import Queries, shared
 from .refine import Judged, identity_conflict, one_sided_pass, refine_pass, snapshot, two_groups
 from .story import StoryState, _pack, _unpack, _vector_from_state, _vector_state
 
@@ -50,9 +48,6 @@ def _core(counts: dict[str, int], size: int) -> set[str]:
 
 
 _RANKED = any(f in FEATURES for f in ("rank_sparse", "rank_dense", "dense_margin", "best_margin"))  # need the other rows
-_PARALLEL_SEARCH = 2000  # stories to search before forked helpers pay off (a fork costs ~50 ms)
-_SEARCHING: "tuple[StoryClusterer, Callable[[StoryClusterer, Any], Any], Queries | None, _Pieces] | None" = None  # what a forked helper runs
-Queries = Callable[["StoryClusterer", Any], "np.ndarray | None"]  # the dense vector an item's search will query
 
 
 @contextmanager
@@ -61,43 +56,6 @@ def _quiet() -> Iterator[None]:
     the collector paused (:func:`collector_paused`)."""
     with collector_paused(), threadpool_limits(1, user_api="blas"):
         yield
-
-
-class _Pieces:
-    """A list in pieces of :data:`AHEAD_BLOCK` items that forked processes share out: one takes
-    pieces from the front, the others from the back, each claiming the next under a lock, until
-    none is left. Only piece numbers pass between processes (the items are inherited)."""
-
-    def __init__(self, items: list[Any]) -> None:
-        self.items = items
-        context = get_context("fork")
-        self.ends = context.RawArray("l", [0, -(-len(items) // AHEAD_BLOCK)])  # the next from the front, the end
-        self.lock = context.Lock()
-
-    def _claim(self, front: bool) -> int | None:
-        with self.lock:
-            if self.ends[0] >= self.ends[1]:
-                return None
-            if front:
-                self.ends[0] += 1
-                return self.ends[0] - 1
-            self.ends[1] -= 1
-            return self.ends[1]
-
-    def run(self, each: Callable[[list[Any], int], list[Any]], front: bool) -> dict[int, list[Any]]:
-        """``each(piece, start)`` of every piece this process claims, by piece number."""
-        done = {}
-        while (n := self._claim(front)) is not None:
-            start = n * AHEAD_BLOCK
-            done[n] = each(self.items[start : start + AHEAD_BLOCK], start)
-        return done
-
-
-def _search_in_child() -> dict[int, list[Any]]:
-    assert _SEARCHING is not None
-    cl, fn, queries, pieces = _SEARCHING
-    with threadpool_limits(1, user_api="blas"):
-        return pieces.run(lambda piece, start: cl._each(fn, piece, queries, start), front=False)
 
 
 @dataclass
@@ -210,7 +168,7 @@ class StoryClusterer:
             and min part 2 or 5 changed ECB+ by at most 0.0009). 0 turns the route off.
         idf: Document frequencies for TF-IDF (default: the committed table, ``IDF_FILE``).
         workers: Forked helper processes (Linux only) that share a consolidation search over many
-            stories or articles (at least ``_PARALLEL_SEARCH`` of them); 0 searches here alone.
+            stories or articles (at least ``PARALLEL_SEARCH`` of them, :mod:`.share`); 0 searches here alone.
     """
 
     name = "story-logit.v1"
@@ -541,36 +499,10 @@ class StoryClusterer:
         return out
 
     def _shared(self, fn: Callable[["StoryClusterer", Any], Any], items: list[Any], queries: Queries | None = None) -> list[Any]:
-        """``fn(self, item)`` of every item, in order; a long list is shared with forked helpers,
-        which read the same state (``fn`` changes nothing), so the result is the same.
-        ``queries(self, item)``: the dense vector the item's search will query, if any (each
-        process computes its share's similarities in blocks, :meth:`DenseStoryIndex.expect`).
-
-        The list goes in pieces of :data:`AHEAD_BLOCK` items (so every block holds the same
-        items whoever searches it): this process takes them from the front, the helpers from the
-        back, until they meet (:class:`_Pieces`), so neither waits for the other's share."""
-        if self.workers < 1 or len(items) < _PARALLEL_SEARCH or sys.platform != "linux":
-            return self._each(fn, items, queries)
-        global _SEARCHING
-        pieces = _Pieces(items)
-        _SEARCHING = (self, fn, queries, pieces)
-        try:
-            with ProcessPoolExecutor(self.workers, mp_context=get_context("fork")) as pool:
-                futures = [pool.submit(_search_in_child) for _ in range(self.workers)]
-                done = pieces.run(lambda piece, start: self._each(fn, piece, queries, start), front=True)
-                for future in futures:
-                    done.update(future.result())
-        finally:
-            _SEARCHING = None
-        return [out for n in range(len(done)) for out in done[n]]
-
-    def _each(self, fn: Callable[["StoryClusterer", Any], Any], items: list[Any], queries: Queries | None,
-              start: int = 0) -> list[Any]:
-        """``fn(self, item)`` of each item, the items being positions ``start``... of :meth:`_shared`'s list."""
-        if queries is None:
-            return [fn(self, item) for item in items]
-        with self._expecting([queries(self, item) for item in items], start):
-            return [fn(self, item) for item in items]
+        """``fn(self, item)`` of every item, in order, a long list shared with forked helpers
+        (:func:`.share.shared`); ``queries(self, item)``: the dense vector the item's search will
+        query, if any (searched in blocks, :meth:`DenseStoryIndex.expect`)."""
+        return shared(self, fn, items, queries)
 
     def consolidate(self) -> dict[str, str]:
         """Merge stories that are each other's best match; returns the new merges (old -> kept).
