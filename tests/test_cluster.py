@@ -651,8 +651,6 @@ def test_big_stories_stay_apart_whatever_the_merge_model_says() -> None:
         assert len(c.consolidate()) == merged, size
 
 
-
-
 def test_shared_searches_come_back_in_order_whoever_took_each_piece(monkeypatch: pytest.MonkeyPatch) -> None:
     """A long list of searches is shared in pieces: this process takes them from the front, a
     forked helper from the back. Every result comes back once, in the list's order; both took
@@ -665,9 +663,13 @@ def test_shared_searches_come_back_in_order_whoever_took_each_piece(monkeypatch:
     monkeypatch.setattr(share, "PARALLEL_SEARCH", 1)
     cl = StoryClusterer(workers=1)
     items = list(range(12 * share.AHEAD_BLOCK + 5))
-    out = cl._shared(lambda _, item: (time.sleep(0.0003), item, os.getpid())[1:], items)
+
+    def search(_: StoryClusterer, item: int) -> tuple[int, int]:
+        time.sleep(0.0003)  # long enough for the helper to start before this process is through
+        return item, os.getpid()
+
+    out = cl._shared(search, items)
     assert [item for item, _ in out] == items
     by_piece = [{pid for _, pid in out[start : start + share.AHEAD_BLOCK]} for start in range(0, len(items), share.AHEAD_BLOCK)]
     assert all(len(pids) == 1 for pids in by_piece)
     assert by_piece[0] == {os.getpid()} and by_piece[-1] != {os.getpid()}
-

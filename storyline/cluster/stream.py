@@ -32,8 +32,8 @@ from .join import (  # noqa: F401 - re-exported: the models' home is .join
     CENTRE_FILE, _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, ApartWhenBig, JoinModel,
     centre_for, load_models, merge_row,
 )
-from .share import Queries, shared
 from .refine import Judged, identity_conflict, one_sided_pass, refine_pass, snapshot, two_groups
+from .share import Queries, shared
 from .story import StoryState, _pack, _unpack, _vector_from_state, _vector_state
 
 
