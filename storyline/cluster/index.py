@@ -43,7 +43,8 @@ class DenseStoryIndex:
             self.ids_.append(story)
             self.row_of_[story] = row
         self.matrix_[row] = vector
-        self.changed_.add(row)
+        if self.block_ is not None:
+            self.changed_.add(row)
 
     def remove(self, stories: Iterable[str]) -> None:
         for story in stories:
@@ -52,7 +53,8 @@ class DenseStoryIndex:
                 self.ids_[row] = None
                 self.matrix_[row] = 0.0
                 self.holes_ += 1
-                self.changed_.add(row)
+                if self.block_ is not None:
+                    self.changed_.add(row)
         if self.holes_ > 64 and self.holes_ > len(self.ids_) // 8:
             self._compact()
 
@@ -65,7 +67,7 @@ class DenseStoryIndex:
         self.ids_ = [self.ids_[i] for i in keep]
         self.row_of_ = {s: i for i, s in enumerate(self.ids_) if s is not None}
         self.holes_ = 0
-        self.block_ = None  # its rows moved: the next search computes its block again
+        self.block_, self.changed_ = None, set()  # its rows moved: the next search computes its block again
 
     def expect(self, vectors: Sequence[np.ndarray | None], start: int = 0) -> None:
         """The query vectors of the searches about to come (``()``: none), as positions ``start``,
@@ -80,7 +82,7 @@ class DenseStoryIndex:
         self.queries_ = list(vectors)
         self.start_ = start
         self.block_: tuple[int, np.ndarray, int] | None = None  # (block number, similarities, rows then)
-        self.changed_: set[int] = set()  # rows set or removed since the block was computed
+        self.changed_: set[int] = set()  # rows set or removed since the block was computed (none without one)
 
     def _similarities(self, vector: np.ndarray, n: int) -> np.ndarray:
         at = self.ahead_.get(id(vector)) if self.ahead_ else None

@@ -49,12 +49,12 @@ class Pieces:
             self.ends[1] -= 1
             return self.ends[1]
 
-    def run(self, each: Callable[[list[Any], int], list[Any]], front: bool) -> dict[int, list[Any]]:
-        """``each(piece, start)`` of every piece this process claims, by piece number."""
+    def run(self, cl: Any, fn: Search, queries: Queries | None, front: bool) -> dict[int, list[Any]]:
+        """:func:`each` of every piece this process claims, by piece number."""
         done = {}
         while (n := self._claim(front)) is not None:
             start = n * AHEAD_BLOCK
-            done[n] = each(self.items[start : start + AHEAD_BLOCK], start)
+            done[n] = each(cl, fn, self.items[start : start + AHEAD_BLOCK], queries, start)
         return done
 
 
@@ -70,7 +70,7 @@ def shared(cl: Any, fn: Search, items: list[Any], queries: Queries | None = None
     try:
         with ProcessPoolExecutor(cl.workers, mp_context=get_context("fork")) as pool:
             futures = [pool.submit(_search_in_child) for _ in range(cl.workers)]
-            done = pieces.run(lambda piece, start: each(cl, fn, piece, queries, start), front=True)
+            done = pieces.run(cl, fn, queries, front=True)
             for future in futures:
                 done.update(future.result())
     finally:
@@ -90,7 +90,7 @@ def _search_in_child() -> dict[int, list[Any]]:
     assert _SEARCHING is not None
     cl, fn, queries, pieces = _SEARCHING
     with threadpool_limits(1, user_api="blas"):
-        return pieces.run(lambda piece, start: each(cl, fn, piece, queries, start), front=False)
+        return pieces.run(cl, fn, queries, front=False)
 
 
 __all__ = ["PARALLEL_SEARCH", "Pieces", "Queries", "shared", "each"]
