@@ -11,7 +11,8 @@ import pytest
 
 from cluster_helpers import event_articles
 from storyline.cluster import StoryClusterer, default_clusterer, story_id_for
-from storyline.cluster.index import AHEAD_BLOCK, DenseStoryIndex
+from storyline.cluster import index as index_module
+from storyline.cluster.index import AHEAD_BLOCK, DenseStoryIndex, TermIndex
 from storyline.cluster.stream import FEATURES, JoinModel
 from storyline.config import Settings
 from storyline.models import Article
@@ -110,6 +111,76 @@ def test_expected_searches_do_not_depend_on_where_the_list_was_cut() -> None:
         assert part.top(query, 6) == whole.top(query, 6)
     part.expect(queries[cut : cut + 1], cut)  # a part of one (a lone product would be a matrix-vector one)
     assert part.top(queries[cut], 6) == whole.top(queries[cut], 6)
+
+
+def test_expected_term_searches_find_what_one_at_a_time_searches_find(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Term searches announced with ``expect`` take their sums from one sparse product per
+    block, added in the query's term order as ``scores`` adds them; stories whose terms changed
+    since the block was made are summed again. So each search returns, to the bit, the stories,
+    cut and runner-up an unannounced search of the index as it stands returns. Weights come from
+    a few values, so sums tie; stories gain and lose terms, open and close between searches; the
+    columns are numbered again mid-list; some queries are announced and not searched, some
+    searched and not announced; a part of the list announced from its middle (a forked helper)
+    finds the same; a query with a weight of 0 goes alone (a block would leave out a story whose
+    sum is 0)."""
+    monkeypatch.setattr(index_module, "RENUMBER_SLACK", 16)
+    rng = np.random.default_rng(5)
+    vocab = [f"w{i}" for i in range(60)]
+    weights_from = [0.25, 0.5, 0.75, 1.0, 0.1 + 0.2]  # 0.1 + 0.2 != 0.3: sums in another order differ
+
+    def query() -> tuple[list[str], dict[str, float]]:
+        terms = list(rng.choice(vocab, size=8, replace=False))
+        return terms, {w: float(rng.choice(weights_from)) for w in terms}
+
+    announced, plain = TermIndex(), TermIndex()
+    held: dict[str, set[str]] = {}
+
+    def change(story: str, terms: set[str]) -> None:
+        old = held.get(story, set())
+        for index in (announced, plain):
+            index.remove(story, old - terms)
+            index.add(story, terms - old)
+        held[story] = terms
+
+    for i in range(80):
+        change(f"s{i}", set(rng.choice(vocab, size=6, replace=False)))
+    queries = [query() for _ in range(700)]
+    announced.expect(queries[:600])  # the last 100 go alone
+    opened, checked, renumbered, blocks = 80, 0, 0, set()
+    for q, (terms, weights) in enumerate(queries):
+        if q % 4 == 0:  # a story's terms change, one opens, two close
+            change(f"s{rng.integers(opened)}", set(rng.choice(vocab, size=6, replace=False)))
+            change(f"s{opened}", set(rng.choice(vocab, size=5, replace=False)))
+            for gone in rng.choice(sorted(s for s, t in held.items() if t), size=2, replace=False):
+                change(gone, set())
+            opened += 1
+        if q % 3 == 2:
+            continue  # announced, never searched
+        columns = len(announced.names_)
+        got = announced.best(terms, weights, 6)
+        assert got == index_module._heaviest(plain.scores(terms, weights), 6)
+        renumbered += len(announced.names_) < columns
+        checked += 1
+        if q < 600:
+            blocks.add(announced.block_[0])
+    assert len(blocks) == -(-600 // AHEAD_BLOCK) and renumbered and checked > 400
+
+    cut = AHEAD_BLOCK + 37  # a helper announcing the list from its middle finds what the whole finds
+    whole, part = TermIndex(), TermIndex()
+    for story, terms in held.items():
+        whole.add(story, terms)
+        part.add(story, terms)
+    whole.expect(queries[:600])
+    part.expect(queries[cut:600], cut)
+    for terms, weights in queries[cut:600]:
+        assert part.best(terms, weights, 6) == whole.best(terms, weights, 6)
+
+    zero = (["x", "y"], {"x": 0.0, "y": 1.0})  # a block leaves out a sum of 0, which a lone search keeps
+    alone = TermIndex()
+    alone.add("a", {"x"})
+    alone.add("b", {"y"})
+    alone.expect([zero])
+    assert alone.best(*zero, 6) == (["a", "b"], 0.0, 0.0)
 
 
 def test_batched_sparse_dots_equal_the_dict_products_to_the_bit(articles: list[Article]) -> None:

@@ -386,9 +386,9 @@ class Judged:
 
 
 def _searched_vector(cl: Any, item: tuple[str, int, tuple[Any, ...] | None]) -> Any:
-    """The dense vector :func:`_judge` may search with for ``item`` (None: it reuses its prior search)."""
+    """The vector :func:`_judge` may search with for ``item`` (None: it reuses its prior search)."""
     s, i, prior = item
-    return cl.stories_[s].items[i][1].dense if prior is None or prior[0] is None else None
+    return cl.stories_[s].items[i][1] if prior is None or prior[0] is None else None
 
 
 def refine_pass(cl: Any, stories: list[str], rounds: int, margin: float, min_p: float, max_size: int = 64,

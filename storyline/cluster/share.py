@@ -3,8 +3,8 @@
 A consolidation pass searches once per story or member, reading the clusterer's state and
 changing none of it, so a long list of searches can be shared with helpers forked from this
 process: they see the same state and find the same results. The list goes in pieces of
-:data:`~.index.AHEAD_BLOCK` items (so every dense similarity block holds the same queries
-whoever searches it, :meth:`~.index.DenseStoryIndex.expect`); this process takes pieces from
+:data:`~.index.AHEAD_BLOCK` items (so every block of similarities or term sums holds the same
+queries whoever searches it, :meth:`~.index.DenseStoryIndex.expect`); this process takes pieces from
 the front, the helpers from the back, until they meet, so neither waits for a fixed share of the
 other's (after the fork this process pays most of the page copies, and its half used to take
 10-20 % longer).
@@ -16,14 +16,13 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any, Callable
 
-import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .index import AHEAD_BLOCK
 
 PARALLEL_SEARCH = 2000  # searches in a list before forked helpers pay off (a fork costs ~50 ms)
 # a clusterer (a StoryClusterer; the type stays unnamed here, which .stream imports) and an item:
-Queries = Callable[[Any, Any], "np.ndarray | None"]  # the dense vector the item's search will query
+Queries = Callable[[Any, Any], Any]  # the vector (an ArticleVector) the item's search will query, or None
 Search = Callable[[Any, Any], Any]  # the item's search
 _SEARCHING: "tuple[Any, Search, Queries | None, Pieces] | None" = None  # what a forked helper runs
 

@@ -290,12 +290,7 @@ class StoryClusterer:
         (before the time window); the least index score among them with the best score left out
         (0, 0 when fewer than ``candidates`` matched); and the least embedding cosine among them
         (-inf when fewer were open)."""
-        acc = self.terms_.scores(vec.top, vec.terms)
-        if len(acc) > self.candidates:  # the k heaviest, ties by id; only those at the cut get sorted
-            cut, left = sorted(acc.values(), reverse=True)[self.candidates - 1 : self.candidates + 1]
-            found = sorted([s for s, v in acc.items() if v >= cut], key=lambda s: (-acc[s], s))[: self.candidates]
-        else:
-            found, cut, left = sorted(acc), 0.0, 0.0
+        found, cut, left = self.terms_.best(vec.top, vec.terms, self.candidates)  # the k heaviest, ties by id
         sparse, dense, dense_cut = list(found), [], math.inf
         if self.dense_ is not None and vec.dense is not None:
             top = self.dense_.top(vec.dense, self.candidates)
@@ -383,7 +378,7 @@ class StoryClusterer:
 
     def _fit(self, articles: Sequence[Article], vectors: Sequence[ArticleVector]) -> list[str]:
         out = []
-        with self._expecting([vec.dense for vec in vectors]):
+        with self._expecting(vectors):
             for art, vec in zip(articles, vectors, strict=True):
                 story = self.decide(art.id, vec)[0]
                 out.append(story)
@@ -391,16 +386,18 @@ class StoryClusterer:
         return out
 
     @contextmanager
-    def _expecting(self, queries: list[np.ndarray | None], start: int = 0) -> Iterator[None]:
-        """The dense searches to come, in blocks (:meth:`DenseStoryIndex.expect`), for the duration."""
-        if self.dense_ is None:
-            yield
-            return
-        self.dense_.expect(queries, start)
+    def _expecting(self, queries: Sequence[ArticleVector | None], start: int = 0) -> Iterator[None]:
+        """The searches to come (the vectors they query with), in blocks for the duration
+        (:meth:`TermIndex.expect`, :meth:`DenseStoryIndex.expect`)."""
+        self.terms_.expect([(v.top, v.terms) if v is not None else None for v in queries], start)
+        if self.dense_ is not None:
+            self.dense_.expect([v.dense if v is not None else None for v in queries], start)
         try:
             yield
         finally:
-            self.dense_.expect(())
+            self.terms_.expect(())
+            if self.dense_ is not None:
+                self.dense_.expect(())
 
     def decide(self, article_id: str, vec: ArticleVector) -> tuple[str, list[str], np.ndarray]:
         """The story an article joins (or opens), with its candidates and their feature rows."""
@@ -492,7 +489,7 @@ class StoryClusterer:
         out = {}
         known = kept or {}
         for s, (best, deps) in zip(stories, self._shared(lambda cl, s: cl._partner_search(s, known.get(s)), stories,
-                                                        lambda cl, s: cl._story_vector(cl.stories_[s]).dense)):
+                                                        lambda cl, s: cl._story_vector(cl.stories_[s]))):
             out[s] = best
             if searched is not None:
                 searched[s] = (best, *deps)
@@ -500,8 +497,8 @@ class StoryClusterer:
 
     def _shared(self, fn: Callable[["StoryClusterer", Any], Any], items: list[Any], queries: Queries | None = None) -> list[Any]:
         """``fn(self, item)`` of every item, in order, a long list shared with forked helpers
-        (:func:`.share.shared`); ``queries(self, item)``: the dense vector the item's search will
-        query, if any (searched in blocks, :meth:`DenseStoryIndex.expect`)."""
+        (:func:`.share.shared`); ``queries(self, item)``: the vector the item's search will query,
+        if any (searched in blocks, :meth:`_expecting`)."""
         return shared(self, fn, items, queries)
 
     def consolidate(self) -> dict[str, str]:
