@@ -9,6 +9,7 @@ import numpy as np
 
 AHEAD_BLOCK = 128  # expected searches whose similarities one matrix product computes
 RENUMBER_SLACK = 4096  # story columns of the term index not in use before it numbers them again
+TERMS_AHEAD_LEAST = 8  # announced term searches worth a block (fewer are summed one at a time)
 
 
 class DenseStoryIndex:
@@ -249,9 +250,12 @@ class TermIndex:
         ``start``, ``start + 1``, ... of a longer list, as :meth:`DenseStoryIndex.expect`: each
         block of :data:`AHEAD_BLOCK` positions is summed by one product when the first of it is
         searched. A query is known by the identity of its terms list (the list is kept alive); one
-        with a weight that is not positive goes alone (a product leaves out a sum of 0)."""
+        with a weight that is not positive goes alone (a product leaves out a sum of 0), and so do
+        all when fewer than :data:`TERMS_AHEAD_LEAST` are announced."""
         self.ahead_ = {id(q[0]): start + i for i, q in enumerate(queries)
                        if q is not None and all(q[1][w] > 0 for w in q[0])}
+        if len(self.ahead_) < TERMS_AHEAD_LEAST:  # a product's fixed cost outweighs a few sums
+            self.ahead_ = {}
         self.queries_ = list(queries)
         self.start_ = start
         self.block_: tuple[int, Any] | None = None  # (block number, the sums as a CSR matrix)
@@ -318,4 +322,4 @@ def _heaviest_of(columns: np.ndarray, values: np.ndarray, names: list[str], more
     return [s for _, s in sorted(picked)[:k]], cut, left
 
 
-__all__ = ["AHEAD_BLOCK", "RENUMBER_SLACK", "DenseStoryIndex", "TermIndex"]
+__all__ = ["AHEAD_BLOCK", "RENUMBER_SLACK", "TERMS_AHEAD_LEAST", "DenseStoryIndex", "TermIndex"]
