@@ -378,7 +378,7 @@ class StoryClusterer:
 
     def _fit(self, articles: Sequence[Article], vectors: Sequence[ArticleVector]) -> list[str]:
         out = []
-        with self._expecting(vectors):
+        with self._expecting(vectors, terms=False):
             for art, vec in zip(articles, vectors, strict=True):
                 story = self.decide(art.id, vec)[0]
                 out.append(story)
@@ -386,16 +386,20 @@ class StoryClusterer:
         return out
 
     @contextmanager
-    def _expecting(self, queries: Sequence[ArticleVector | None], start: int = 0) -> Iterator[None]:
+    def _expecting(self, queries: Sequence[ArticleVector | None], start: int = 0, terms: bool = True) -> Iterator[None]:
         """The searches to come (the vectors they query with), in blocks for the duration
-        (:meth:`TermIndex.expect`, :meth:`DenseStoryIndex.expect`)."""
-        self.terms_.expect([(v.top, v.terms) if v is not None else None for v in queries], start)
+        (:meth:`DenseStoryIndex.expect`; with ``terms``, :meth:`TermIndex.expect` too: the
+        consolidation's, not an online batch's, whose earlier articles change the stories the
+        later ones search, so many sums would be made again)."""
+        if terms:
+            self.terms_.expect([(v.top, v.terms) if v is not None else None for v in queries], start)
         if self.dense_ is not None:
             self.dense_.expect([v.dense if v is not None else None for v in queries], start)
         try:
             yield
         finally:
-            self.terms_.expect(())
+            if terms:
+                self.terms_.expect(())
             if self.dense_ is not None:
                 self.dense_.expect(())
 
