@@ -124,16 +124,23 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_measured(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, int, subprocess.CompletedProcess[str]]:
-    """Wall seconds, peak tree RSS (bytes) and the finished process of ``cmd`` (its CPU seconds,
-    user + system, its helpers' included, in ``.cpu``), run in ``cwd``."""
+POLL_SECONDS = 1.0  # how often the tree's memory is read: each read walks the processes' page
+# tables (and holds their memory maps' lock); every 0.1 s it cost the measured 10k ingest about 2 s
+# of its 30 s on 2 cores (session 27)
+
+
+def run_measured(cmd: list[str], env: dict[str, str], cwd: Path | None = None,
+                 poll: float | None = POLL_SECONDS) -> tuple[float, int, subprocess.CompletedProcess[str]]:
+    """Wall seconds, peak tree memory (bytes; 0 with ``poll`` None, which reads none) and the
+    finished process of ``cmd`` (its CPU seconds, user + system, its helpers' included, in
+    ``.cpu``), run in ``cwd``."""
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
-    while proc.poll() is None:
+    while poll is not None and proc.poll() is None:
         peak = max(peak, _tree_rss(proc.pid))
-        time.sleep(0.1)
+        time.sleep(poll)
     out, err = proc.communicate()
     seconds = time.monotonic() - start
     now = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -143,6 +143,7 @@ class TermIndex:
     def __init__(self) -> None:
         self.postings_: dict[str, set[str]] = {}
         self.held_: dict[str, int] = {}  # story -> postings holding it
+        self.summed_ = [0, 0]  # searches, and the stories their sums held, since :meth:`mean_sums`
         self.arrays_: dict[str, np.ndarray] = {}  # term -> its posting's columns, until it changes
         self._renumber()
         self.expect(())
@@ -229,8 +230,11 @@ class TermIndex:
         """The ``k`` stories with the heaviest :meth:`scores` (ties by id), the ``k``-th and the
         next sum (0, 0 when at most ``k`` stories hold any of ``terms``)."""
         at = self.ahead_.get(id(terms)) if self.ahead_ else None
+        self.summed_[0] += 1
         if at is None:
-            return _heaviest(self.scores(terms, weights), k)
+            acc = self.scores(terms, weights)
+            self.summed_[1] += len(acc)
+            return _heaviest(acc, k)
         number = at // AHEAD_BLOCK
         if self.block_ is None or self.block_[0] != number:
             self._block(number)
@@ -240,10 +244,19 @@ class TermIndex:
         a, b = sums.indptr[row], sums.indptr[row + 1]
         columns, values = sums.indices[a:b], sums.data[a:b]
         if not self.changed_:
+            self.summed_[1] += len(values)
             return _heaviest_of(columns, values, self.names_, {}, k)
         keep = ~self.stale_[columns]
         again = self._sums(terms, weights, self.postings_, self.changed_)
-        return _heaviest_of(columns[keep], values[keep], self.names_, again, k)
+        columns, values = columns[keep], values[keep]
+        self.summed_[1] += len(values) + len(again)
+        return _heaviest_of(columns, values, self.names_, again, k)
+
+    def mean_sums(self) -> float:
+        """How many stories the searches since the last call summed, on average (0 without any)."""
+        searches, stories = self.summed_
+        self.summed_ = [0, 0]
+        return stories / searches if searches else 0.0
 
     def expect(self, queries: Sequence[tuple[list[str], dict[str, float]] | None], start: int = 0) -> None:
         """The (terms, weights) of the searches about to come (``()``: none), as positions
