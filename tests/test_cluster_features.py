@@ -183,6 +183,33 @@ def test_expected_term_searches_find_what_one_at_a_time_searches_find(monkeypatc
     assert alone.best(*zero, 6) == (["a", "b"], 0.0, 0.0) and alone.ahead_
 
 
+def test_online_term_blocks_assign_as_one_at_a_time_sums(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether an online batch sums its term searches in blocks (``ONLINE_BLOCK_SUMS``: when the
+    last batch's sums were long) changes no assignment and no consolidation decision: the demo
+    corpus, in batches of 16, clusters the same with online blocks always and never."""
+    from pathlib import Path
+
+    from storyline.cluster import stream as stream_module
+    from storyline.ingest import read_paths
+
+    demo = list(read_paths([Path(__file__).resolve().parents[1] / "storyline" / "demo" / "corpus.jsonl"]))
+    built = []
+    block = TermIndex._block
+    monkeypatch.setattr(TermIndex, "_block", lambda self, number: (built.append(number), block(self, number))[1])
+
+    def run(least: float) -> tuple[list[str], dict[str, str], int]:
+        monkeypatch.setattr(stream_module, "ONLINE_BLOCK_SUMS", least)
+        built.clear()
+        cl = StoryClusterer()
+        assigned = [s for i in range(0, len(demo), 16) for s in cl.partial_fit(demo[i : i + 16])]
+        online = len(built)
+        return assigned, cl.consolidate(), online
+
+    always, never = run(0.0), run(float("inf"))
+    assert always[:2] == never[:2] and always[1]
+    assert always[2] >= 5 and never[2] == 0  # the online batches summed in blocks, or never
+
+
 def test_batched_sparse_dots_equal_the_dict_products_to_the_bit(articles: list[Article]) -> None:
     """``SparseDots.dots`` (ids, a scratch row, one numpy pass) gives each story's four sparse dot
     products exactly as ``sparse_dot`` and ``member_dot`` do, for articles and for stories as
