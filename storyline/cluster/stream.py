@@ -47,10 +47,11 @@ def _core(counts: dict[str, int], size: int) -> set[str]:
     return {k for k, c in counts.items() if 2 * c >= size} or set(counts)
 
 
-# An online batch's term searches go in blocks when the last batch's summed this many stories on
-# average: its earlier articles change stories the later ones search, which are summed again, so
-# blocks pay only where the sums are long (108-138 stories a search on the 10k streams: 0.2-0.35 s
-# slower in one process; 870 on the 100k stream: 3-5 s faster over its first 30k articles)
+# An online batch's term searches go in blocks when the searches since the last batch summed this
+# many stories on average: a batch's earlier articles change stories its later ones search, which
+# are summed again, so blocks pay only where the sums are long (108-138 stories a search on the 10k
+# streams: 0.2-0.35 s slower in one process; 870 on the 100k stream: 3-5 s faster over its first
+# 30k articles)
 ONLINE_BLOCK_SUMS = 300
 _RANKED = any(f in FEATURES for f in ("rank_sparse", "rank_dense", "dense_margin", "best_margin"))  # need the other rows
 
