@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -187,8 +188,6 @@ def test_online_term_blocks_assign_as_one_at_a_time_sums(monkeypatch: pytest.Mon
     """Whether an online batch sums its term searches in blocks (``ONLINE_BLOCK_SUMS``: when the
     last batch's sums were long) changes no assignment and no consolidation decision: the demo
     corpus, in batches of 16, clusters the same with online blocks always and never."""
-    from pathlib import Path
-
     from storyline.cluster import stream as stream_module
     from storyline.ingest import read_paths
 
