@@ -395,15 +395,13 @@ class StoryClusterer:
     def _expecting(self, queries: Sequence[ArticleVector | None], start: int = 0, terms: bool = True) -> Iterator[None]:
         """The searches to come (the vectors they query with), in blocks for the duration
         (:meth:`DenseStoryIndex.expect`; with ``terms``, :meth:`TermIndex.expect` too)."""
-        if terms:
-            self.terms_.expect([(v.top, v.terms) if v is not None else None for v in queries], start)
+        self.terms_.expect([(v.top, v.terms) if v is not None else None for v in queries] if terms else (), start)
         if self.dense_ is not None:
             self.dense_.expect([v.dense if v is not None else None for v in queries], start)
         try:
             yield
         finally:
-            if terms:
-                self.terms_.expect(())
+            self.terms_.expect(())
             if self.dense_ is not None:
                 self.dense_.expect(())
 
