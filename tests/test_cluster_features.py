@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cluster_helpers import event_articles
+from conftest import DEMO
 from storyline.cluster import StoryClusterer, default_clusterer, story_id_for
 from storyline.cluster import index as index_module
 from storyline.cluster.index import AHEAD_BLOCK, DenseStoryIndex, TermIndex
@@ -191,7 +191,7 @@ def test_online_term_blocks_assign_as_one_at_a_time_sums(monkeypatch: pytest.Mon
     from storyline.cluster import stream as stream_module
     from storyline.ingest import read_paths
 
-    demo = list(read_paths([Path(__file__).resolve().parents[1] / "storyline" / "demo" / "corpus.jsonl"]))
+    demo = list(read_paths([DEMO]))
     built = []
     block = TermIndex._block
     monkeypatch.setattr(TermIndex, "_block", lambda self, number: (built.append(number), block(self, number))[1])
