@@ -29,6 +29,7 @@ import hashlib
 import json
 import logging
 import os
+import platform
 import random
 import re
 import shutil
@@ -128,7 +129,8 @@ def build_store(stream: Path, data_dir: Path, *, extra_args: tuple[str, ...] = (
                 nice: int = 0) -> dict[str, Any]:
     """Run the real ``storyline ingest`` on ``stream`` into ``data_dir`` in a subprocess (this
     tree's code first on the path); returns the whole-process rate and the peak RSS (of the
-    ingest process and of the largest helper it waited for), and the database size."""
+    ingest process and of the largest helper it waited for), the database size, and the Python
+    that ran it (an optimized build is 15-18 % faster than a plain one: docs/scale.md, session 30)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
     articles = sum(1 for _ in stream.open(encoding="utf-8"))
     cmd = [sys.executable, "-m", "storyline", "ingest", "-q", "--data-dir", str(data_dir), *extra_args, str(stream)]
@@ -151,7 +153,12 @@ def build_store(stream: Path, data_dir: Path, *, extra_args: tuple[str, ...] = (
         raise SystemExit(f"ingest failed ({proc.returncode}): {err[-2000:]}")
     return {"articles": articles, "seconds": round(seconds, 1), "articles_per_s": round(articles / seconds, 1),
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "db_mb": round(db_bytes(data_dir) / 2**20, 1),
-            "command": " ".join(cmd[1:]), "exit": proc.returncode}
+            "command": " ".join(cmd[1:]), "exit": proc.returncode, "python": interpreter()}
+
+
+def interpreter() -> str:
+    """This Python's version and executable, as the ingest line names them."""
+    return f"Python {platform.python_version()} ({sys.executable})"
 
 
 def db_bytes(data_dir: Path) -> int:
@@ -332,7 +339,8 @@ def print_table(size: int, build: dict[str, Any], pages: dict[str, dict[str, flo
         print(f"not ingested: {build['command']} (the ingested store's rows repeated; pages only)")
     else:
         print(f"ingest (whole process): {build['articles_per_s']} articles/s ({build['articles']:,} in "
-              f"{build['seconds']} s), peak RSS {build['peak_rss_mb']} MB")
+              f"{build['seconds']} s), peak RSS {build['peak_rss_mb']} MB"
+              + (f"; {build['python']}" if build.get("python") else ""))
     if not pages:
         return
     print(f"served by `storyline serve --workers {workers}`")
