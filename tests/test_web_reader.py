@@ -381,3 +381,42 @@ def test_hide_and_undo_from_the_story_page(editor: TestClient) -> None:
     editor.cookies.clear()
     assert editor.get(f"/stories/{sid}").status_code == 200
     assert 'name="entry"' not in editor.get(f"/stories/{sid}").text  # readers get no undo buttons
+
+
+def card_of(html: str, sid: str) -> str:
+    start = html.index(f'data-story="{sid}"')
+    return html[start: html.index("</article>", start)]
+
+
+def test_a_pinned_headline_and_its_undo_reach_every_card(editor: TestClient) -> None:
+    """Cards are rendered once per content and reused: a pin is a new card on every list, and
+    its undo brings the old card back, on the front page and in search results alike."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    sid = story_of(editor, demo_id("demo-035"))  # the museum theft
+    pages = ("/?limit=100", "/search?q=Ravel")
+    before = [card_of(editor.get(p).text, sid) for p in pages]
+    assert all("Museum heist" not in c and 'class="pin"' not in c for c in before)
+    editor.post(f"/api/stories/{sid}/pin", json={"headline": "Museum heist"}, headers=auth)
+    pinned = [card_of(editor.get(p).text, sid) for p in pages]
+    assert all(">Museum heist</a> <span class=\"pin\"" in c for c in pinned)
+    pin_id = editor.get("/api/editorial/log").json()["actions"][0]["id"]
+    editor.post(f"/api/editorial/{pin_id}/undo", json={}, headers=auth)
+    assert [card_of(editor.get(p).text, sid) for p in pages] == before
+
+
+def test_a_reused_card_is_the_macro_s_own_html() -> None:
+    """The ``card`` global gives what macros.html's ``card_html`` renders, for the same fields;
+    any changed field (not only the ones shown today) makes a new card."""
+    from storyline.web.render import environment
+
+    env = environment()
+    macro = env.get_template("macros.html").module.card_html
+    story = {"id": "s1", "headline": "Bridge <closed>", "pinned": False, "summary": "Traffic & trains stop.",
+             "coverage": "3 outlets", "last_seen": "2026-03-10T07:15:00+00:00", "url": "/stories/s1"}
+    card = env.globals["card"]
+    assert card(story) == macro(story, lead=False) and card(story, lead=True) == macro(story, lead=True)
+    assert "Bridge &lt;closed&gt;" in card(story) and card(story) is card(dict(story))
+    assert card({**story, "headline": "Bridge open"}) != card(story)
+    assert card({**story, "relatedness": 0.5}) is not card(story)
+    listed = {**story, "outlets_named": ["A", "B"]}  # a field no key can hold is rendered as it comes
+    assert card(listed) == macro(listed, lead=False)
