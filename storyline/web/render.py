@@ -31,10 +31,9 @@ _MAX_BARS = 60
 def _dt(value: str | datetime | None) -> datetime | None:
     """A stored date as an aware UTC datetime; None when absent or not representable in UTC
     (a value stored before the ingest boundary existed, e.g. ``9999-12-31T23:59:59-14:00``)."""
-    if isinstance(value, str):
-        return _stored_dt(value) if value else None
-    dt = value if isinstance(value, datetime) else parse_date(value) if value else None
-    return utc_or_none(dt) if dt is not None else None
+    if isinstance(value, datetime):
+        return utc_or_none(value)
+    return _stored_dt(value) if value else None
 
 
 @lru_cache(maxsize=8192)
@@ -153,22 +152,18 @@ def _options(values: tuple[str, ...], selected: str, label: str) -> Markup:
         v, Markup(" selected") if v == selected else "", label.format(v)) for v in values)
 
 
-def _card_renderer(env: Environment) -> Callable[..., Markup]:
-    """The templates' ``card`` global: macros.html's ``card_html`` of a story card, rendered
-    once per (card, lead) and then reused. The same stories' cards fill the front page, outlet
-    pages, search results and related lists until a write changes them, and a card's HTML is a
-    function of its fields alone (the macro reads nothing else), so every field is in the key:
-    a changed headline, summary, count or time is a new card. About 1 KB a card, 4,096 kept."""
-    macro: Callable[..., Markup] | None = None
+def _card_renderer(macro: Callable[..., Markup]) -> Callable[..., Markup]:
+    """The templates' ``card`` global: ``macro`` (macros.html's ``card_html``) of a story card,
+    rendered once per (card, lead) and then reused. The same stories' cards fill the front page,
+    outlet pages, search results and related lists until a write changes them, and a card's HTML
+    is a function of its fields alone (the macro reads nothing else), so every field is in the
+    key: a changed headline, summary, count or time is a new card. About 1 KB a card, 4,096 kept."""
 
     @lru_cache(maxsize=4096)
     def render(fields: tuple[tuple[str, Any], ...], lead: bool) -> Markup:
-        return macro(dict(fields), lead=lead)  # type: ignore[misc]
+        return macro(dict(fields), lead=lead)
 
     def card(story: dict[str, Any], lead: bool = False) -> Markup:
-        nonlocal macro
-        if macro is None:
-            macro = env.get_template("macros.html").module.card_html  # type: ignore[attr-defined]
         try:
             return render(tuple(story.items()), bool(lead))
         except TypeError:  # a field that cannot be a key (a list): this card is rendered as it comes
@@ -184,7 +179,8 @@ def environment() -> Environment:
     from .views import outlet_path
 
     env.globals.update(options=options, plural=plural, query_string=query_string, timeline_chart=timeline_chart,
-                       outlet_path=outlet_path, card=_card_renderer(env))
+                       outlet_path=outlet_path)
+    env.globals["card"] = _card_renderer(env.get_template("macros.html").module.card_html)  # type: ignore[attr-defined]
     return env
 
 
