@@ -209,6 +209,7 @@ _VOCAB_MAX = 1_000_000  # ... until a comparison starts with more: then it start
 _PACKED: dict[tuple[str, str], tuple[str, tuple[str, np.ndarray | None, np.ndarray, np.ndarray]]] = {}
 _PACKED_SIZE = 50_000  # stories kept packed (about 1.3 KB each): a refresh's windows in time order
 _CHUNK = 256  # stories compared at once (a chunk x window score matrix)
+_SLICE = 8192  # window columns per float64 dense product (see _add_dense)
 PENDING_CHUNK = 5_000  # owed lists computed per transaction, in time order (see refresh_pending)
 KEEP = 10  # related stories kept per story (a page shows 5)
 _EPOCH = datetime(1970, 1, 1)
@@ -227,8 +228,9 @@ def _packed(store: SQLStore, keys: list[tuple[str, str]]) -> dict[str, tuple[str
     updated_at = dict(missing)
     for story_id, vector in _vectors(store, missing, cache=False).items():
         terms = vector[2]
-        idx = np.fromiter((_VOCAB.setdefault(w, len(_VOCAB)) for w in terms), dtype=np.int64, count=len(terms))
-        packed = (vector[0], vector[1], idx, np.fromiter(terms.values(), dtype=np.float64, count=len(terms)))
+        ordered = sorted(terms)  # one order for every story in every process (see _compare)
+        idx = np.fromiter((_VOCAB.setdefault(w, len(_VOCAB)) for w in ordered), dtype=np.int64, count=len(terms))
+        packed = (vector[0], vector[1], idx, np.fromiter((terms[w] for w in ordered), dtype=np.float64, count=len(terms)))
         if len(_PACKED) >= _PACKED_SIZE:
             _PACKED.clear()
         _PACKED[(where, story_id)] = (updated_at[story_id], packed)
@@ -246,11 +248,11 @@ def _when(value: str | None) -> float | None:
 
 
 def _window_rows(store: SQLStore, targets: dict[str, Any]) -> list[Any]:
-    """``story_vectors`` (story_id, updated_at, last_seen) of every story a target can be related
-    to: those seen within WINDOW_DAYS of a dated target (an indexed range per run of targets,
-    with a margin for stored UTC offsets), the undated ones, and everything when a target
+    """``story_vectors`` (story_id, updated_at, last_seen, related_at) of every story a target can
+    be related to: those seen within WINDOW_DAYS of a dated target (an indexed range per run of
+    targets, with a margin for stored UTC offsets), the undated ones, and everything when a target
     is undated (an undated story is compared with all, as :func:`related_live` does)."""
-    cols = "SELECT story_id, updated_at, last_seen FROM story_vectors"
+    cols = "SELECT story_id, updated_at, last_seen, related_at FROM story_vectors"
     if any(row["last_seen"] is None for row in targets.values()):
         return list(store.db.execute(cols).fetchall())
     # bounds on the stored text as written (local times): two days' margin covers any two UTC
@@ -275,6 +277,7 @@ def _window_rows(store: SQLStore, targets: dict[str, Any]) -> list[Any]:
 
 
 def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: bool = True,
+             done_soon: frozenset[str] = frozenset(),
              ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
     """For each of ``ids`` that has a vector: its own list (the :data:`KEEP` best stories at least
     ``floor`` related to it that belong in its list), and, with ``entering``, for every *other*
@@ -284,7 +287,13 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
 
     Only the best KEEP per list are kept as the matrix is walked (ties kept, then cut as
     :func:`_top` cuts), so memory grows with the stories compared, not with the pairs over the
-    floor: a 55,793-story store holding every such pair ran out of 24 GB."""
+    floor: a 55,793-story store holding every such pair ran out of 24 GB.
+
+    A story whose own list is owed gets no entering list: :func:`refresh` computes that list in
+    full on its turn and drops what enters it, and after a long ingest that is every story later
+    in the window (about half the other stories: half the comparison's work). Owed means owed as
+    this comparison reads the store, except ``done_soon``: stories a writer will have given their
+    lists before it merges this comparison (:func:`refresh_pending_ahead`'s chunks in flight)."""
     from scipy.sparse import csr_matrix
 
     targets: dict[str, Any] = {}
@@ -330,6 +339,9 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
     mine = sorted(pos[s] for s in own)
     is_target = np.zeros(len(names), dtype=bool)
     is_target[mine] = True
+    owed = np.fromiter(((r[3] is None or r[3] != r[1]) and r[0] not in done_soon for r in order), dtype=bool,
+                       count=len(order))
+    enters = ~is_target & ~owed  # the stories whose lists a target can enter (see above)
     others: tuple[bytes, Any, list[np.ndarray]] | None = None  # the columns' vectors, transposed
     for c in range(0, len(mine), _CHUNK):
         rows_ = np.array(mine[c : c + _CHUNK])
@@ -345,7 +357,7 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
             others = (cols.tobytes(), terms[cols].T.tocsr(), [matrix[cols].T for matrix in dense.values()])
         score = np.asarray((terms[rows_] @ others[1]).toarray(), dtype=np.float64)
         for matrix, theirs in zip(dense.values(), others[2]):
-            score += matrix[rows_] @ theirs
+            _add_dense(score, matrix[rows_], theirs)
         score /= 2.0
         ta, tb = row_times[:, None], times[cols][None, :]
         near = np.abs(ta - tb) <= window  # False when either is undated (NaN)
@@ -354,14 +366,29 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
         over = (score >= floor) & (rows_[:, None] != cols[None, :])
         for i, j in _best(score, over & a_sees_b, axis=1):
             own[names[rows_[i]]][names[cols[j]]] = float(score[i, j])
-        if entering:  # the targets that belong in other (non-target) stories' lists
-            for i, j in _best(score, over & b_sees_a & ~is_target[cols][None, :], axis=0):
-                got = into.setdefault(names[cols[j]], {})
-                got[names[rows_[i]]] = float(score[i, j])
+        theirs_ = np.flatnonzero(enters[cols]) if entering else ()
+        if len(theirs_):  # the targets that belong in other stories' lists (those not owed)
+            into_cols, into_score = cols[theirs_], score[:, theirs_]
+            for i, j in _best(into_score, over[:, theirs_] & b_sees_a[:, theirs_], axis=0):
+                got = into.setdefault(names[into_cols[j]], {})
+                got[names[rows_[i]]] = float(into_score[i, j])
                 if len(got) > 4 * KEEP:
-                    into[names[cols[j]]] = dict(_top(got))
+                    into[names[into_cols[j]]] = dict(_top(got))
     return ({sid: dict(_top(found)) for sid, found in own.items()},
             {sid: dict(_top(found)) for sid, found in into.items()})
+
+
+def _add_dense(score: np.ndarray, mine: np.ndarray, theirs: np.ndarray) -> None:
+    """``score += mine @ theirs`` for float32 vectors, each product summed in float64 and rounded
+    to float32, so two stories get the same score whichever is the row. A float32 product is
+    not symmetric: BLAS sums a row's and a column's terms in different orders, and after a long
+    ingest one story in five had its list recomputed in the writer, because a story's score in
+    another's list came back an ulp lower (:func:`refresh`). The float64 copies are made a slice
+    of columns at a time, so memory stays bounded when a window is every story."""
+    mine = mine.astype(np.float64)
+    for lo in range(0, theirs.shape[1], _SLICE):
+        part = theirs[:, lo : lo + _SLICE].astype(np.float64)
+        score[:, lo : lo + _SLICE] += (mine @ part).astype(np.float32)
 
 
 def _best(score: np.ndarray, allowed: np.ndarray, axis: int) -> list[tuple[int, int]]:
@@ -522,8 +549,10 @@ def refresh_pending_ahead(store: SQLStore, settings: Any, helpers: int, progress
     thousands): each chunk's comparison with its window, the bulk of the work, runs in
     ``helpers`` processes (spawned: lean, where a fork would carry the writer's heap) while this
     one merges and writes the chunks' lists in order. The same lists: the chunks are those
-    :func:`refresh_pending` takes one after the other, and a comparison reads only vectors, which
-    no list changes. Returns how many lists were computed (0: one chunk or none, left to the caller)."""
+    :func:`refresh_pending` takes one after the other, and a comparison reads vectors, which no
+    list changes, and which stories are owed, told which of those the chunks still in flight
+    will have done by its merge. Returns how many lists were computed (0: one chunk or none, left
+    to the caller)."""
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -538,7 +567,8 @@ def refresh_pending_ahead(store: SQLStore, settings: Any, helpers: int, progress
         while chunks or ahead:
             while chunks and len(ahead) <= helpers:  # one compared ahead of the helpers' work
                 chunk = chunks.popleft()
-                ahead.append((chunk, pool.submit(compare_in_worker, chunk)))
+                soon = frozenset(s for earlier, _ in ahead for s in earlier)  # written before this one is merged
+                ahead.append((chunk, pool.submit(compare_in_worker, chunk, soon)))
             done, compared = ahead.popleft()
             with store.transaction():  # type: ignore[attr-defined]
                 refresh(store, done, compared=compared.result())
@@ -562,10 +592,11 @@ def start_comparer(settings: Any) -> None:
     _COMPARER = open_store(settings)
 
 
-def compare_in_worker(ids: list[str]) -> Compared:
-    """:func:`refresh`'s comparison of ``ids`` (one chunk of :func:`pending`), in a helper."""
+def compare_in_worker(ids: list[str], done_soon: frozenset[str] = frozenset()) -> Compared:
+    """:func:`refresh`'s comparison of ``ids`` (one chunk of :func:`pending`), in a helper;
+    ``done_soon``: the owed stories whose lists the writer writes before it merges this one."""
     assert _COMPARER is not None
-    return _compare(_COMPARER, ids, FLOOR)
+    return _compare(_COMPARER, ids, FLOOR, done_soon=done_soon)
 
 
 def refresh_all_pending(store: SQLStore, *, settings: Any = None, helpers: int = 0,
