@@ -291,7 +291,7 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
 
     A story whose own list is owed gets no entering list: :func:`refresh` computes that list in
     full on its turn and drops what enters it, and after a long ingest that is every story later
-    in the window (about half the other stories: half the comparison's work). Owed means owed as
+    in the window (about half the stories it holds). Owed means owed as
     this comparison reads the store, except ``done_soon``: stories a writer will have given their
     lists before it merges this comparison (:func:`refresh_pending_ahead`'s chunks in flight)."""
     from scipy.sparse import csr_matrix
@@ -382,7 +382,7 @@ def _add_dense(score: np.ndarray, mine: np.ndarray, theirs: np.ndarray) -> None:
     """``score += mine @ theirs`` for float32 vectors, each product summed in float64 and rounded
     to float32, so two stories get the same score whichever is the row. A float32 product is
     not symmetric: BLAS sums a row's and a column's terms in different orders, and after a long
-    ingest one story in five had its list recomputed in the writer, because a story's score in
+    ingest about one list in six was recomputed in the writer, because a story's score in
     another's list came back an ulp lower (:func:`refresh`). The float64 copies are made a slice
     of columns at a time, so memory stays bounded when a window is every story."""
     mine = mine.astype(np.float64)

@@ -233,7 +233,7 @@ def test_related_lists_compared_in_helpers_are_those_of_one_process(store_settin
 def test_lists_owed_after_a_long_ingest_are_each_computed_once(store_settings, monkeypatch):
     """Compared in helpers, no owed list is computed twice: the writer recomputes none in full
     (``refresh`` does that when a changed story's score in another's list comes back lower, and
-    at 100k one list in five was, from float32 products summed in another order), because a
+    at 100k about one list in six was, from float32 products summed in another order), because a
     score is the same whichever story is the row and each chunk is told which stories the chunks
     still in flight will have written (told none, every one of their lists is recomputed)."""
     engine, one = owing_many_lists(store_settings, monkeypatch)
