@@ -235,7 +235,7 @@ def test_lists_owed_after_a_long_ingest_are_each_computed_once(store_settings, m
     (``refresh`` does that when a changed story's score in another's list comes back lower, and
     at 100k about one list in six was, from float32 products summed in another order), because a
     score is the same whichever story is the row and each chunk is told which stories the chunks
-    still in flight will have written (told none, every one of their lists is recomputed)."""
+    still in flight will have written (told none, their lists are recomputed)."""
     engine, one = owing_many_lists(store_settings, monkeypatch)
     recomputed, compare = [], related._compare
 
