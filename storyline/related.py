@@ -290,9 +290,9 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
 
     A story whose own list is owed gets no entering list: :func:`refresh` computes that list in
     full on its turn and drops what enters it, and after a long ingest that is every story later
-    in the window (about half the stories it holds). Owed means owed as
-    this comparison reads the store, except ``done_soon``: stories a writer will have given their
-    lists before it merges this comparison (:func:`refresh_pending_ahead`'s chunks in flight)."""
+    in the window (about half the stories it holds). Owed means owed as this comparison reads the
+    store (:func:`_owes`), except ``done_soon``: stories a writer will have given their lists
+    before it merges this comparison (:func:`refresh_pending_ahead`'s chunks in flight)."""
     from scipy.sparse import csr_matrix
 
     targets: dict[str, Any] = {}
@@ -338,8 +338,7 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
     mine = sorted(pos[s] for s in own)
     is_target = np.zeros(len(names), dtype=bool)
     is_target[mine] = True
-    owed = np.fromiter(((r[3] is None or r[3] != r[1]) and r[0] not in done_soon for r in order), dtype=bool,
-                       count=len(order))
+    owed = np.fromiter((_owes(r[1], r[3]) and r[0] not in done_soon for r in order), dtype=bool, count=len(order))
     enters = ~is_target & ~owed  # the stories whose lists a target can enter (see above)
     others: tuple[bytes, Any, list[np.ndarray]] | None = None  # the columns' vectors, transposed
     for c in range(0, len(mine), _CHUNK):
@@ -365,10 +364,10 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
         over = (score >= floor) & (rows_[:, None] != cols[None, :])
         for i, j in _best(score, over & a_sees_b, axis=1):
             own[names[rows_[i]]][names[cols[j]]] = float(score[i, j])
-        theirs_ = np.flatnonzero(enters[cols]) if entering else ()
-        if len(theirs_):  # the targets that belong in other stories' lists (those not owed)
-            into_cols, into_score = cols[theirs_], score[:, theirs_]
-            for i, j in _best(into_score, over[:, theirs_] & b_sees_a[:, theirs_], axis=0):
+        open_ = np.flatnonzero(enters[cols]) if entering else ()  # the window's columns that can be entered
+        if len(open_):  # the targets that belong in other stories' lists (those not owed)
+            into_cols, into_score = cols[open_], score[:, open_]
+            for i, j in _best(into_score, over[:, open_] & b_sees_a[:, open_], axis=0):
                 got = into.setdefault(names[into_cols[j]], {})
                 got[names[rows_[i]]] = float(into_score[i, j])
                 if len(got) > 4 * KEEP:
@@ -498,6 +497,11 @@ def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR, 
 
 
 _OWES = "related_at IS NULL OR related_at <> updated_at"  # a story_vectors row whose list is owed
+
+
+def _owes(updated_at: str | None, related_at: str | None) -> bool:
+    """:data:`_OWES` of one row already read (``_window_rows``' columns)."""
+    return related_at is None or related_at != updated_at
 
 
 def pending(store: SQLStore, limit: int | None = None) -> list[str]:
