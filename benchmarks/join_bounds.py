@@ -20,7 +20,6 @@ Usage: python benchmarks/join_bounds.py STREAM.jsonl [--rows FILE.npz]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -30,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from storyline.cluster.join import FEATURES, JoinModel  # noqa: E402
 from storyline.config import Settings  # noqa: E402
+from storyline.evaluate import read_records  # noqa: E402
 from storyline.ingest.files import article_from_record  # noqa: E402
 from storyline.pipeline import Pipeline, arrival_order  # noqa: E402
 
@@ -48,24 +48,22 @@ UNKNOWN_SETS = {
 
 def online_rows(stream: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every online decision's candidate rows (FEATURES), join probabilities and bars."""
-    records = [json.loads(line) for line in stream.open(encoding="utf-8") if line.strip()]
     articles = arrival_order([article_from_record(r, item_id=str(r.get("id", i)), origin=f"{stream}:{i}")
-                              for i, r in enumerate(records, 1)])
+                              for i, r in enumerate(read_records(stream), 1)])
     pipe = Pipeline(Settings(workers=0))
     clusterer = pipe.clusterer
     rows, probs, bars = [], [], []
-    decide = clusterer.decide
+    score = clusterer.score
 
-    def recording(article_id, vec):  # the clusterer's own decision, its rows noted on the way
-        cands, x, p = clusterer.score(vec)
+    def recording(vec):  # the clusterer's own scoring (its decisions' only call), the rows noted on the way
+        cands, x, p = score(vec)
         if len(cands):
             rows.append(x)
             probs.append(p)
-            short = vec.short and vec.when is not None
-            bars.append(np.full(len(cands), clusterer.headline_join_threshold if short else clusterer.join_threshold))
-        return decide(article_id, vec)
+            bars.append(np.full(len(cands), clusterer.join_bar(vec)))
+        return cands, x, p
 
-    clusterer.decide = recording  # online decisions only: the consolidation scores through other paths
+    clusterer.score = recording  # online decisions only: the consolidation (not run here) scores through other paths
     pipe.add_all(articles)
     return np.vstack(rows), np.concatenate(probs), np.concatenate(bars)
 

@@ -409,10 +409,14 @@ class StoryClusterer:
         """The story an article joins (or opens), with its candidates and their feature rows."""
         cands, x, probs = self.score(vec)
         best = int(np.argmax(probs)) if len(cands) else -1
-        threshold = self.headline_join_threshold if vec.short and vec.when is not None else self.join_threshold
-        if best >= 0 and probs[best] >= threshold:
+        if best >= 0 and probs[best] >= self.join_bar(vec):
             return cands[best], cands, x
         return self._loose_match(vec, cands, x) or story_id_for(article_id), cands, x
+
+    def join_bar(self, vec: ArticleVector) -> float:
+        """The join probability ``vec`` needs to join a story: ``headline_join_threshold`` for a
+        short dated item, else ``join_threshold``."""
+        return self.headline_join_threshold if vec.short and vec.when is not None else self.join_threshold
 
     def _loose_match(self, vec: ArticleVector, cands: list[str], x: np.ndarray) -> str | None:
         """For a loose item: the loose-only story it is closest to by embedding, if close enough."""
