@@ -673,3 +673,29 @@ def test_shared_searches_come_back_in_order_whoever_took_each_piece(monkeypatch:
     by_piece = [{pid for _, pid in out[start : start + share.AHEAD_BLOCK]} for start in range(0, len(items), share.AHEAD_BLOCK)]
     assert all(len(pids) == 1 for pids in by_piece)
     assert by_piece[0] == {os.getpid()} and by_piece[-1] != {os.getpid()}
+
+
+def test_a_headline_joins_by_topic_only_a_story_that_holds_a_sentence() -> None:
+    """With the join model out of the way (bar above 1) and any embedding closeness enough for the
+    loose path, an undated headline still does not join a story made of headlines; a lone sentence
+    does, and a headline then joins the story that holds it."""
+    clusterer = default_clusterer(Settings())
+    clusterer.join_threshold = 1.01
+    clusterer.loose_threshold = -1.0
+    first, second, sentence, third = (
+        Article(id="h1", title="Magnitude 6.1 earthquake strikes off the Ostrand coast"),
+        Article(id="h2", title="Ostrand coast shaken by 6.1 quake, no tsunami warning issued"),
+        Article(id="s1", text="The earthquake struck at a depth of ten kilometres off the Ostrand coast."),
+        Article(id="h3", title="Strong earthquake rattles Ostrand coastal towns overnight"),
+    )
+    story = {}
+    for art in (first, second, sentence, third):
+        story[art.id] = clusterer.partial_fit([art])[0]
+    assert story["h2"] != story["h1"]  # headline to headline: not on closeness alone
+    assert story["s1"] in (story["h1"], story["h2"])  # a sentence groups by topic, as before
+    assert story["h3"] == story["s1"]  # a headline joins the story holding a sentence
+    # the flag survives a saved state
+    again = default_clusterer(Settings())
+    again.set_state(json.loads(json.dumps(clusterer.get_state())))
+    assert {s.id: s.headlines for s in again.stories_.values()} == {s.id: s.headlines for s in clusterer.stories_.values()}
+    assert again.stories_[story["h3"]].headlines is False

@@ -56,7 +56,14 @@ def dev_sets(data: Path) -> dict[str, Callable[[], list[dict[str, Any]]]]:
         "wikiref220": lambda: read_records(data / "wikiref" / "WikiRef220.jsonl"),
         "uci_stream": lambda: read_records(data / "uci-news-sample" / "stream.jsonl"),
         "mixed_dev": lambda: mixed_records(ecb_dev() + ecb_train() + neus_val()),
+        "neus_val_titles": lambda: titles_only(neus_val()),
     }
+
+
+def titles_only(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` as undated headlines (a pasted list of headlines, a feed without dates or
+    descriptions): text and dates dropped, titles kept, items without one left out."""
+    return [{**r, "text": "", "published": None} for r in records if r.get("title")]
 
 
 def training_streams(data: Path) -> dict[str, list[dict[str, Any]]]:
@@ -77,4 +84,4 @@ def bcubed_f1(gold: Sequence[str], pred: Sequence[str]) -> tuple[float, float, f
     return prec, rec, (2 * prec * rec / (prec + rec) if prec + rec else 0.0)
 
 
-__all__ = ["read_records", "neus_story_records", "to_labelled", "mixed_records", "dev_sets", "training_streams", "bcubed_f1"]
+__all__ = ["read_records", "neus_story_records", "to_labelled", "mixed_records", "titles_only", "dev_sets", "training_streams", "bcubed_f1"]

@@ -61,6 +61,7 @@ class StoryState:
     last: float | None = None
     norms: tuple[float, float, float] = (1.0, 1.0, 1.0)
     loose: bool = True  # every member is a loose item (undated headline or lone sentence)
+    headlines: bool = True  # every member is a headline without text
     members: list[tuple[dict[str, float], np.ndarray | None]] = field(default_factory=list)
     opened: int = 0  # articles seen before this story opened
     days: set[str] = field(default_factory=set)  # weekdays, years and months its members name
@@ -82,6 +83,7 @@ class StoryState:
 
     def add(self, vec: ArticleVector, article_id: str = "") -> None:
         self.absorb(StoryState(self.id, 1, vec.terms, vec.entities, vec.title, vec.dense, vec.when, vec.when, loose=vec.loose,
+                               headlines=vec.headline,
                                items=[(article_id, vec)],
                                members=[(vec.terms, vec.dense)], **{cue: getattr(vec, cue) for cue in TIME_CUES},
                                names=dict.fromkeys(vec.names, 1), figures=dict.fromkeys(vec.figures, 1)))
@@ -92,6 +94,7 @@ class StoryState:
         self.unit_ = self.member_dense_ = self.member_terms_ = self.core_ = self.dots_ = self.vector_ = self.indexed_ = None
         self.size += other.size
         self.loose = self.loose and other.loose
+        self.headlines = self.headlines and other.headlines
         if self.items is not None and other.items is not None and self.size <= _SPLIT_ITEMS:
             self.items = self.items + other.items
         else:

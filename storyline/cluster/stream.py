@@ -92,7 +92,12 @@ class StoryClusterer:
             Undated and full-length items keep ``join_threshold``.
         loose_threshold: Loose items (undated headlines or lone sentences, as in a pasted list)
             carry too few words for event-level evidence; they are grouped by topic instead,
-            joining a story made only of loose items when the embedding cosine reaches this.
+            joining a story made only of loose items when the embedding cosine reaches this. A
+            headline joins this way only a story that holds a lone sentence (the specimen's
+            headline and its sentences): a list of undated headlines grouped by topic became
+            blobs (NeuS val's 921 titles: B3 0.35 over five orders, 0.71 for a TF-IDF baseline,
+            0.80 now), so headlines alone are grouped by the join model (docs/clustering.md,
+            session 34).
         merge_threshold: Without a merge model: minimum probability for merging two stories
             that are each other's best match when both are bigger than ``small_merge_size``.
         mutual_threshold: Minimum probability for merging two mutually-best stories when both
@@ -419,12 +424,14 @@ class StoryClusterer:
         return self.headline_join_threshold if vec.short and vec.when is not None else self.join_threshold
 
     def _loose_match(self, vec: ArticleVector, cands: list[str], x: np.ndarray) -> str | None:
-        """For a loose item: the loose-only story it is closest to by embedding, if close enough."""
+        """For a loose item: the loose-only story it is closest to by embedding, if close enough; a
+        headline only to one that holds a sentence (headlines alone are grouped by the model)."""
         if not vec.loose:
             return None
         best, best_cos = None, self.loose_threshold
         for story, row in zip(cands, x):
-            if self.stories_[story].loose and row[1] >= best_cos:
+            st = self.stories_[story]
+            if st.loose and not (vec.headline and st.headlines) and row[1] >= best_cos:
                 best, best_cos = story, float(row[1])
         return best
 
@@ -749,7 +756,8 @@ class StoryClusterer:
             "moved": self.moved_,
             "stories": [
                 {"id": st.id, "size": st.size, "terms": st.terms, "entities": st.entities, "title": st.title,
-                 "dense": _pack(st.dense), "first": st.first, "last": st.last, "loose": st.loose, "opened": st.opened,
+                 "dense": _pack(st.dense), "first": st.first, "last": st.last, "loose": st.loose,
+                 "headlines": st.headlines, "opened": st.opened,
                  "members": [[t, _pack(d)] for t, d in st.members],
                  **{cue: sorted(getattr(st, cue)) for cue in TIME_CUES},
                  "names": st.names, "figures": st.figures,
@@ -769,6 +777,7 @@ class StoryClusterer:
         for d in state.get("stories", []):
             st = StoryState(d["id"], int(d["size"]), dict(d["terms"]), dict(d["entities"]), dict(d["title"]),
                             _unpack(d.get("dense")), d.get("first"), d.get("last"), loose=bool(d.get("loose", True)),
+                            headlines=bool(d.get("headlines", False)),  # a state saved before it: as before
                             opened=int(d.get("opened", 0)),
                             members=[(dict(t), _unpack(v)) for t, v in d.get("members", [])],
                             **{cue: set(d.get(cue, ())) for cue in TIME_CUES},
