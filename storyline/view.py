@@ -99,6 +99,18 @@ def _coverage(rows: Sequence[Row]) -> list[dict[str, Any]]:
             for name, c in sorted(counts.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))]
 
 
+def _other_headlines(originals: Sequence[Row], headline: str) -> list[dict[str, Any]]:
+    """Other outlets' headlines for a story with no summary sentence
+    (:mod:`storyline.summarize.headlines`), each with its report."""
+    if len(originals) < 2:
+        return []
+    from .summarize.headlines import other_headlines  # here: the text stage loads numpy, which `storyline stories` need not
+
+    picks = other_headlines([(r["title"], r["source"]) for r in originals], headline)
+    return [{"text": originals[i]["title"], "article_id": originals[i]["id"], "outlet": originals[i]["source"],
+             "article_title": originals[i]["title"], "url": originals[i]["url"]} for i in picks]
+
+
 def _sentences(summary: dict[str, Any], by_id: Mapping[str, Row]) -> list[dict[str, Any]]:
     """The summary's sentences, each with the report it was quoted from (as stored now)."""
     out = []
@@ -113,7 +125,9 @@ def _sentences(summary: dict[str, Any], by_id: Mapping[str, Row]) -> list[dict[s
 
 def story_view(store: Any, story_id: str, *, include_hidden: bool = False) -> dict[str, Any] | None:
     """The view-model of one story: :func:`story_card` plus ``summary {text, sentences, summarizer}``,
-    ``sources``, ``outlet_names``, ``coverage_by_outlet``, ``timeline`` and ``hidden``.
+    ``headline_only`` (no original report has text), ``headlines`` (other outlets' headlines when
+    the summary has no sentence, :mod:`storyline.summarize.headlines`), ``sources``,
+    ``outlet_names``, ``coverage_by_outlet``, ``timeline`` and ``hidden``.
 
     Returns:
         None when ``story_id`` is not a current story with articles, or is hidden (unless
@@ -126,10 +140,14 @@ def story_view(store: Any, story_id: str, *, include_hidden: bool = False) -> di
         return None
     summary = _summary(row)
     sentences = _sentences(summary, {r["id"]: r for r in rows})
+    card = story_cards(store, [row])[0]
+    originals = [r for r in rows if r["canonical_id"] == r["id"]]
     return {
-        **story_cards(store, [row])[0],
+        **card,
         "summary": {"text": " ".join(s["text"] for s in sentences), "sentences": sentences,
                     "summarizer": summary.get("summarizer", "")},
+        "headline_only": not any(r["text"] for r in originals),
+        "headlines": [] if sentences else _other_headlines(originals, card["headline"]),
         "sources": _sources(rows),
         "outlet_names": sorted({r["source"] for r in rows if r["source"]}),
         "coverage_by_outlet": _coverage(rows),

@@ -28,7 +28,8 @@ def xml_text(value: str) -> str:
 
 
 def _content_text(story: dict[str, Any]) -> str:
-    lines = [f"{s['text']} ({s['outlet']})" if s["outlet"] else s["text"] for s in story["summary"]["sentences"]]
+    lines = [f"{s['text']} ({s['outlet']})" if s["outlet"] else s["text"]
+             for s in story["summary"]["sentences"] or story.get("headlines") or []]
     lines.append(f"{story['coverage']}.")  # worded as on the story page (views.coverage_label)
     return "\n\n".join(lines)
 

@@ -247,6 +247,7 @@ def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None,
         **data,
         "new_since": update,
         "summary": {**data["summary"], "sentences": [_linked(s) for s in data["summary"]["sentences"]]},
+        "headlines": [_linked(h) for h in data["headlines"]],
         "sources": [{**_linked(a), "reprints": [_linked(r) for r in a["reprints"]]} for a in data["sources"]],
         "coverage_by_outlet": [{**o, "url": outlet_path(o["name"]), **_described(resolved.get(o["name"]))}
                                for o in data["coverage_by_outlet"]],
