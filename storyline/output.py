@@ -9,11 +9,11 @@ from .models import Story
 def _other_headlines(story: Story) -> list[dict[str, Any]]:
     """Other outlets' headlines for a story with no summary sentence (headline-only reports):
     ``{"text", "article", "article_id", "source", "url"}``, ``article`` indexing its articles."""
-    from .summarize.headlines import other_headlines  # here: `storyline stories` imports this module, not the summarizer
-
     summary = story.summary
     if summary is None or summary.sentences:
         return []
+    from .summarize.headlines import other_headlines  # here: `storyline stories` imports this module, not the summarizer
+
     picks = other_headlines([(a.title, a.source) for a in story.articles], summary.headline)
     return [{"text": story.articles[i].title, "article": i, "article_id": story.articles[i].id,
              "source": story.articles[i].source, "url": story.articles[i].url} for i in picks]

@@ -94,6 +94,9 @@ def test_story_page_and_api_show_other_headlines(tmp_path: Path) -> None:
         assert "Its reports carry headlines only" in page and "no summary yet" not in page
         for h in data["headlines"]:
             assert h["text"] in page and f'href="#a-{h["article_id"]}"' in page
+        feed = client.get("/feed.json").json()
+        entry = next(i for i in feed["items"] if i["id"].endswith(quake["id"]) or quake["id"] in i.get("url", ""))
+        assert data["headlines"][0]["text"] in entry["content_text"]
         regatta = next(s for s in stories if s["reports"] == 1)
         other = client.get(f"/api/stories/{regatta['id']}").json()
         assert other["headline_only"] is False and other["headlines"] == []
