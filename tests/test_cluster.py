@@ -699,3 +699,27 @@ def test_a_headline_joins_by_topic_only_a_story_that_holds_a_sentence() -> None:
     again.set_state(json.loads(json.dumps(clusterer.get_state())))
     assert {s.id: s.headlines for s in again.stories_.values()} == {s.id: s.headlines for s in clusterer.stories_.values()}
     assert again.stories_[story["h3"]].headlines is False
+
+
+def test_a_loose_item_joins_only_a_story_clearly_closer_than_the_next() -> None:
+    """Two loose stories both within reach: the item joins the closer only when its cosine leads
+    by ``loose_margin``; with one loose story in reach it joins that one."""
+    clusterer = default_clusterer(Settings())
+    clusterer.join_threshold = 1.01
+    lines = [Article(id="a", text="The earthquake struck at a depth of ten kilometres off the Ostrand coast."),
+             Article(id="b", text="Council members voted to raise the Ostrand harbour fees next spring."),
+             Article(id="c", text="Aftershocks shook the Ostrand coast through the night after the quake.")]
+    clusterer.loose_threshold = -1.0
+    first = clusterer.partial_fit(lines[:1])[0]
+    clusterer.loose_threshold = 2.0
+    second = clusterer.partial_fit(lines[1:2])[0]
+    assert first != second
+    clusterer.loose_threshold, clusterer.loose_margin = -1.0, 2.0
+    vec = clusterer.preparer()(lines[2:])[0]
+    cands, x, _ = clusterer.score(vec)
+    assert {first, second} <= set(cands)
+    assert clusterer._loose_match(vec, cands, x) is None  # neither leads by 2
+    clusterer.loose_margin = 0.0
+    near = dict(zip(cands, x[:, 1]))
+    assert clusterer._loose_match(vec, cands, x) == max((first, second), key=lambda s: near[s])
+    assert clusterer._loose_match(vec, [first], x[[cands.index(first)]]) == first  # alone in reach: no rival

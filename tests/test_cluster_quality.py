@@ -21,7 +21,7 @@ from storyline.pipeline import Pipeline, arrival_order
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BASELINE = Path(__file__).parent / "baselines" / "clustering.json"
 TOLERANCE = 0.01
-GATED = ("ecb_dev", "neus_val", "wikiref220", "uci_stream", "mixed_dev", "neus_val_titles")
+GATED = ("ecb_dev", "neus_val", "wikiref220", "uci_stream", "mixed_dev", "neus_val_titles", "neus_val_lines")
 
 pytestmark = [
     pytest.mark.data,

@@ -57,6 +57,7 @@ def dev_sets(data: Path) -> dict[str, Callable[[], list[dict[str, Any]]]]:
         "uci_stream": lambda: read_records(data / "uci-news-sample" / "stream.jsonl"),
         "mixed_dev": lambda: mixed_records(ecb_dev() + ecb_train() + neus_val()),
         "neus_val_titles": lambda: titles_only(neus_val()),
+        "neus_val_lines": lambda: lone_lines(neus_val()),
     }
 
 
@@ -64,6 +65,21 @@ def titles_only(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``records`` as undated headlines (a pasted list of headlines, a feed without dates or
     descriptions): text and dates dropped, titles kept, items without one left out."""
     return [{**r, "text": "", "published": None} for r in records if r.get("title")]
+
+
+def lone_lines(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` as a pasted list of lines (the specimen's kind, from many events): each article's
+    first two sentences of 8-40 words as undated items of their own, and its title as an undated
+    headline."""
+    from ..text import split_sentences
+
+    out = []
+    for r in records:
+        lines = [s for s in split_sentences(r.get("text") or "") if 8 <= len(s.split()) <= 40][:2]
+        out += [{"id": f"{r['id']}-{j}", "title": "", "text": s, "label": r["label"]} for j, s in enumerate(lines)]
+        if r.get("title"):
+            out.append({"id": f"{r['id']}-t", "title": r["title"], "text": "", "label": r["label"]})
+    return out
 
 
 def training_streams(data: Path) -> dict[str, list[dict[str, Any]]]:
@@ -84,4 +100,4 @@ def bcubed_f1(gold: Sequence[str], pred: Sequence[str]) -> tuple[float, float, f
     return prec, rec, (2 * prec * rec / (prec + rec) if prec + rec else 0.0)
 
 
-__all__ = ["read_records", "neus_story_records", "to_labelled", "mixed_records", "titles_only", "dev_sets", "training_streams", "bcubed_f1"]
+__all__ = ["read_records", "neus_story_records", "to_labelled", "mixed_records", "titles_only", "lone_lines", "dev_sets", "training_streams", "bcubed_f1"]

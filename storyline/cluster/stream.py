@@ -98,6 +98,8 @@ class StoryClusterer:
             blobs (NeuS val's 921 titles: B3 0.35 over five orders, 0.71 for a TF-IDF baseline,
             0.80 now), so headlines alone are grouped by the join model (docs/clustering.md,
             session 34).
+        loose_margin: ...and only when that story's cosine leads the next loose story's by this
+            much: among close topics a loose item stays alone (session 34).
         merge_threshold: Without a merge model: minimum probability for merging two stories
             that are each other's best match when both are bigger than ``small_merge_size``.
         mutual_threshold: Minimum probability for merging two mutually-best stories when both
@@ -191,6 +193,7 @@ class StoryClusterer:
         join_threshold: float = 0.4,
         headline_join_threshold: float = 0.05,
         loose_threshold: float = 0.22,
+        loose_margin: float = 0.05,
         merge_threshold: float = 0.9,
         mutual_threshold: float = 0.03,
         mutual_min_dense: float = 0.25,
@@ -232,6 +235,7 @@ class StoryClusterer:
         self.join_threshold = join_threshold
         self.headline_join_threshold = headline_join_threshold
         self.loose_threshold = loose_threshold
+        self.loose_margin = loose_margin
         self.merge_threshold = merge_threshold
         self.mutual_threshold = mutual_threshold
         self.mutual_min_dense = mutual_min_dense
@@ -424,16 +428,16 @@ class StoryClusterer:
         return self.headline_join_threshold if vec.short and vec.when is not None else self.join_threshold
 
     def _loose_match(self, vec: ArticleVector, cands: list[str], x: np.ndarray) -> str | None:
-        """For a loose item: the loose-only story it is closest to by embedding, if close enough; a
-        headline only to one that holds a sentence (headlines alone are grouped by the model)."""
+        """For a loose item: the loose-only story it is closest to by embedding, if close enough and
+        clearly closer than the next; a headline only to one that holds a sentence (headlines alone
+        are grouped by the model)."""
         if not vec.loose:
             return None
-        best, best_cos = None, self.loose_threshold
-        for story, row in zip(cands, x):
-            st = self.stories_[story]
-            if st.loose and not (vec.headline and st.headlines) and row[1] >= best_cos:
-                best, best_cos = story, float(row[1])
-        return best
+        near = sorted(((float(row[1]), story) for story, row in zip(cands, x) if self.stories_[story].loose
+                       and not (vec.headline and self.stories_[story].headlines)), key=lambda t: (-t[0], t[1]))
+        if not near or near[0][0] < self.loose_threshold or (len(near) > 1 and near[0][0] - near[1][0] < self.loose_margin):
+            return None
+        return near[0][1]
 
     def _add(self, story: str, vec: ArticleVector, article_id: str = "") -> None:
         st = self.stories_.get(story)
