@@ -99,7 +99,8 @@ class StoryClusterer:
             0.80 now), so headlines alone are grouped by the join model (docs/clustering.md,
             session 34).
         loose_margin: ...and only when that story's cosine leads the next loose story's by this
-            much: among close topics a loose item stays alone (session 34).
+            much: among close topics a loose item stays alone (session 34: a wider margin splits
+            the specimen's sentences in more of its shuffled orders).
         merge_threshold: Without a merge model: minimum probability for merging two stories
             that are each other's best match when both are bigger than ``small_merge_size``.
         mutual_threshold: Minimum probability for merging two mutually-best stories when both
@@ -193,7 +194,7 @@ class StoryClusterer:
         join_threshold: float = 0.4,
         headline_join_threshold: float = 0.05,
         loose_threshold: float = 0.22,
-        loose_margin: float = 0.05,
+        loose_margin: float = 0.02,
         merge_threshold: float = 0.9,
         mutual_threshold: float = 0.03,
         mutual_min_dense: float = 0.25,
