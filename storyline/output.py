@@ -67,7 +67,7 @@ def stories_text(stories: Sequence[Story], *, limit: int | None = None) -> str:
             lines.append(f"   - {sent.text} ({who})")
         others = _other_headlines(story)
         if others:
-            lines.append("   no text to quote; other headlines:")
+            lines.append("   no sentence to quote; other headlines:")
             lines += [f"   - {h['text']} ({h['source'] or 'item ' + str(h['article'] + 1)})" for h in others]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
@@ -81,7 +81,7 @@ def views_text(views: Sequence[dict[str, Any]]) -> str:
         lines = [f"{n}. {v['headline']}", f"   [{v['id']}] {_counts(v['reports'], v['reprints'], v['outlets'])}"]
         lines += [f"   - {x['text']} ({x['outlet'] or 'unknown outlet'})" for x in v["summary"]["sentences"]]
         if v["headlines"]:
-            lines.append("   no text to quote; other headlines:")
+            lines.append("   no sentence to quote; other headlines:")
             lines += [f"   - {x['text']} ({x['outlet'] or 'unknown outlet'})" for x in v["headlines"]]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -74,7 +74,7 @@ def test_digest_shows_other_headlines_for_a_headline_only_story(tmp_path: Path) 
     regatta = next(s for s in stories if s is not quake)
     assert regatta["sentences"] and regatta["headlines"] == []
     text = run_cli("digest", str(path)).stdout
-    assert "no text to quote; other headlines:" in text
+    assert "no sentence to quote; other headlines:" in text
     assert f"   - {quake['headlines'][0]['text']} ({quake['headlines'][0]['source']})" in text
 
 

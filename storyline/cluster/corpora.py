@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 from ..evaluate import read_records
 from ..ingest.dates import parse_date
 from ..models import Article
+from ..text import split_sentences
 
 Labelled = tuple[list[Article], list[str]]
 
@@ -71,8 +72,6 @@ def lone_lines(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``records`` as a pasted list of lines (the specimen's kind, from many events): each article's
     first two sentences of 8-40 words as undated items of their own, and its title as an undated
     headline."""
-    from ..text import split_sentences
-
     out = []
     for r in records:
         lines = [s for s in split_sentences(r.get("text") or "") if 8 <= len(s.split()) <= 40][:2]
