@@ -21,7 +21,6 @@ Usage: python benchmarks/headlines.py [--data ../shared/data]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
@@ -31,7 +30,7 @@ from typing import Any, Callable, Sequence
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storyline.ingest.dates import parse_date  # noqa: E402
+from storyline.cluster.corpora import read_records, to_labelled  # noqa: E402
 from storyline.models import Article  # noqa: E402
 from storyline.pipeline import digest  # noqa: E402
 from storyline.summarize.headlines import SHOWN, _bag, _same, other_headlines  # noqa: E402
@@ -40,17 +39,9 @@ SETS = {"uci": "uci-news-sample/stream.jsonl", "neus_val_titles": "neus/val_arti
 
 
 def headline_only(path: Path) -> tuple[list[Article], dict[str, str]]:
-    """The file's items as title-only articles, and each item's gold story."""
-    articles, gold = [], {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        r = json.loads(line)
-        item = str(r["id"])
-        articles.append(Article(id=item, title=r.get("title") or "", text="", url=r.get("url") or "",
-                                source=r.get("source") or "", published=parse_date(r.get("published"))))
-        gold[item] = str(r["label"])
-    return articles, gold
+    """The file's items as title-only articles (their dates kept), and each item's gold story."""
+    articles, labels = to_labelled([{**r, "text": ""} for r in read_records(path)])
+    return articles, {a.id: label for a, label in zip(articles, labels)}
 
 
 def first_titles(reports: Sequence[tuple[str, str]], headline: str, limit: int = SHOWN) -> list[int]:
