@@ -79,7 +79,7 @@ def _link(row: Row) -> dict[str, Any]:
             "published": row["published"]}
 
 
-def _sources(rows: Sequence[Row]) -> list[dict[str, Any]]:
+def report_list(rows: Sequence[Row]) -> list[dict[str, Any]]:
     """Original reports in order, each with the reprints of it."""
     copies: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
@@ -148,7 +148,7 @@ def story_view(store: Any, story_id: str, *, include_hidden: bool = False) -> di
                     "summarizer": summary.get("summarizer", "")},
         "headline_only": not any(r["text"] for r in originals),
         "headlines": [] if sentences else _other_headlines(originals, card["headline"]),
-        "sources": _sources(rows),
+        "sources": report_list(rows),
         "outlet_names": sorted({r["source"] for r in rows if r["source"]}),
         "coverage_by_outlet": _coverage(rows),
         "timeline": [{"time": r["published"], "outlet": r["source"], "article_id": r["id"],
@@ -157,4 +157,4 @@ def story_view(store: Any, story_id: str, *, include_hidden: bool = False) -> di
     }
 
 
-__all__ = ["coverage_label", "story_card", "story_cards", "story_view"]
+__all__ = ["coverage_label", "report_list", "story_card", "story_cards", "story_view"]

@@ -17,7 +17,7 @@ from test_web_api import build_store, demo_id
 from storyline.config import Settings
 from storyline.follow import parse_since
 from storyline.store import queries
-from storyline.web import create_app
+from storyline.web import create_app, views
 
 ROOT = Path(__file__).parents[1]
 
@@ -420,3 +420,63 @@ def test_a_reused_card_is_the_macro_s_own_html() -> None:
     assert card({**story, "relatedness": 0.5}) is not card(story)
     listed = {**story, "outlets_named": ["A", "B"]}  # a field no key can hold is rendered as it comes
     assert card(listed) == macro(listed, lead=False)
+
+
+def _listed_ids(html: str) -> list[str]:
+    """Ids of the reports a page's source lists hold, in page order."""
+    return re.findall(r'<li id="a-([^"]+)"', html)
+
+
+def test_a_long_story_lists_its_first_reports_and_links_them_all(client: TestClient,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A story of a thousand reports costs what its page shows: the page lists the first
+    reports and every one the summary quotes (each jump link lands), and links a paged list of
+    them all, where every original report and reprint appears once, in the story's order."""
+    cards = client.get("/api/stories", params={"limit": 100}).json()["stories"]
+    big = max(cards, key=lambda c: (c["reports"], c["reprints"]))
+    full = client.get(f"/api/stories/{big['id']}").json()
+    originals = [a["id"] for a in full["sources"]]
+    every = [i for a in full["sources"] for i in [a["id"], *(r["id"] for r in a["reprints"])]]
+    assert len(originals) == big["reports"] >= 4 and len(every) == big["reports"] + big["reprints"]
+    assert full["sources_url"] is None and full["sources_api_url"] is None and full["sources_total"] == len(originals)
+
+    whole = client.get(f"/stories/{big['id']}", params={"u": "whole"}).text
+    assert set(_listed_ids(whole)) == set(every) and f"/stories/{big['id']}/sources" not in whole
+
+    monkeypatch.setattr(views, "SOURCES_SHOWN", 2)
+    monkeypatch.setattr(views, "SOURCES_PAGE", 3)
+    html = client.get(f"/stories/{big['id']}", params={"u": "cut"}).text
+    listed = _listed_ids(html)
+    quoted = {s["article_id"] for s in full["summary"]["sentences"]}
+    jumps = set(re.findall(r'class="jump" href="#a-([^"]+)"', html))
+    assert quoted and jumps == quoted and jumps <= set(listed)  # every jump link lands on the page
+    assert [i for i in listed if i in originals][:2] == originals[:2]
+    assert set(listed) <= set(every) and len(listed) < len(every)
+    assert f'href="/stories/{big["id"]}/sources"' in html
+    assert f"of {big['reports']} original reports" in text_of(html)
+
+    seen, path, pages = [], f"/stories/{big['id']}/sources", 0
+    while path:
+        page = client.get(path)
+        assert page.status_code == 200
+        seen += _listed_ids(page.text)
+        pages += 1
+        nxt = re.search(r'<a rel="next" href="([^"]+)"', page.text)
+        path = f"/stories/{big['id']}/sources{nxt.group(1)}".replace("&amp;", "&") if nxt else ""
+    assert seen == every  # every report once, reprints under their original, in the story's order
+    assert pages == -(-len(originals) // 3)
+    assert "Back to the story" in page.text and big["headline"] in page.text
+    assert client.get("/stories/s000000000000/sources").status_code == 404
+
+    cut = client.get(f"/api/stories/{big['id']}", params={"u": "cut"}).json()  # the API likewise, paged as JSON
+    assert len(cut["sources"]) < len(originals) and cut["sources_total"] == len(originals)
+    assert {s["article_id"] for s in cut["summary"]["sentences"]} <= {a["id"] for a in cut["sources"]}
+    assert cut["sources_api_url"] == f"/api/stories/{big['id']}/sources"
+    paged, offset = [], 0
+    while offset is not None:
+        part = client.get(cut["sources_api_url"], params={"limit": 3, "offset": offset}).json()
+        paged += part["sources"]
+        offset = part["next_offset"]
+    assert [(a["id"], [r["id"] for r in a["reprints"]]) for a in paged] == \
+        [(a["id"], [r["id"] for r in a["reprints"]]) for a in full["sources"]]
+    assert client.get("/api/stories/s000000000000/sources").status_code == 404

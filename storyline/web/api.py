@@ -84,8 +84,24 @@ async def api_story(request: Request, story_id: str,
     when = _parse_since(since) if since else None
     editor = _is_editor(request)
     return _story_or_redirect(request, story_id,
-                              lambda: views.story(web.store, story_id, since=when, include_hidden=editor),
+                              lambda: views.story(web.store, story_id, since=when, include_hidden=editor,
+                                                  sources_limit=views.SOURCES_SHOWN),
                               cache=not editor)
+
+
+@router.get("/stories/{story_id}/sources", summary="Every report of a story, a page at a time")
+async def api_story_sources(request: Request, story_id: str,
+                            limit: int = Query(views.SOURCES_PAGE, ge=1, le=views.SOURCES_PAGE,
+                                               description=f"original reports per page (at most {views.SOURCES_PAGE})"),
+                            offset: int = OffsetQ) -> Response:
+    """The story's card and ``sources`` (original reports, earliest first, each with all its
+    ``reprints``), with ``total``, ``offset``, ``limit``, ``next_offset`` and ``prev_offset``.
+    ``GET /api/stories/{id}`` lists the first :data:`views.SOURCES_SHOWN` and links here."""
+    web = state_of(request)
+    editor = _is_editor(request)
+    return _story_or_redirect(request, story_id, lambda: views.story_sources(
+        web.store, story_id, page=views.Page(limit=limit, offset=offset), include_hidden=editor), "/sources",
+        cache=not editor)
 
 
 @router.get("/stories/{story_id}/updates", summary="What is new in a story since a time")

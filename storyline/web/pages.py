@@ -102,13 +102,34 @@ async def story_page(request: Request, story_id: str) -> Response:
     since = _since(request)
 
     def compute() -> dict[str, Any]:
-        data = views.story(web.store, story_id, since=since, include_hidden=editor)
+        data = views.story(web.store, story_id, since=since, include_hidden=editor,
+                           sources_limit=None if editor else views.SOURCES_SHOWN)  # an editor may split any report
         if data is None:
             raise HTTPException(404, "There is no story with this id.")
         form = form_token(web.settings.editor_token, story_id) if editor else ""
         return {"s": data, "form_token": form, "title": data["headline"]}
 
     return _html(request, "story.html", compute, editor=editor)
+
+
+@router.get("/stories/{story_id}/sources")
+async def sources_page(request: Request, story_id: str) -> Response:
+    """Every report of a story, :data:`views.SOURCES_PAGE` originals a page (the story page lists
+    the first :data:`views.SOURCES_SHOWN`)."""
+    moved = _redirect_merged(request, story_id, "/sources")
+    if moved is not None:
+        return moved
+    web = state_of(request)
+    editor = web.is_editor(request)
+    page = views.Page(limit=views.SOURCES_PAGE, offset=_int(request, "offset", 0, 10_000_000))
+
+    def compute() -> dict[str, Any]:
+        data = views.story_sources(web.store, story_id, page=page, include_hidden=editor)
+        if data is None:
+            raise HTTPException(404, "There is no story with this id.")
+        return {"s": data, "title": f"Reports: {data['headline']}"}
+
+    return _html(request, "sources.html", compute, editor=editor)
 
 
 @router.get("/stories/{story_id}/about")
@@ -171,7 +192,8 @@ def _feed_stories(request: Request) -> tuple[list[dict[str, Any]], str, str]:
                                   since=request.query_params.get("since") or None)
     except follow.SinceError as exc:
         raise HTTPException(422, str(exc)) from exc
-    full = [s for s in (views.story(web.store, c["id"]) for c in cards) if s is not None]
+    full = [s for s in (views.story(web.store, c["id"], sources_limit=views.SOURCES_SHOWN) for c in cards)
+            if s is not None]
     return full, str(request.base_url).rstrip("/"), q
 
 

@@ -21,10 +21,12 @@ from ..ingest.dates import parse_date, shifted
 from ..store import queries
 from ..store.editorial import UNDOABLE, editorial_log, headline_history, is_hidden
 from ..store.sqlite import SQLiteStore
-from ..view import coverage_label, story_card, story_cards, story_view
+from ..view import coverage_label, report_list, story_card, story_cards, story_view
 from .security import safe_href
 
 MAX_LIMIT = 100
+SOURCES_SHOWN = 50  # original reports (and reprints) a story page lists; all of them on /stories/{id}/sources
+SOURCES_PAGE = 100  # original reports per page of /stories/{id}/sources
 TIME_RANGES = {"24h": 24.0, "3d": 72.0, "7d": 168.0, "30d": 720.0}
 
 
@@ -175,8 +177,10 @@ def _missing(store: SQLiteStore, timeline: Sequence[dict[str, Any]],
              resolved: dict[str, registry.Outlet]) -> dict[str, Any]:
     """Registered outlets active in the story's time window (an article first seen within
     :data:`MISSING_WINDOW` of its first and last report) that did not cover it."""
+    if not resolved:  # no registry: nothing to parse (a story's dates are a thousand on a big story)
+        return {"outlets": [], "window": None}
     times = [t for t in (parse_date(r["time"]) for r in timeline) if t]
-    if not resolved or not times:
+    if not times:
         return {"outlets": [], "window": None}
     start, end = shifted(min(times), -MISSING_WINDOW), shifted(max(times), MISSING_WINDOW)
     covering = {resolved[r["outlet"]].name for r in timeline if r["outlet"] in resolved}
@@ -226,13 +230,44 @@ def story_update(store: SQLiteStore, story_id: str, since: datetime) -> dict[str
     return {"story_id": story_id, "url": f"/stories/{story_id}", **data}
 
 
+def _linked_source(a: dict[str, Any]) -> dict[str, Any]:
+    """An original report of the view-model with its links, its reprints' links and
+    ``reprint_count``, how many reprints it has in all (more than listed on a cut list)."""
+    return {**_linked(a), "reprints": [_linked(r) for r in a["reprints"]],
+            "reprint_count": a.get("reprint_count", len(a["reprints"]))}
+
+
+def _shown_sources(sources: Sequence[dict[str, Any]], cited: set[str], limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` original reports with at most ``limit`` of their reprints, and every
+    other report or reprint a summary sentence or headline links to (its jump link must land on
+    the page). Each keeps ``reprint_count``, how many reprints it has in all."""
+    shown: list[dict[str, Any]] = []
+    listed = 0
+    for i, a in enumerate(sources):
+        if i >= limit and a["id"] not in cited and not any(r["id"] in cited for r in a["reprints"]):
+            continue
+        kept = []
+        for r in a["reprints"]:
+            if r["id"] in cited or listed < limit:
+                kept.append(r)
+                listed += 1
+        shown.append({**a, "reprints": kept, "reprint_count": len(a["reprints"])})
+    return shown
+
+
 def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None,
-          include_hidden: bool = False) -> dict[str, Any] | None:
+          include_hidden: bool = False, sources_limit: int | None = None) -> dict[str, Any] | None:
     """Everything the story page shows: the story view-model (:func:`storyline.view.story_view`,
     where every count and the headline come from) with links, the registry's description of each
     outlet, who missed it, related stories, history and feeds; None when ``story_id`` is not a
     current story (or is hidden, unless ``include_hidden``). With ``since``, also what is new since
-    then (``new_since``)."""
+    then (``new_since``).
+
+    ``sources`` lists every original report with its reprints, or with ``sources_limit``
+    (the story page: :data:`SOURCES_SHOWN`) the first ones and those the summary quotes
+    (:func:`_shown_sources`), so a story of a thousand reports costs what the page shows;
+    ``sources_total`` counts them all; ``sources_url`` and ``sources_api_url`` (None when every
+    one is listed) are the page and the API that list them all."""
     data = story_view(store, story_id, include_hidden=include_hidden)
     if data is None:
         return None
@@ -243,12 +278,21 @@ def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None,
         update = _decorate_update(follow.update(store, story_id, since), by_id)
     history = [{"story_id": m["old_id"], "merged_at": m["merged_at"], "reason": m["reason"]}
                for m in queries.merged_into(store, story_id)]
+    shown = data["sources"]
+    if sources_limit is not None:
+        cited = {s["article_id"] for s in data["summary"]["sentences"]} | {h["article_id"] for h in data["headlines"]}
+        shown = _shown_sources(shown, cited, sources_limit)
+    complete = len(shown) == len(data["sources"]) and all(
+        len(a["reprints"]) == a.get("reprint_count", len(a["reprints"])) for a in shown)
     return {
         **data,
         "new_since": update,
         "summary": {**data["summary"], "sentences": [_linked(s) for s in data["summary"]["sentences"]]},
         "headlines": [_linked(h) for h in data["headlines"]],
-        "sources": [{**_linked(a), "reprints": [_linked(r) for r in a["reprints"]]} for a in data["sources"]],
+        "sources": [_linked_source(a) for a in shown],
+        "sources_total": len(data["sources"]),
+        "sources_url": None if complete else f"/stories/{story_id}/sources",
+        "sources_api_url": None if complete else f"/api/stories/{story_id}/sources",
         "coverage_by_outlet": [{**o, "url": outlet_path(o["name"]), **_described(resolved.get(o["name"]))}
                                for o in data["coverage_by_outlet"]],
         "missing": _missing(store, data["timeline"], resolved),
@@ -259,6 +303,21 @@ def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None,
         "headline_history": headline_history(store, story_id),
         "about_url": f"/stories/{story_id}/about",
     }
+
+
+def story_sources(store: SQLiteStore, story_id: str, *, page: Page = Page(limit=SOURCES_PAGE),
+                  include_hidden: bool = False) -> dict[str, Any] | None:
+    """Every original report of a story with all its reprints, a page at a time (the story page
+    lists only the first :data:`SOURCES_SHOWN`); None as :func:`story`."""
+    card = queries.story_cards(store, [story_id]).get(story_id)
+    rows = queries.story_articles(store, story_id)
+    if card is None or not rows or (is_hidden(store, story_id) and not include_hidden):
+        return None
+    originals = report_list(rows)
+    part = originals[page.offset:page.offset + page.limit]
+    return {**story_cards(store, [card])[0],
+            "sources": [_linked_source(a) for a in part],
+            **_pages(page, len(originals))}
 
 
 # -- the source registry -----------------------------------------------------------------------
@@ -351,6 +410,8 @@ def top_stories(store: SQLiteStore, *, q: str = "", limit: int = 20, outlet: str
 
 __all__ = [
     "MAX_LIMIT",
+    "SOURCES_PAGE",
+    "SOURCES_SHOWN",
     "TIME_RANGES",
     "Page",
     "about",
@@ -364,6 +425,7 @@ __all__ = [
     "source",
     "sources",
     "story",
+    "story_sources",
     "coverage_label",
     "story_card",
     "story_update",
