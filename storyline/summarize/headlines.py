@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from functools import lru_cache
 from typing import Sequence
 
 from ..text import content_words
@@ -27,6 +28,7 @@ SAME_WORDING = 0.6  # Jaccard of two titles' content-word sets at which they say
 SHOWN = 3  # titles shown at most
 
 
+@lru_cache(maxsize=16384)  # a page shows the same big story's titles again and again (a few MB at most)
 def _bag(title: str) -> frozenset[str]:
     return frozenset(content_words(title, stemmed=True))
 
@@ -41,7 +43,7 @@ def other_headlines(reports: Sequence[tuple[str, str]], headline: str, limit: in
     first (see the module doc)."""
     bags = [_bag(title) for title, _ in reports]
     used = Counter(w for bag in bags for w in bag)
-    score = [sum(used[w] - 1 for w in bag) / math.sqrt(len(bag)) if bag else 0.0 for bag in bags]
+    score = [(sum(map(used.__getitem__, bag)) - len(bag)) / math.sqrt(len(bag)) if bag else 0.0 for bag in bags]
     head = _bag(headline)
     shown: list[frozenset[str]] = [head]
     outlets: set[str] = set()
