@@ -26,7 +26,7 @@ from .engine import STATE_NAME
 from .store import state as codec
 
 KEEP_TERMS = 12
-_CACHE: dict[str, tuple[tuple[int, int], dict[str, dict[str, Any]]]] = {}  # store -> (generation, stories)
+_CACHE: dict[str, tuple[int, str, dict[str, dict[str, Any]]]] = {}  # store -> (generation, kind, stories)
 _LOCK = threading.Lock()
 
 
@@ -53,16 +53,18 @@ def _slim(story: dict[str, Any]) -> dict[str, Any]:
     return {k: story.get(k) for k in ("id", "size", "terms", "names", "figures")} | {"items": items}
 
 
-def saved_stories(store: Any) -> dict[str, dict[str, Any]]:
-    """Story id -> that story's entry in the engine's saved clusterer state (parsed once per store
-    generation and saved-state sequence; empty when nothing is saved)."""
+def _saved(store: Any) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The saved clusterer's kind, and story id -> that story's entry in its saved state (empty
+    when nothing is saved), parsed once per store generation. Every save of the state bumps the
+    generation in the same transaction, so a page between two writes reads one checkpoint row,
+    not the state (tens of MB at 100k articles)."""
     where = str(getattr(store, "where", id(store)))
-    saved = store.load_state(STATE_NAME)
-    key = (store.generation(), saved.upto_seq if saved is not None else -1)
+    generation = store.generation()
     with _LOCK:
         hit = _CACHE.get(where)
-        if hit is not None and hit[0] == key:
-            return hit[1]
+        if hit is not None and hit[0] == generation:
+            return hit[1], hit[2]
+    saved = store.load_state(STATE_NAME)
     stories: dict[str, dict[str, Any]] = {}
     if saved is not None:
         state = codec.loads(saved.state)
@@ -71,9 +73,15 @@ def saved_stories(store: Any) -> dict[str, dict[str, Any]]:
             merges = {str(k): str(v) for k, v in (state.get("merges") or {}).items()}
             for old_id, entry in stories.items():  # where a merged-away story's members live now
                 entry["absorbed_by"] = resolve(old_id, merges) if old_id in merges else None
+    kind = saved.kind if saved is not None else ""
     with _LOCK:
-        _CACHE[where] = (key, stories)
-    return stories
+        _CACHE[where] = (generation, kind, stories)
+    return kind, stories
+
+
+def saved_stories(store: Any) -> dict[str, dict[str, Any]]:
+    """Story id -> that story's entry in the engine's saved clusterer state (:func:`_saved`)."""
+    return _saved(store)[1]
 
 
 def _member(item: dict[str, Any], centroid: dict[str, float], core_names: set[str]) -> dict[str, Any]:
@@ -95,7 +103,7 @@ def story_evidence(store: Any, story_id: str) -> dict[str, Any]:
         figures}}}``; ``source`` is ``"clusterer state"``, ``"story vector"`` or ``None`` (nothing
         stored for the story).
     """
-    stories = saved_stories(store)
+    kind, stories = _saved(store)
     saved = stories.get(story_id)
     if saved is not None:
         size = int(saved.get("size", 0))
@@ -104,8 +112,7 @@ def story_evidence(store: Any, story_id: str) -> dict[str, Any]:
         centroid = dict(saved.get("terms") or {})
         parts = [saved] + [s for s in stories.values() if s.get("absorbed_by") == story_id]
         members = {str(a): _member(v, centroid, set(core_names)) for part in parts for a, v in part.get("items") or []}
-        state = store.load_state(STATE_NAME)
-        return {"source": "clusterer state", "clusterer": state.kind if state else "", "size": size,
+        return {"source": "clusterer state", "clusterer": kind, "size": size,
                 "terms": _heaviest(centroid), "names": [{"name": n, "members": names[n]} for n in core_names],
                 "figures": [{"figure": f, "members": figures[f]} for f in _core(figures, size)],
                 "articles": members}

@@ -18,7 +18,7 @@ from conftest import backend_settings, run_cli, store_args
 from storyline.cli import demo_corpus_path
 from storyline.engine import STATE_NAME, Engine
 from storyline.store import open_store, state as codec
-from storyline.web import create_app
+from storyline.web import create_app, views
 
 PIN = "Editors' pick: the story of the day"
 
@@ -210,3 +210,25 @@ def test_about_shows_the_clusterers_saved_evidence(demo: tuple[Any, TestClient])
     assert "What the clusterer holds for this story" in page
     missing = [t["term"] for t in evidence["terms"] if f">{t['term']}</span>" not in html.unescape(page)]
     assert not missing, missing
+
+
+def test_about_pages_through_the_reports(demo: tuple[Any, TestClient], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The about page and its API show a page of reports at a time (a story of a thousand
+    reports costs what the page shows), with the story's evidence on every page."""
+    _, client = demo
+    sid = _broadest(client)["id"]
+    whole = client.get(f"/api/stories/{sid}/about").json()
+    assert whole["total"] == len(whole["articles"]) >= 3 and whole["next_offset"] is None
+    paged, offset = [], 0
+    while offset is not None:
+        part = client.get(f"/api/stories/{sid}/about", params={"limit": 2, "offset": offset}).json()
+        assert part["evidence"] == whole["evidence"] and len(part["articles"]) <= 2
+        paged += part["articles"]
+        offset = part["next_offset"]
+    assert paged == whole["articles"]
+    monkeypatch.setattr(views, "ABOUT_PAGE", 2)
+    first = client.get(f"/stories/{sid}/about", params={"u": "paged"}).text
+    assert first.count('<li>\n    <h2>') == 2 and 'rel="next" href="?offset=2"' in first
+    second = client.get(f"/stories/{sid}/about", params={"offset": 2}).text
+    assert '<ol class="evidence" start="3">' in second and 'rel="prev"' in second
+    assert "What the clusterer holds for this story" in second

@@ -117,10 +117,15 @@ async def api_story_updates(request: Request, story_id: str,
 
 
 @router.get("/stories/{story_id}/about", summary="Why each article is in a story")
-async def api_story_about(request: Request, story_id: str) -> Response:
-    """Similarity evidence per article: shared terms, similarity to the other reports, reprint matches."""
+async def api_story_about(request: Request, story_id: str,
+                          limit: int = Query(views.MAX_LIMIT, ge=1, le=views.MAX_LIMIT,
+                                             description=f"original reports per page (at most {views.MAX_LIMIT})"),
+                          offset: int = OffsetQ) -> Response:
+    """Similarity evidence per article: shared terms, similarity to the other reports, reprint
+    matches; a page of the original reports at a time (``total``, ``next_offset``)."""
     web = state_of(request)
-    return _story_or_redirect(request, story_id, lambda: views.about(web.store, story_id), "/about")
+    page = views.Page(limit=limit, offset=offset)
+    return _story_or_redirect(request, story_id, lambda: views.about(web.store, story_id, page), "/about")
 
 
 @router.get("/articles", summary="Articles, newest first")

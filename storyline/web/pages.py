@@ -138,9 +138,10 @@ async def about_page(request: Request, story_id: str) -> Response:
     if moved is not None:
         return moved
     web = state_of(request)
+    page = views.Page(limit=views.ABOUT_PAGE, offset=_int(request, "offset", 0, 10_000_000))
 
     def compute() -> dict[str, Any]:
-        data = views.about(web.store, story_id)
+        data = views.about(web.store, story_id, page)
         if data is None:
             raise HTTPException(404, "There is no story with this id.")
         return {"s": data, "title": f"About: {data['headline']}"}

@@ -361,20 +361,30 @@ ABOUT_METHOD = {
 }
 
 
-def about(store: SQLiteStore, story_id: str) -> dict[str, Any] | None:
+ABOUT_PAGE = 50  # original reports per about page
+
+
+def about(store: SQLiteStore, story_id: str, page: Page = Page(limit=ABOUT_PAGE)) -> dict[str, Any] | None:
     """Why each article is in a story, as the engine saved it: the story's centroid terms, core
     names and figures, each report's similarity to that centroid and shared terms
-    (:func:`storyline.evidence.story_evidence`), and for reprints, how closely they copy their original."""
+    (:func:`storyline.evidence.story_evidence`), and for reprints, how closely they copy their
+    original; ``page``'s slice of the original reports (earliest first: ``articles``, with
+    ``total``, ``offset``, ``limit``, ``next_offset``, ``prev_offset``)."""
     data = story_view(store, story_id)
     rows = queries.story_articles(store, story_id)
     if data is None:
         return None
     evidence = story_evidence(store, story_id)
     by_id = {r["id"]: r for r in rows}
+    reprints: dict[str, list[sqlite3.Row]] = {}
+    for c in rows:
+        if c["canonical_id"] != c["id"]:
+            reprints.setdefault(c["canonical_id"], []).append(c)
+    originals = [r for r in rows if r["canonical_id"] == r["id"]]
     items = []
-    for r in (r for r in rows if r["canonical_id"] == r["id"]):
+    for r in originals[page.offset:page.offset + page.limit]:
         copies = []
-        for c in (c for c in rows if c["canonical_id"] == r["id"] and c["id"] != r["id"]):
+        for c in reprints.get(r["id"], ()):
             exact = c["content_hash"] == r["content_hash"]
             copies.append({**_article_link(c), "match": "exact copy" if exact else "near copy",
                            "jaccard": 1.0 if exact else round(_jaccard(f"{c['title']}\n{c['text']}",
@@ -386,7 +396,8 @@ def about(store: SQLiteStore, story_id: str) -> dict[str, Any] | None:
     orphans = [_article_link(r) for r in rows if r["canonical_id"] != r["id"] and r["canonical_id"] not in by_id]
     card = {k: v for k, v in data.items() if k not in ("summary", "sources", "timeline", "coverage_by_outlet")}
     return {**card, "evidence": {k: v for k, v in evidence.items() if k != "articles"}, "articles": items,
-            "reprints_of_other_stories": orphans, "method": ABOUT_METHOD[evidence["source"]]}
+            "reprints_of_other_stories": orphans, "method": ABOUT_METHOD[evidence["source"]],
+            **_pages(page, len(originals))}
 
 
 def article(store: SQLiteStore, article_id: str) -> dict[str, Any] | None:
@@ -409,6 +420,7 @@ def top_stories(store: SQLiteStore, *, q: str = "", limit: int = 20, outlet: str
 
 
 __all__ = [
+    "ABOUT_PAGE",
     "MAX_LIMIT",
     "SOURCES_PAGE",
     "SOURCES_SHOWN",
