@@ -227,8 +227,16 @@ def test_forget_and_backup_on_each_backend(store_settings, tmp_path):
     from storyline.models import Article
     from storyline.store import queries
 
+    def outlet_counts_hold(store) -> None:  # the kept counts (migration 0060) are the articles' own
+        kept = [tuple(r) for r in queries.outlets(store)]
+        counted = [(r[0], r[1], r[2], r[1] - r[2], r[3]) for r in store.db.execute(
+            "SELECT source, count(*), sum(CASE WHEN canonical_id = id THEN 1 ELSE 0 END), max(published) "
+            "FROM articles WHERE source <> '' GROUP BY source ORDER BY 3 DESC, 2 DESC, 1").fetchall()]
+        assert kept == counted and kept
+
     writer = open_engine(store_settings, command="test: a running writer")
     writer.add_articles(read_paths([DEMO]))
+    outlet_counts_hold(writer.store)
     before = list(writer.iter_articles())
     theirs = {a["id"] for a in before if a["source"] == OUTLET}
     assert len(theirs) >= 5
@@ -236,6 +244,8 @@ def test_forget_and_backup_on_each_backend(store_settings, tmp_path):
     remover = open_engine(store_settings, command="storyline forget")  # another connection, as another process has
     report = forget(remover, outlets=[OUTLET], reason="asked")
     assert {r["id"] for r in report.removed} == theirs and report.stories_recomputed
+    assert report.new_originals  # some of the outlet's reports were reprinted elsewhere: a copy takes over
+    outlet_counts_hold(remover.store)
     after = {a["id"]: a for a in remover.iter_articles()}
     assert len(after) == len(before) - len(theirs) and not theirs & set(after)
     assert all(a["reprint_of"] is None or a["reprint_of"] in after for a in after.values())
@@ -261,6 +271,8 @@ def test_forget_and_backup_on_each_backend(store_settings, tmp_path):
                    url="https://example.org/copy")
     added = writer.add_articles([copy])
     assert added.new == 1 and added.reprints == 0  # not a copy of an article that is gone
+    outlet_counts_hold(writer.store)
+    assert next(r for r in queries.outlets(writer.store, "Another Outlet"))["originals"] == 1
     assert {a["id"]: a for a in writer.iter_articles()}["copy-of-lone"]["reprint_of"] is None
 
     if store_settings.database_url:

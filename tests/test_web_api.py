@@ -210,7 +210,8 @@ def test_api_other_endpoints(client: TestClient) -> None:
     arts = client.get("/api/articles?limit=5").json()
     assert len(arts["articles"]) == 5 and arts["total"] >= 97
     outlets = client.get("/api/outlets").json()["outlets"]
-    assert {"name", "articles", "originals", "reprints", "stories", "url"} <= set(outlets[0])
+    assert {"name", "articles", "originals", "reprints", "last_published", "url"} <= set(outlets[0])
+    assert [o["originals"] for o in outlets] == sorted((o["originals"] for o in outlets), reverse=True)
     one = client.get("/api" + outlets[0]["url"]).json()
     assert one["name"] == outlets[0]["name"] and one["stories"]
     found = client.get("/api/search?q=Tellford").json()

@@ -25,6 +25,7 @@ from typing import Any, Iterable, Iterator, Protocol, Sequence, runtime_checkabl
 from ..errors import StorageError
 from ..ingest.dates import parse_date
 from ..models import Article, FeedState, Story, Summary, SummarySentence
+from .outlet_counts import count_new as count_outlets, recount as recount_outlets
 from .migrate import for_dialect, migrations
 
 ARTICLE_COLUMNS = (
@@ -283,7 +284,9 @@ class SQLStore:
         self.insert_articles([(art, canonical, story, signature)], batch=batch, now=now)
 
     def insert_articles(self, rows: Sequence[tuple[Article, str, str, bytes | None]], *, batch: int, now: str) -> None:
-        """Store (article, canonical id, story id, MinHash signature or None) rows in one go."""
+        """Store (article, canonical id, story id, MinHash signature or None) rows in one go, and
+        add them to their outlets' counts (:mod:`.outlet_counts`) and the search index (:meth:`_index_new`)."""
+        after = self.max_seq()  # seq only grows (a generated key, one writer): the new rows are the ones after it
         self.db.executemany(
             f"INSERT INTO articles ({', '.join(ARTICLE_COLUMNS)}, canonical_id, story_id, added_at, added_batch) "
             f"VALUES ({', '.join('?' * (len(ARTICLE_COLUMNS) + 4))})",
@@ -295,6 +298,12 @@ class SQLStore:
         sigs = [(art.id, sig) for art, _, _, sig in rows if sig is not None]
         if sigs:
             self.db.executemany("INSERT INTO minhash_signatures (article_id, signature) VALUES (?, ?)", sigs)
+        count_outlets(self.db, after)
+        self._index_new(after)
+
+    def _index_new(self, after: int) -> None:
+        """Put the articles stored after ``after`` in the search index. PostgreSQL's index is an
+        expression index over the rows (nothing to do); SQLite overrides this for FTS5."""
 
     def story_of_article(self, article_id: str) -> str | None:
         row = self.db.execute("SELECT story_id FROM articles WHERE id = ?", (article_id,)).fetchone()
@@ -671,6 +680,13 @@ class SQLStore:
                   selector, reason) for n, r in enumerate(rows)])
             for story_id in touched:
                 self.db.execute("UPDATE stories SET dirty = 1, updated_at = ? WHERE id = ?", (now, story_id))
+            sources = {str(r["source"] or "") for r in rows}
+            heirs = [new for new, _ in new_originals.values()]  # a reprint made an original counts as one now
+            for i in range(0, len(heirs), 500):
+                chunk = heirs[i : i + 500]
+                sources.update(str(r[0]) for r in self.db.execute(
+                    f"SELECT source FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+            recount_outlets(self.db, sources)
         return touched
 
     def removed_ids(self, ids: Sequence[str]) -> set[str]:

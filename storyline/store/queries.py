@@ -414,12 +414,14 @@ def search_stories(store: SQLiteStore, text: str, *, limit: int = 20, offset: in
     return found[offset : offset + limit], len(found)
 
 
-def outlets(store: SQLiteStore) -> list[sqlite3.Row]:
-    """Every outlet with its article, original, reprint and story counts and latest article time."""
+def outlets(store: SQLiteStore, name: str | None = None) -> list[sqlite3.Row]:
+    """Every outlet (or the one called ``name``) with its article, original and reprint counts and
+    latest article time, most original reports first: one ``outlet_counts`` row each (migration
+    0060, kept as articles are stored and removed), not a pass over the articles."""
+    where, params = ("AND source = ?", (name,)) if name is not None else ("", ())
     return store.db.execute(
-        "SELECT source AS name, count(*) AS articles, sum(canonical_id = id) AS originals, "
-        "sum(canonical_id <> id) AS reprints, count(DISTINCT story_id) AS stories, max(published) AS last_published "
-        "FROM articles WHERE source <> '' GROUP BY source ORDER BY stories DESC, name",
+        "SELECT source AS name, articles, originals, articles - originals AS reprints, last_published "
+        f"FROM outlet_counts WHERE articles > 0 {where} ORDER BY originals DESC, articles DESC, name", params,
     ).fetchall()
 
 

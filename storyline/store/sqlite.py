@@ -14,11 +14,10 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 from ..config import Settings
 from ..errors import StorageError
-from ..models import Article
 from .base import SQLStore, describe_writer, writer_identity
 from .migrate import migrations  # noqa: F401  (was importable from here)
 
@@ -143,11 +142,9 @@ class SQLiteStore(SQLStore):
             fcntl.flock(fh, fcntl.LOCK_UN)
         return None
 
-    def insert_articles(self, rows: Sequence[tuple[Article, str, str, bytes | None]], *, batch: int, now: str) -> None:
-        """Store the rows, then index them for full-text search in one statement (migration 0055:
-        a trigger per row took twice as long for the same index)."""
-        after = self.max_seq()  # seq only grows (AUTOINCREMENT): the new rows are the ones after it
-        super().insert_articles(rows, batch=batch, now=now)
+    def _index_new(self, after: int) -> None:
+        """Index the articles stored after ``after`` for full-text search in one statement
+        (migration 0055: a trigger per row took twice as long for the same index)."""
         self.db.execute("INSERT INTO articles_fts(rowid, title, text) SELECT seq, title, text FROM articles "
                         "WHERE seq > ? ORDER BY seq", (after,))
 

@@ -139,14 +139,14 @@ def articles(store: SQLiteStore, *, outlet: str | None = None, story: str | None
 
 def outlets(store: SQLiteStore) -> dict[str, Any]:
     items = [{"name": r["name"], "url": outlet_path(r["name"]), "articles": r["articles"], "originals": r["originals"],
-              "reprints": r["reprints"], "stories": r["stories"], "last_published": r["last_published"]}
+              "reprints": r["reprints"], "last_published": r["last_published"]}
              for r in queries.outlets(store)]
     return {"outlets": items, "total": len(items)}
 
 
 def outlet(store: SQLiteStore, name: str, *, page: Page = Page()) -> dict[str, Any] | None:
     """What one outlet covered; None when no article comes from ``name``."""
-    counts = next((r for r in queries.outlets(store) if r["name"] == name), None)
+    counts = next(iter(queries.outlets(store, name)), None)
     if counts is None:
         return None
     rows, total = queries.outlet_stories(store, name, limit=page.limit, offset=page.offset)
