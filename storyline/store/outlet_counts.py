@@ -11,15 +11,17 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 _COUNTS = ("SELECT source, count(*), sum(CASE WHEN canonical_id = id THEN 1 ELSE 0 END), max(published) "
-           "FROM articles WHERE source <> ''")  # an outlet's row, as the migration first filled it
+           "FROM articles WHERE source <> ''")  # outlets' rows from all their articles, as the migration filled them
 
 
 def count_new(db: Any, after: int) -> None:
     """Add the articles stored after ``after`` (seq) to their outlets' rows: one upsert per outlet
     of the batch, the latest publication time kept by the database's own comparison."""
-    db.execute(
-        f"INSERT INTO outlet_counts (source, articles, originals, last_published) {_COUNTS} "
-        "AND seq > ? GROUP BY source "
+    db.execute(  # the batch's rows by their key range (SQLite would scan the whole source index for the grouping)
+        "INSERT INTO outlet_counts (source, articles, originals, last_published) "
+        "SELECT source, count(*), sum(CASE WHEN canonical_id = id THEN 1 ELSE 0 END), max(published) FROM "
+        "(SELECT source, canonical_id, id, published FROM articles WHERE seq > ? ORDER BY seq) AS batch "
+        "WHERE source <> '' GROUP BY source "
         "ON CONFLICT (source) DO UPDATE SET articles = outlet_counts.articles + excluded.articles, "
         "originals = outlet_counts.originals + excluded.originals, "
         "last_published = CASE WHEN outlet_counts.last_published IS NULL "
