@@ -25,8 +25,8 @@ from typing import Any, Iterable, Iterator, Protocol, Sequence, runtime_checkabl
 from ..errors import StorageError
 from ..ingest.dates import parse_date
 from ..models import Article, FeedState, Story, Summary, SummarySentence
-from .outlet_counts import count_new as count_outlets, recount as recount_outlets
 from .migrate import for_dialect, migrations
+from .outlet_counts import count_new as count_outlets, recount as recount_outlets
 
 ARTICLE_COLUMNS = (
     "id", "url", "origin", "source", "title", "text", "author", "published", "fetched_at",
