@@ -206,6 +206,27 @@ def test_api_stories_shape(client: TestClient) -> None:
     assert len(detail["timeline"]) == detail["reports"] + detail["reprints"]
 
 
+def test_articles_list_is_newest_first_with_its_counts(client: TestClient) -> None:
+    """The articles list (read from an index on SQLite, a sort on PostgreSQL) is the articles in
+    the order of the query over them all, and its totals are the articles' own counts."""
+    store = client.app.state.web.store
+    order = "ORDER BY coalesce(julianday(published), 0) DESC, seq DESC"
+    every = [r[0] for r in store.db.execute(f"SELECT id FROM articles {order}").fetchall()]
+    listed, offset = [], 0
+    while offset is not None:
+        part = client.get("/api/articles", params={"limit": 40, "offset": offset}).json()
+        assert part["total"] == len(every)
+        listed += [a["id"] for a in part["articles"]]
+        offset = part["next_offset"]
+    assert listed == every
+    outlet = store.db.execute("SELECT source FROM articles WHERE source <> '' GROUP BY source "
+                              "ORDER BY count(*) DESC, source").fetchone()[0]
+    own = [r[0] for r in store.db.execute(f"SELECT id FROM articles WHERE source = ? {order}", (outlet,)).fetchall()]
+    theirs = client.get("/api/articles", params={"outlet": outlet, "limit": 100}).json()
+    assert [a["id"] for a in theirs["articles"]] == own and theirs["total"] == len(own) > 1
+    assert client.get("/api/articles", params={"outlet": "No Such Outlet"}).json()["total"] == 0
+
+
 def test_api_other_endpoints(client: TestClient) -> None:
     arts = client.get("/api/articles?limit=5").json()
     assert len(arts["articles"]) == 5 and arts["total"] >= 97

@@ -450,7 +450,9 @@ def languages(store: SQLiteStore) -> list[str]:
 
 def articles(store: SQLiteStore, *, outlet: str | None = None, story_id: str | None = None, limit: int = 50,
              offset: int = 0) -> tuple[list[sqlite3.Row], int]:
-    """Articles newest first, optionally of one outlet or story, and how many there are."""
+    """Articles newest first, optionally of one outlet or story, and how many there are. On
+    SQLite the page is read from the ``articles_newest`` index (migration 0061), not a sort of
+    every article."""
     clauses, params = ["1 = 1"], []
     if outlet:
         clauses.append("source = ?")
@@ -464,7 +466,12 @@ def articles(store: SQLiteStore, *, outlet: str | None = None, story_id: str | N
         f"WHERE {where} ORDER BY coalesce(julianday(published), 0) DESC, seq DESC LIMIT ? OFFSET ?",
         (*params, limit, offset),
     ).fetchall()
-    total = store.db.execute(f"SELECT count(*) FROM articles WHERE {where}", params).fetchone()[0]
+    if story_id:
+        total = store.db.execute(f"SELECT count(*) FROM articles WHERE {where}", params).fetchone()[0]
+    elif outlet:  # kept per outlet (migration 0060)
+        total = next((r["articles"] for r in outlets(store, outlet)), 0)
+    else:  # every article: counted once between two writes
+        total = store_counts(store)["articles"]
     return rows, int(total)
 
 
