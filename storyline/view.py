@@ -123,18 +123,20 @@ def _sentences(summary: dict[str, Any], by_id: Mapping[str, Row]) -> list[dict[s
     return out
 
 
-def story_view(store: Any, story_id: str, *, include_hidden: bool = False) -> dict[str, Any] | None:
+def story_view(store: Any, story_id: str, *, include_hidden: bool = False,
+               rows: Sequence[Row] | None = None) -> dict[str, Any] | None:
     """The view-model of one story: :func:`story_card` plus ``summary {text, sentences, summarizer}``,
     ``headline_only`` (no original report has text), ``headlines`` (other outlets' headlines when
     the summary has no sentence, :mod:`storyline.summarize.headlines`), ``sources``,
-    ``outlet_names``, ``coverage_by_outlet``, ``timeline`` and ``hidden``.
+    ``outlet_names``, ``coverage_by_outlet``, ``timeline`` and ``hidden``. ``rows``: the story's
+    articles (:func:`queries.story_articles`), when the caller has read them already.
 
     Returns:
         None when ``story_id`` is not a current story with articles, or is hidden (unless
         ``include_hidden``).
     """
     row = queries.story_cards(store, [story_id]).get(story_id)
-    rows = queries.story_articles(store, story_id)
+    rows = queries.story_articles(store, story_id) if rows is None else rows
     hidden = is_hidden(store, story_id)
     if row is None or not rows or (hidden and not include_hidden):
         return None

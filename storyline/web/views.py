@@ -268,13 +268,14 @@ def story(store: SQLiteStore, story_id: str, *, since: datetime | None = None,
     (:func:`_shown_sources`), so a story of a thousand reports costs what the page shows;
     ``sources_total`` counts them all; ``sources_url`` and ``sources_api_url`` (None when every
     one is listed) are the page and the API that list them all."""
-    data = story_view(store, story_id, include_hidden=include_hidden)
+    rows = queries.story_articles(store, story_id)
+    data = story_view(store, story_id, include_hidden=include_hidden, rows=rows)
     if data is None:
         return None
     resolved = registry.resolve(store)
     update = None
     if since:
-        by_id = {r["id"]: r for r in queries.story_articles(store, story_id)}
+        by_id = {r["id"]: r for r in rows}
         update = _decorate_update(follow.update(store, story_id, since), by_id)
     history = [{"story_id": m["old_id"], "merged_at": m["merged_at"], "reason": m["reason"]}
                for m in queries.merged_into(store, story_id)]
@@ -370,8 +371,8 @@ def about(store: SQLiteStore, story_id: str, page: Page = Page(limit=ABOUT_PAGE)
     (:func:`storyline.evidence.story_evidence`), and for reprints, how closely they copy their
     original; ``page``'s slice of the original reports (earliest first: ``articles``, with
     ``total``, ``offset``, ``limit``, ``next_offset``, ``prev_offset``)."""
-    data = story_view(store, story_id)
     rows = queries.story_articles(store, story_id)
+    data = story_view(store, story_id, rows=rows)
     if data is None:
         return None
     evidence = story_evidence(store, story_id)
