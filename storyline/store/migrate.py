@@ -61,7 +61,7 @@ def for_dialect(sql: str, dialect: str) -> list[str]:
 
 
 def statements(sql: str) -> list[str]:
-    """Split SQL into statements, keeping trigger bodies whole."""
+    """Split SQL into statements, keeping trigger bodies and ``$$``-quoted function bodies whole."""
     out, buf = [], []
     for line in sql.splitlines():
         if line.strip().startswith("--") or not line.strip():
@@ -69,7 +69,8 @@ def statements(sql: str) -> list[str]:
         buf.append(line)
         joined = "\n".join(buf).strip()
         body = joined.upper().startswith("CREATE TRIGGER") and " BEGIN" in joined.upper()  # SQLite trigger body
-        if joined.endswith(";") and (not body or joined.upper().endswith("END;")):
+        quoted = joined.count("$$") % 2 == 1  # inside a PostgreSQL function body
+        if joined.endswith(";") and not quoted and (not body or joined.upper().endswith("END;")):
             out.append(joined)
             buf = []
     if buf:
