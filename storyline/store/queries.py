@@ -450,9 +450,9 @@ def languages(store: SQLiteStore) -> list[str]:
 
 def articles(store: SQLiteStore, *, outlet: str | None = None, story_id: str | None = None, limit: int = 50,
              offset: int = 0) -> tuple[list[sqlite3.Row], int]:
-    """Articles newest first, optionally of one outlet or story, and how many there are. On
-    SQLite the page is read from the ``articles_newest`` index (migration 0061), not a sort of
-    every article."""
+    """Articles newest first, optionally of one outlet or story, and how many there are. The
+    page is read from the ``articles_newest`` index (migration 0061; on PostgreSQL 0062), not a
+    sort of every article."""
     clauses, params = ["1 = 1"], []
     if outlet:
         clauses.append("source = ?")
