@@ -15,9 +15,15 @@ while two thirds of its words, its terms and its story structure stay the origin
 without an outlet get one of 60 synthetic outlet names. Gold labels ride along (prefixed by copy)
 for scoring; the engine never reads them.
 
+PostgreSQL: ``--database-url postgresql://user@host/db`` builds and reads each size in its own
+database on that server (``storyline_scale_<size>``, created on first use), or ``--pg`` starts a
+server of Debian's ``postgresql`` package (``tests/pg.py``) whose files live in the cache
+directory, so its stores are reused like the SQLite ones.
+
 Usage:
   python benchmarks/scale.py [--sizes 10000 100000] [--million] [--rate 200] [--cached-rate 500]
-                             [--seconds 10] [--server-workers N] [--cache-dir DIR] [--build-only] [--json]
+                             [--seconds 10] [--server-workers N] [--cache-dir DIR] [--build-only]
+                             [--database-url URL | --pg] [--json]
 Bars (issue 20): at 100k articles, uncached story page, front page and API story p99 <= 50 ms at
 200 requests/s offered; cached story page p99 <= 50 ms at 500 requests/s.
 """
@@ -39,11 +45,12 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from itertools import count
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -127,14 +134,16 @@ def stream_file(size: int, cache: Path) -> Path:
 
 # -- the store ------------------------------------------------------------------------------
 def build_store(stream: Path, data_dir: Path, *, extra_args: tuple[str, ...] = (), timeout: float = 6 * 3600,
-                nice: int = 0) -> dict[str, Any]:
+                nice: int = 0, database_url: str = "") -> dict[str, Any]:
     """Run the real ``storyline ingest`` on ``stream`` into ``data_dir`` in a subprocess (this
     tree's code first on the path); returns the whole-process rate and the peak RSS (of the
     ingest process and of the largest helper it waited for), the database size, and the Python
     that ran it (an optimized build is 15-18 % faster than a plain one: docs/scale.md, session 30)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
     articles = sum(1 for _ in stream.open(encoding="utf-8"))
-    cmd = [sys.executable, "-m", "storyline", "ingest", "-q", "--data-dir", str(data_dir), *extra_args, str(stream)]
+    backend = ["--database-url", database_url] if database_url else []
+    cmd = [sys.executable, "-m", "storyline", "ingest", "-q", "--data-dir", str(data_dir), *backend, *extra_args,
+           str(stream)]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             preexec_fn=(lambda: os.nice(nice)) if nice else None)
@@ -153,7 +162,7 @@ def build_store(stream: Path, data_dir: Path, *, extra_args: tuple[str, ...] = (
     if proc.returncode not in (0, 3):
         raise SystemExit(f"ingest failed ({proc.returncode}): {err[-2000:]}")
     return {"articles": articles, "seconds": round(seconds, 1), "articles_per_s": round(articles / seconds, 1),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "db_mb": round(db_bytes(data_dir) / 2**20, 1),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "db_mb": round(db_bytes(data_dir, database_url) / 2**20, 1),
             "command": " ".join(cmd[1:]), "exit": proc.returncode, "python": interpreter()}
 
 
@@ -162,22 +171,60 @@ def interpreter() -> str:
     return f"Python {platform.python_version()} ({sys.executable})"
 
 
-def db_bytes(data_dir: Path) -> int:
+def db_bytes(data_dir: Path, database_url: str = "") -> int:
+    if database_url:
+        with connect(data_dir, database_url) as db:
+            return int(db.execute("SELECT pg_database_size(current_database())").fetchone()[0])
     return sum(p.stat().st_size for p in data_dir.glob("storyline.db*") if p.is_file())
 
 
-def ensure_store(size: int, cache: Path, *, nice: int = 0, timeout: float = 6 * 3600) -> tuple[Path, dict[str, Any]]:
-    """The store of ``size`` articles in ``cache`` (built on first use) and its build figures."""
-    data_dir = cache / f"store-{size}-{STREAM_VERSION}"
+def connect(data_dir: Path, database_url: str = "") -> Any:
+    """A plain connection to the store: its SQLite file read-only, or its PostgreSQL database."""
+    if database_url:
+        import psycopg
+
+        return psycopg.connect(database_url)
+    return closing(sqlite3.connect(f"file:{data_dir / 'storyline.db'}?mode=ro", uri=True))
+
+
+def size_database(server_url: str, size: int) -> str:
+    """The URL of ``size``'s database on the server of ``server_url`` (created when missing)."""
+    import psycopg
+
+    name = f"storyline_scale_{size}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+
+
+def ensure_store(size: int, cache: Path, *, nice: int = 0, timeout: float = 6 * 3600,
+                 database_url: str = "") -> tuple[Path, dict[str, Any]]:
+    """The store of ``size`` articles in ``cache`` (built on first use) and its build figures.
+    With ``database_url`` the store is that PostgreSQL database (its data dir holds only
+    ``build.json``); a build that did not finish is dropped and made again."""
+    data_dir = cache / f"store-{size}-{STREAM_VERSION}" if not database_url else \
+        cache / f"pgstore-{size}-{STREAM_VERSION}-{urlsplit(database_url).path.strip('/')}"
     info = data_dir / "build.json"
     if info.exists():
         return data_dir, json.loads(info.read_text())
     if data_dir.exists():  # a build that did not finish: start over
         shutil.rmtree(data_dir)
+        if database_url:
+            drop_tables(database_url)
     data_dir.mkdir(parents=True)
-    figures = build_store(stream_file(size, cache), data_dir, nice=nice, timeout=timeout)
+    figures = build_store(stream_file(size, cache), data_dir, nice=nice, timeout=timeout, database_url=database_url)
     info.write_text(json.dumps(figures, indent=2))
     return data_dir, figures
+
+
+def drop_tables(database_url: str) -> None:
+    """Empty a PostgreSQL store's database (an unfinished build), keeping the database."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
 
 
 def replicate_store(source: Path, target: Path, copies: int) -> dict[str, Any]:
@@ -239,14 +286,14 @@ def replicate_store(source: Path, target: Path, copies: int) -> dict[str, Any]:
     return figures
 
 
-def prepare_reads(data_dir: Path) -> dict[str, Any]:
+def prepare_reads(data_dir: Path, database_url: str = "") -> dict[str, Any]:
     """Bring a built store to this tree's schema and fill what the read side precomputes (related
     stories of a store made before they were kept); returns what it did and how long it took."""
     from storyline import related
     from storyline.config import Settings
     from storyline.store import open_store
 
-    store = open_store(Settings(data_dir=data_dir))
+    store = open_store(Settings(data_dir=data_dir, database_url=database_url))
     try:
         start = time.perf_counter()
         done = related.fill_missing(store)
@@ -255,14 +302,11 @@ def prepare_reads(data_dir: Path) -> dict[str, Any]:
         store.close()
 
 
-def sample_ids(data_dir: Path, n: int = 2000, seed: int = 5) -> dict[str, list[str]]:
+def sample_ids(data_dir: Path, n: int = 2000, seed: int = 5, database_url: str = "") -> dict[str, list[str]]:
     """Story ids to visit (a fixed random sample of live stories) and search words (title words)."""
-    db = sqlite3.connect(f"file:{data_dir / 'storyline.db'}?mode=ro", uri=True)
-    try:
+    with connect(data_dir, database_url) as db:
         ids = [r[0] for r in db.execute("SELECT id FROM stories WHERE size > 0 ORDER BY id")]
         titles = [r[0] for r in db.execute("SELECT title FROM articles ORDER BY seq LIMIT 5000")]
-    finally:
-        db.close()
     rng = random.Random(seed)
     words = sorted({w.lower() for t in titles for w in _WORD.findall(t) if len(w) >= 5})
     return {"stories": rng.sample(ids, min(n, len(ids))), "words": rng.sample(words, min(n, len(words)))}
@@ -330,14 +374,14 @@ def front_ids(port: int, n: int = 60) -> list[str]:
 
 
 def serve_and_measure(data_dir: Path, rate: float, cached_rate: float, seconds: float,
-                      workers: int = 1) -> dict[str, dict[str, float]]:
+                      workers: int = 1, database_url: str = "") -> dict[str, dict[str, float]]:
     from web import start_server  # benchmarks/web.py
 
     from storyline.web.server import free_port
 
-    sample = sample_ids(data_dir)
+    sample = sample_ids(data_dir, database_url=database_url)
     port = free_port()
-    proc = start_server(data_dir, port, workers)
+    proc = start_server(data_dir, port, workers, database_url=database_url)
     try:
         sample["top"] = front_ids(port)
         return asyncio.run(measure(port, sample, rate, cached_rate, seconds))
@@ -349,7 +393,7 @@ def serve_and_measure(data_dir: Path, rate: float, cached_rate: float, seconds: 
 def print_table(size: int, build: dict[str, Any], pages: dict[str, dict[str, float]] | None, counts: dict[str, int],
                 workers: int = 1) -> None:
     print(f"\n== {counts.get('articles', 0):,} articles: {counts.get('stories', 0):,} stories, "
-          f"{counts.get('originals', 0):,} originals; database {build['db_mb']} MB ==")
+          f"{counts.get('originals', 0):,} originals; {build.get('backend', 'sqlite')} database {build['db_mb']} MB ==")
     if build.get("replicated"):
         print(f"not ingested: {build['command']} (the ingested store's rows repeated; pages only)")
     else:
@@ -367,15 +411,12 @@ def print_table(size: int, build: dict[str, Any], pages: dict[str, dict[str, flo
               f"{r['max_ms']:8.2f} {r['errors']:6d}")
 
 
-def store_counts(data_dir: Path) -> dict[str, int]:
-    db = sqlite3.connect(f"file:{data_dir / 'storyline.db'}?mode=ro", uri=True)
-    try:
+def store_counts(data_dir: Path, database_url: str = "") -> dict[str, int]:
+    with connect(data_dir, database_url) as db:
         one = lambda sql: int(db.execute(sql).fetchone()[0])  # noqa: E731
         return {"articles": one("SELECT count(*) FROM articles"),
                 "originals": one("SELECT count(*) FROM articles WHERE canonical_id = id"),
                 "stories": one("SELECT count(*) FROM stories WHERE size > 0")}
-    finally:
-        db.close()
 
 
 def main() -> int:
@@ -393,28 +434,63 @@ def main() -> int:
     ap.add_argument("--build-only", action="store_true", help="build (or reuse) the stores, measure no pages")
     ap.add_argument("--replicated", type=int, metavar="N", help="instead of ingesting the biggest size, measure pages "
                     "on the smallest size's ingested store with its rows repeated N times (labelled as such)")
+    backend = ap.add_mutually_exclusive_group()
+    backend.add_argument("--database-url", metavar="URL", default="",
+                         help="build and read the stores in PostgreSQL: one database per size on this server")
+    backend.add_argument("--pg", action="store_true", help="the same on a PostgreSQL server started for the run "
+                         "(Debian's postgresql; its files kept in the cache dir, so stores are reused)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if not DATA.exists():
         raise SystemExit(f"{DATA} is missing: the scale streams are built from the shared data")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     sizes = sorted(set(args.sizes + ([1_000_000] if args.million else [])))
+    server = None
+    if args.pg:
+        server = pg_server(args.cache_dir)
+        args.database_url = server.admin_url
+    try:
+        return run_sizes(args, sizes)
+    finally:
+        if server is not None:
+            server.stop(keep=True)
+
+
+def pg_server(cache: Path) -> Any:
+    """A PostgreSQL server for ``--pg``, its files in ``cache/pg-server`` (kept between runs)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pg import PostgresServer, unavailable_reason  # tests/pg.py
+
+    reason = unavailable_reason()
+    if reason:
+        raise SystemExit(f"--pg: {reason}")
+    server = PostgresServer(cache / "pg-server")
+    server.start()
+    return server
+
+
+def run_sizes(args: argparse.Namespace, sizes: list[int]) -> int:
     report = {}
+    if args.replicated and args.database_url:
+        raise SystemExit("--replicated copies SQLite files; it does not work with PostgreSQL")
     if args.replicated:
         base, _ = ensure_store(sizes[0], args.cache_dir, nice=args.nice, timeout=args.build_hours * 3600)
         replica = args.cache_dir / f"replica-{sizes[0]}x{args.replicated}-{STREAM_VERSION}"
         replicate_store(base, replica, args.replicated)
         sizes = sizes[:1] + [-args.replicated]
     for size in sizes:
+        url = size_database(args.database_url, size) if args.database_url else ""
         if size < 0:
             data_dir = args.cache_dir / f"replica-{sizes[0]}x{-size}-{STREAM_VERSION}"
             build = json.loads((data_dir / "build.json").read_text())
         else:
-            data_dir, build = ensure_store(size, args.cache_dir, nice=args.nice, timeout=args.build_hours * 3600)
-        prepared = prepare_reads(data_dir)
+            data_dir, build = ensure_store(size, args.cache_dir, nice=args.nice, timeout=args.build_hours * 3600,
+                                           database_url=url)
+        prepared = prepare_reads(data_dir, url)
         pages = None if args.build_only else serve_and_measure(data_dir, args.rate, args.cached_rate,
-                                                                min(args.seconds, 60.0), args.server_workers)
-        counts = store_counts(data_dir)
+                                                                min(args.seconds, 60.0), args.server_workers, url)
+        counts = store_counts(data_dir, url)
+        build["backend"] = "postgresql" if url else "sqlite"
         report[size] = {"build": build, "prepared": prepared, "counts": counts, "pages": pages,
                         "server_workers": args.server_workers}
         if not args.json:

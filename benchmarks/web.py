@@ -59,9 +59,10 @@ def listening(port: int) -> int:
     return sum(1 for r in rows if r.split()[1].endswith(f":{port:04X}") and r.split()[3] == "0A")
 
 
-def start_server(data_dir: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int, workers: int = 1, database_url: str = "") -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "storyline", "serve", "--data-dir", str(data_dir),
-                             "--port", str(port), "--workers", str(workers)],
+                             "--port", str(port), "--workers", str(workers),
+                             *(["--database-url", database_url] if database_url else [])],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

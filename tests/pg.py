@@ -67,6 +67,7 @@ class PostgresServer:
         return [*_run_as(), str(self.bin / args[0]), *args[1:]]
 
     def start(self) -> None:
+        """Start the server; a root that already holds a cluster (``stop(keep=True)``) is reused."""
         self.root.mkdir(parents=True, exist_ok=True)
         data = self.root / "data"
         if os.geteuid() == 0:
@@ -78,8 +79,9 @@ class PostgresServer:
                 if str(parent) in ("/", "/tmp"):
                     break
                 os.chmod(parent, os.stat(parent).st_mode | 0o011)
-        subprocess.run(self._cmd("initdb", "-D", str(data), "-A", "trust", "-U", self.user, "--no-sync", "-E", "UTF8",
-                                 "--locale", "C"), check=True, capture_output=True)
+        if not (data / "PG_VERSION").exists():
+            subprocess.run(self._cmd("initdb", "-D", str(data), "-A", "trust", "-U", self.user, "--no-sync", "-E", "UTF8",
+                                     "--locale", "C"), check=True, capture_output=True)
         opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60")
         subprocess.run(self._cmd("pg_ctl", "-D", str(data), "-o", opts, "-l", str(self.root / "log"), "-w", "-t", "60",
@@ -111,9 +113,11 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
-    def stop(self) -> None:
+    def stop(self, keep: bool = False) -> None:
+        """Stop the server and remove its files (``keep``: a clean shutdown, files kept)."""
         if self.bin is None:
             return
-        subprocess.run(self._cmd("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "stop"),
-                       capture_output=True)
-        shutil.rmtree(self.root, ignore_errors=True)
+        subprocess.run(self._cmd("pg_ctl", "-D", str(self.root / "data"), "-m", "fast" if keep else "immediate",
+                                 "stop"), capture_output=True)
+        if not keep:
+            shutil.rmtree(self.root, ignore_errors=True)
