@@ -8,8 +8,12 @@
 -- a time; a time without an offset is UTC; days up to 31 roll over into the next month; anything
 -- else is NULL. No cast, so no error to catch, and no dependence on the session's TimeZone: it is
 -- immutable, so the articles list's index of migration 0061 now exists on PostgreSQL too.
+-- The form storyline itself stores (YYYY-MM-DDTHH:MM:SS+HH:MM, days up to 28) is read by one SQL
+-- expression the planner inlines (make_date cannot fail there), in SQLite's milliseconds; any
+-- other form goes to the full parser, storyline_julianday. Per call over 100k articles (minimum of
+-- five): 5.4 us, the full parser 9.2, 0004's function 2.5-3.0.
 -- begin postgresql
-CREATE OR REPLACE FUNCTION julianday(t text) RETURNS double precision LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+CREATE OR REPLACE FUNCTION storyline_julianday(t text) RETURNS double precision LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
   u text; y int; mo int; d int; h int := 0; mi int := 0; s double precision := 0; tz int := 0; a int; jd bigint;
 BEGIN
@@ -36,5 +40,17 @@ BEGIN
   jd := trunc(((36525 * (y + 4716)) / 100 + (306001 * (mo + 1)) / 10000 + d + (2 - a + a / 4) - 1524.5) * 86400000)::bigint;
   RETURN (jd + h * 3600000 + mi * 60000 + trunc(s * 1000 + 0.5)::bigint - tz * 60000) / 86400000.0;
 END $$;
+CREATE OR REPLACE FUNCTION julianday(t text) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+  WHEN translate(t, '123456789', '000000000') IN ('0000-00-00T00:00:00+00:00', '0000-00-00T00:00:00-00:00')
+   AND substr(t, 6, 2)::int BETWEEN 1 AND 12 AND substr(t, 9, 2)::int BETWEEN 1 AND 28 AND substr(t, 12, 2)::int <= 23
+   AND substr(t, 15, 2)::int <= 59 AND substr(t, 18, 2)::int <= 59 AND substr(t, 21, 2)::int <= 14
+   AND substr(t, 24, 2)::int <= 59
+  THEN ((make_date(substr(t, 1, 4)::int, substr(t, 6, 2)::int, substr(t, 9, 2)::int) - DATE '1970-01-01')::bigint * 86400000
+        + 210866760000000
+        + (substr(t, 12, 2)::int * 3600 + substr(t, 15, 2)::int * 60 + substr(t, 18, 2)::int
+           - (CASE substr(t, 20, 1) WHEN '-' THEN -1 ELSE 1 END) * (substr(t, 21, 2)::int * 3600 + substr(t, 24, 2)::int * 60))
+          * 1000) / 86400000.0
+  ELSE storyline_julianday(t) END $$;
 CREATE INDEX articles_newest ON articles(coalesce(julianday(published), 0), seq);
 -- end postgresql
