@@ -144,6 +144,7 @@ def test_a_store_made_before_migration_62_gets_the_new_function_and_keeps_workin
     from storyline.models import Article
     from storyline.store import base, open_store
     from storyline.store.migrate import migrations
+    from storyline.store.queries import search_articles
 
     settings = Settings(data_dir=tmp_path, database_url=postgres_server.create_database("before_62"))
     with monkeypatch.context() as m:  # a store of schema 61, holding an article
@@ -158,5 +159,6 @@ def test_a_store_made_before_migration_62_gets_the_new_function_and_keeps_workin
         assert store.db.execute("SELECT provolatile FROM pg_proc WHERE proname = 'julianday'").fetchone()[0] == "i"
         assert store.db.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'articles_newest'").fetchone()[0] == 1
         assert store.db.execute("SELECT julianday(published) FROM articles").fetchone()[0] == pytest.approx(2460431.875)
+        assert [r["id"] for r in search_articles(store, "harbour")[0]] == ["a1"]  # 0063 remade the search vector
     finally:
         store.close()

@@ -4,7 +4,8 @@ stories) and of the database's change counter. :mod:`storyline.store.queries` ca
 ``julianday``, two-argument ``max`` and ``sum(boolean)`` from migration 0004).
 
 Full-text search uses the stored column ``articles.search`` of migration 0004 (title weighted A,
-text D; GIN-indexed); ranking is ``ts_rank`` with the title weighted 4:1 as FTS5's
+text D; GIN-indexed; since 0063 the text's first 150,000 characters, so it stays under a
+tsvector's 1 MB); ranking is ``ts_rank`` with the title weighted 4:1 as FTS5's
 ``bm25(4.0, 1.0)`` does, and snippets come from ``ts_headline`` with the same private-use marks.
 """
 from __future__ import annotations
