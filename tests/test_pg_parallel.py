@@ -77,8 +77,8 @@ def _get_paths(client: TestClient) -> tuple[list[str], list[str]]:
     paths = []
     for route in _routes(client.app.routes):  # type: ignore[attr-defined]
         if isinstance(route, Route) and "GET" in (route.methods or ()):
-            if set(route.param_convertors) <= set(fill):
-                paths.append(route.path_format.format(**{k: fill[k] for k in route.param_convertors}))
+            # a route with a parameter not filled here fails the test (add it to ``fill``)
+            paths.append(route.path_format.format(**{k: fill[k] for k in route.param_convertors}))
     variants = ["/?since=24h", f"/?outlet={quote(outlet)}", f"/api/stories?since=7d&outlet={quote(outlet)}",
                 "/api/stories?q=port", f"/stories/{story}?since={SINCE}", f"/api/stories/{story}?since={SINCE}",
                 f"/api/stories/{story}/updates?since={SINCE}", f"/search?q=port&since={SINCE}", "/api/search?q=port",
