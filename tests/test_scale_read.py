@@ -323,12 +323,17 @@ def test_response_cache_holds_its_byte_bound_and_evicts_oldest_first() -> None:
     assert cache.bytes == accounted
 
 
+# the score as first written: every story's time parsed in SQL (PostgreSQL now keeps it, 0064)
+_SCORE_PARSED = ("(2.0 * s.outlets + s.size + 0.5 * s.duplicates) / "
+                 "(1.0 + max(0.0, julianday(:ref) - julianday(coalesce(s.last_seen, :ref))))")
+
+
 def full_ranking(store, flt: queries.StoryFilter) -> list[str]:  # type: ignore[no-untyped-def]
     """The front page's order as it was computed before: every matching story scored."""
     where, params = queries._filter_sql(flt)
     params.update(ref=queries.latest_time(store) or "1970-01-01")
     return [r[0] for r in store.db.execute(
-        f"SELECT s.id, {queries._SCORE} AS score FROM stories s WHERE {where} "
+        f"SELECT s.id, {_SCORE_PARSED} AS score FROM stories s WHERE {where} "
         "ORDER BY score DESC, s.last_seen DESC, s.id", params).fetchall()]
 
 

@@ -25,9 +25,12 @@ SNIPPET_START, SNIPPET_END = "\ue000", "\ue001"  # private-use marks, replaced a
 
 # Breadth (independent outlets count most, reprints least) over a freshness decay of one day.
 # "(SELECT julianday(:ref))": computed once a query (PostgreSQL would call it for every row of a
-# prepared statement's generic plan).
+# prepared statement's generic plan). On PostgreSQL the story's own day is kept in a column
+# (migration 0064), since parsing it there costs microseconds a row.
 _SCORE = ("(2.0 * s.outlets + s.size + 0.5 * s.duplicates) / "
-          "(1.0 + max(0.0, (SELECT julianday(:ref)) - julianday(coalesce(s.last_seen, :ref))))")
+          "(1.0 + max(0.0, (SELECT julianday(:ref)) - {seen}))")
+_SEEN_DAY = {"sqlite": "julianday(coalesce(s.last_seen, :ref))",
+             "postgresql": "CASE WHEN s.last_seen IS NULL THEN (SELECT julianday(:ref)) ELSE s.last_seen_day END"}
 # Outlets count every outlet that carried the story, reprinting outlets included, so the count
 # agrees with the list of outlets a story shows (the stored ``stories.outlets`` counts originals only).
 _CARD_COLUMNS = ("s.id, s.headline, s.summary, "
@@ -114,7 +117,8 @@ def _ranked_ids(store: SQLiteStore, where: str, params: dict[str, Any], want: in
     breadth is at most the ``want``-th score x (1 + days) cannot enter (on a tie, the older
     loses). The first from an indexed range on ``last_seen`` (a day, widened fourfold until it
     holds ``want`` stories), the second from the breadth index, top down."""
-    sql = f"SELECT s.id, {_SCORE} AS score FROM stories s WHERE {where}{{extra}} {_RANK_ORDER} LIMIT :want"
+    score = _SCORE.format(seen=_SEEN_DAY[store.dialect])
+    sql = f"SELECT s.id, {score} AS score FROM stories s WHERE {where}{{extra}} {_RANK_ORDER} LIMIT :want"
     ref = parse_date(params["ref"])
     plus = "+" if store.dialect == "sqlite" else ""  # SQLite: range over the breadth index, not last_seen
     # PostgreSQL: the breadth is NUMERIC; against a float parameter it would be cast per row and
