@@ -103,7 +103,7 @@ def test_the_articles_list_reads_its_order_from_the_index(parallel: tuple[TestCl
         conn.execute(f"SET {setting} = off")
         conn.execute("SET enable_seqscan = off")  # the demo is small enough to sort; the index must be usable
         plan = "\n".join(r[0] for r in conn.execute(
-            "EXPLAIN SELECT id FROM articles ORDER BY coalesce(julianday(published), 0) DESC, seq DESC LIMIT 5"))
+            "EXPLAIN SELECT id FROM articles ORDER BY coalesce(storyline_julianday(published), 0) DESC, seq DESC LIMIT 5"))
     assert "articles_newest" in plan and "Sort" not in plan
 
 

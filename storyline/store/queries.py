@@ -457,6 +457,9 @@ def languages(store: SQLiteStore) -> list[str]:
     return list(_memo(store, "languages", lambda: _distinct(store, "language")))
 
 
+_NEWEST_DAY = {"sqlite": "julianday", "postgresql": "storyline_julianday"}  # the articles_newest index's own call
+
+
 def articles(store: SQLiteStore, *, outlet: str | None = None, story_id: str | None = None, limit: int = 50,
              offset: int = 0) -> tuple[list[sqlite3.Row], int]:
     """Articles newest first, optionally of one outlet or story, and how many there are. The
@@ -472,7 +475,7 @@ def articles(store: SQLiteStore, *, outlet: str | None = None, story_id: str | N
     where = " AND ".join(clauses)
     rows = store.db.execute(
         "SELECT id, url, source, title, published, language, canonical_id, story_id FROM articles "
-        f"WHERE {where} ORDER BY coalesce(julianday(published), 0) DESC, seq DESC LIMIT ? OFFSET ?",
+        f"WHERE {where} ORDER BY coalesce({_NEWEST_DAY[store.dialect]}(published), 0) DESC, seq DESC LIMIT ? OFFSET ?",
         (*params, limit, offset),
     ).fetchall()
     if story_id:

@@ -131,6 +131,8 @@ def create_app(settings: Settings, *, store: SQLiteStore | None = None) -> FastA
                     "with an attributed extractive summary. Read-only unless an editor token is configured.",
     )
     web = WebState(settings=settings, store=store or open_store(settings), env=environment())
+    if web.store.dialect == "postgresql":
+        web.store.plan_each_run()  # pages plan for their own parameters (store/postgres.py)
     app.state.web = web
     app.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_dir()), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
