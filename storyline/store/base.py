@@ -682,10 +682,7 @@ class SQLStore:
                 self.db.execute("UPDATE stories SET dirty = 1, updated_at = ? WHERE id = ?", (now, story_id))
             sources = {str(r["source"] or "") for r in rows}
             heirs = [new for new, _ in new_originals.values()]  # a reprint made an original counts as one now
-            for i in range(0, len(heirs), 500):
-                chunk = heirs[i : i + 500]
-                sources.update(str(r[0]) for r in self.db.execute(
-                    f"SELECT source FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+            sources.update(str(r["source"] or "") for r in self.find_articles(ids=heirs))
             recount_outlets(self.db, sources)
         return touched
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-_COUNTS = ("SELECT source, count(*), sum(CASE WHEN canonical_id = id THEN 1 ELSE 0 END), max(published) "
-           "FROM articles WHERE source <> ''")  # outlets' rows from all their articles, as the migration filled them
+# an outlet's row from its articles (as the migration filled them): articles, originals, latest time
+_AGGREGATE = "SELECT source, count(*), sum(CASE WHEN canonical_id = id THEN 1 ELSE 0 END), max(published)"
 
 
 def count_new(db: Any, after: int) -> None:
     """Add the articles stored after ``after`` (seq) to their outlets' rows: one upsert per outlet
     of the batch, the latest publication time kept by the database's own comparison."""
     db.execute(  # the batch's rows by their key range (SQLite would scan the whole source index for the grouping)
-        "INSERT INTO outlet_counts (source, articles, originals, last_published) "
-        "SELECT source, count(*), sum(CASE WHEN canonical_id = id THEN 1 ELSE 0 END), max(published) FROM "
+        f"INSERT INTO outlet_counts (source, articles, originals, last_published) {_AGGREGATE} FROM "
         "(SELECT source, canonical_id, id, published FROM articles WHERE seq > ? ORDER BY seq) AS batch "
         "WHERE source <> '' GROUP BY source "
         "ON CONFLICT (source) DO UPDATE SET articles = outlet_counts.articles + excluded.articles, "
@@ -36,8 +35,8 @@ def recount(db: Any, sources: Iterable[str]) -> None:
         chunk = names[i : i + 500]
         marks = ",".join("?" * len(chunk))
         db.execute(f"DELETE FROM outlet_counts WHERE source IN ({marks})", chunk)
-        db.execute(f"INSERT INTO outlet_counts (source, articles, originals, last_published) {_COUNTS} "
-                   f"AND source IN ({marks}) GROUP BY source", chunk)
+        db.execute(f"INSERT INTO outlet_counts (source, articles, originals, last_published) {_AGGREGATE} "
+                   f"FROM articles WHERE source IN ({marks}) GROUP BY source", chunk)
 
 
 __all__ = ["count_new", "recount"]
