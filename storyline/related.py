@@ -34,6 +34,7 @@ import numpy as np
 
 from .ingest.dates import shifted
 from .cluster.features import represent, sparse_dot
+from .forked import shared_pieces
 from .models import Article, Story
 from .store import state as codec
 
@@ -208,6 +209,7 @@ _VOCAB_MAX = 1_000_000  # ... until a comparison starts with more: then it start
 _PACKED: dict[tuple[str, str], tuple[str, tuple[str, np.ndarray | None, np.ndarray, np.ndarray]]] = {}
 _PACKED_SIZE = 50_000  # stories kept packed (about 1.3 KB each): a refresh's windows in time order
 _CHUNK = 256  # stories compared at once (a chunk x window score matrix)
+FORK_CHUNKS = 8  # chunks of a comparison before forked helpers pay off (a fork costs ~50 ms, a chunk ~60)
 _SLICE = 8192  # window columns per float64 dense product (see _add_dense)
 PENDING_CHUNK = 5_000  # owed lists computed per transaction, in time order (see refresh_pending)
 KEEP = 10  # related stories kept per story (a page shows 5)
@@ -276,7 +278,7 @@ def _window_rows(store: SQLStore, targets: dict[str, Any]) -> list[Any]:
 
 
 def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: bool = True,
-             done_soon: frozenset[str] = frozenset(),
+             done_soon: frozenset[str] = frozenset(), helpers: int = 0,
              ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
     """For each of ``ids`` that has a vector: its own list (the :data:`KEEP` best stories at least
     ``floor`` related to it that belong in its list), and, with ``entering``, for every *other*
@@ -292,7 +294,11 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
     full on its turn and drops what enters it, and after a long ingest that is every story later
     in the window (about half the stories it holds). Owed means owed as this comparison reads the
     store (:func:`_owes`), except ``done_soon``: stories a writer will have given their lists
-    before it merges this comparison (:func:`refresh_pending_ahead`'s chunks in flight)."""
+    before it merges this comparison (:func:`refresh_pending_ahead`'s chunks in flight).
+
+    The targets are compared :data:`_CHUNK` at a time; from :data:`FORK_CHUNKS` chunks on,
+    ``helpers`` forked helpers take chunks too (:func:`~.forked.shared_pieces`), and their
+    results are merged in the chunks' order, so the lists are the same."""
     from scipy.sparse import csr_matrix
 
     targets: dict[str, Any] = {}
@@ -340,9 +346,12 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
     is_target[mine] = True
     owed = np.fromiter((_owes(r[1], r[3]) and r[0] not in done_soon for r in order), dtype=bool, count=len(order))
     enters = ~is_target & ~owed  # the stories whose lists a target can enter (see above)
-    others: tuple[bytes, Any, list[np.ndarray]] | None = None  # the columns' vectors, transposed
-    for c in range(0, len(mine), _CHUNK):
-        rows_ = np.array(mine[c : c + _CHUNK])
+    others: list[Any] = [None]  # the columns' vectors, transposed, for the window of the last chunk
+
+    def compare_chunk(k: int) -> tuple[list[tuple[str, str, float]], list[tuple[str, str, float]]]:
+        """Chunk ``k`` of the targets: (target, story, score) of its own lists' best, and
+        (story, target, score) of the targets that belong in another story's list."""
+        rows_ = np.array(mine[k * _CHUNK : (k + 1) * _CHUNK])
         row_times = times[rows_]
         if np.isnan(row_times).any():
             cols = np.arange(len(names))
@@ -350,11 +359,11 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
             lo = np.searchsorted(times[:n_dated], np.nanmin(row_times) - window, side="left")
             hi = np.searchsorted(times[:n_dated], np.nanmax(row_times) + window, side="right")
             cols = np.concatenate([np.arange(lo, hi), np.arange(n_dated, len(names))])
-        if others is None or others[0] != cols.tobytes():  # chunks of one window share them: made once
+        if others[0] is None or others[0][0] != cols.tobytes():  # chunks of one window share them: made once
             # (the CSR form is the one the product converts the transpose to; the same products)
-            others = (cols.tobytes(), terms[cols].T.tocsr(), [matrix[cols].T for matrix in dense.values()])
-        score = np.asarray((terms[rows_] @ others[1]).toarray(), dtype=np.float64)
-        for matrix, theirs in zip(dense.values(), others[2]):
+            others[0] = (cols.tobytes(), terms[cols].T.tocsr(), [matrix[cols].T for matrix in dense.values()])
+        score = np.asarray((terms[rows_] @ others[0][1]).toarray(), dtype=np.float64)
+        for matrix, theirs in zip(dense.values(), others[0][2]):
             _add_dense(score, matrix[rows_], theirs)
         score /= 2.0
         ta, tb = row_times[:, None], times[cols][None, :]
@@ -362,16 +371,23 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
         a_sees_b = np.isnan(ta) | near  # the target's own list (an undated target sees all)
         b_sees_a = np.isnan(tb) | near
         over = (score >= floor) & (rows_[:, None] != cols[None, :])
-        for i, j in _best(score, over & a_sees_b, axis=1):
-            own[names[rows_[i]]][names[cols[j]]] = float(score[i, j])
+        found = [(names[rows_[i]], names[cols[j]], float(score[i, j])) for i, j in _best(score, over & a_sees_b, axis=1)]
         open_ = np.flatnonzero(enters[cols]) if entering else ()  # the window's columns that can be entered
-        if len(open_):  # the targets that belong in other stories' lists (those not owed)
-            into_cols, into_score = cols[open_], score[:, open_]
-            for i, j in _best(into_score, over[:, open_] & b_sees_a[:, open_], axis=0):
-                got = into.setdefault(names[into_cols[j]], {})
-                got[names[rows_[i]]] = float(into_score[i, j])
-                if len(got) > 4 * KEEP:
-                    into[names[into_cols[j]]] = dict(_top(got))
+        if not len(open_):
+            return found, []
+        into_cols, into_score = cols[open_], score[:, open_]  # the targets that belong in other stories' lists
+        return found, [(names[into_cols[j]], names[rows_[i]], float(into_score[i, j]))
+                       for i, j in _best(into_score, over[:, open_] & b_sees_a[:, open_], axis=0)]
+
+    n_chunks = -(-len(mine) // _CHUNK)
+    for found, entered in shared_pieces(n_chunks, compare_chunk, helpers if n_chunks >= FORK_CHUNKS else 0):
+        for target, other, value in found:
+            own[target][other] = value
+        for other, target, value in entered:
+            got = into.setdefault(other, {})
+            got[target] = value
+            if len(got) > 4 * KEEP:
+                into[other] = dict(_top(got))
     return ({sid: dict(_top(found)) for sid, found in own.items()},
             {sid: dict(_top(found)) for sid, found in into.items()})
 
@@ -443,7 +459,8 @@ def _stored_lists(store: SQLStore, ids: Sequence[str], column: str = "story_id")
 Compared = tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]  # what _compare returns
 
 
-def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR, compared: Compared | None = None) -> int:
+def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR, compared: Compared | None = None,
+            helpers: int = 0) -> int:
     """Recompute the related lists ``story_related`` after ``story_ids``' vectors changed, inside
     the caller's transaction; returns the rows written.
 
@@ -457,13 +474,14 @@ def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR, 
     The engine calls this (through :func:`refresh_pending`) after writing vectors; the cost grows
     with the stories in the changed stories' windows, not with the store. ``compared``: the
     comparison of ``story_ids`` with their windows, made already (:func:`compare_in_worker`: it
-    reads only vectors, which no list changes)."""
+    reads only vectors, which no list changes). ``helpers``: forked helpers for a long
+    comparison (:func:`_compare`)."""
     ids = list(dict.fromkeys(story_ids))
     if not ids:
         return 0
     changed = set(ids)
     # entering: other story -> changed stories that belong in its list
-    found, entering = _compare(store, ids, floor) if compared is None else compared
+    found, entering = _compare(store, ids, floor, helpers=helpers) if compared is None else compared
     own = {sid: _top(found.get(sid, {})) for sid in ids}
     # a story whose own list is still owed gets it computed in full on its turn: nothing to merge now
     referring = _stored_lists(store, ids, "related_id")
@@ -486,7 +504,7 @@ def refresh(store: SQLStore, story_ids: Sequence[str], *, floor: float = FLOOR, 
         if top != _top(cur):
             lists[other] = top
     if recompute:
-        again, _ = _compare(store, recompute, floor, entering=False)
+        again, _ = _compare(store, recompute, floor, entering=False, helpers=helpers)
         lists.update({sid: _top(again.get(sid, {})) for sid in recompute})
     written = _write_lists(store, lists)
     for i in range(0, len(ids), 500):
@@ -533,16 +551,17 @@ def _owed(store: SQLStore, ids: set[str]) -> set[str]:
     return out
 
 
-def refresh_pending(store: SQLStore, limit: int | None = None) -> int:
+def refresh_pending(store: SQLStore, limit: int | None = None, helpers: int = 0) -> int:
     """:func:`refresh` the first ``limit`` stories of :func:`pending` (all with None), inside
     the caller's transaction; returns how many there were. The engine calls it with
     :data:`PENDING_CHUNK` in a loop, one transaction each, until none is owed: a chunk of stories close in time is compared with its
     own window, so memory follows the chunk and its window, not the stories owed (all of them,
     after one big ingest). Each list is still what comparing its story with its window gives:
-    a later chunk's stories enter an earlier chunk's lists as any changed story does."""
+    a later chunk's stories enter an earlier chunk's lists as any changed story does.
+    ``helpers``: forked helpers for a long comparison (:func:`_compare`)."""
     ids = pending(store, limit)
     if ids:
-        refresh(store, ids)
+        refresh(store, ids, helpers=helpers)
     return len(ids)
 
 
@@ -607,11 +626,12 @@ def refresh_all_pending(store: SQLStore, *, settings: Any = None, helpers: int =
     """Every owed list, :data:`PENDING_CHUNK` stories per transaction (:func:`refresh_pending`)
     until none is owed; with ``helpers`` (and the ``settings`` they open the store with), the
     chunks' comparisons in helper processes when more than one chunk is owed
-    (:func:`refresh_pending_ahead`). ``progress`` counts the lists; returns how many."""
+    (:func:`refresh_pending_ahead`), and one chunk's shared with ``helpers - 1`` forked helpers
+    (this process compares too). ``progress`` counts the lists; returns how many."""
     done = refresh_pending_ahead(store, settings, helpers, progress) if helpers > 0 else 0
     while True:
         with store.transaction():  # type: ignore[attr-defined]
-            n = refresh_pending(store, PENDING_CHUNK)
+            n = refresh_pending(store, PENDING_CHUNK, max(helpers - 1, 0))
         done += n
         if progress:
             progress(n)

@@ -230,6 +230,27 @@ def test_related_lists_compared_in_helpers_are_those_of_one_process(store_settin
     assert related_lists(engine) == one
 
 
+def test_one_long_comparison_shared_with_a_forked_helper_gives_the_same_lists(store_settings, monkeypatch):
+    """One comparison of many targets (every owed list at once, in chunks of 4) is shared with a
+    forked helper, which takes chunks from the back: merged in the chunks' order, the lists are
+    those of the chunks computed one after the other here, to the bit (elsewhere than Linux all
+    chunks are compared here)."""
+    engine, one = owing_many_lists(store_settings, monkeypatch)
+    monkeypatch.setattr(related, "_CHUNK", 4)
+    monkeypatch.setattr(related, "FORK_CHUNKS", 2)
+    shared, calls = related.shared_pieces, []
+
+    def sharing(n, work, helpers):  # type: ignore[no-untyped-def]
+        calls.append((n, helpers))
+        return shared(n, work, helpers)
+
+    monkeypatch.setattr(related, "shared_pieces", sharing)
+    with engine.store.transaction():
+        assert related.refresh_pending(engine.store, None, helpers=1) > 4 * 16
+    assert calls[0][0] > 4 * 16 // 4 and {h for _, h in calls} == {1}
+    assert related_lists(engine) == one and not related.pending(engine.store)
+
+
 def test_lists_owed_after_a_long_ingest_are_each_computed_once(store_settings, monkeypatch):
     """Compared in helpers, no owed list is computed twice: the writer recomputes none in full
     (``refresh`` does that when a changed story's score in another's list comes back lower, and
