@@ -27,16 +27,23 @@ early-refresh helper, the consolidation's forked search helpers and the final re
 have ended by then): two cores give at most 200 %. Figures on a shared machine are loaded: compare
 runs back to back.
 
-Usage: python benchmarks/ingest_phases.py STREAM.jsonl [--data-dir NEW_DIR]
+``--cores`` also samples the machine's CPU (``/proc/stat``, every 50 ms, Linux) and prints how
+many cores were busy over each stretch of the run (startup, the stream, the consolidation, the
+summaries, the related lists) and the core-seconds left idle there: where a second core still
+waits. Run it on an otherwise quiet machine: it counts every process.
+
+Usage: python benchmarks/ingest_phases.py STREAM.jsonl [--data-dir NEW_DIR] [--cores]
   (e.g. the stream ``benchmarks/scale_ingest.py --keep DIR`` writes, DIR/stream-10000.jsonl)
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import math
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -54,17 +61,23 @@ class Phases:
         self.own: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
         self.stack: list[list[Any]] = []  # [name, started, time of the phases inside]
+        self.spans: dict[str, list[float]] = {}  # name -> [first entered, last left]
 
     def enter(self, name: str) -> None:
-        self.stack.append([name, time.monotonic(), 0.0])
+        now = time.monotonic()
+        self.stack.append([name, now, 0.0])
         self.calls[name] += 1
+        self.spans.setdefault(name, [now, now])
 
     def leave(self) -> None:
         name, started, inner = self.stack.pop()
-        spent = time.monotonic() - started
+        now = time.monotonic()
+        spent = now - started
         self.own[name] += spent - inner
+        self.spans[name][1] = now
         if self.stack:
             self.stack[-1][2] += spent
+
 
     def wrap(self, owner: Any, attr: str, name: str) -> None:
         """Time calls of ``owner.attr`` as ``name``."""
@@ -111,6 +124,57 @@ class Phases:
                 close()
 
 
+class CoreSampler:
+    """The machine's busy cores over time, from ``/proc/stat`` (all processes), in a thread."""
+
+    def __init__(self, every: float = 0.05) -> None:
+        self.samples: list[tuple[float, int, int]] = []  # (time, total jiffies, idle jiffies)
+        self.every = every
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.is_set():
+            with open("/proc/stat", encoding="ascii") as f:
+                ticks = [int(v) for v in f.readline().split()[1:]]
+            self.samples.append((time.monotonic(), sum(ticks), ticks[3] + ticks[4]))  # idle + iowait
+            self.stopped.wait(self.every)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def busy(self, start: float, end: float) -> float:
+        """Cores busy on average from ``start`` to ``end`` (NaN when too short to sample)."""
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if len(inside) < 2 or inside[-1][1] == inside[0][1]:
+            return math.nan
+        (_, total0, idle0), (_, total1, idle1) = inside[0], inside[-1]
+        return (os.cpu_count() or 1) * (1 - (idle1 - idle0) / (total1 - total0))
+
+
+def print_cores(phases: Phases, cores: CoreSampler, end: float) -> None:
+    """Busy cores and idle core-seconds over each stretch of the run (see the module doc)."""
+    spans = phases.spans
+    marks = [("startup (to the first decision)", START, spans.get("decide", [end])[0]),
+             ("the stream (decisions, writes)", spans.get("decide", [end])[0], spans.get("consolidate (decide)", [end])[0]),
+             ("consolidation", *spans.get("consolidate (decide)", [end, end])),
+             ("to the summaries", spans.get("consolidate (decide)", [end, end])[1], spans.get("refresh", [end])[0]),
+             ("summaries", spans.get("refresh", [end])[0], spans.get("refresh: related lists", [end])[0]),
+             ("related lists", *spans.get("refresh: related lists", [end, end])),
+             ("the rest", spans.get("refresh: related lists", [end, end])[1], end)]
+    n = os.cpu_count() or 1
+    print(f"{'stretch':<32} {'seconds':>8} {'cores busy':>10} {'idle core-s':>11}")
+    idle = 0.0
+    for name, start, stop in marks:
+        busy = cores.busy(start, stop)
+        left = 0.0 if math.isnan(busy) else (n - busy) * (stop - start)
+        idle += left
+        print(f"{name:<32} {stop - start:>8.2f} {busy:>10.2f} {left:>11.2f}")
+    print(f"idle core-seconds in all: {idle:.2f} of {n * (end - START):.2f}")
+
+
 def instrument(phases: Phases) -> None:
     from storyline import engine, pipeline, refresh
     from storyline.cluster import stream
@@ -144,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("stream", type=Path)
     ap.add_argument("--data-dir", type=Path, help="a new store here (default: a temporary folder)")
+    ap.add_argument("--cores", action="store_true", help="also print the busy cores over each stretch (Linux)")
     args = ap.parse_args(argv)
+    cores = CoreSampler() if args.cores else None
     phases = Phases()
     phases.enter("startup and rest")
     from storyline import cli
@@ -161,7 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     phases.leave()
     if status:
         raise SystemExit(f"storyline ingest failed ({status})")
-    wall = time.monotonic() - START
+    end = time.monotonic()
+    wall = end - START
+    if cores is not None:
+        cores.stop()
     times = os.times()
     cpu, helpers = times.user + times.system, times.children_user + times.children_system
     n = sum(1 for _ in args.stream.open(encoding="utf-8"))
@@ -170,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'phase':<28} {'seconds':>8} {'share':>6} {'calls':>6}")
     for name, seconds in sorted(phases.own.items(), key=lambda kv: -kv[1]):
         print(f"{name:<28} {seconds:>8.2f} {seconds / wall:>6.1%} {phases.calls[name]:>6}")
+    if cores is not None:
+        print_cores(phases, cores, end)
     return 0
 
 
