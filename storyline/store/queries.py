@@ -367,11 +367,12 @@ def search(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, o
     On SQLite the newest ``SEARCH_RANKED`` matches (:func:`_newest_cut`) are read in one pass
     backwards over the full-text index, ranked by bm25, and serve both lists (stories by their
     best article); articles past them follow newest first, and snippets are made for the page's
-    articles only (docs/scale.md: "president" at 1M articles, 1,913 -> 163 ms).
+    articles only (docs/scale.md: "president" at 1M articles, 1,913 -> 163 ms). PostgreSQL does
+    the same in :func:`.queries_pg.search`.
     """
     if store.dialect == "postgresql":
-        found, total = search_stories(store, text, limit=limit, offset=offset, outlet=outlet, since=since)
-        return (found, total, *search_articles(store, text, limit=limit, offset=offset, outlet=outlet, since=since))
+        return queries_pg.search(store, text, SNIPPET_START, SNIPPET_END, limit=limit, offset=offset,
+                                 filters=_visible_filter(outlet, since), ranked=SEARCH_RANKED)
     query = fts_query(text)
     if not query:
         return [], 0, [], 0
