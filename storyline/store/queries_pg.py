@@ -49,8 +49,9 @@ def search(store: Any, text: str, start: str, end: str, *, limit: int, offset: i
     """A search's page, as :func:`search_stories` and :func:`search_articles` give it, from one
     ranking of the newest ``ranked`` matches (as on SQLite): stories by their best article, the
     articles best first, then older matches newest first; snippets for the page's articles only.
-    Ranking them once for both lists, and reading the text for 20 snippets rather than carrying
-    it through the sort of every match, halves a common word's search."""
+    Ranking them once for both lists, and reading every match in two passes fewer (no separate
+    look for where the window starts, no second ordering of them all for the articles list),
+    halves a common word's search at 100k articles (docs/scale.md, session 37)."""
     query = ts_query(text)
     if not query:
         return [], 0, [], 0
