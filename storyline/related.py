@@ -346,11 +346,12 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
     is_target[mine] = True
     owed = np.fromiter((_owes(r[1], r[3]) and r[0] not in done_soon for r in order), dtype=bool, count=len(order))
     enters = ~is_target & ~owed  # the stories whose lists a target can enter (see above)
-    others: list[Any] = [None]  # the columns' vectors, transposed, for the window of the last chunk
+    others: tuple[bytes, Any, list[np.ndarray]] | None = None  # the columns' vectors, transposed (the last window's)
 
     def compare_chunk(k: int) -> tuple[list[tuple[str, str, float]], list[tuple[str, str, float]]]:
         """Chunk ``k`` of the targets: (target, story, score) of its own lists' best, and
         (story, target, score) of the targets that belong in another story's list."""
+        nonlocal others
         rows_ = np.array(mine[k * _CHUNK : (k + 1) * _CHUNK])
         row_times = times[rows_]
         if np.isnan(row_times).any():
@@ -359,11 +360,11 @@ def _compare(store: SQLStore, ids: Sequence[str], floor: float, *, entering: boo
             lo = np.searchsorted(times[:n_dated], np.nanmin(row_times) - window, side="left")
             hi = np.searchsorted(times[:n_dated], np.nanmax(row_times) + window, side="right")
             cols = np.concatenate([np.arange(lo, hi), np.arange(n_dated, len(names))])
-        if others[0] is None or others[0][0] != cols.tobytes():  # chunks of one window share them: made once
+        if others is None or others[0] != cols.tobytes():  # chunks of one window share them: made once
             # (the CSR form is the one the product converts the transpose to; the same products)
-            others[0] = (cols.tobytes(), terms[cols].T.tocsr(), [matrix[cols].T for matrix in dense.values()])
-        score = np.asarray((terms[rows_] @ others[0][1]).toarray(), dtype=np.float64)
-        for matrix, theirs in zip(dense.values(), others[0][2]):
+            others = (cols.tobytes(), terms[cols].T.tocsr(), [matrix[cols].T for matrix in dense.values()])
+        score = np.asarray((terms[rows_] @ others[1]).toarray(), dtype=np.float64)
+        for matrix, theirs in zip(dense.values(), others[2]):
             _add_dense(score, matrix[rows_], theirs)
         score /= 2.0
         ta, tb = row_times[:, None], times[cols][None, :]

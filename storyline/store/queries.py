@@ -383,7 +383,7 @@ def search(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, o
             f"SELECT a.seq, a.story_id, -{_BM25} {matched} ORDER BY articles_fts.rowid DESC LIMIT ?",
             (query, *params, SEARCH_RANKED)).fetchall()
         cut = int(newest[-1][0]) if len(newest) == SEARCH_RANKED else None  # older ones may match too
-        ranked = sorted(newest, key=lambda r: (-r[2], r[0]))
+        ranked, stories = queries_pg.ranked_window(newest)
         page_seqs = [r[0] for r in ranked[offset : offset + limit]]
         if cut is not None and len(page_seqs) < limit:  # past the ranked ones: older matches, newest first
             page_seqs += [r[0] for r in store.db.execute(
@@ -393,10 +393,6 @@ def search(store: SQLiteStore, text: str, *, limit: int = 20, offset: int = 0, o
         by_seq = _page_rows(store, query, page_seqs)
     except sqlite3.OperationalError:
         return [], 0, [], 0
-    best: dict[str, float] = {}
-    for _, story_id, score in ranked:
-        best[story_id] = max(best.get(story_id, score), score)
-    stories = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
     return stories[offset : offset + limit], len(stories), [by_seq[q] for q in page_seqs if q in by_seq], total_articles
 
 

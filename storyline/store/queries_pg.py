@@ -43,6 +43,17 @@ def _headline_options(start: str, end: str) -> str:
     return f"StartSel={start}, StopSel={end}, MaxWords=16, MinWords=8, FragmentDelimiter=…, MaxFragments=1"
 
 
+def ranked_window(newest: Sequence[Sequence[Any]]) -> tuple[list[Any], list[tuple[str, float]]]:
+    """A search window's ``(seq, story id, score)`` rows best first (then oldest, as the list
+    queries order them), and its stories by their best row (best first, then id): both
+    backends' one-ranking search (:func:`search`, ``queries.search``)."""
+    ranked = sorted(newest, key=lambda r: (-r[2], r[0]))
+    best: dict[str, float] = {}
+    for _, story_id, score in ranked:
+        best[story_id] = max(best.get(story_id, score), float(score))
+    return ranked, sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def search(store: Any, text: str, start: str, end: str, *, limit: int, offset: int,
            filters: tuple[str, Sequence[Any]] = ("", ()), ranked: int = 5000,
            ) -> tuple[list[tuple[str, float]], int, list[dict[str, Any]], int]:
@@ -60,11 +71,7 @@ def search(store: Any, text: str, start: str, end: str, *, limit: int, offset: i
         f"SELECT a.seq, a.story_id, {_RANK} FROM (SELECT a.seq, a.story_id, a.search FROM articles a, "
         f"to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra} ORDER BY a.seq DESC LIMIT ?) a, to_tsquery('simple', ?) q",
         (query, *params, ranked, query)).fetchall()
-    best: dict[str, float] = {}
-    for _, story_id, score in newest:
-        best[story_id] = max(best.get(story_id, score), float(score))
-    stories = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
-    order = sorted(newest, key=lambda r: (-r[2], r[0]))  # best first, then oldest (as the SQL orders)
+    order, stories = ranked_window(newest)
     page = [int(r[0]) for r in order[offset : offset + limit]]
     full = len(newest) == ranked  # older matches may follow
     if full and len(page) < limit:  # past the ranked ones: older matches, newest first
@@ -149,4 +156,4 @@ def data_version(store: Any) -> int:
     return int(counter[0])
 
 
-__all__ = ["data_version", "related_stories", "search_articles", "search_stories", "ts_query"]
+__all__ = ["data_version", "ranked_window", "related_stories", "search", "search_articles", "search_stories", "ts_query"]
