@@ -427,11 +427,9 @@ class Engine:
             try:
                 moved_before = dict(getattr(pipe.clusterer, "moved_", {}))
                 splits_before = dict(getattr(pipe.clusterer, "splits_", {}))
+                if early is not None:  # summarized while the consolidation decides (those it changes are not written)
+                    early.send_all()
                 merged = pipe.finish()
-                if early is not None:  # the stories the consolidation leaves as they are, summarized meanwhile
-                    split = {n: o for n, o in getattr(pipe.clusterer, "splits_", {}).items() if splits_before.get(n) != o}
-                    changed = set(merged) | set(merged.values()) | set(split) | set(split.values())
-                    early.send_all(skip=changed | {resolve(s, pipe.clusterer.merges_) for s in changed})
                 with self.store.transaction():
                     now = now_iso()
                     pairs = self._record_clusterer_merges(pipe.clusterer, merged, now)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from conftest import DEMO, ROOT, another_store
 from storyline import related
 from storyline.cluster import StoryClusterer
+from storyline.cluster.base import story_id_for
 from storyline.config import Settings
 from storyline.engine import Engine, open_engine
 from storyline.models import Article
@@ -355,6 +356,39 @@ def test_stories_closed_during_ingest_are_summarized_early_as_at_the_end(store_s
     pairs = lambda e: [(a, b, round(x, 6)) for a, b, x in related_lists(e)]  # noqa: E731
     assert pairs(early) == pairs(end)
 
+def test_a_story_summarized_while_the_consolidation_splits_it_is_refreshed_again(store_settings, monkeypatch):
+    """At the end of input every story touched goes to the early-refresh helper before the
+    consolidation decides. Here the consolidation splits the one story the stream made: the
+    helper's summary of it, computed meanwhile, is not written (its members changed), and the
+    store ends as one refreshed only at the end."""
+    stream = QUAKE[:1] + BUDGET[:1] + QUAKE[1:] + BUDGET[1:] + [REPRINT]
+    computed: list[str] = []
+    write, consolidate = EarlyRefresh._write, StoryClusterer.consolidate
+
+    def recording(self, item):  # type: ignore[no-untyped-def]
+        computed.extend(item[0])  # a chunk the helper ran, its result checked and written here
+        return write(self, item)
+
+    def slow(self):  # type: ignore[no-untyped-def]
+        time.sleep(1.0)  # a real consolidation takes seconds: the helper has run the chunk by its end
+        return consolidate(self)
+
+    monkeypatch.setattr(EarlyRefresh, "_write", recording)
+    monkeypatch.setattr(StoryClusterer, "consolidate", slow)
+    engine = open_engine(store_settings.with_(workers=1), clusterer_factory=lumping)
+    engine.add_articles([replace(a) for a in stream], batch_size=2)
+    monkeypatch.undo()
+    lumped = story_id_for(stream[0].id)  # all seven until the consolidation split it
+    assert lumped in computed
+    assert partition(engine) == {frozenset({"q1", "q2", "q3"}), frozenset({"b1", "b2", "b3", "b1-copy"})}
+    assert not engine.dirty_story_ids()
+    end = open_engine(another_store(store_settings, "end").with_(workers=0), clusterer_factory=lumping)
+    end.add_articles([replace(a) for a in stream], batch_size=2)
+    stories = lambda e: [(s["id"], s["headline"], s["summary"], s["sentences"], s["size"], s["duplicates"])  # noqa: E731
+                         for s in e.iter_stories()]
+    assert stories(engine) == stories(end)
+
+
 def test_the_end_of_ingest_withdraws_the_early_refresh_chunks_not_started(store_settings, monkeypatch):
     """At the end of an ingest the writer waits only for the chunks the early-refresh helper has
     started (the one it runs, those the pool has handed it): the others are withdrawn, stay
@@ -381,7 +415,7 @@ def test_the_end_of_ingest_withdraws_the_early_refresh_chunks_not_started(store_
     monkeypatch.setattr(refresh_module, "refresh", slow)  # the helper forks with it
     early = EarlyRefresh(engine)
     early.touched(dirty)
-    early.send_all(skip=set())
+    early.send_all()
     assert len(early.pending) == 5
     early.finish()
     monkeypatch.undo()
