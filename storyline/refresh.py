@@ -59,7 +59,8 @@ class EarlyRefresh:
         self.pending: deque[tuple[list[str], dict[str, Story], Future[list[tuple[Summary, tuple[Any, ...]]]]]] = deque()
         work = (engine.summarizer, related.embedder_for(engine), engine.settings.max_words)
         context = get_context("fork" if sys.platform == "linux" else "spawn")
-        self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=start_early, initargs=(work,))
+        self.stop = context.Event()  # set by finish(): the helper stops after the story it is on
+        self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=start_early, initargs=(work, self.stop))
         self.pool.submit(int)  # its helper starts now, before the run-ahead helper's threads do (a clean fork)
 
     @classmethod
@@ -93,7 +94,7 @@ class EarlyRefresh:
                 del self.waiting[story]
             members = self.engine.store.stories_members(chunk)
             self.sent.update(chunk)
-            future = self.pool.submit(refresh_in_worker, self.engine._refresh_items(chunk, members))
+            future = self.pool.submit(refresh_early_in_worker, self.engine._refresh_items(chunk, members))
             self.pending.append((chunk, members, future))
 
     def _write(self, item: tuple[list[str], dict[str, Story], Future[list[tuple[Summary, tuple[Any, ...]]]]]) -> None:
@@ -101,21 +102,25 @@ class EarlyRefresh:
         self.sent.difference_update(chunk)
         done = [s for s in chunk if s in members]
         now = self.engine.store.story_membership(done)
-        write = [s for s in done if now.get(s) == ([a.id for a in members[s].articles], members[s].reprints)]
+        write = [s for s in done[: len(results)] if now.get(s) == ([a.id for a in members[s].articles], members[s].reprints)]
         if write:
-            by_story = dict(zip(done, results, strict=True))
+            by_story = dict(zip(done, results))  # a chunk stopped by finish() has results for its first stories only
             self.engine._save_refreshed(write, {s: members[s] for s in write}, [by_story[s] for s in write])
             self.engine._related_owed = True
             self.engine.refreshed_early_ += len(write)
 
     def finish(self, write: bool = True) -> None:
-        """After the end-of-input consolidation: withdraw every chunk the helper has not started
-        (its stories stay dirty: the final refresh computes them, in parallel, as it would have),
-        then write the results computed or being computed (``write=False``: none).
+        """After the end-of-input consolidation: stop the helper after the story it is on, and
+        withdraw every chunk it has not started (their stories stay dirty: the final refresh
+        computes them, in parallel, as it would have), then write the results computed
+        (``write=False``: none). The writer never waits for more than one story of the helper,
+        which runs below its priority (session 28 found the writer waiting minutes for a helper
+        at a low priority on a busy machine).
 
         All are withdrawn before any result is awaited, newest first: the pool feeds its helper
         the oldest waiting chunk whenever one finishes, so withdrawing while waiting in order
         would let the helper work through the queue while the writer waits (6-10 s at 10k)."""
+        self.stop.set()
         try:
             for chunk, _, future in reversed(self.pending):
                 if future.cancel():
@@ -130,6 +135,7 @@ class EarlyRefresh:
 
 Work = tuple[Summarizer, Any, int]  # summarizer, embedder for related stories, word budget
 _WORK: Work | None = None
+_STOP: Any = None  # the early-refresh helper's stop event
 
 
 def refresh(work: Work, items: Sequence[tuple[Story, list[Any] | None]]) -> list[tuple[Summary, tuple[Any, ...]]]:
@@ -149,11 +155,26 @@ def start_refresher(work: Work) -> None:
     _WORK = work
 
 
-def start_early(work: Work) -> None:
-    """:func:`start_refresher` for the early-refresh helper, which also yields the cores first."""
+def start_early(work: Work, stop: Any) -> None:
+    """:func:`start_refresher` for the early-refresh helper, which also yields the cores first,
+    and stops when ``stop`` (an Event) is set."""
+    global _STOP
     if hasattr(os, "nice"):  # not on Windows
         os.nice(EARLY_NICENESS)
+    _STOP = stop
     start_refresher(work)
+
+
+def refresh_early_in_worker(items: list[tuple[Story, list[Any] | None]]) -> list[tuple[Summary, tuple[Any, ...]]]:
+    """:func:`refresh` of the stories in order, until the stop event is set: the results of the
+    first ones (all, unless stopped)."""
+    assert _WORK is not None
+    out: list[tuple[Summary, tuple[Any, ...]]] = []
+    for item in items:
+        if _STOP is not None and _STOP.is_set():
+            break
+        out += refresh(_WORK, [item])
+    return out
 
 
 def refresh_in_worker(items: list[tuple[Story, list[Any] | None]]) -> list[tuple[Summary, tuple[Any, ...]]]:
@@ -168,4 +189,4 @@ def result_of(item: tuple[list[str], dict[str, Story], Future[list[tuple[Summary
 
 
 __all__ = ["EARLY_NICENESS", "EARLY_QUEUE", "REFRESH_CHUNK", "EarlyRefresh", "Work", "open_stories", "result_of", "refresh",
-           "refresh_in_worker", "start_early", "start_refresher"]
+           "refresh_early_in_worker", "refresh_in_worker", "start_early", "start_refresher"]
