@@ -19,7 +19,8 @@ from .summarize import Summarizer
 
 REFRESH_CHUNK = 64  # stories per refresh transaction: few round trips, steady progress
 EARLY_QUEUE = 3  # chunks sent ahead to the early-refresh helper at most (bounded memory)
-EARLY_NICENESS = 10  # the early-refresh helper's priority, lowered (see EarlyRefresh)
+EARLY_NICENESS = 10  # the early-refresh helper's priority at the end of input, lowered (see EarlyRefresh)
+EARLY_END_CHUNKS = 48  # chunks sent at the end of input at most (the 10k stream's open stories: 47)
 
 
 def open_stories(engine: Any) -> dict[str, Any] | None:
@@ -47,11 +48,15 @@ class EarlyRefresh:
     those stories; a result for one it merged or split fails the check above, and the story is
     refreshed at the end with the others the helper had not started.
 
-    The helper runs at a lower priority (``nice`` :data:`EARLY_NICENESS`): none of its work is
-    waited for until the end, while the writer and the run-ahead helper wait for each other. On
-    two cores its summaries then take only the time they leave; :meth:`finish` stops it, so the
-    writer never waits on it. Measured together (docs/scale.md, session 38): 10k ingest 23.15 ->
-    22.19 s (t -2.23 over six alternated rounds), the store the same to the bit."""
+    From then on the helper runs at a lower priority (``nice`` :data:`EARLY_NICENESS`): none of
+    its work is waited for until the end, while the writer and the consolidation's helper wait for
+    each other; on two cores its summaries take only the time the consolidation leaves. (During
+    the stream it keeps the default priority: niced there, it fell behind, and the originals'
+    vectors kept for the stories it had not refreshed grew with the stream: +140 MB at 100k.)
+    :meth:`finish` stops it, so the writer never waits on it. Measured (docs/scale.md, session
+    38): 10k ingest 23.15 -> 22.19 s with the helper niced throughout (t -2.23 over six
+    alternated rounds), the store the same to the bit.
+    """
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
@@ -60,8 +65,10 @@ class EarlyRefresh:
         self.pending: deque[tuple[list[str], dict[str, Story], Future[list[tuple[Summary, tuple[Any, ...]]]]]] = deque()
         work = (engine.summarizer, related.embedder_for(engine), engine.settings.max_words)
         context = get_context("fork" if sys.platform == "linux" else "spawn")
+        self.ending = context.Event()  # set by send_all(): the helper lowers its priority
         self.stop = context.Event()  # set by finish(): the helper stops after the story it is on
-        self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=start_early, initargs=(work, self.stop))
+        self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=start_early,
+                                        initargs=(work, self.ending, self.stop))
         self.pool.submit(int)  # its helper starts now, before the run-ahead helper's threads do (a clean fork)
 
     @classmethod
@@ -83,9 +90,12 @@ class EarlyRefresh:
             self._send([s for s in self.waiting if s not in still_open and s not in self.sent], EARLY_QUEUE)
 
     def send_all(self) -> None:
-        """At the end of input, before the consolidation: send every story touched and not sent,
-        open ones too, so their summaries are computed while the writer consolidates."""
-        self._send([s for s in self.waiting if s not in self.sent], None)
+        """At the end of input, before the consolidation: send the stories touched and not sent,
+        open ones too, so their summaries are computed while the writer consolidates; at most
+        :data:`EARLY_END_CHUNKS` chunks (their members are held meanwhile: a long ingest may end
+        with a backlog of closed stories, which the final refresh takes in bounded chunks)."""
+        self.ending.set()
+        self._send([s for s in self.waiting if s not in self.sent], len(self.pending) + EARLY_END_CHUNKS)
 
     def _send(self, stories: list[str], most: int | None) -> None:
         closed = stories
@@ -137,6 +147,8 @@ class EarlyRefresh:
 Work = tuple[Summarizer, Any, int]  # summarizer, embedder for related stories, word budget
 _WORK: Work | None = None
 _STOP: Any = None  # the early-refresh helper's stop event
+_ENDING: Any = None  # ... and its end-of-input event
+_NICED = False  # it has lowered its priority
 
 
 def refresh(work: Work, items: Sequence[tuple[Story, list[Any] | None]]) -> list[tuple[Summary, tuple[Any, ...]]]:
@@ -156,13 +168,11 @@ def start_refresher(work: Work) -> None:
     _WORK = work
 
 
-def start_early(work: Work, stop: Any) -> None:
-    """:func:`start_refresher` for the early-refresh helper, which also yields the cores first,
-    and stops when ``stop`` (an Event) is set."""
-    global _STOP
-    if hasattr(os, "nice"):  # not on Windows
-        os.nice(EARLY_NICENESS)
-    _STOP = stop
+def start_early(work: Work, ending: Any, stop: Any) -> None:
+    """:func:`start_refresher` for the early-refresh helper: it yields the cores once ``ending``
+    is set, and stops when ``stop`` is set (both Events)."""
+    global _ENDING, _STOP
+    _ENDING, _STOP = ending, stop
     start_refresher(work)
 
 
@@ -170,10 +180,14 @@ def refresh_early_in_worker(items: list[tuple[Story, list[Any] | None]]) -> list
     """:func:`refresh` of the stories in order, until the stop event is set: the results of the
     first ones (all, unless stopped)."""
     assert _WORK is not None
+    global _NICED
     out: list[tuple[Summary, tuple[Any, ...]]] = []
     for item in items:
         if _STOP is not None and _STOP.is_set():
             break
+        if not _NICED and _ENDING is not None and _ENDING.is_set() and hasattr(os, "nice"):  # not on Windows
+            os.nice(EARLY_NICENESS)
+            _NICED = True
         out += refresh(_WORK, [item])
     return out
 
@@ -189,5 +203,5 @@ def result_of(item: tuple[list[str], dict[str, Story], Future[list[tuple[Summary
     return chunk, members, future.result()
 
 
-__all__ = ["EARLY_NICENESS", "EARLY_QUEUE", "REFRESH_CHUNK", "EarlyRefresh", "Work", "open_stories", "result_of", "refresh",
+__all__ = ["EARLY_END_CHUNKS", "EARLY_NICENESS", "EARLY_QUEUE", "REFRESH_CHUNK", "EarlyRefresh", "Work", "open_stories", "result_of", "refresh",
            "refresh_early_in_worker", "refresh_in_worker", "start_early", "start_refresher"]
