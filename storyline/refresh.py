@@ -111,12 +111,12 @@ class EarlyRefresh:
     def _write(self, item: tuple[list[str], dict[str, Story], Future[list[tuple[Summary, tuple[Any, ...]]]]]) -> None:
         chunk, members, results = result_of(item)
         self.sent.difference_update(chunk)
-        done = [s for s in chunk if s in members]
-        now = self.engine.store.story_membership(done)
-        write = [s for s in done[: len(results)] if now.get(s) == ([a.id for a in members[s].articles], members[s].reprints)]
+        # a chunk stopped by finish() has results for its first stories only
+        computed = dict(zip([s for s in chunk if s in members], results))
+        now = self.engine.store.story_membership(list(computed))
+        write = [s for s in computed if now.get(s) == ([a.id for a in members[s].articles], members[s].reprints)]
         if write:
-            by_story = dict(zip(done, results))  # a chunk stopped by finish() has results for its first stories only
-            self.engine._save_refreshed(write, {s: members[s] for s in write}, [by_story[s] for s in write])
+            self.engine._save_refreshed(write, {s: members[s] for s in write}, [computed[s] for s in write])
             self.engine._related_owed = True
             self.engine.refreshed_early_ += len(write)
 
@@ -179,8 +179,8 @@ def start_early(work: Work, ending: Any, stop: Any) -> None:
 def refresh_early_in_worker(items: list[tuple[Story, list[Any] | None]]) -> list[tuple[Summary, tuple[Any, ...]]]:
     """:func:`refresh` of the stories in order, until the stop event is set: the results of the
     first ones (all, unless stopped)."""
-    assert _WORK is not None
     global _NICED
+    assert _WORK is not None
     out: list[tuple[Summary, tuple[Any, ...]]] = []
     for item in items:
         if _STOP is not None and _STOP.is_set():

@@ -43,6 +43,13 @@ def _headline_options(start: str, end: str) -> str:
     return f"StartSel={start}, StopSel={end}, MaxWords=16, MinWords=8, FragmentDelimiter=…, MaxFragments=1"
 
 
+def _match_count(store: Any, query: str, filters: tuple[str, Sequence[Any]]) -> int:
+    """How many articles match ``query`` (a ``to_tsquery`` string) and ``filters``."""
+    extra, params = filters
+    return int(store.db.execute(f"SELECT count(*) FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra}",
+                                (query, *params)).fetchone()[0])
+
+
 def ranked_window(newest: Sequence[Sequence[Any]]) -> tuple[list[Any], list[tuple[str, float]]]:
     """A search window's ``(seq, story id, score)`` rows best first (then oldest, as the list
     queries order them), and its stories by their best row (best first, then id): both
@@ -75,7 +82,7 @@ def search(store: Any, text: str, start: str, end: str, *, limit: int, offset: i
     page = [int(r[0]) for r in order[offset : offset + limit]]
     full = len(newest) == ranked  # older matches may follow
     if full and len(page) < limit:  # past the ranked ones: older matches, newest first
-        cut = min(int(r[0]) for r in newest)
+        cut = int(newest[-1][0])  # the window is the newest matches, newest first
         page += [int(r[0]) for r in store.db.execute(
             f"SELECT a.seq FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra} AND a.seq < ? "
             "ORDER BY a.seq DESC LIMIT ? OFFSET ?", (query, *params, cut, limit - len(page), max(0, offset - len(order))))]
@@ -86,8 +93,7 @@ def search(store: Any, text: str, start: str, end: str, *, limit: int, offset: i
             "SELECT a.seq, a.id, a.title, a.source, a.url, a.published, a.story_id, a.canonical_id, "
             f"ts_headline('simple', a.text, q, ?) AS snippet FROM articles a, to_tsquery('simple', ?) q WHERE a.seq IN ({marks})",
             (_headline_options(start, end), query, *page))}
-    total = len(newest) if not full else int(store.db.execute(
-        f"SELECT count(*) FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra}", (query, *params)).fetchone()[0])
+    total = _match_count(store, query, filters) if full else len(newest)
     return stories[offset : offset + limit], len(stories), [rows[q] for q in page if q in rows], total
 
 
@@ -108,9 +114,7 @@ def search_articles(store: Any, text: str, start: str, end: str, *, limit: int, 
         "CASE WHEN a.seq >= ? THEN a.seq ELSE -a.seq END LIMIT ? OFFSET ?",
         (_headline_options(start, end), query, *params, cut, cut, cut, limit, offset),
     ).fetchall()
-    total = store.db.execute(f"SELECT count(*) FROM articles a, to_tsquery('simple', ?) q WHERE {_DOC} @@ q{extra}",
-                             (query, *params)).fetchone()[0]
-    return rows, int(total)
+    return rows, _match_count(store, query, filters)
 
 
 def search_stories(store: Any, text: str, *, limit: int, offset: int,
