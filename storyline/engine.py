@@ -280,14 +280,10 @@ class Engine:
         with self.writing():
             source = self._fresh_batches(articles, batch_size, result)
             try:
-                for batch in itertools.islice(source, 2):  # a short input (a feed poll) is not worth a helper
-                    self._add_batch(batch, result)
-                    if progress:
-                        progress(len(batch))
-                third = next(source, None)
-                ahead = self._load().run_ahead() if third is not None else None
+                head = list(itertools.islice(source, 3))  # a short input (a feed poll) is not worth a helper
+                ahead = self._load().run_ahead() if len(head) == 3 else None
                 if ahead is None:
-                    for batch in itertools.chain([third] if third else [], source):
+                    for batch in itertools.chain(head, source):
                         self._add_batch(batch, result)
                         if progress:
                             progress(len(batch))
@@ -295,12 +291,20 @@ class Engine:
                     sent: deque[list[Article]] = deque()
 
                     def feed() -> Iterator[list[Article]]:
-                        for batch in itertools.chain([third], source):
+                        for batch in itertools.chain(head[1:], source):
                             sent.append(batch)
                             yield batch
 
+                    # the first batch is prepared here, loading the models the forked helper then shares;
+                    # it prepares the next batches while this one decides the first
+                    first = self._load().prepare(head[0])
                     early = EarlyRefresh.start(self)
-                    with closing(ahead.map(feed())) as prepared:  # type: ignore[arg-type]
+                    with closing(ahead.map(feed())) as prepared:
+                        self._add_batch(head[0], result, first, early)
+                        if early is not None:
+                            early.step()
+                        if progress:
+                            progress(len(head[0]))
                         for ready in prepared:  # in order: the helper only computes, decisions stay here
                             batch = sent.popleft()
                             self._add_batch(batch, result, ready, early)

@@ -6,13 +6,14 @@ arrival order; ``stories`` builds synthesized stories from everything seen.
 """
 from __future__ import annotations
 
+import itertools
 import pickle
 import sys
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import Any, Callable, Iterable, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence, runtime_checkable
 
 from .cluster import Clusterer, default_clusterer, placed
 from .config import Settings
@@ -120,16 +121,24 @@ class RunAhead:
         self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(preparers,))
         self.depth = depth
 
-    def map(self, batches: Iterable[list[Article]]) -> Iterable[Prepared]:
-        """``Prepared`` for each batch, in order, keeping ``depth`` batches in flight."""
-        pending: deque[Future[Prepared]] = deque()
+    def map(self, batches: Iterable[list[Article]]) -> Iterator[Prepared]:
+        """``Prepared`` for each batch, in order, keeping ``depth`` batches in flight. The first
+        ``depth + 1`` are handed to the helpers before this returns, so they work while the
+        caller does something else (decides a batch it prepared itself) before asking for the
+        first. Exhaust or ``close()`` the result: that shuts the helpers down."""
+        results = self._results(iter(batches))
+        next(results)  # the helpers have their first batches
+        return results  # type: ignore[return-value]
+
+    def _results(self, batches: Iterator[list[Article]]) -> Iterator[Prepared | None]:
         with self.pool:
-            for batch in batches:
-                pending.append(self.pool.submit(_prepare_in_worker, batch))
-                if len(pending) > self.depth:
-                    yield pending.popleft().result()
+            pending: deque[Future[Prepared]] = deque(self.pool.submit(_prepare_in_worker, b) for b in itertools.islice(batches, self.depth + 1))
+            yield None  # map's priming
             while pending:
                 yield pending.popleft().result()
+                batch = next(batches, None)
+                if batch is not None:
+                    pending.append(self.pool.submit(_prepare_in_worker, batch))
 
 
 def arrival_order(articles: Sequence[Article]) -> list[Article]:
@@ -205,11 +214,18 @@ class Pipeline:
         ahead in helper processes (same results as in-process, measured in docs/clustering.md)."""
         batches = [list(articles[i : i + batch_size]) for i in range(0, len(articles), batch_size)]
         ahead = self.run_ahead() if len(batches) > 2 else None
-        prepared: Iterable[Prepared | None] = ahead.map(batches) if ahead else (None for _ in batches)
-        for batch, ready in zip(batches, prepared):
-            self.add(batch, ready)
-            if progress:
-                progress(len(batch))
+        # with helpers the first batch is prepared here, loading the models the forked helpers then
+        # share; they prepare the next batches while this process decides the first
+        first = self.prepare(batches[0]) if ahead else None
+        helped = ahead.map(batches[1:]) if ahead else None
+        try:
+            for n, batch in enumerate(batches):
+                self.add(batch, next(helped) if helped and n else first)
+                if progress:
+                    progress(len(batch))
+        finally:
+            if helped:
+                helped.close()
 
     def run_ahead(self, depth: int = 2) -> RunAhead | None:
         """Helpers for :meth:`add_all` (and the engine's ingest), or None when disabled or a
