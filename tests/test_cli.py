@@ -207,3 +207,33 @@ def test_the_command_runs_blas_with_one_thread_unless_told_otherwise(told):
         assert set(threads) == {1}
     elif (os.cpu_count() or 1) > 1:
         assert max(threads) == 2  # the user's setting stands
+
+
+_ENDING = """
+import atexit, sys
+from storyline import cli, engine
+engine.Engine.__del__ = lambda self: print("engine freed", flush=True)
+atexit.register(lambda: print("exit handlers ran", flush=True))
+code = cli.main(["ingest", sys.argv[1], "--data-dir", sys.argv[2]], end_process=sys.argv[3] == "1")
+print("main returned", code, flush=True)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("end_process", [True, False])
+def test_the_ingest_command_ends_at_once_after_the_exit_handlers_with_its_store_closed(end_process, tmp_path):
+    """The ``storyline`` command leaves freeing an ingest's heap to the process's end (the engine
+    is never freed object by object) but runs the exit handlers and closes the store first; a
+    caller of ``main`` in Python gets the exit code back, as before."""
+    data = tmp_path / "data"
+    proc = subprocess.run([sys.executable, "-c", _ENDING, str(DEMO), str(data), "1" if end_process else "0"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 0, proc.stderr
+    assert "the store holds 97 articles" in proc.stderr
+    assert "exit handlers ran" in proc.stdout
+    assert ("main returned" in proc.stdout) is not end_process
+    assert ("engine freed" in proc.stdout) is not end_process
+    assert not (data / "storyline.db-wal").exists()  # closed: the log folded into the database
+    again = run_cli("stories", "--data-dir", str(data), "--json")
+    assert again.returncode == 0 and len(json.loads(again.stdout)["stories"]) >= 10
