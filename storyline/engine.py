@@ -259,14 +259,16 @@ class Engine:
         then refresh changed summaries. Articles whose id is already stored are skipped, so
         re-ingesting adds nothing (and completes a run that was interrupted).
 
-        From an input's third batch on, batches are prepared ahead (text stage, MinHash
+        From an input's second batch on, batches are prepared ahead (text stage, MinHash
         sketches, article vectors: :meth:`Pipeline.run_ahead`) in a helper process while this
         one decides and writes the current batch, in arrival order: the same decisions as in
-        one process. The first two are decided here as they arrive (a feed poll never starts a
-        helper, a stop or a kill between them finds them committed), and the input is read at
-        most a few batches ahead of what is committed. Meanwhile another helper summarizes the
-        stories the clusterer closes, and at the end of input the others while the
-        consolidation runs (:class:`~storyline.refresh.EarlyRefresh`: only results whose story
+        one process. The first is prepared here (loading the models the forked helper then
+        shares) and decided while the helper prepares the second; an input of one batch starts
+        no helper. The input is read one batch ahead of what is committed at first and at most
+        a few later (a reader that stops when told is asked again only then; a kill finds the
+        batches before committed). From the third batch (an input longer than a feed poll's)
+        another helper summarizes the stories the clusterer closes, and at the end of input the
+        others while the consolidation runs (:class:`~storyline.refresh.EarlyRefresh`: only results whose story
         kept its members are written); the originals' vectors are kept for their stories'
         related-stories vectors.
 
@@ -280,8 +282,10 @@ class Engine:
         with self.writing():
             source = self._fresh_batches(articles, batch_size, result)
             try:
-                head = list(itertools.islice(source, 3))  # a short input (a feed poll) is not worth a helper
-                ahead = self._load().run_ahead() if len(head) == 3 else None
+                # one batch read ahead (a reader that stops when told is asked again after the first is
+                # stored); an input of one batch is not worth a helper
+                head = list(itertools.islice(source, 2))
+                ahead = self._load().run_ahead() if len(head) == 2 else None
                 if ahead is None:
                     for batch in itertools.chain(head, source):
                         self._add_batch(batch, result)
@@ -298,15 +302,14 @@ class Engine:
                     # the first batch is prepared here, loading the models the forked helper then shares;
                     # it prepares the next batches while this one decides the first
                     first = self._load().prepare(head[0])
-                    early = EarlyRefresh.start(self)
                     with closing(ahead.map(feed())) as prepared:
-                        self._add_batch(head[0], result, first, early)
-                        if early is not None:
-                            early.step()
+                        self._add_batch(head[0], result, first)
                         if progress:
                             progress(len(head[0]))
-                        for ready in prepared:  # in order: the helper only computes, decisions stay here
+                        for n, ready in enumerate(prepared, 2):  # in order: the helper only computes, decisions stay here
                             batch = sent.popleft()
+                            if n == 3:  # longer than two batches (not a feed poll): summaries ahead too
+                                early = EarlyRefresh.start(self)
                             self._add_batch(batch, result, ready, early)
                             if early is not None:
                                 early.step()

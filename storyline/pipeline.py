@@ -122,23 +122,27 @@ class RunAhead:
         self.depth = depth
 
     def map(self, batches: Iterable[list[Article]]) -> Iterator[Prepared]:
-        """``Prepared`` for each batch, in order, keeping ``depth`` batches in flight. The first
-        ``depth + 1`` are handed to the helpers before this returns, so they work while the
-        caller does something else (decides a batch it prepared itself) before asking for the
-        first. Exhaust or ``close()`` the result: that shuts the helpers down."""
+        """``Prepared`` for each batch, in order, keeping ``depth`` batches in flight while the
+        caller works on one. The first batch is handed to the helpers before this returns, so
+        they work while the caller does something else (decides a batch it prepared itself);
+        the others are read as the caller asks for results, one more each time until ``depth``
+        are ahead (a reader that stops when told is asked again only then). Exhaust or
+        ``close()`` the result: that shuts the helpers down."""
         results = self._results(iter(batches))
-        next(results)  # the helpers have their first batches
+        next(results)  # the helpers have the first batch
         return results  # type: ignore[return-value]
 
     def _results(self, batches: Iterator[list[Article]]) -> Iterator[Prepared | None]:
         with self.pool:
-            pending: deque[Future[Prepared]] = deque(self.pool.submit(_prepare_in_worker, b) for b in itertools.islice(batches, self.depth + 1))
+            pending: deque[Future[Prepared]] = deque(self.pool.submit(_prepare_in_worker, b)
+                                                     for b in itertools.islice(batches, 1))
             yield None  # map's priming
+            ahead = 2  # batches handed out before waiting: one more a result, up to depth + 1
             while pending:
-                yield pending.popleft().result()
-                batch = next(batches, None)
-                if batch is not None:
+                for batch in itertools.islice(batches, max(ahead - len(pending), 0)):
                     pending.append(self.pool.submit(_prepare_in_worker, batch))
+                ahead = min(ahead + 1, self.depth + 1)
+                yield pending.popleft().result()
 
 
 def arrival_order(articles: Sequence[Article]) -> list[Article]:
