@@ -797,7 +797,7 @@ def main(argv: Sequence[str] | None = None, *, end_process: bool = False) -> int
 def _end_at_once(code: int) -> None:
     """End the process now, with ``code``, without the interpreter freeing its heap object by
     object: after a 10k-article ingest that heap holds the clusterer's state (millions of
-    objects), and tearing it down took about 0.2 s that the user waits for nothing (docs/scale.md,
+    objects), and tearing it down took 0.3-0.4 s that the user waits for nothing (docs/scale.md,
     session 39). The exit handlers still run first (logging's flush, multiprocessing's and
     ``weakref.finalize``'s clean-ups: ``atexit``), then the standard streams are flushed. The
     command has closed its store. Only when no other thread runs (else the normal exit joins it)."""

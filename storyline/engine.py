@@ -268,9 +268,9 @@ class Engine:
         a few later (a reader that stops when told is asked again only then; a kill finds the
         batches before committed). From the third batch (an input longer than a feed poll's)
         another helper summarizes the stories the clusterer closes, and at the end of input the
-        others while the consolidation runs (:class:`~storyline.refresh.EarlyRefresh`: only results whose story
-        kept its members are written); the originals' vectors are kept for their stories'
-        related-stories vectors.
+        others while the consolidation runs (:class:`~storyline.refresh.EarlyRefresh`: only
+        results whose story kept its members are written); the originals' vectors are kept for
+        their stories' related-stories vectors.
 
         ``refresh=False``: the caller refreshes the summaries; ``save_state=False`` too: it also
         calls :meth:`checkpoint`, e.g. as ``refresh_stories(meanwhile=engine.checkpoint)``. The
@@ -306,7 +306,7 @@ class Engine:
                         self._add_batch(head[0], result, first)
                         if progress:
                             progress(len(head[0]))
-                        for n, ready in enumerate(prepared, 2):  # in order: the helper only computes, decisions stay here
+                        for n, ready in enumerate(prepared, 2):  # in order: the helper computes, decisions stay here
                             batch = sent.popleft()
                             if n == 3:  # longer than two batches (not a feed poll): summaries ahead too
                                 early = EarlyRefresh.start(self)

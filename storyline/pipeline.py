@@ -137,7 +137,7 @@ class RunAhead:
             pending: deque[Future[Prepared]] = deque(self.pool.submit(_prepare_in_worker, b)
                                                      for b in itertools.islice(batches, 1))
             yield None  # map's priming
-            ahead = 2  # batches handed out before waiting: one more a result, up to depth + 1
+            ahead = min(2, self.depth + 1)  # batches handed out before waiting: one more a result, up to depth + 1
             while pending:
                 for batch in itertools.islice(batches, max(ahead - len(pending), 0)):
                     pending.append(self.pool.submit(_prepare_in_worker, batch))
