@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from .config import Settings, one_blas_thread
 from .errors import InputError, StorylineError
+from .process import collecting_less, end_at_once
 
 if TYPE_CHECKING:
     from .ingest.base import ReadReport
@@ -200,32 +201,6 @@ def _ingest(store: Any, sources: Sequence[str], settings: Settings) -> tuple[Rea
     return report, summary
 
 
-# allocations between collections of the youngest generation during `storyline ingest` (Python's
-# default: 700); see _collecting_less
-INGEST_GC_THRESHOLD = 50_000
-
-
-@contextmanager
-def _collecting_less() -> Iterator[None]:
-    """Python's cyclic garbage collector runs less often meanwhile, in this process and the
-    helpers it forks: an ingest makes millions of containers (articles, the clusterer's stories,
-    their saved state) and almost no cycles (about 2,500 objects collected in a 10k-article
-    ingest), yet every 700 allocations the collector walks the young ones, and now and then all
-    of them (2.5 s of a 10k ingest's writer on a busy 2-core machine, four full passes). Every
-    50,000: the same peak memory there. What is loaded before (modules, models, the store) is
-    frozen out of the walks."""
-    import gc
-
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(INGEST_GC_THRESHOLD, *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
-
-
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .text.language import preload
 
@@ -235,7 +210,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = open_engine(settings, command="storyline ingest")
     store.check_state()
-    with _collecting_less():
+    with collecting_less():
         report, summary = _ingest(store, args.sources, settings)
     result, counts = summary.result, store.counts()
     extra = f"; {summary.feeds_subscribed} feed(s) read" if summary.feeds_subscribed else ""
@@ -247,7 +222,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         f"the store holds {counts['articles']} articles in {counts['stories']} stories ({store.where})"
     )
     store.close()
-    args.end_at_once = store  # its heap (the clusterer's state) is left to the process's end: _end_at_once
+    args.end_at_once = store  # its heap (the clusterer's state) is left to the process's end: end_at_once
     if report.errors and result.seen == 0 and not summary.warc_skipped:
         _warn("error: nothing could be read")
         return EXIT_FAILED
@@ -765,7 +740,7 @@ def _log_options(default: Any) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, end_process: bool = False) -> int:
     """Run one command; returns its exit code. ``end_process`` (the ``storyline`` command
     itself, not a caller in Python): a command that leaves a large heap ends the process at once
-    (:func:`_end_at_once`)."""
+    (:func:`storyline.process.end_at_once`)."""
     from . import logs
 
     import logging
@@ -790,30 +765,8 @@ def main(argv: Sequence[str] | None = None, *, end_process: bool = False) -> int
     except BrokenPipeError:
         return EXIT_OK
     if end_process and getattr(args, "end_at_once", None) is not None:
-        _end_at_once(code)
+        end_at_once(code)
     return code
-
-
-def _end_at_once(code: int) -> None:
-    """End the process now, with ``code``, without the interpreter freeing its heap object by
-    object: after a 10k-article ingest that heap holds the clusterer's state (millions of
-    objects), and tearing it down took 0.3-0.4 s that the user waits for nothing (docs/scale.md,
-    session 39). The exit handlers still run first (logging's flush, multiprocessing's and
-    ``weakref.finalize``'s clean-ups: ``atexit``), then the standard streams are flushed. The
-    command has closed its store. Only when no other thread runs (else the normal exit joins it)."""
-    import atexit
-    import os
-    import threading
-
-    if threading.active_count() > 1:
-        return
-    atexit._run_exitfuncs()  # what the interpreter's exit runs before its teardown
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
-            pass
-    os._exit(code)
 
 
 def entry() -> int:
