@@ -264,9 +264,9 @@ class Engine:
         one decides and writes the current batch, in arrival order: the same decisions as in
         one process. The first is prepared here (loading the models the forked helper then
         shares) and decided while the helper prepares the second; an input of one batch starts
-        no helper. The input is read one batch ahead of what is committed at first and at most
-        a few later (a reader that stops when told is asked again only then; a kill finds the
-        batches before committed). From the third batch (an input longer than a feed poll's)
+        no helper. The first two are committed before the input is read further (a reader that
+        stops when told is asked again only then, a kill finds them stored); later it is read
+        at most a few batches ahead of what is committed. From the third batch (an input longer than a feed poll's)
         another helper summarizes the stories the clusterer closes, and at the end of input the
         others while the consolidation runs (:class:`~storyline.refresh.EarlyRefresh`: only
         results whose story kept its members are written); the originals' vectors are kept for
@@ -282,8 +282,8 @@ class Engine:
         with self.writing():
             source = self._fresh_batches(articles, batch_size, result)
             try:
-                # one batch read ahead (a reader that stops when told is asked again after the first is
-                # stored); an input of one batch is not worth a helper
+                # two batches read, then no more until both are stored (a reader that stops when told is
+                # asked again only then); an input of one batch is not worth a helper
                 head = list(itertools.islice(source, 2))
                 ahead = self._load().run_ahead() if len(head) == 2 else None
                 if ahead is None:

@@ -125,9 +125,9 @@ class RunAhead:
         """``Prepared`` for each batch, in order, keeping ``depth`` batches in flight while the
         caller works on one. The first batch is handed to the helpers before this returns, so
         they work while the caller does something else (decides a batch it prepared itself);
-        the others are read as the caller asks for results, one more each time until ``depth``
-        are ahead (a reader that stops when told is asked again only then). Exhaust or
-        ``close()`` the result: that shuts the helpers down."""
+        the others are read as the caller asks for results: none before the first result, then
+        one more each time until ``depth`` are ahead (a reader that stops when told is asked
+        again only then). Exhaust or ``close()`` the result: that shuts the helpers down."""
         results = self._results(iter(batches))
         next(results)  # the helpers have the first batch
         return results  # type: ignore[return-value]
@@ -137,10 +137,14 @@ class RunAhead:
             pending: deque[Future[Prepared]] = deque(self.pool.submit(_prepare_in_worker, b)
                                                      for b in itertools.islice(batches, 1))
             yield None  # map's priming
-            ahead = min(2, self.depth + 1)  # batches handed out before waiting: one more a result, up to depth + 1
-            while pending:
+            # batches handed out before waiting: none more for the first result (the caller stores its
+            # first two batches before the reader is asked again), then one more a result, up to depth + 1
+            ahead = 1
+            while True:
                 for batch in itertools.islice(batches, max(ahead - len(pending), 0)):
                     pending.append(self.pool.submit(_prepare_in_worker, batch))
+                if not pending:
+                    return
                 ahead = min(ahead + 1, self.depth + 1)
                 yield pending.popleft().result()
 

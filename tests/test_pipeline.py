@@ -53,8 +53,9 @@ def test_run_ahead_in_a_helper_gives_the_same_stories(demo: list[Article]) -> No
 
 def test_run_ahead_hands_out_the_first_batch_at_once_and_reads_one_more_a_result(demo: list[Article]) -> None:
     """The helper has the first batch before ``map`` returns (the caller decides a batch of its
-    own meanwhile); the others are read as results are asked for, one more each time until
-    ``depth`` are ahead, so a reader that stops when told is asked again only then."""
+    own meanwhile); the others are read as results are asked for, none before the first, then
+    one more each time until ``depth`` are ahead, so a reader that stops when told is asked
+    again only then."""
     ahead = Pipeline(Settings(workers=1)).run_ahead()
     assert ahead is not None and ahead.depth == 2
     read: list[int] = []
@@ -70,7 +71,7 @@ def test_run_ahead_hands_out_the_first_batch_at_once_and_reads_one_more_a_result
     for ready in results:
         when.append(len(read))
         assert len(ready.texts) == 5
-    assert when == [2, 4, 5, 6, 6, 6]
+    assert when == [1, 3, 5, 6, 6, 6]
 
 
 def test_sketches_survive_pickling_and_match_in_process(demo: list[Article]) -> None:
