@@ -185,3 +185,30 @@ def test_merges_found_at_the_end_of_an_ingest_are_stored_and_resolve(store_setti
     reopened = Engine(open_store(store_settings), clusterer_factory=strict)
     listed = reopened.list_stories(limit=10)
     assert [(s["id"], s["size"]) for s in listed] == [(story_id_for("q1"), 2)]
+
+
+def test_a_write_session_lets_the_log_grow_and_puts_the_default_back(data_dir):
+    """During a write session the write-ahead log is folded into the database every 16,000 pages
+    instead of SQLite's 1,000 (fewer checkpoints, each page copied once: docs/scale.md, session
+    39); the session's end puts SQLite's default back, and nothing is lost."""
+    from storyline.store.sqlite import DEFAULT_WAL_PAGES, SESSION_WAL_PAGES
+
+    store = open_store(Settings(data_dir=data_dir))
+    autocheckpoint = lambda: store.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]  # noqa: E731
+    wal = data_dir / "storyline.db-wal"
+    assert autocheckpoint() == DEFAULT_WAL_PAGES
+    blob = "x" * 400_000
+    with store.writer("test"):
+        assert autocheckpoint() == SESSION_WAL_PAGES
+        for n in range(30):  # about 3,000 pages: past SQLite's default, under the session's
+            with store.transaction():
+                store.put_checkpoint(f"big-{n}", blob + str(n))
+        # no commit folded the log in (it would then be written again from its start, under 5 MB)
+        assert wal.stat().st_size > 2 * DEFAULT_WAL_PAGES * 4096
+    assert autocheckpoint() == DEFAULT_WAL_PAGES
+    assert all(store.get_checkpoint(f"big-{n}") == blob + str(n) for n in range(30))
+    store.close()
+    assert not wal.exists()  # closed: folded in
+    db = sqlite3.connect(data_dir / "storyline.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
