@@ -775,4 +775,4 @@ def entry() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(end_process=True))
+    sys.exit(entry())

@@ -266,11 +266,11 @@ class Engine:
         shares) and decided while the helper prepares the second; an input of one batch starts
         no helper. The first two are committed before the input is read further (a reader that
         stops when told is asked again only then, a kill finds them stored); later it is read
-        at most a few batches ahead of what is committed. From the third batch (an input longer than a feed poll's)
-        another helper summarizes the stories the clusterer closes, and at the end of input the
-        others while the consolidation runs (:class:`~storyline.refresh.EarlyRefresh`: only
-        results whose story kept its members are written); the originals' vectors are kept for
-        their stories' related-stories vectors.
+        at most a few batches ahead of what is committed. From the third batch (an input longer
+        than a feed poll's) another helper summarizes the stories the clusterer closes, and at
+        the end of input the others while the consolidation runs
+        (:class:`~storyline.refresh.EarlyRefresh`: only results whose story kept its members are
+        written); the originals' vectors are kept for their stories' related-stories vectors.
 
         ``refresh=False``: the caller refreshes the summaries; ``save_state=False`` too: it also
         calls :meth:`checkpoint`, e.g. as ``refresh_stories(meanwhile=engine.checkpoint)``. The

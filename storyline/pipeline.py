@@ -141,7 +141,7 @@ class RunAhead:
             # first two batches before the reader is asked again), then one more a result, up to depth + 1
             ahead = 1
             while True:
-                for batch in itertools.islice(batches, max(ahead - len(pending), 0)):
+                for batch in itertools.islice(batches, ahead - len(pending)):  # never below what is pending
                     pending.append(self.pool.submit(_prepare_in_worker, batch))
                 if not pending:
                     return
