@@ -143,6 +143,7 @@ def _leaves_and_splits(left: Sequence[int], right: Sequence[int]) -> tuple[list[
         visit(right[node])
 
     visit(0)
+    del visit  # it calls itself: a reference cycle, broken so the walk's lists are freed now
     every = (1 << len(leaves)) - 1
     return leaves, {node: every & ~((1 << end) - (1 << start)) for node, (start, end) in below.items()}
 

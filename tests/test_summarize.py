@@ -330,3 +330,26 @@ def test_headline_other_titles_share_from_counts_equals_the_union(n: int) -> Non
         others = set().union(*(view.title_bags[j] for j in titled if j != i))
         stems = set(bag(title))
         assert row[1] == len(stems & others) / (len(stems) or 1)
+
+
+def test_summaries_and_their_models_leave_no_reference_cycles():
+    """An ingest's helpers summarize thousands of stories: whatever one summary leaves in a reference
+    cycle (a closure that calls itself held the story's word tables) waits for the cyclic collector,
+    whose passes over it cost 1.4 s of a 10k ingest (docs/scale.md, session 40)."""
+    import gc
+
+    from storyline.summarize.scoring import load_model, scorer_from_dict
+
+    summarizer = LearnedSummarizer()
+    summarizer(FLOOD)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for story in (FLOOD, FLOOD[:1], FOREIGN + FLOOD, FLOOD[1:]):
+            assert summarizer(story).sentences
+        scorer_from_dict(load_model()["words"])
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()

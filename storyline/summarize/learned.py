@@ -163,7 +163,10 @@ class LearnedSummarizer:
                 remove(k)
                 chosen.pop()
 
-        search(0, [], 0, 0.0, 0, 0, 0)
+        try:
+            search(0, [], 0, 0.0, 0, 0, 0)
+        finally:  # a closure that calls itself is a reference cycle: without it the story's word tables are
+            del search  # freed here, not by the cyclic collector (1.4 s of a 10k ingest's helpers; docs/scale.md)
         # A story told by several reports gets a summary quoting several of them, when a subset
         # that does so fits the budget (measured on NeuS val: ROUGE-1 unchanged within noise).
         if self.several_sources and several[1] and several[0] >= self.several_sources * best[0]:
