@@ -8,7 +8,7 @@ both stages.
 """
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -133,17 +133,16 @@ def _leaves_and_splits(left: Sequence[int], right: Sequence[int]) -> tuple[list[
     leaves: list[int] = []
     below: dict[int, tuple[int, int]] = {}  # split node -> (first, end) of its left subtree's leaves
 
-    def visit(node: int) -> None:
+    def visit(node: int, again: Callable[[int, Any], None]) -> None:  # handed itself: no reference cycle
         if left[node] == node:
             leaves.append(node)
             return
         start = len(leaves)
-        visit(left[node])
+        again(left[node], again)
         below[node] = (start, len(leaves))
-        visit(right[node])
+        again(right[node], again)
 
-    visit(0)
-    del visit  # it calls itself: a reference cycle, broken so the walk's lists are freed now
+    visit(0, visit)
     every = (1 << len(leaves)) - 1
     return leaves, {node: every & ~((1 << end) - (1 << start)) for node, (start, end) in below.items()}
 

@@ -24,7 +24,7 @@ Steps for one story:
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -144,8 +144,8 @@ class LearnedSummarizer:
         bonus = self.title_weight / len(title_words) if bit else 0.0
         take, remove = value.take, value.remove
 
-        def search(start: int, chosen: list[int], used: int, matches: float, covered: int, quoted: int,
-                   mask: int) -> None:
+        def search(again: Callable[..., None], start: int, chosen: list[int], used: int, matches: float,
+                   covered: int, quoted: int, mask: int) -> None:
             nonlocal best, several
             score = expected_f1(matches, used, reference) + bonus * covered.bit_count()
             if score > best[0] and whole(mask):
@@ -158,15 +158,14 @@ class LearnedSummarizer:
                 k = pool[pos]
                 more = take(k)
                 chosen.append(k)
-                search(pos + 1, chosen, used + words[pos], matches + more, covered | covers[pos], quoted | sources[pos],
-                       mask | 1 << pos)
+                again(again, pos + 1, chosen, used + words[pos], matches + more, covered | covers[pos],
+                      quoted | sources[pos], mask | 1 << pos)
                 remove(k)
                 chosen.pop()
 
-        try:
-            search(0, [], 0, 0.0, 0, 0, 0)
-        finally:  # a closure that calls itself is a reference cycle: without it the story's word tables are
-            del search  # freed here, not by the cyclic collector (1.4 s of a 10k ingest's helpers; docs/scale.md)
+        # handed itself to recurse: a closure naming itself is a reference cycle, which kept each story's
+        # word tables until the cyclic collector ran (1.4 s of a 10k ingest's helpers; docs/scale.md)
+        search(search, 0, [], 0, 0.0, 0, 0, 0)
         # A story told by several reports gets a summary quoting several of them, when a subset
         # that does so fits the budget (measured on NeuS val: ROUGE-1 unchanged within noise).
         if self.several_sources and several[1] and several[0] >= self.several_sources * best[0]:
