@@ -210,25 +210,26 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = open_engine(settings, command="storyline ingest")
     store.check_state()
+    # the collector's ingest setting until the command's end: past it the whole heap is collectable again
     with collecting_less():
         report, summary = _ingest(store, args.sources, settings)
-    result, counts = summary.result, store.counts()
-    extra = f"; {summary.feeds_subscribed} feed(s) read" if summary.feeds_subscribed else ""
-    if summary.warc_skipped:
-        extra += f"; {len(summary.warc_skipped)} archive(s) already done, skipped"
-    _warn(
-        f"read {result.seen} item(s): {result.new} new ({result.reprints} reprints), "
-        f"{result.already_stored} already stored{extra}; {len(report.errors)} problem(s); "
-        f"the store holds {counts['articles']} articles in {counts['stories']} stories ({store.where})"
-    )
-    store.close()
-    args.end_at_once = store  # its heap (the clusterer's state) is left to the process's end: end_at_once
-    if report.errors and result.seen == 0 and not summary.warc_skipped:
-        _warn("error: nothing could be read")
-        return EXIT_FAILED
-    if report.errors:
-        return EXIT_FAILED if settings.strict else EXIT_PARTIAL
-    return EXIT_OK
+        result, counts = summary.result, store.counts()
+        extra = f"; {summary.feeds_subscribed} feed(s) read" if summary.feeds_subscribed else ""
+        if summary.warc_skipped:
+            extra += f"; {len(summary.warc_skipped)} archive(s) already done, skipped"
+        _warn(
+            f"read {result.seen} item(s): {result.new} new ({result.reprints} reprints), "
+            f"{result.already_stored} already stored{extra}; {len(report.errors)} problem(s); "
+            f"the store holds {counts['articles']} articles in {counts['stories']} stories ({store.where})"
+        )
+        store.close()
+        args.end_at_once = store  # its heap (the clusterer's state) is left to the process's end: end_at_once
+        if report.errors and result.seen == 0 and not summary.warc_skipped:
+            _warn("error: nothing could be read")
+            return EXIT_FAILED
+        if report.errors:
+            return EXIT_FAILED if settings.strict else EXIT_PARTIAL
+        return EXIT_OK
 
 
 def _when(dt: Any) -> str:

@@ -1,10 +1,11 @@
-"""How the ``storyline`` command's own process runs: the garbage collector during an ingest, and
-its end after one (both measured in docs/scale.md)."""
+"""How the ``storyline`` command's own process runs: the garbage collector during an ingest, one
+BLAS thread for the clusterer's small products, and the command's end after an ingest (all
+measured in docs/scale.md)."""
 from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 
 # allocations between collections of the youngest generation during `storyline ingest` (Python's
@@ -23,14 +24,35 @@ def collecting_less() -> Iterator[None]:
     frozen out of the walks."""
     import gc
 
-    threshold = gc.get_threshold()
+    from .cluster import base
+
+    threshold, freezing = gc.get_threshold(), base.FREEZE_AFTER_PAUSE
     gc.freeze()
     gc.set_threshold(INGEST_GC_THRESHOLD, *threshold[1:])
+    base.FREEZE_AFTER_PAUSE = True
     try:
         yield
     finally:
+        base.FREEZE_AFTER_PAUSE = freezing
         gc.set_threshold(*threshold)
         gc.unfreeze()
+
+
+_BLAS: Any = None  # threadpoolctl's controller of the BLAS libraries loaded (made at the first use)
+
+
+def one_blas_thread() -> Any:
+    """A context in which the BLAS libraries (numpy's OpenBLAS) run one thread: the clusterer's
+    matrix-vector products are too small to gain from more. threadpoolctl's ``threadpool_limits``
+    looks for the loaded libraries at every use (1-4 ms, scanning each shared object); the
+    controller that found them is kept, so a use costs about 0.01 ms. The libraries are numpy's and
+    scipy's, loaded when they are imported, before any use."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def end_at_once(code: int) -> None:
@@ -55,4 +77,4 @@ def end_at_once(code: int) -> None:
     os._exit(code)
 
 
-__all__ = ["INGEST_GC_THRESHOLD", "collecting_less", "end_at_once"]
+__all__ = ["INGEST_GC_THRESHOLD", "collecting_less", "end_at_once", "one_blas_thread"]

@@ -237,3 +237,47 @@ def test_the_ingest_command_ends_at_once_after_the_exit_handlers_with_its_store_
     assert not (data / "storyline.db-wal").exists()  # closed: the log folded into the database
     again = run_cli("stories", "--data-dir", str(data), "--json")
     assert again.returncode == 0 and len(json.loads(again.stdout)["stories"]) >= 10
+
+
+def test_an_ingest_freezes_what_the_clusterer_made_while_the_collector_was_paused():
+    """Within ``storyline ingest`` what a collector pause made (a batch's decisions, the
+    consolidation) is frozen after it, so no later collection walks it; elsewhere (a service, a
+    library caller) nothing is frozen, and the ingest's end unfreezes all (docs/scale.md, session 40)."""
+    import gc
+
+    from storyline.cluster.base import collector_paused
+    from storyline.process import collecting_less
+
+    def paused_work() -> list[list[int]]:
+        with collector_paused():
+            return [[i] for i in range(1000)]
+
+    before = gc.get_freeze_count()
+    kept = paused_work()
+    assert gc.get_freeze_count() == before
+    with collecting_less():
+        frozen = gc.get_freeze_count()
+        kept += paused_work()
+        assert gc.get_freeze_count() >= frozen + 1000
+    assert gc.get_freeze_count() == 0 and len(kept) == 2000
+    kept += paused_work()
+    assert gc.get_freeze_count() == 0
+
+
+def test_one_blas_thread_limits_blas_and_finds_the_libraries_once():
+    import numpy  # noqa: F401  (its BLAS loaded)
+    from threadpoolctl import threadpool_info
+
+    from storyline import process
+
+    def blas_threads() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    was = blas_threads()
+    with process.one_blas_thread():
+        assert set(blas_threads()) == {1}
+        controller = process._BLAS
+    assert blas_threads() == was
+    with process.one_blas_thread():
+        assert process._BLAS is controller and set(blas_threads()) == {1}
+    assert blas_threads() == was

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..models import Article
+from ..process import one_blas_thread
 from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import collector_paused, resolve, story_id_for
@@ -60,7 +60,7 @@ _RANKED = any(f in FEATURES for f in ("rank_sparse", "rank_dense", "dense_margin
 def _quiet() -> Iterator[None]:
     """One BLAS thread (matrix-vector products this small run ~20x slower spread over threads),
     the collector paused (:func:`collector_paused`)."""
-    with collector_paused(), threadpool_limits(1, user_api="blas"):
+    with collector_paused(), one_blas_thread():
         yield
 
 
