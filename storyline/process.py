@@ -21,7 +21,9 @@ def collecting_less() -> Iterator[None]:
     ingest), yet every 700 allocations the collector walks the young ones, and now and then all
     of them (2.5 s of a 10k ingest's writer on a busy 2-core machine, four full passes). Every
     50,000: the same peak memory there. What is loaded before (modules, models, the store) is
-    frozen out of the walks."""
+    frozen out of the walks, and so is what each pause of the collector makes
+    (:data:`~storyline.cluster.base.FREEZE_AFTER_PAUSE`: the clusterer's decisions and state);
+    everything is unfrozen at the end."""
     import gc
 
     from .cluster import base
@@ -45,8 +47,8 @@ def one_blas_thread() -> Any:
     """A context in which the BLAS libraries (numpy's OpenBLAS) run one thread: the clusterer's
     matrix-vector products are too small to gain from more. threadpoolctl's ``threadpool_limits``
     looks for the loaded libraries at every use (1-4 ms, scanning each shared object); the
-    controller that found them is kept, so a use costs about 0.01 ms. The libraries are numpy's and
-    scipy's, loaded when they are imported, before any use."""
+    controller that found them is kept, so a use costs about 0.01 ms. It knows the libraries loaded
+    at its first use: numpy's, which every caller has imported by then."""
     global _BLAS
     if _BLAS is None:
         from threadpoolctl import ThreadpoolController
