@@ -245,8 +245,7 @@ def test_an_ingest_freezes_what_the_clusterer_made_while_the_collector_was_pause
     library caller) nothing is frozen, and the ingest's end unfreezes all (docs/scale.md, session 40)."""
     import gc
 
-    from storyline.cluster.base import collector_paused
-    from storyline.process import collecting_less
+    from storyline.process import collecting_less, collector_paused
 
     def paused_work() -> list[list[int]]:
         with collector_paused():

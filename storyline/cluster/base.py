@@ -2,35 +2,11 @@
 the clusterer and the engine share."""
 from __future__ import annotations
 
-import gc
 import hashlib
-from contextlib import contextmanager
-from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 from ..models import Article
-
-
-# set while `storyline ingest` runs (storyline.process.collecting_less, which unfreezes at its end)
-FREEZE_AFTER_PAUSE = False
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused, then restored as it was: the clusterer makes no
-    reference cycles, and collections over its many small objects (its state, as built and
-    encoded for a checkpoint, too) cost ~4% of a run. With :data:`FREEZE_AFTER_PAUSE` what the
-    pause made is frozen after it (``gc.freeze``), so no later collection walks it either: the
-    first after a batch's decisions or the consolidation walked all of it (8 passes, 0.27 s of a
-    10k ingest), and a forked helper's collections copied the pages they walked."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if FREEZE_AFTER_PAUSE:
-            gc.freeze()
-        if enabled:
-            gc.enable()
+from ..process import collector_paused  # noqa: F401 - the clusterer's and the engine's pause (beside the ingest's setting)
 
 
 def story_id_for(article_id: str) -> str:
