@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any, Callable
 
-from .process import one_blas_thread
+from .process import blas_limited
 
 Work = Callable[[int], Any]  # one piece's result, by its number
 _SHARING: "tuple[Claims, Work] | None" = None  # what a forked helper runs
@@ -75,7 +75,7 @@ def shared_pieces(n: int, work: Work, helpers: int) -> list[Any]:
 def _work_in_child() -> dict[int, Any]:
     assert _SHARING is not None
     claims, work = _SHARING
-    with one_blas_thread():
+    with blas_limited():
         return claims.run(work, front=False)
 
 

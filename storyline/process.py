@@ -67,8 +67,10 @@ def collecting_less() -> Iterator[None]:
 _BLAS: Any = None  # threadpoolctl's controller of the BLAS libraries loaded (made at the first use)
 
 
-def one_blas_thread() -> Any:
-    """A context in which the BLAS libraries (numpy's OpenBLAS) run one thread: the clusterer's
+def blas_limited() -> Any:
+    """A context in which the BLAS libraries (numpy's OpenBLAS) run one thread, whatever the
+    process's setting (:func:`storyline.config.one_blas_thread` sets the command's default before
+    numpy loads; a library caller or ``$OPENBLAS_NUM_THREADS`` may set more): the clusterer's
     matrix-vector products are too small to gain from more. threadpoolctl's ``threadpool_limits``
     looks for the loaded libraries at every use (1-4 ms, scanning each shared object); the
     controller that found them is kept, so a use costs about 0.01 ms. It knows the libraries loaded
@@ -103,4 +105,4 @@ def end_at_once(code: int) -> None:
     os._exit(code)
 
 
-__all__ = ["FREEZE_AFTER_PAUSE", "INGEST_GC_THRESHOLD", "collecting_less", "collector_paused", "end_at_once", "one_blas_thread"]
+__all__ = ["FREEZE_AFTER_PAUSE", "INGEST_GC_THRESHOLD", "blas_limited", "collecting_less", "collector_paused", "end_at_once"]

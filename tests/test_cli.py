@@ -263,7 +263,7 @@ def test_an_ingest_freezes_what_the_clusterer_made_while_the_collector_was_pause
     assert gc.get_freeze_count() == 0
 
 
-def test_one_blas_thread_limits_blas_and_finds_the_libraries_once():
+def test_blas_limited_holds_one_thread_and_finds_the_libraries_once():
     import numpy  # noqa: F401  (its BLAS loaded)
     from threadpoolctl import threadpool_info
 
@@ -273,10 +273,10 @@ def test_one_blas_thread_limits_blas_and_finds_the_libraries_once():
         return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
 
     was = blas_threads()
-    with process.one_blas_thread():
+    with process.blas_limited():
         assert set(blas_threads()) == {1}
         controller = process._BLAS
     assert blas_threads() == was
-    with process.one_blas_thread():
+    with process.blas_limited():
         assert process._BLAS is controller and set(blas_threads()) == {1}
     assert blas_threads() == was

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ..models import Article
-from ..process import one_blas_thread
+from ..process import blas_limited
 from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import collector_paused, resolve, story_id_for
@@ -60,7 +60,7 @@ _RANKED = any(f in FEATURES for f in ("rank_sparse", "rank_dense", "dense_margin
 def _quiet() -> Iterator[None]:
     """One BLAS thread (matrix-vector products this small run ~20x slower spread over threads),
     the collector paused (:func:`collector_paused`)."""
-    with collector_paused(), one_blas_thread():
+    with collector_paused(), blas_limited():
         yield
 
 
