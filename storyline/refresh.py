@@ -16,11 +16,13 @@ from . import related
 from .models import Story, Summary
 from .pipeline import die_with_parent
 from .summarize import Summarizer
+from .summarize.base import summarize_all
 
 REFRESH_CHUNK = 64  # stories per refresh transaction: few round trips, steady progress
 EARLY_QUEUE = 3  # chunks sent ahead to the early-refresh helper at most (bounded memory)
 EARLY_NICENESS = 10  # the early-refresh helper's priority at the end of input, lowered (see EarlyRefresh)
 EARLY_END_CHUNKS = 48  # chunks sent at the end of input at most (the 10k stream's open stories: 47)
+EARLY_GROUP = 8  # stories the early-refresh helper summarizes together between looks at its stop event
 
 
 def open_stories(engine: Any) -> dict[str, Any] | None:
@@ -66,7 +68,7 @@ class EarlyRefresh:
         work = (engine.summarizer, related.embedder_for(engine), engine.settings.max_words)
         context = get_context("fork" if sys.platform == "linux" else "spawn")
         self.ending = context.Event()  # set by send_all(): the helper lowers its priority
-        self.stop = context.Event()  # set by finish(): the helper stops after the story it is on
+        self.stop = context.Event()  # set by finish(): the helper stops after the group of stories it is on
         self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=start_early,
                                         initargs=(work, self.ending, self.stop))
         self.pool.submit(int)  # its helper starts now, before the run-ahead helper's threads do (a clean fork)
@@ -121,11 +123,11 @@ class EarlyRefresh:
             self.engine.refreshed_early_ += len(write)
 
     def finish(self, write: bool = True) -> None:
-        """After the end-of-input consolidation: stop the helper after the story it is on, and
+        """After the end-of-input consolidation: stop the helper after the group it is on, and
         withdraw every chunk it has not started (their stories stay dirty: the final refresh
         computes them, in parallel, as it would have), then write the results computed
-        (``write=False``: none). The writer never waits for more than one story of the helper,
-        which runs below its priority (session 28 found the writer waiting minutes for a helper
+        (``write=False``: none). The writer never waits for more than one group of stories
+        (:data:`EARLY_GROUP`) of the helper, which runs below its priority (session 28 found the writer waiting minutes for a helper
         at a low priority on a busy machine).
 
         All are withdrawn before any result is awaited, newest first: the pool feeds its helper
@@ -155,7 +157,8 @@ def refresh(work: Work, items: Sequence[tuple[Story, list[Any] | None]]) -> list
     """(summary, related-stories vector row) of each story (with its articles' vectors when
     known): the part of a refresh that needs no store."""
     summarizer, embedder, max_words = work
-    return [(summarizer(story.articles, max_words), related.vector_row(story, embedder, vectors)) for story, vectors in items]
+    summaries = summarize_all(summarizer, [story.articles for story, _ in items], max_words)
+    return [(summary, related.vector_row(story, embedder, vectors)) for summary, (story, vectors) in zip(summaries, items)]
 
 
 def start_refresher(work: Work) -> None:
@@ -177,18 +180,18 @@ def start_early(work: Work, ending: Any, stop: Any) -> None:
 
 
 def refresh_early_in_worker(items: list[tuple[Story, list[Any] | None]]) -> list[tuple[Summary, tuple[Any, ...]]]:
-    """:func:`refresh` of the stories in order, until the stop event is set: the results of the
-    first ones (all, unless stopped)."""
+    """:func:`refresh` of the stories in order, :data:`EARLY_GROUP` at a time, until the stop event
+    is set: the results of the first groups (all, unless stopped)."""
     global _NICED
     assert _WORK is not None
     out: list[tuple[Summary, tuple[Any, ...]]] = []
-    for item in items:
+    for start in range(0, len(items), EARLY_GROUP):
         if _STOP is not None and _STOP.is_set():
             break
         if not _NICED and _ENDING is not None and _ENDING.is_set() and hasattr(os, "nice"):  # not on Windows
             os.nice(EARLY_NICENESS)
             _NICED = True
-        out += refresh(_WORK, [item])
+        out += refresh(_WORK, items[start : start + EARLY_GROUP])
     return out
 
 

@@ -44,6 +44,9 @@ def _float32_below(threshold: np.ndarray) -> np.ndarray:
     return np.where(rounded.astype(np.float64) > threshold, np.nextafter(rounded, np.float32(-np.inf)), rounded)
 
 
+PREDICT_BLOCK = 1024  # rows evaluated at once: (features x rows x trees) leaf sets, about 3 MB for 100 trees
+
+
 class TreeEnsembleScorer:
     """A gradient-boosted regression ensemble, all trees evaluated at once by leaf bit sets.
 
@@ -114,6 +117,11 @@ class TreeEnsembleScorer:
         if not len(rows):
             return np.zeros(0)
         x = np.asarray(rows, dtype=np.float32)
+        if len(x) > PREDICT_BLOCK:  # each row's value is its own: blocks keep the gathered leaves in the cache
+            return np.concatenate([self._predict(x[i : i + PREDICT_BLOCK]) for i in range(0, len(x), PREDICT_BLOCK)])
+        return self._predict(x)
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
         n = len(x)
         if not len(self.columns):
             leaves = np.ones((n, self.n_trees), dtype=self.table.dtype)

@@ -353,3 +353,55 @@ def test_summaries_and_their_models_leave_no_reference_cycles():
     finally:
         if enabled:
             gc.enable()
+
+
+def test_stories_summarized_together_get_what_each_gets_alone():
+    """The engine's refresh summarizes a chunk of stories in one call (``summarize_many``: one word
+    table for all, one call of each model): every summary is the one its story gets alone, and
+    every word table is the same to the bit (stories of one item, of titles only, of one line, with
+    off-topic items, empty)."""
+    import numpy as np
+
+    from cluster_helpers import event_articles
+    from storyline.summarize.base import summarize_all
+    from storyline.summarize.words import WordTable, word_tables
+
+    events = event_articles()
+    stories = [FLOOD, FLOOD[:1], FOREIGN + FLOOD, [], FOREIGN, events[:4], events[4:], FLOOD[1:] + events[:2],
+               [Article(id="h", title="Levee fails on the River Vell")], [Article(id="t", text="One line of text only.")]]
+    summarizer = LearnedSummarizer()
+    alone = [summarizer(story) for story in stories]
+    assert summarizer.summarize_many(stories) == alone and sum(bool(s.sentences) for s in alone) >= 6
+    assert summarize_all(summarizer, stories, 20) == [summarizer(story, 20) for story in stories]
+    assert summarize_all(LeadSummarizer(), stories) == [LeadSummarizer()(story) for story in stories]  # no summarize_many
+    lexicon = summarizer.words.lexicon
+    views = []
+    for story in filter(None, stories):
+        view = StoryView.build(story)
+        view = view.with_members(summarizer.detector(story, view))
+        views.append((view, story_sentences(story, view.members, view)))
+    together = word_tables(views, lexicon)
+    assert len(together) == len(views) and sum(len(t.pair_codes) for t in together) > 20
+    for (view, sents), table in zip(views, together):
+        single = word_table(view, sents, lexicon)
+        for name in WordTable.__slots__:
+            a, b = getattr(single, name), getattr(table, name)
+            if isinstance(a, np.ndarray):
+                assert (a.dtype, a.shape, a.tobytes()) == (b.dtype, b.shape, b.tobytes()), name
+            else:
+                assert a == b, name
+
+
+def test_tree_scorer_gives_each_row_its_value_in_blocks_of_any_size():
+    """A tree ensemble evaluates long inputs in blocks of rows (the leaf sets of a block stay in the
+    cache): each row gets the value it gets alone or among a few."""
+    import numpy as np
+
+    from storyline.scorers import PREDICT_BLOCK
+    from storyline.summarize.scoring import load_model, scorer_from_dict
+
+    scorer = scorer_from_dict(load_model()["words"])
+    rows = np.random.default_rng(7).gamma(1.0, 2.0, size=(2 * PREDICT_BLOCK + 13, len(WORD_FEATURES)))
+    values = scorer.predict(rows)
+    assert len(values) == len(rows) and len(np.unique(values)) > 100
+    assert values.tobytes() == np.concatenate([scorer.predict(rows[i : i + 7]) for i in range(0, len(rows), 7)]).tobytes()

@@ -81,6 +81,16 @@ class Summarizer(Protocol):
     def __call__(self, articles: Sequence[Article], max_words: int = DEFAULT_MAX_WORDS) -> Summary: ...
 
 
+def summarize_all(summarizer: Summarizer, stories: Sequence[Sequence[Article]],
+                  max_words: int = DEFAULT_MAX_WORDS) -> list[Summary]:
+    """``summarizer(articles, max_words)`` of each story: through its ``summarize_many`` when it
+    has one (the same summaries, made together: :meth:`.learned.LearnedSummarizer.summarize_many`)."""
+    many = getattr(summarizer, "summarize_many", None)
+    if many is not None:
+        return many(stories, max_words)  # type: ignore[no-any-return]
+    return [summarizer(articles, max_words) for articles in stories]
+
+
 @runtime_checkable
 class Headliner(Protocol):
     """Chooses a story's headline; returns it and the index of the article it came from."""

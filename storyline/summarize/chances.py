@@ -14,7 +14,7 @@ import numpy as np
 
 from .features import Sentence, StoryView
 from .scoring import load_model, scorer_from_dict
-from .words import PAIR_FEATURES, TITLE_WORD_FEATURES, WORD_FEATURES, Lexicon, SubsetValue, WordTable, word_table
+from .words import PAIR_FEATURES, TITLE_WORD_FEATURES, WORD_FEATURES, Lexicon, SubsetValue, WordTable, word_table, word_tables
 
 
 class WordChances:
@@ -47,6 +47,18 @@ class WordChances:
         """The story's word, pair and title-word rows, with this model's lexicon."""
         return word_table(view, sents, self.lexicon)
 
+    def tables(self, stories: Sequence[tuple[StoryView, Sequence[Sentence]]]) -> list[WordTable]:
+        """:meth:`table` of each (view, sentences), made together (:func:`.words.word_tables`)."""
+        return word_tables(stories, self.lexicon)
+
+    def chances_many(self, tables: Sequence[WordTable]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(:meth:`chances`, :meth:`title_chances`) of each table, from one call of each model for
+        all of them: a row's prediction depends on that row alone, so they are the same numbers."""
+        word = _per_table(self.word_scorer, [t.word_rows for t in tables])
+        pair = _per_table(self.pair_scorer, [t.pair_rows for t in tables])
+        title = _per_table(self.title_scorer, [t.title_rows for t in tables])
+        return list(zip(word, pair, title))
+
     def chances(self, table: WordTable) -> tuple[np.ndarray, np.ndarray]:
         """Per word row and per pair row of ``table``, the chance the editor's summary has it."""
         return (self.word_scorer.predict(table.word_rows).clip(0.0, 1.0),
@@ -66,6 +78,16 @@ class WordChances:
         """The summary length an F1 estimate assumes: a share of the story's words, within a range."""
         low, high = self.reference_range
         return min(max(self.reference_share * sum(s.words for s in sents), low), high)
+
+
+def _per_table(scorer: Any, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """``scorer``'s chances (clipped to [0, 1]) of the rows of all tables at once, cut back per table."""
+    if len(rows) == 1:
+        return [scorer.predict(rows[0]).clip(0.0, 1.0)]
+    every = np.concatenate(rows) if rows else np.zeros((0, 0))
+    chances = scorer.predict(every).clip(0.0, 1.0) if len(every) else np.zeros(0)
+    at = np.cumsum([0] + [len(r) for r in rows]).tolist()
+    return [chances[a:b] for a, b in zip(at, at[1:])]
 
 
 def best_first(sents: Sequence[Sentence], value: SubsetValue, reference: float) -> list[int]:
