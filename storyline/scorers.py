@@ -44,7 +44,7 @@ def _float32_below(threshold: np.ndarray) -> np.ndarray:
     return np.where(rounded.astype(np.float64) > threshold, np.nextafter(rounded, np.float32(-np.inf)), rounded)
 
 
-PREDICT_BLOCK = 1024  # rows evaluated at once: (features x rows x trees) leaf sets, about 3 MB for 100 trees
+PREDICT_BLOCK = 512  # rows evaluated at once: their (features x rows x trees) leaf sets, 1.4 MB for 14 x 100 of 16 bits
 
 
 class TreeEnsembleScorer:
