@@ -127,8 +127,8 @@ class EarlyRefresh:
         withdraw every chunk it has not started (their stories stay dirty: the final refresh
         computes them, in parallel, as it would have), then write the results computed
         (``write=False``: none). The writer never waits for more than one group of stories
-        (:data:`EARLY_GROUP`) of the helper, which runs below its priority (session 28 found the writer waiting minutes for a helper
-        at a low priority on a busy machine).
+        (:data:`EARLY_GROUP`) of the helper, which runs below its priority (session 28 found the
+        writer waiting minutes for a helper at a low priority on a busy machine).
 
         All are withdrawn before any result is awaited, newest first: the pool feeds its helper
         the oldest waiting chunk whenever one finishes, so withdrawing while waiting in order

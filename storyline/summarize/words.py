@@ -254,7 +254,7 @@ def word_tables(stories: Sequence[tuple[StoryView, Sequence[Sentence]]], lexicon
     text_of = np.cumsum(in_text) - 1  # word number -> text word number
     # one story's pair code, from the numbers of its own words: first * its word count + second
     story_first = np.repeat(word_at[:-1], sizes)  # per word: its story's first word number
-    story_size = np.repeat(np.maximum(sizes, 1), sizes) if sizes else np.zeros(0, dtype=np.intp)
+    story_size = np.repeat(np.maximum(sizes, 1), sizes)
     first, second = pair_codes // n, pair_codes % n
     own_codes = (first - story_first[first]) * story_size[first] + (second - story_first[first])
     word_sentences = _count(e_w, n)[text_index].astype(np.intp)
