@@ -20,7 +20,6 @@ _ABBREVIATIONS = frozenset(
 _NUMBER_SIGNS = frozenset({"no", "nos"})  # "No. 5", but "voted no. Then"
 _DOTTED = re.compile(r"(?:[a-z]\.)+[a-z]")  # dotted acronyms and runs of initials: "u.s", "a.m", "h.w"
 _BOUNDARY = re.compile(r"""([.!?…]+["'”’)\]]*)(\s+)(?=["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])""")
-_LAST_WORD = re.compile(r"(\S+)$")
 # A wire dateline opening an article: "WASHINGTON —", "TUSCALOOSA, Ala. (AP) —", "Washington (CNN) -".
 # It says where the report was filed, not what happened, so no summary sentence starts with it.
 _DATELINE = re.compile(
@@ -30,10 +29,13 @@ _MIN_CHARS = 2
 
 
 def _is_abbreviation(before: str, next_char: str) -> bool:
-    match = _LAST_WORD.search(before)
-    if not match:
+    """Whether the period after ``before`` (a paragraph's text up to it: no newline) ends an
+    abbreviation rather than a sentence, from the word right before it."""
+    if not before or before[-1].isspace():  # no word touches the period
         return False
-    word = match.group(1).lstrip("\"'“‘([").rstrip(".").casefold()
+    # that word: the last run of non-space characters, found from the end (a regex search for
+    # "(\S+)$" tried every position of the text before, 12 us a period)
+    word = before.rsplit(None, 1)[-1].lstrip("\"'“‘([").rstrip(".").casefold()
     if word in _ABBREVIATIONS or (word in _NUMBER_SIGNS and next_char.isdigit()):
         return True
     if len(word) == 1 and word.isalpha():  # an initial: "John F. Kennedy"
