@@ -24,8 +24,6 @@ from .summarize.base import summarize_all
 from .text import clean_text, detect_languages
 from .text.tokens import shared_tokens
 
-SUMMARY_CHUNK = 64  # stories summarized in one call (their word tables and model calls made together)
-
 Preparer = Callable[[Sequence[Article]], list[Any]]
 
 
@@ -289,10 +287,8 @@ class Pipeline:
         if summarize:
             assert self.summarizer is not None
             budget = max_words or self.settings.max_words
-            for start in range(0, len(out), SUMMARY_CHUNK):  # summarized together: the same summaries, made faster
-                part = out[start : start + SUMMARY_CHUNK]
-                for story, summary in zip(part, summarize_all(self.summarizer, [s.articles for s in part], budget)):
-                    story.summary = summary
+            for story, summary in zip(out, summarize_all(self.summarizer, [s.articles for s in out], budget)):
+                story.summary = summary  # made together: the same summaries, faster
         out.sort(key=lambda s: (-(s.size + s.duplicates), -s.size, s.id))
         return out
 

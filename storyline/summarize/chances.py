@@ -82,10 +82,9 @@ class WordChances:
 
 def _per_table(scorer: Any, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
     """``scorer``'s chances (clipped to [0, 1]) of the rows of all tables at once, cut back per table."""
-    if len(rows) == 1:
-        return [scorer.predict(rows[0]).clip(0.0, 1.0)]
-    every = np.concatenate(rows) if rows else np.zeros((0, 0))
-    chances = scorer.predict(every).clip(0.0, 1.0) if len(every) else np.zeros(0)
+    if len(rows) <= 1:
+        return [scorer.predict(r).clip(0.0, 1.0) for r in rows]
+    chances = scorer.predict(np.concatenate(rows)).clip(0.0, 1.0)
     at = np.cumsum([0] + [len(r) for r in rows]).tolist()
     return [chances[a:b] for a, b in zip(at, at[1:])]
 

@@ -39,6 +39,9 @@ from .scoring import load_model
 from .words import SubsetValue, WordTable, expected_f1
 
 
+TOGETHER = 64  # stories whose word tables and model calls summarize_many makes at once
+
+
 class LearnedSummarizer:
     """Extractive summarizer driven by learned word importance (see module docstring).
 
@@ -82,8 +85,12 @@ class LearnedSummarizer:
 
     def summarize_many(self, stories: Sequence[Sequence[Article]], max_words: int = DEFAULT_MAX_WORDS) -> list[Summary]:
         """The summary of each story, the same as :meth:`__call__` makes it, with the word tables and
-        the model calls of all the stories made together (:meth:`values_many`): numpy's fixed cost
-        per call was about half of a small story's summary."""
+        the model calls of :data:`TOGETHER` stories at a time made together (:meth:`values_many`;
+        numpy's fixed cost per call was about half of a small story's summary), so the tables of a
+        long list are never all held at once."""
+        if len(stories) > TOGETHER:
+            return [s for at in range(0, len(stories), TOGETHER)
+                    for s in self.summarize_many(stories[at : at + TOGETHER], max_words)]
         views = []
         for articles in stories:
             if articles:
