@@ -4,6 +4,8 @@ model. The stream's decisions are tested in tests/test_cluster.py."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -431,3 +433,13 @@ def test_the_shipped_join_model_predicts_by_stacked_layers_to_the_bit() -> None:
     one = JoinModel.from_dict({"networks": [{"layers": [{"w": [[0.5]] * len(FEATURES), "b": [0.1]}],
                                              "mean": [0.0] * len(FEATURES), "scale": [1.0] * len(FEATURES)}]})
     assert one._stacked is None  # a single network runs as before
+
+
+def test_wordllama_embeds_without_importing_its_package() -> None:
+    """The embedder reads the package's files without running its ``__init__`` (requests and
+    pydantic: 0.3 s of every ingest's start), and its vectors are the library's own."""
+    code = ("import sys; from storyline.text.embed import WordLlamaEmbedder; "
+            "v = WordLlamaEmbedder().embed(['Cargo ship strikes bridge']); "
+            "print(v.shape, 'wordllama' in sys.modules, 'requests' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["(1,", "256)", "False", "False"]

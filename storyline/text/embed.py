@@ -2,7 +2,8 @@
 
 The default, :class:`WordLlamaEmbedder`, reads the static token embeddings that ship inside the
 ``wordllama`` wheel (``l2_supercat_256``) straight from the package folder, so it never touches the
-network (``WordLlama.load()`` looks for its tokenizer in the wrong folder and tries to download it).
+network (``WordLlama.load()`` looks for its tokenizer in the wrong folder and tries to download it),
+and without importing the package itself, whose ``__init__`` costs every run's start 0.3 s.
 :class:`SentenceTransformerEmbedder` wraps any sentence-transformers model path, for users who have
 one; it needs torch and is never the default.
 """
@@ -32,29 +33,43 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
     return vectors / norms
 
 
+def _package_folder() -> Path:
+    """The installed ``wordllama`` package's folder, found without importing the package (its
+    ``__init__`` imports requests and pydantic: 0.3 s of every ingest's start, for nothing used)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the wordllama package is not installed (pip install wordllama)", name="wordllama")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _table(dim: int) -> np.ndarray:
+    from safetensors import safe_open
+
+    with safe_open(str(_package_folder() / "weights" / "l2_supercat_256.safetensors"), framework="np") as f:
+        return f.get_tensor("embedding.weight")[:, :dim]
+
+
 @lru_cache(maxsize=2)
 def _wordllama(dim: int) -> Any:
-    import wordllama
-    from safetensors import safe_open
+    """WordLlama's own inference class (its ``embed`` is the reference the tests compare with)."""
     from tokenizers import Tokenizer
     from wordllama.inference import WordLlamaInference
 
-    root = Path(wordllama.__file__).parent
-    tokenizer = Tokenizer.from_file(str(root / "tokenizers" / "l2_supercat_tokenizer_config.json"))
-    with safe_open(str(root / "weights" / "l2_supercat_256.safetensors"), framework="np") as f:
-        table = f.get_tensor("embedding.weight")[:, :dim]
-    return WordLlamaInference(table, tokenizer)
+    return WordLlamaInference(_table(dim), Tokenizer.from_file(str(_package_folder() / "tokenizers" / "l2_supercat_tokenizer_config.json")))
 
 
 @lru_cache(maxsize=2)
-def _unpadded(dim: int) -> Any:
-    """A copy of WordLlama's tokenizer without the padding its inference class switches on."""
+def _model(dim: int) -> tuple[np.ndarray, Any]:
+    """The token vectors (float32, contiguous, as WordLlama's inference class keeps them) and the
+    tokenizer without padding or truncation, read from the package's files."""
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_str(_wordllama(dim).tokenizer.to_str())
+    tokenizer = Tokenizer.from_file(str(_package_folder() / "tokenizers" / "l2_supercat_tokenizer_config.json"))
     tokenizer.no_padding()
     tokenizer.no_truncation()
-    return tokenizer
+    return np.ascontiguousarray(_table(dim).astype(np.float32)), tokenizer
 
 
 class WordLlamaEmbedder:
@@ -72,7 +87,6 @@ class WordLlamaEmbedder:
         self.max_chars = max_chars
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        model = _wordllama(self.dim)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
@@ -80,8 +94,8 @@ class WordLlamaEmbedder:
         # call to the Rust tokenizer (it uses every core; the fast call skips the offsets, same
         # ids), then the mean of each text's token vectors exactly as WordLlamaInference.avg_pool
         # computes it (same bits), 2x faster.
-        table, top = model.embedding, model.embedding.shape[0] - 1
-        tokenizer = _unpadded(self.dim)
+        table, tokenizer = _model(self.dim)
+        top = table.shape[0] - 1
         encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)  # tokenizers >= 0.20
         for i, enc in enumerate(encode([t[: self.max_chars] for t in texts], add_special_tokens=False)):
             ids = np.asarray(enc.ids, dtype=np.int32)
