@@ -33,6 +33,14 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
     return vectors / norms
 
 
+_WEIGHTS = ("weights", "l2_supercat_256.safetensors")  # inside the wordllama package's folder
+_TOKENIZER = ("tokenizers", "l2_supercat_tokenizer_config.json")
+
+
+def _package_file(parts: tuple[str, str]) -> str:
+    return str(_package_folder().joinpath(*parts))
+
+
 def _package_folder() -> Path:
     """The installed ``wordllama`` package's folder, found without importing the package (its
     ``__init__`` imports requests and pydantic: 0.3 s of every ingest's start, for nothing used)."""
@@ -47,7 +55,7 @@ def _package_folder() -> Path:
 def _table(dim: int) -> np.ndarray:
     from safetensors import safe_open
 
-    with safe_open(str(_package_folder() / "weights" / "l2_supercat_256.safetensors"), framework="np") as f:
+    with safe_open(_package_file(_WEIGHTS), framework="np") as f:
         return f.get_tensor("embedding.weight")[:, :dim]
 
 
@@ -57,7 +65,7 @@ def _wordllama(dim: int) -> Any:
     from tokenizers import Tokenizer
     from wordllama.inference import WordLlamaInference
 
-    return WordLlamaInference(_table(dim), Tokenizer.from_file(str(_package_folder() / "tokenizers" / "l2_supercat_tokenizer_config.json")))
+    return WordLlamaInference(_table(dim), Tokenizer.from_file(_package_file(_TOKENIZER)))
 
 
 @lru_cache(maxsize=2)
@@ -66,7 +74,7 @@ def _model(dim: int) -> tuple[np.ndarray, Any]:
     tokenizer without padding or truncation, read from the package's files."""
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(_package_folder() / "tokenizers" / "l2_supercat_tokenizer_config.json"))
+    tokenizer = Tokenizer.from_file(_package_file(_TOKENIZER))
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return np.ascontiguousarray(_table(dim).astype(np.float32)), tokenizer
