@@ -405,3 +405,30 @@ def test_tree_scorer_gives_each_row_its_value_in_blocks_of_any_size():
     values = scorer.predict(rows)
     assert len(values) == len(rows) and len(np.unique(values)) > 100
     assert values.tobytes() == np.concatenate([scorer.predict(rows[i : i + 7]) for i in range(0, len(rows), 7)]).tobytes()
+
+
+def test_a_backfill_executor_summarizes_a_chunk_together_as_the_engine_does_each_alone(monkeypatch):
+    """A backfill's executor (``StorySummaries``) summarizes its partition's stories a chunk at a
+    time: each story, across chunk boundaries and in order, gets the summary and the related-stories
+    row the engine's refresh gives it alone; a story with no original among its rows gives none."""
+    from cluster_helpers import event_articles
+    from storyline import related
+    from storyline.backfill import summaries as backfill
+    from storyline.config import Settings
+    from storyline.models import Story
+
+    monkeypatch.setattr(backfill, "_CHUNK", 3)
+    events = event_articles()
+    groups = [FLOOD, FOREIGN + FLOOD, events[:4], events[4:], FLOOD[1:] + events[:2],
+              [Article(id="h", title="Levee fails on the River Vell")], FLOOD[:1]]
+    items = [(f"s{i}", [(k, a, a.id) for k, a in enumerate(g)]) for i, g in enumerate(groups)]
+    items.insert(2, ("reprints-only", [(0, FLOOD[0], "elsewhere")]))
+    executor = backfill.StorySummaries(Settings())
+    out = list(executor(items))
+    summarizer, embedder = executor._models()
+    assert [story.id for story, _, _ in out] == [f"s{i}" for i in range(len(groups))]
+    for (story, summary, row), group in zip(out, groups):
+        originals = [backfill.as_stored(a) for a in group]
+        assert summary == summarizer(originals, Settings().max_words)
+        assert row[:5] == related.vector_row(Story(id=story.id, articles=originals), embedder)[:5]  # then the time it was made
+    assert sum(bool(summary.sentences) for _, summary, _ in out) >= 4
