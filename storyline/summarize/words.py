@@ -137,15 +137,15 @@ def _tokenize(texts: Iterable[str]) -> tuple[list[list[str]], list[list[str]]]:
     return tokens_of, capitalized
 
 
-def _numbered(groups: Sequence[tuple[list[list[str]], Mapping[str, int]]]) -> tuple[np.ndarray, np.ndarray]:
-    """The word numbers of all tokens of every text of every story (``groups``: each story's texts
-    as tokens, and its word numbers), and for each the number of the text holding it (texts
-    numbered across the stories, in order)."""
-    texts = [t for tokens_of, _ in groups for t in tokens_of]
-    lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
-    words = chain.from_iterable(map(index.__getitem__, chain.from_iterable(tokens_of)) for tokens_of, index in groups)
+def _numbered(texts: Sequence[list[list[str]]], indexes: Sequence[Mapping[str, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The word numbers of all tokens of every text of every story (``texts``: each story's texts
+    as tokens; ``indexes``: each story's word numbers), and for each the number of the text holding
+    it (texts numbered across the stories, in order)."""
+    flat = [t for tokens_of in texts for t in tokens_of]
+    lengths = np.fromiter(map(len, flat), dtype=np.intp, count=len(flat))
+    words = chain.from_iterable(map(index.__getitem__, chain.from_iterable(tokens_of)) for tokens_of, index in zip(texts, indexes))
     ids = np.fromiter(words, dtype=np.intp, count=int(lengths.sum()))
-    return ids, np.repeat(np.arange(len(texts), dtype=np.intp), lengths)
+    return ids, np.repeat(np.arange(len(flat), dtype=np.intp), lengths)
 
 
 def _distinct(text: np.ndarray, item: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -194,13 +194,16 @@ def word_tables(stories: Sequence[tuple[StoryView, Sequence[Sentence]]], lexicon
     stories' words, sentences, titles and articles are numbered one story after another, so each
     numpy step runs once for all of them (its fixed cost was most of a small story's table:
     about 0.4 ms of 0.7), and the arrays are then cut back into one table a story."""
-    lexicon = lexicon or Lexicon()
-    parts = [_Story.of(view, sents) for view, sents in stories]
+    return _tables([_Story.of(view, sents) for view, sents in stories], lexicon or Lexicon())
+
+
+def _tables(parts: list["_Story"], lexicon: Lexicon) -> list[WordTable]:
+    """:func:`word_tables` of the stories' tokens and words (halved while their keys would not fit)."""
     if not parts:
         return []
     if len(parts) > 1 and sum(len(p.vocab) for p in parts) ** 2 * max(sum(len(p.sents) for p in parts), 1) >= _KEYS:
-        half = len(stories) // 2
-        return word_tables(stories[:half], lexicon) + word_tables(stories[half:], lexicon)
+        half = len(parts) // 2
+        return _tables(parts[:half], lexicon) + _tables(parts[half:], lexicon)
     word_at = np.cumsum([0] + [len(p.vocab) for p in parts])  # each story's first word number
     sent_at = np.cumsum([0] + [len(p.sents) for p in parts])
     article_at = np.cumsum([0] + [len(p.view.articles) for p in parts])
@@ -214,19 +217,19 @@ def word_tables(stories: Sequence[tuple[StoryView, Sequence[Sentence]]], lexicon
     article = np.fromiter((s.article + first for p, first in zip(parts, article_at.tolist()) for s in p.sents),
                           dtype=np.intp, count=int(sent_at[-1]))
     lead = position == 0
-    ids, sid = _numbered([(p.sentence_tokens, index) for p, index in zip(parts, indexes)])
+    ids, sid = _numbered([p.sentence_tokens for p in parts], indexes)
     e_s, e_w, e_uses = _distinct(sid, ids, n)
     used = _count(ids, n)
     most = np.zeros(n, dtype=np.intp)
     np.maximum.at(most, e_w, e_uses)
-    t_ids, tid = _numbered([(p.title_tokens, index) for p, index in zip(parts, indexes)])
+    t_ids, tid = _numbered([p.title_tokens for p in parts], indexes)
     t_lengths = np.bincount(tid, minlength=sum(len(p.view.members) for p in parts))
     title_position = np.full(n, 1.5)
     np.minimum.at(title_position, t_ids, (np.arange(len(t_ids)) - np.repeat(np.cumsum(t_lengths) - t_lengths, t_lengths))
                   / np.repeat(t_lengths, t_lengths))
     t_e_s, t_e_w, _ = _distinct(tid, t_ids, n)
     titles = _count(t_e_w, n)
-    caps_ids, caps_title = _numbered([(p.title_capitalized, index) for p, index in zip(parts, indexes)])
+    caps_ids, caps_title = _numbered([p.title_capitalized for p in parts], indexes)
     title_caps = _count(_distinct(caps_title, caps_ids, n)[1], n)  # titles capitalizing the word mid-title
     owner = np.fromiter((i + first for p, first in zip(parts, article_at.tolist()) for i in p.view.members), dtype=np.intp,
                         count=len(t_lengths))
@@ -234,7 +237,7 @@ def word_tables(stories: Sequence[tuple[StoryView, Sequence[Sentence]]], lexicon
     counts = {
         "items": _count(items_w, n), "titles": titles, "text": used, "sentences": _count(e_w, n),
         "leads": _count(e_w[lead[e_s]], n), "first": _earliest(e_w, position[e_s], n),
-        "capitalized": _count(_numbered([(p.capitalized, index) for p, index in zip(parts, indexes)])[0], n),
+        "capitalized": _count(_numbered([p.capitalized for p in parts], indexes)[0], n),
     }
     base = _word_base(vocab, counts, n_items, n_sents, lexicon)
     in_text = used > 0
@@ -257,7 +260,7 @@ def word_tables(stories: Sequence[tuple[StoryView, Sequence[Sentence]]], lexicon
     story_size = np.repeat(np.maximum(sizes, 1), sizes)
     first, second = pair_codes // n, pair_codes % n
     own_codes = (first - story_first[first]) * story_size[first] + (second - story_first[first])
-    word_sentences = _count(e_w, n)[text_index].astype(np.intp)
+    word_sentences = counts["sentences"][text_index].astype(np.intp)
     pair_sentences = np.bincount(pair_entry, minlength=len(pair_codes))
     # where each story's part of each array starts (its first word, text word, row, entry, ...)
     bounds = word_at.tolist()
