@@ -10,6 +10,8 @@ need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # Java for PySpark (storyline backfill and its tests); Spark 4 needs 17 or newer
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+# valgrind for benchmarks/ab_instructions.py (instruction and cache-miss counts) and its test
+command -v valgrind >/dev/null || need+=(valgrind)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "install-system-deps: cannot install ${need[*]} (need root and apt-get); their tests will be skipped" >&2
