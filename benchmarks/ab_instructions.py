@@ -100,8 +100,6 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=3000, help="the stream's first items (default 3000)")
     ap.add_argument("--stage", choices=STAGES[1:], default="decide", help="the stage counted (default decide)")
     args = ap.parse_args()
-    if shutil.which("valgrind") is None:
-        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
     if not args.stream.is_file():
         raise SystemExit(f"{args.stream}: no such file")
     for checkout in (args.a, args.b):
@@ -109,6 +107,8 @@ def main() -> None:
             raise SystemExit(f"{checkout} is not a storyline checkout (no storyline/__init__.py)")
     if args.items < 1:
         raise SystemExit("--items must be at least 1")
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
     before = STAGES[STAGES.index(args.stage) - 1]
     checkouts = [args.a.resolve(), args.b.resolve()]
     with tempfile.TemporaryDirectory(prefix="ab-instructions-") as tmp, ThreadPoolExecutor(2) as pool:

@@ -31,7 +31,7 @@ def test_the_same_code_counts_the_same_work_and_more_items_count_more() -> None:
     assert all(c > 0 for c in counted)  # the decisions' own work: the run to decide less the run to prepare
     assert change[:3] == ["B", "-", "A"] and re.fullmatch(r"[+-]\d+\.\d\d", change[3])
     assert abs(float(change[3])) < 1.0  # the same code: the same instructions within a percent
-    # twenty articles' decisions cost more than five's (loading the join models is part of both)
+    # twenty articles' decisions cost more than five's (a fixed part, the first batch's set-up, is in both)
     assert int(more[0][1].replace(",", "")) > 1.2 * counted[0]
 
 
