@@ -41,6 +41,13 @@ def ingest_once(checkout: Path, stream: Path) -> tuple[float, float]:
         return seconds, done.cpu  # type: ignore[attr-defined]
 
 
+def check_checkouts(*checkouts: Path) -> None:
+    """Stop with the reason when one of ``checkouts`` is not a storyline source tree."""
+    for checkout in checkouts:
+        if not (checkout / "storyline" / "__init__.py").is_file():
+            raise SystemExit(f"{checkout} is not a storyline checkout (no storyline/__init__.py)")
+
+
 def describe(checkout: Path) -> str:
     """The checkout and its commit (with a + when it has uncommitted changes), when git knows it."""
     try:
@@ -62,9 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("b", type=Path, help="checkout B (the change)")
     ap.add_argument("--runs", type=int, default=6, help="rounds; each runs A and B once (default 6)")
     args = ap.parse_args(argv)
-    for checkout in (args.a, args.b):
-        if not (checkout / "storyline" / "__init__.py").is_file():
-            raise SystemExit(f"{checkout} is not a storyline checkout (no storyline/__init__.py)")
+    check_checkouts(args.a, args.b)
     if args.runs < 2:
         raise SystemExit("--runs must be at least 2 (the noise needs two rounds)")
     stream = args.stream.resolve()

@@ -38,6 +38,10 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ab_ingest import check_checkouts  # noqa: E402
+
 STAGES = ("read", "prepare", "decide", "consolidate")
 EVENTS = ("Ir", "D1mr", "D1mw", "DLmr", "DLmw")
 LAST_LEVEL = "1048576,16,64"  # 1 MB, 16-way, 64-byte lines: a per-core L2's size
@@ -50,7 +54,7 @@ from storyline.dedup.minhash import MinHashDeduplicator
 from storyline.ingest.base import ReadReport
 from storyline.ingest.files import read_jsonl
 from storyline.pipeline import prepare_batch
-stream, items, stage = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+stream, items, stage, counted = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 articles = []
 for article in read_jsonl(stream, ReadReport()):
     if len(articles) >= items:
@@ -58,7 +62,9 @@ for article in read_jsonl(stream, ReadReport()):
     articles.append(article)
 if stage != "read":
     clusterer = StoryClusterer(workers=0)
-    dedup, cluster = MinHashDeduplicator().preparer(), clusterer.preparer()
+    # the deduplicator's preparation only when the preparation is what is counted (it feeds no decision)
+    dedup = MinHashDeduplicator().preparer() if counted == "prepare" else None
+    cluster = clusterer.preparer()
     batches = [articles[at : at + 256] for at in range(0, len(articles), 256)]
     prepared = [prepare_batch(batch, dedup, cluster).cluster for batch in batches]
     if stage in ("decide", "consolidate"):
@@ -80,11 +86,12 @@ def counts(out: Path) -> dict[str, int]:
     raise SystemExit(f"{out}: no summary line (did the run fail?)")
 
 
-def measured(checkout: Path, stream: Path, items: int, stage: str, folder: Path) -> dict[str, int]:
-    """Cachegrind's totals of one run of the workload up to ``stage`` by ``checkout``'s code."""
+def measured(checkout: Path, stream: Path, items: int, stage: str, counted: str, folder: Path) -> dict[str, int]:
+    """Cachegrind's totals of one run of the workload up to ``stage`` by ``checkout``'s code, for
+    counting the stage ``counted``."""
     out = folder / f"{checkout.name}-{stage}.cg"
     cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=yes", f"--LL={LAST_LEVEL}", f"--cachegrind-out-file={out}",
-           sys.executable, "-c", WORKLOAD, str(stream), str(items), stage]
+           sys.executable, "-c", WORKLOAD, str(stream), str(items), stage, counted]
     env = dict(os.environ, PYTHONPATH=str(checkout), OPENBLAS_NUM_THREADS="1", PYTHONHASHSEED="0")
     done = subprocess.run(cmd, env=env, cwd=checkout, capture_output=True, text=True)
     if done.returncode != 0:
@@ -102,9 +109,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.stream.is_file():
         raise SystemExit(f"{args.stream}: no such file")
-    for checkout in (args.a, args.b):
-        if not (checkout / "storyline" / "__init__.py").is_file():
-            raise SystemExit(f"{checkout} is not a storyline checkout (no storyline/__init__.py)")
+    check_checkouts(args.a, args.b)
     if args.items < 1:
         raise SystemExit("--items must be at least 1")
     if shutil.which("valgrind") is None:
@@ -117,10 +122,13 @@ def main() -> None:
             folder.mkdir()
         print(f"counting {args.stage} of {args.items} items under cachegrind (4 runs, two at a time)...",
               file=sys.stderr, flush=True)
-        runs = {(n, stage): pool.submit(measured, checkout, args.stream.resolve(), args.items, stage, folders[n])
+        stream = args.stream.resolve()
+        runs = {(n, stage): pool.submit(measured, checkout, stream, args.items, stage, args.stage, folders[n])
                 for n, checkout in enumerate(checkouts) for stage in (before, args.stage)}
-        stage_counts = [{e: runs[n, args.stage].result()[e] - runs[n, before].result()[e] for e in EVENTS} for n in (0, 1)]
-    print(f"{args.stage} of the first {args.items} items of {args.stream.name} (the run to {args.stage} less the run to {before})")
+        stage_counts = [{e: runs[n, args.stage].result()[e] - runs[n, before].result()[e] for e in EVENTS}
+                        for n in (0, 1)]
+    print(f"{args.stage} of the first {args.items} items of {args.stream.name} "
+          f"(the run to {args.stage} less the run to {before})")
     print(f"{'checkout':<28} {'instructions':>16} {'D1 misses':>14} {'LL misses':>12}")
     for checkout, c in zip(checkouts, stage_counts):
         print(f"{str(checkout)[-28:]:<28} {c['Ir']:>16,} {c['D1mr'] + c['D1mw']:>14,} {c['DLmr'] + c['DLmw']:>12,}")

@@ -143,7 +143,8 @@ def _numbered(texts: Sequence[list[list[str]]], indexes: Sequence[Mapping[str, i
     it (texts numbered across the stories, in order)."""
     flat = [t for tokens_of in texts for t in tokens_of]
     lengths = np.fromiter(map(len, flat), dtype=np.intp, count=len(flat))
-    words = chain.from_iterable(map(index.__getitem__, chain.from_iterable(tokens_of)) for tokens_of, index in zip(texts, indexes))
+    words = chain.from_iterable(map(index.__getitem__, chain.from_iterable(tokens_of))
+                                for tokens_of, index in zip(texts, indexes))
     ids = np.fromiter(words, dtype=np.intp, count=int(lengths.sum()))
     return ids, np.repeat(np.arange(len(flat), dtype=np.intp), lengths)
 
