@@ -3,6 +3,8 @@
 # (no extras, no test packages), then the README's first command's job and the specimen digest.
 #   scripts/smoke-install.sh shipped   # the pip that comes with the Python (no upgrade)
 #   scripts/smoke-install.sh newest    # pip upgraded to the newest release first
+#   scripts/smoke-install.sh floors    # every base dependency at its declared floor (pyproject's >=):
+#                                      # a user's older environment that the ranges admit
 # Every storyline module must import too, so a dependency missing from pyproject.toml fails here
 # even where no command happens to reach it.
 set -euo pipefail
@@ -16,8 +18,32 @@ trap 'rm -rf "$work"' EXIT
 pip="$work/venv/bin/python -m pip"
 [ "$mode" = newest ] && $pip install -q --upgrade pip
 echo "smoke-install ($mode): $($pip --version | cut -d' ' -f1-2)" >&2
-$pip install -q "$root" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" >&2 || true
+constraints=()
+if [ "$mode" = floors ]; then
+  "$python" "$root/scripts/floor_constraints.py" "$root/pyproject.toml" > "$work/floors.txt"
+  constraints=(-c "$work/floors.txt")
+fi
+$pip install -q "${constraints[@]}" "$root" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" >&2 || true
 $pip show -q storyline >/dev/null  # the install above must have happened
+if [ "$mode" = floors ]; then  # each base dependency must be at its floor, or the check checked nothing
+  "$work/venv/bin/python" - "$work/floors.txt" <<'PY'
+import re, sys
+from importlib.metadata import version
+def release(v):  # "4" and "4.0.0" are one release (PEP 440 pads with zeros)
+    head, tail = re.match(r"([0-9.]*)(.*)", v).groups()
+    parts = [int(x) for x in head.split(".") if x]
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return parts, tail
+wrong = []
+for line in open(sys.argv[1]):
+    name, floor = line.strip().split("==")
+    if release(version(name)) != release(floor):
+        wrong.append(f"{name} {version(name)} (floor {floor})")
+if wrong:
+    raise SystemExit("smoke-install (floors): not at the floor: " + ", ".join(wrong))
+PY
+fi
 
 export STORYLINE_DATA_DIR="$work/data"
 cd "$work"  # not the checkout: the installed package is what runs
