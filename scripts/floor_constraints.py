@@ -2,9 +2,9 @@
 
 pip installs the newest release a range allows, so a fresh install never tries the floors; a user
 whose environment already holds an older release that the range admits keeps it. Session 44 found
-two such floors that crashed the first ingest (datasketch 1.6.5: no ``MinHash.scheme``; py3langid
-0.3.0: no ``MODEL_DIR``). ``scripts/smoke-install.sh floors`` installs with these constraints and runs
-the demo and the specimen digest, so a floor that does not work fails CI.
+floors that broke (datasketch 1.6.5 and py3langid 0.3.0 crashed the first ingest; the rest are in
+docs/operate.md, section 1). ``scripts/smoke-install.sh floors`` installs with these constraints and
+runs the demo and the specimen digest, so a floor that does not work fails CI.
 
 Usage: python scripts/floor_constraints.py [pyproject.toml] > floors.txt
 """
