@@ -258,8 +258,7 @@ def trafilatura_extract(html: bytes, url: str) -> tuple[str, str, str]:
     doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
     if doc is None:
         return "", "", ""
-    field = doc.get if isinstance(doc, dict) else lambda name: getattr(doc, name)  # trafilatura 1.x: a dict
-    return field("text") or "", field("title") or "", field("date") or ""
+    return doc.text or "", doc.title or "", doc.date or ""
 
 
 def ngram_f1(candidate: str, reference: str, n: int = 4) -> float:
