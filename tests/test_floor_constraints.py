@@ -6,11 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import ROOT as REPO
+
 SCRIPT = REPO / "scripts" / "floor_constraints.py"
 sys.path.insert(0, str(REPO / "scripts"))
 
