@@ -42,6 +42,7 @@ from . import related
 from .config import Settings
 from .dedup import MinHashDeduplicator
 from .dedup.minhash import article_time
+from .dedup.stored import check_signatures
 from .ingest.dates import parse_date
 from .errors import StorageError
 from .models import Article, Story, Summary
@@ -230,7 +231,9 @@ class Engine:
 
     def _restore_dedup(self, dedup: MinHashDeduplicator) -> None:
         """Index the originals of the deduplicator's horizon again (their stored signatures, read
-        by date), with its clock as saved, so it holds what it held when the store was written."""
+        by date), with its clock as saved, so it holds what it held when the store was written.
+        Stored signatures made another way than this deduplicator's are made again first."""
+        check_signatures(self.store, dedup.preparer())
         saved = self.store.get_checkpoint(DEDUP_CLOCK_KEY)
         clock = float(saved) if saved else article_time(parse_date(self.store.newest_original_date()), None)
         since = None

@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-import numpy as np
-
 from ..cluster import resolve
+from ..dedup.minhash import sketch_blob
 from ..engine import STATE_NAME
 from ..models import Article
 from ..store import state as state_codec
@@ -45,13 +44,6 @@ class WriteResult:
     reprints: int = 0
     already_stored: int = 0
     stories: set[str] = field(default_factory=set)
-
-
-def _signature(sketch: Any) -> bytes | None:
-    if sketch is None:
-        return None
-    values, size = sketch
-    return np.append(values, size).astype("<u8").tobytes()
 
 
 def _batches(rows: Iterable[Assigned]) -> Iterator[list[Assigned]]:
@@ -94,7 +86,7 @@ def write_results(engine: Any, rows: Iterable[Assigned], merges: dict[str, str],
                     result.already_stored += 1
                     continue
                 art, story = row.article, resolve(row.story, merges)
-                signature = _signature(row.sketch) if row.canonical == art.id else None
+                signature = sketch_blob(row.sketch) if row.canonical == art.id else None
                 fresh.append((art, row.canonical, story, signature))
                 result.new += 1
                 result.reprints += row.canonical != art.id

@@ -51,6 +51,12 @@ _CHUNK_ROWS = 16_384  # grams whose permuted values are held at once (x num_perm
 
 Sketch = tuple[np.ndarray, int] | None  # an article's MinHash values and trigram count (None: too short)
 
+# A fixed text whose sketch names the way signatures are made (words, shingles, hash, permutations):
+# letters beyond ASCII, digits, quotes and dashes, so a change in any of those steps changes it.
+_PROBE = Article("sketcher-probe", "Zürich's ferries ran 3 hours late, officials said",
+                 "Officials in Zürich said on Tuesday that 3 ferries ran 20 minutes late; the «naïve» façades "
+                 "of the café's 12th-floor terrace — and O'Neill's kiosk — stayed closed until inspectors left.")
+
 
 @dataclass
 class MinHashSketcher:
@@ -81,6 +87,15 @@ class MinHashSketcher:
         if len(grams) < _MIN_SHINGLES:
             return None
         return self.minhash(grams).hashvalues, len(grams)
+
+    def key(self) -> str:
+        """The key of the signatures this sketcher makes: its size and seed, and a hash of a fixed
+        text's sketch, which moves with anything that changes a signature (the tokenizer, the
+        shingles, datasketch's hash, scheme or permutations). Two sketchers with one key make
+        signatures that compare; the store keeps the key beside them (:mod:`.stored`)."""
+        probe = sketch_blob(self([_PROBE])[0])
+        assert probe is not None, "the probe text has enough trigrams"
+        return f"minhash/{self.num_perm}/{self.seed}/{hashlib.sha1(probe).hexdigest()[:16]}"
 
     def __call__(self, articles: Sequence[Article]) -> list[Sketch]:
         """:meth:`sketch` of each article. With datasketch's default ("affine32") permutations the
@@ -341,4 +356,11 @@ def _blob(values: np.ndarray, size: int) -> bytes:
     return np.append(values.astype("<u8"), size).astype("<u8").tobytes()
 
 
-__all__ = ["BandIndex", "MinHashDeduplicator", "MinHashSketcher", "article_shingles", "article_time", "shingles"]
+def sketch_blob(sketch: Sketch) -> bytes | None:
+    """The stored form of a sketch (its values, then its trigram count, as little-endian uint64),
+    or None for an article too short to sketch."""
+    return None if sketch is None else _blob(*sketch)
+
+
+__all__ = ["BandIndex", "MinHashDeduplicator", "MinHashSketcher", "article_shingles", "article_time", "shingles",
+           "sketch_blob"]

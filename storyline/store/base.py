@@ -27,6 +27,7 @@ from ..ingest.dates import parse_date
 from ..models import Article, FeedState, Story, Summary, SummarySentence
 from .migrate import for_dialect, migrations
 from .outlet_counts import count_new as count_outlets, recount as recount_outlets
+from .signatures import SignatureRows
 
 ARTICLE_COLUMNS = (
     "id", "url", "origin", "source", "title", "text", "author", "published", "fetched_at",
@@ -121,6 +122,9 @@ class Store(Protocol):
     def story_membership(self, story_ids: Sequence[str]) -> dict[str, tuple[list[str], dict[str, list[str]]]]: ...
     def recent_signatures(self, since: str | None, undated: int | None) -> list[tuple[str, str | None, str | None, bytes]]: ...
     def newest_original_date(self) -> str | None: ...
+    def signed_texts(self, *, after_seq: int = 0, limit: int = 1000,
+                     newest: bool = False) -> list[tuple[int, str, str, str, bytes]]: ...
+    def replace_signatures(self, rows: Sequence[tuple[str, bytes | None]]) -> None: ...
     def originals(self, *, after_seq: int = 0) -> Iterator[tuple[int, Article]]: ...
     def max_seq(self) -> int: ...
     def move_articles(self, moves: dict[str, str]) -> None: ...
@@ -176,7 +180,7 @@ class Store(Protocol):
     def removal_log(self, *, limit: int | None = 100) -> list[dict[str, Any]]: ...
 
 
-class SQLStore:
+class SQLStore(SignatureRows):
     """The SQL every backend shares. Subclasses set ``db`` (``execute(sql, params)`` returning a
     cursor whose rows index by name and position), ``dialect``, ``where``, and implement
     ``transaction``, ``writer``, ``close`` and the migration bookkeeping."""
@@ -314,9 +318,6 @@ class SQLStore:
         return [(r[0], r[1], r[2], r[3]) for r in self.db.execute(
             "SELECT id, canonical_id, content_hash, story_id FROM articles ORDER BY seq").fetchall()]
 
-    def signatures(self) -> dict[str, bytes]:
-        return {r[0]: bytes(r[1]) for r in self.db.execute("SELECT article_id, signature FROM minhash_signatures")}
-
     def story_membership(self, story_ids: Sequence[str]) -> dict[str, tuple[list[str], dict[str, list[str]]]]:
         """Each story's original ids and reprints (canonical id -> reprint ids), in storage order, as
         :meth:`stories_members` would give them, without reading the articles' texts."""
@@ -333,39 +334,6 @@ class SQLStore:
                 else:
                     reprints.setdefault(canon, []).append(art)
         return out
-
-    def canonicals_by_hash(self, hashes: Sequence[str]) -> dict[str, str]:
-        """Content hash -> the canonical id of the earliest stored article with it, for the given
-        hashes only (the ``content_hash`` index): the deduplicator's exact copies, however old."""
-        out: dict[str, str] = {}
-        hashes = list(hashes)
-        for i in range(0, len(hashes), 500):
-            chunk = hashes[i : i + 500]
-            for r in self.db.execute(f"SELECT content_hash, canonical_id FROM articles WHERE content_hash IN "
-                                     f"({','.join('?' * len(chunk))}) ORDER BY seq", chunk):
-                out.setdefault(r[0], r[1])
-        return out
-
-    def recent_signatures(self, since: str | None, undated: int | None) -> list[tuple[str, str | None, str | None, bytes]]:
-        """(id, published, fetched_at, MinHash signature) of the originals dated (published, else
-        fetched) at or after ``since`` (every dated one when None), and of the ``undated`` latest
-        undated ones (all when None), in storage order: the deduplicator's horizon, read through
-        ``articles_dedup_recent`` (migration 0050). ``since`` compares the stored text, so the
-        caller leaves a margin for UTC offsets and decides exactly."""
-        cols = ("SELECT a.seq, a.id, a.published, a.fetched_at, s.signature FROM articles a "
-                "JOIN minhash_signatures s ON s.article_id = a.id WHERE a.canonical_id = a.id AND ")
-        dated = (self.db.execute(cols + "coalesce(a.published, a.fetched_at) >= ?", (since,)) if since is not None
-                 else self.db.execute(cols + "coalesce(a.published, a.fetched_at) IS NOT NULL")).fetchall()
-        order = "ORDER BY a.seq DESC" + ("" if undated is None else f" LIMIT {int(undated)}")
-        rest = self.db.execute(cols + f"coalesce(a.published, a.fetched_at) IS NULL {order}").fetchall()
-        rows = sorted(list(dated) + list(rest), key=lambda r: r[0])
-        return [(r[1], r[2], r[3], bytes(r[4])) for r in rows]
-
-    def newest_original_date(self) -> str | None:
-        """The greatest stored date (published, else fetched) of an original, as stored text
-        (an index read; the deduplicator's clock for a store saved before it kept its own)."""
-        row = self.db.execute("SELECT max(coalesce(published, fetched_at)) FROM articles WHERE canonical_id = id").fetchone()
-        return None if row is None or row[0] is None else str(row[0])
 
     def originals(self, *, after_seq: int = 0) -> Iterator[tuple[int, Article]]:
         """(batch number, article) of every original stored after ``after_seq``, in storage order."""
