@@ -52,6 +52,7 @@ from .store import SQLStore, open_store
 from .store import editorial
 from .store import state as state_codec
 from .store.base import PENDING_KEY, IngestResult, now_iso
+from .text.embed import TRAINED_KEY, WordLlamaEmbedder
 from .summarize import Summarizer, default_summarizer
 
 Progress = Callable[[int], None]  # n more done; with a ``phase(label, total)`` method, told each stage
@@ -89,6 +90,8 @@ def maker_of(clusterer: Clusterer) -> dict[str, Any]:
     embedder = getattr(clusterer, "embedder", None)
     if hasattr(clusterer, "embedder"):
         key["embedder"] = "none" if embedder is None else f"{embedder.name}/{getattr(embedder, 'dim', '?')}"
+        if callable(getattr(embedder, "key", None)):  # what its vectors depend on (its package's files)
+            key["embedder files"] = embedder.key()
     files: dict[str, Path] = dict(getattr(clusterer, "model_files", {}) or {})
     if not files and type(clusterer).__name__ == "StoryClusterer":
         from .cluster.features import IDF_FILE
@@ -106,6 +109,14 @@ def maker_of(clusterer: Clusterer) -> dict[str, Any]:
 LEGACY_MAKER: dict[str, Any] = {"clusterer": "story-logit.v1", "embedder": "wordllama-l2-supercat.v1/256",
                                 "idf": "184b4b227d3ca56f", "join model": "847fc5fe3f6a2e04",
                                 "merge model": "b10e2a00564512ce"}
+
+
+def as_saved(maker: dict[str, Any]) -> dict[str, Any]:
+    """A saved maker with what it left unnamed filled in: makers saved before they named the
+    embedder's files were made with wordllama's files of 0.3.7-0.4.0.post1 (``TRAINED_KEY``)."""
+    if "embedder files" not in maker and maker.get("embedder") == f"{WordLlamaEmbedder.name}/256":
+        return {**maker, "embedder files": TRAINED_KEY}
+    return maker
 
 
 def describe_mismatch(saved: dict[str, Any], current: dict[str, Any]) -> str:
@@ -204,7 +215,7 @@ class Engine:
         if saved.kind != clusterer.name:
             raise StateMismatch(f"{self.store.where} was clustered by {saved.kind}, this storyline uses "
                                 f"{clusterer.name}; {fix}")
-        old, new = (json.loads(saved.maker) if saved.maker else LEGACY_MAKER), maker_of(clusterer)
+        old, new = as_saved(json.loads(saved.maker) if saved.maker else LEGACY_MAKER), maker_of(clusterer)
         if old != new:
             made = "a different engine" if saved.maker else "an earlier storyline that did not name its makers"
             raise StateMismatch(f"{self.store.where} was made by {made} ({describe_mismatch(old, new)}); {fix}")

@@ -282,6 +282,44 @@ def test_wordllama_batch_matches_the_library_text_by_text() -> None:
     assert not got[1].any() and abs(float(np.linalg.norm(got[0])) - 1.0) < 1e-5
 
 
+def test_the_installed_wordllama_is_the_one_the_models_were_trained_with() -> None:
+    """The join and merge models were trained on these token vectors; a wordllama release that
+    ships others under the same name fails here first (retrain, or hold wordllama back)."""
+    from storyline.text.embed import TRAINED_KEY, WordLlamaEmbedder
+
+    assert WordLlamaEmbedder().key() == TRAINED_KEY
+    assert WordLlamaEmbedder(dim=128).key() != TRAINED_KEY, "the key covers the columns kept"
+
+
+def test_other_token_vectors_under_the_same_name_get_another_key_and_a_warning(tmp_path, monkeypatch, caplog) -> None:
+    """A wordllama whose weights file differs (one vector changed): another key, and a warning
+    that names the release the models were trained with."""
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    from storyline.text import embed
+
+    folder = tmp_path / "wordllama"
+    shutil.copytree(embed._package_folder() / "tokenizers", folder / "tokenizers")
+    (folder / "weights").mkdir()
+    tensors = load_file(embed._package_file(embed._WEIGHTS))
+    tensors["embedding.weight"][5, 0] += 1
+    save_file(tensors, str(folder / "weights" / embed._WEIGHTS[1]))
+    monkeypatch.setattr(embed, "_package_folder", lambda: folder)
+    for cached in (embed._model, embed._key):
+        cached.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="storyline.embed"):
+            key = embed.WordLlamaEmbedder().key()
+    finally:
+        for cached in (embed._model, embed._key):
+            cached.cache_clear()
+    assert key != embed.TRAINED_KEY
+    assert "not the ones storyline's join and merge models were trained with" in caplog.text
+    assert "wordllama==0.4.0.post1" in caplog.text
+
+
 def test_time_cues_agree_or_conflict() -> None:
     """Weekdays, years and months the texts name: +1 when shared, -1 when both name some and share
     none, 0 when either names none (two look-alike store fires five years apart)."""

@@ -23,6 +23,7 @@ from storyline.ingest import read_paths
 from storyline.models import Article
 from storyline.store import WriterBusy, open_store
 from storyline.store.migrate import migrations
+from storyline.text.embed import WordLlamaEmbedder
 
 QUAKE = [
     Article(id="q1", title="Magnitude 6.1 quake strikes off Tonga coast", source="Wire A",
@@ -148,6 +149,33 @@ def test_a_state_saved_before_makers_were_named_is_held_to_the_models_of_its_tim
     with pytest.raises(StateMismatch) as refused:
         later.check_state()
     assert "did not name its makers" in str(refused.value) and "storyline rebuild" in str(refused.value)
+
+
+def test_a_state_saved_before_makers_named_the_embedders_files_resumes_and_other_files_are_refused(store_settings):
+    """Makers saved before they named the embedder's files were made with the files of
+    wordllama 0.3.7-0.4.0.post1, today's: such a state resumes. One that names other files (a
+    wordllama release that shipped other vectors under the same name) is refused by name."""
+    from storyline.engine import STATE_NAME
+
+    engine = Engine(open_store(store_settings))
+    engine.add_articles(read_paths([DEMO]))
+    saved = engine.store.load_state(STATE_NAME)
+    maker = json.loads(saved.maker)
+    assert maker["embedder files"] == WordLlamaEmbedder().key()
+    for files, resumes in ((None, True), ("0123456789abcdef", False)):
+        then = {k: v for k, v in maker.items() if k != "embedder files"}
+        if files:
+            then["embedder files"] = files
+        with engine.store.transaction():
+            engine.store.save_state(STATE_NAME, kind=saved.kind, maker=json.dumps(then), state=saved.state)
+        later = Engine(open_store(store_settings))
+        if resumes:
+            later.check_state()
+            continue
+        with pytest.raises(StateMismatch) as refused:
+            later.check_state()
+        assert f"embedder files 0123456789abcdef -> {maker['embedder files']}" in str(refused.value)
+        assert "storyline rebuild" in str(refused.value)
 
 
 def test_changed_embedder_gets_one_clear_message_then_rebuild_matches_a_fresh_ingest(store_settings):
