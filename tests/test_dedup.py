@@ -1,5 +1,10 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 
+from conftest import DEMO, ROOT
 from storyline.dedup import MinHashDeduplicator, NoDedup
 from storyline.models import Article
 
@@ -47,6 +52,44 @@ def test_headlines_collapse_only_when_identical():
 
 def test_no_dedup_is_identity():
     assert NoDedup().partial_fit([Article("a", "x"), Article("b", "x")]).canonical == ["a", "b"]
+
+
+def test_the_band_layout_is_datasketch_s():
+    """The (b, r) storyline computes is the one datasketch's MinHashLSH picks, over thresholds and
+    sizes, and a layout of one band is refused as datasketch refuses it."""
+    from datasketch import MinHashLSH
+
+    from storyline.dedup.minhash import band_layout
+
+    def theirs(threshold: float, num_perm: int) -> tuple[int, int] | str:
+        try:
+            lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        except ValueError:
+            return "refused"
+        return lsh.b, lsh.r
+
+    def ours(threshold: float, num_perm: int) -> tuple[int, int] | str:
+        try:
+            return band_layout(threshold, num_perm)
+        except ValueError as exc:
+            assert "gives one band" in str(exc)
+            return "refused"
+
+    cases = [(t / 20, n) for n in (8, 32, 64, 128, 256) for t in range(1, 20)]
+    assert [ours(*c) for c in cases] == [theirs(*c) for c in cases]
+    assert "refused" in [ours(*c) for c in cases] and band_layout(0.5, 128) == (25, 5)
+
+
+def test_storyline_runs_without_importing_datasketch(tmp_path):
+    """The scheme is storyline's own: an ingest of the demo never imports datasketch (whose
+    package import brings in scipy.integrate, half of a command's start)."""
+    code = ("import sys; from storyline.cli import main; code = main(['ingest', sys.argv[1], '--data-dir', sys.argv[2]]); "
+            "assert code == 0, code; print(sorted(m for m in sys.modules if m.split('.')[0] == 'datasketch' "
+            "or m.startswith('scipy.integrate')))")
+    run = subprocess.run([sys.executable, "-c", code, str(DEMO), str(tmp_path / "d")], capture_output=True, text=True,
+                         cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT), STORYLINE_WORKERS="2"), timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_a_batch_of_sketches_is_datasketch_s_update_batch_of_each():

@@ -73,7 +73,7 @@ def test_dated_originals_beyond_the_count_go_oldest_first():
 
 def test_compact_index_finds_what_datasketch_finds():
     """The band index gives the candidates datasketch's MinHashLSH gives (same band layout)."""
-    from datasketch import MinHashLSH
+    from datasketch import MinHash, MinHashLSH
 
     from storyline.dedup.minhash import BandIndex, MinHashSketcher
 
@@ -85,9 +85,9 @@ def test_compact_index_finds_what_datasketch_finds():
     sketches = [sketcher.sketch(Article(f"t{i}", "", t)) for i, t in enumerate(texts)]
     for i, (values, _) in enumerate(sketches):
         ours.insert(f"t{i}", values)
-        theirs.insert(f"t{i}", sketcher.minhash(values=values))
+        theirs.insert(f"t{i}", MinHash(num_perm=128, seed=1, scheme="affine32", hashvalues=values))
     for values, _ in sketches:
-        assert ours.query(values) == set(theirs.query(sketcher.minhash(values=values)))
+        assert ours.query(values) == set(theirs.query(MinHash(num_perm=128, seed=1, scheme="affine32", hashvalues=values)))
     ours.remove("t0")
     assert "t0" not in ours.query(sketches[0][0]) and "t1" in ours.query(sketches[0][0])
 

@@ -1,4 +1,14 @@
-"""Exact and near-duplicate detection with datasketch's MinHash LSH."""
+"""Exact and near-duplicate detection with MinHash LSH.
+
+The MinHash scheme is datasketch 2.0's default ("affine32": the first four bytes of each word
+trigram's SHA-1, MurmurHash3's 32-bit finalizer, then ``a * h + b`` in uint32 with ``a`` odd, the
+permutations drawn from ``numpy.random.RandomState(seed)``) and its LSH band layout (the ``b`` x
+``r`` that minimizes the sum of the false positive and false negative areas), written here rather
+than imported. The signatures are stored (:mod:`.stored`), so their scheme is a stored format that
+storyline must own whatever a datasketch release does with its default; and importing the
+datasketch package imports ``scipy.integrate`` for the layout, half of a command's start (0.69 ->
+0.38 s for an empty ``storyline ingest``). tests/test_dedup.py checks both against datasketch.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -6,13 +16,12 @@ import heapq
 import itertools
 import operator
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Sequence
+from functools import lru_cache
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
-from datasketch import minhash as datasketch_minhash
 
 from ..models import Article
 from ..text.tokens import tokenize, tokens_once
@@ -58,54 +67,58 @@ _PROBE = Article("sketcher-probe", "Zürich's ferries ran 3 hours late, official
                  "of the café's 12th-floor terrace — and O'Neill's kiosk — stayed closed until inspectors left.")
 
 
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (a bijection that spreads every input bit), element-wise,
+    wrapping in uint32: the pre-mix before the affine permutations."""
+    s1, m1, s2, m2, s3 = _FMIX32
+    values = values ^ (values >> s1)
+    values = values * m1
+    values = values ^ (values >> s2)
+    values = values * m2
+    return values ^ (values >> s3)
+
+
+@lru_cache(maxsize=8)
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``num_perm`` affine permutations ``h -> a * h + b`` (mod 2**32; ``a`` odd, so each is a
+    bijection) drawn from ``seed``: ``a`` then ``b``, as uint32 arrays."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    a.flags.writeable = b.flags.writeable = False
+    return a, b
+
+
 @dataclass
 class MinHashSketcher:
     """An article's MinHash sketch, from its text alone: the part of deduplication that needs no
-    index, so it can run ahead of the stream (in another process: it pickles small). One set of
-    permutations serves every sketch; building them per article cost as much as the hashing."""
+    index, so it can run ahead of the stream (in another process: it pickles small)."""
 
     num_perm: int = 128
     seed: int = 1
-    _template: MinHash | None = field(default=None, init=False, repr=False, compare=False)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"num_perm": self.num_perm, "seed": self.seed, "_template": None}
-
-    def minhash(self, grams: Iterable[bytes] = (), values: np.ndarray | None = None) -> MinHash:
-        """A MinHash of ``grams``, or holding ``values`` already computed."""
-        if self._template is None:
-            self._template = MinHash(num_perm=self.num_perm, seed=self.seed)
-        m = MinHash(num_perm=self.num_perm, seed=self.seed, scheme=self._template.scheme,
-                    permutations=self._template.permutations, hashvalues=values)
-        grams = list(grams)
-        if grams:
-            m.update_batch(grams)
-        return m
 
     def sketch(self, article: Article) -> Sketch:
-        grams = article_shingles(article)
-        if len(grams) < _MIN_SHINGLES:
-            return None
-        return self.minhash(grams).hashvalues, len(grams)
+        return self([article])[0]
 
     def key(self) -> str:
         """The key of the signatures this sketcher makes: its size and seed, and a hash of a fixed
         text's sketch, which moves with anything that changes a signature (the tokenizer, the
-        shingles, datasketch's hash, scheme or permutations). Two sketchers with one key make
-        signatures that compare; the store keeps the key beside them (:mod:`.stored`)."""
+        shingles, the hash or the permutations). Two sketchers with one key make signatures that
+        compare; the store keeps the key beside them (:mod:`.stored`)."""
         probe = sketch_blob(self([_PROBE])[0])
         assert probe is not None, "the probe text has enough trigrams"
         return f"minhash/{self.num_perm}/{self.seed}/{hashlib.sha1(probe).hexdigest()[:16]}"
 
     def __call__(self, articles: Sequence[Article]) -> list[Sketch]:
-        """:meth:`sketch` of each article. With datasketch's default ("affine32") permutations the
-        batch's grams are permuted together, by datasketch's own steps: the SHA-1 values, its
-        ``_fmix`` pre-mix, ``a * h + b`` in uint32 and the minimum of each article's rows, which
-        is :meth:`MinHash.update_batch`'s result whatever the order."""
-        template = self.minhash()  # a new one: its permutations and starting values
-        if template.scheme != "affine32" or not hasattr(datasketch_minhash, "_fmix"):
-            return [self.sketch(a) for a in articles]
-        grams = [article_shingles(a) for a in articles]
+        """The sketch of each article (None when it has fewer than 8 trigrams): its trigrams'
+        minimum under each permutation. The batch's trigrams are hashed and permuted together, a
+        permutation a row and a trigram a column, in chunks of bounded size."""
+        a, b = permutations(self.num_perm, self.seed)
+        a, b = a.reshape(-1, 1), b.reshape(-1, 1)
+        grams = [article_shingles(art) for art in articles]
         out: list[Sketch] = [None] * len(articles)
         todo = deque(i for i, g in enumerate(grams) if len(g) >= _MIN_SHINGLES)
         while todo:
@@ -113,14 +126,38 @@ class MinHashSketcher:
             while todo and (not chunk or rows + len(grams[todo[0]]) <= _CHUNK_ROWS):
                 chunk.append(todo.popleft())
                 rows += len(grams[chunk[-1]])
-            values = _sha1_values(itertools.chain.from_iterable(grams[i] for i in chunk))
-            mixed = datasketch_minhash._fmix(values.reshape(1, -1), 32)
-            a, b = template.permutations
-            permuted = a.reshape(-1, 1) * mixed + b.reshape(-1, 1)  # a permutation a row, a gram a column
+            mixed = _fmix32(_sha1_values(itertools.chain.from_iterable(grams[i] for i in chunk)).reshape(1, -1))
+            permuted = a * mixed + b
             starts = np.cumsum([0] + [len(grams[i]) for i in chunk[:-1]])
             for i, low in zip(chunk, np.minimum.reduceat(permuted, starts, axis=1).T):
-                out[i] = np.minimum(template.hashvalues, low), len(grams[i])
+                out[i] = np.ascontiguousarray(low), len(grams[i])
         return out
+
+
+@lru_cache(maxsize=8)
+def band_layout(threshold: float, num_perm: int) -> tuple[int, int]:
+    """The ``(b, r)`` of ``b`` bands of ``r`` values (``b * r <= num_perm``) that minimizes the
+    area of false positives below ``threshold`` plus that of false negatives above it, each
+    weighted a half: datasketch's ``MinHashLSH`` layout. The candidate probability
+    ``1 - (1 - s**r)**b`` is a polynomial of degree ``b * r``, so Gauss-Legendre quadrature with
+    ``num_perm // 2 + 1`` nodes integrates it exactly (up to rounding)."""
+    nodes, weights = np.polynomial.legendre.leggauss(num_perm // 2 + 1)
+
+    def area(low: float, high: float, b: int, r: int, positive: bool) -> float:
+        s = (high - low) / 2 * nodes + (high + low) / 2
+        p = 1.0 - (1.0 - s ** float(r)) ** float(b)
+        return float((high - low) / 2 * np.dot(weights, p if positive else 1.0 - p))
+
+    best, layout = float("inf"), (0, 0)
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            error = 0.5 * area(0.0, threshold, b, r, True) + 0.5 * area(threshold, 1.0, b, r, False)
+            if error < best:
+                best, layout = error, (b, r)
+    if layout[0] < 2:
+        raise ValueError(f"an LSH threshold of {threshold} with {num_perm} permutations gives one band: "
+                         "lower the threshold or use more permutations")
+    return layout
 
 
 class BandIndex:
@@ -132,8 +169,7 @@ class BandIndex:
     2**32). About 3 KB an item, against datasketch's ``MinHashLSH`` at 8.6 KB (tracemalloc)."""
 
     def __init__(self, threshold: float, num_perm: int) -> None:
-        layout = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self.b, self.r = layout.b, layout.r
+        self.b, self.r = band_layout(threshold, num_perm)
         self.tables: list[dict[int, str | list[str]]] = [{} for _ in range(self.b)]
         self.values: dict[str, np.ndarray] = {}
 
