@@ -2,9 +2,10 @@
 
 A store keeps each original's MinHash signature, so a later process finds near copies of what is
 already stored without sketching it again. A signature only compares with one made the same way:
-the same words and shingles, datasketch's hash, scheme and permutations, the same number of
-permutations and seed. datasketch 2.0 changed its default scheme, and its values carry no trace
-of the scheme that made them. After such a change every stored signature stops matching new ones,
+the same words and shingles, hash scheme and permutations, the same number of permutations and
+seed. datasketch 2.0 changed its default scheme (storyline then made its signatures with
+datasketch; it now makes that scheme itself, :mod:`.minhash`), and the values carry no trace of
+the scheme that made them. After such a change every stored signature stops matching new ones,
 and near copies of stored articles are missed, with no error.
 
 So the store keeps the key of the sketcher that made its signatures (:meth:`MinHashSketcher.key`,
