@@ -98,6 +98,44 @@ def test_dns_rebinding_between_check_and_connect_is_refused(server):
     assert server.requests == []
 
 
+class _PoolOfAnotherRelease:
+    """httpx's connection pool as a later release might hold it: it handles requests, but is not
+    the ``httpcore.ConnectionPool`` whose network backend storyline's address guard replaces."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: object) -> object:
+        return self._inner.handle_request(request)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self._inner.close()  # type: ignore[attr-defined]
+
+
+def test_an_httpx_whose_pool_changed_is_refused_not_used_unguarded(server, monkeypatch):
+    """The guard at connect time goes into httpx's private pool (httpx has no public hook). If a
+    release moves it, the guard is not there: a name checked as public then connects wherever the
+    system resolves it (here: localhost, the loopback server). That is refused when fetching starts,
+    with what to do; with private addresses allowed there is nothing to guard and it fetches."""
+    server.routes["/feed"] = Route(body=FEED)
+    port = server.base.rsplit(":", 1)[1]
+
+    class Changed(httpx.HTTPTransport):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            self._pool = _PoolOfAnotherRelease(self._pool)  # type: ignore[assignment]
+
+    monkeypatch.setattr(httpx, "HTTPTransport", Changed)
+    public = lambda host, p: ["93.184.216.34"]  # noqa: E731
+    with pytest.raises(IngestError) as refused:
+        Fetcher(Settings(per_host_delay=0), resolver=public)
+    assert "cannot check the address of each connection" in str(refused.value)
+    assert f"httpx {httpx.__version__}" in str(refused.value) and "allow_private_network" in str(refused.value)
+    assert server.requests == []
+    with Fetcher(loopback_settings()) as fetcher:
+        assert fetcher.fetch(f"http://localhost:{port}/feed").content == FEED
+
+
 @pytest.mark.parametrize("target", [
     "http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:8080/admin", "http://[fd00:ec2::254]/",
     "http://internal.example/secret",

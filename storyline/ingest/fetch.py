@@ -155,6 +155,13 @@ def _guarded_transport(allow_private: bool, resolver: Resolver, max_connections:
     if isinstance(pool, httpcore.ConnectionPool) and hasattr(pool, "_network_backend"):
         pool._network_backend = _GuardedBackend(  # type: ignore[assignment]
             pool._network_backend, allow_private, resolver)
+    elif not allow_private:  # httpx has no public hook for this: fail loudly rather than fetch unguarded
+        raise IngestError(
+            f"httpx {httpx.__version__}, httpcore {httpcore.__version__}",
+            "storyline cannot check the address of each connection with these releases (their connection pool "
+            "changed), so a host name could be re-pointed at a private address between the check and the "
+            "connection; nothing is fetched. Install the releases storyline is tested with (httpx 0.27-0.29, "
+            "httpcore 1.0), or set allow_private_network if this machine may reach private addresses")
     return transport
 
 
