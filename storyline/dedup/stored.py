@@ -51,13 +51,14 @@ def check_signatures(store: Any, sketcher: MinHashSketcher) -> int:
         why = f"{differ} of the newest {len(sample)} differ from what this storyline makes of their texts"
     else:
         why = f"they were made by {saved}, this storyline makes {key}"
-    return resketch(store, sketcher, why)
+    return resketch(store, sketcher, why, key)
 
 
-def resketch(store: Any, sketcher: MinHashSketcher, why: str) -> int:
+def resketch(store: Any, sketcher: MinHashSketcher, why: str, key: str) -> int:
     """Make every stored signature again from its article's stored text, a page per
-    transaction, then record ``sketcher``'s key; the number made. Stopped part way, the key is
-    not recorded, so the next write session does it all again (it gives the same values)."""
+    transaction, then record ``key`` (``sketcher.key()``, computed once by the caller); the number
+    made. Stopped part way, the key is not recorded, so the next write session does it all again
+    (it gives the same values)."""
     log.warning("the stored MinHash signatures do not compare with new ones (%s): making them again "
                 "from the stored texts", why)
     started, done, after = time.monotonic(), 0, 0
@@ -70,7 +71,7 @@ def resketch(store: Any, sketcher: MinHashSketcher, why: str) -> int:
         done, after = done + len(rows), rows[-1][0]
         if done % 100_000 < _PAGE:
             log.info("signatures made again", extra={"items": done})
-    store.set_checkpoint(SKETCHER_KEY, sketcher.key())
+    store.set_checkpoint(SKETCHER_KEY, key)
     log.warning("made %s stored signature%s again in %.1f s", f"{done:,}", "" if done == 1 else "s",
                 time.monotonic() - started)
     return done
