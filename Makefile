@@ -7,9 +7,10 @@ PIP ?= $(PYTHON) -m pip
 demo: install
 	$(PYTHON) -m storyline demo
 
-# CI runs this: the PostgreSQL store tests must run here, not skip (tests/conftest.py)
+# CI runs this: the PostgreSQL store tests must run here, not skip, and the compiled kernels must
+# have been built, so their tests against the Python path run (tests/conftest.py)
 test: install-test
-	STORYLINE_REQUIRE_POSTGRES=1 $(PYTHON) -m pytest -q
+	STORYLINE_REQUIRE_POSTGRES=1 STORYLINE_REQUIRE_KERNELS=1 $(PYTHON) -m pytest -q
 
 install:
 	$(PIP) install -q -e .

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs: chromium for the real-browser tests, postgresql for the
+# Debian packages the test suite needs: chromium for the real-browser tests, gcc for the compiled
+# kernels (the install builds them; without a compiler it skips them), postgresql for the
 # store tests that run on PostgreSQL beside SQLite (tests/pg.py starts a throwaway server from
 # /usr/lib/postgresql/*/bin; the packaged cluster itself is not used).
 # Skips quietly when they are present; warns when it cannot install (browser tests then skip;
@@ -10,6 +11,8 @@ need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # Java for PySpark (storyline backfill and its tests); Spark 4 needs 17 or newer
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+# a C compiler for the compiled kernels (storyline/cluster/_kernels.c; make test requires them built)
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
 # valgrind for benchmarks/ab_instructions.py (instruction and cache-miss counts) and its test
 command -v valgrind >/dev/null || need+=(valgrind)
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -4,7 +4,9 @@
 #   scripts/smoke-install.sh shipped   # the pip that comes with the Python (no upgrade)
 #   scripts/smoke-install.sh newest    # pip upgraded to the newest release first
 #   scripts/smoke-install.sh floors    # every base dependency at its declared floor (pyproject's >=):
-#                                      # a user's older environment that the ranges admit
+#                                      # a user's older environment that the ranges admit, and
+#                                      # no C compiler (CC=false): the compiled kernels are skipped
+#                                      # and everything runs on the Python path
 # Every storyline module must import too, so a dependency missing from pyproject.toml fails here
 # even where no command happens to reach it.
 set -euo pipefail
@@ -23,8 +25,18 @@ if [ "$mode" = floors ]; then
   "$python" "$root/scripts/floor_constraints.py" "$root/pyproject.toml" > "$work/floors.txt"
   constraints=(-c "$work/floors.txt")  # pip's constraints are binding: each is installed at its floor or the install fails
 fi
-$pip install -q "${constraints[@]}" "$root" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" >&2 || true
+compiler=()
+[ "$mode" = floors ] && compiler=(env CC=false)  # a machine without gcc: the install must still succeed
+"${compiler[@]}" $pip install -q "${constraints[@]}" "$root" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" >&2 || true
 $pip show -q storyline >/dev/null  # the install above must have happened
+
+version="$("$work/venv/bin/storyline" --version)"
+echo "smoke-install ($mode): $version" >&2
+if [ "$mode" = floors ]; then
+  case "$version" in *"not built"*) ;; *) echo "smoke-install: the kernels were built without a compiler?" >&2; exit 1 ;; esac
+elif command -v gcc >/dev/null; then
+  case "$version" in *"in use"*) ;; *) echo "smoke-install: gcc is here but the compiled kernels were not built" >&2; exit 1 ;; esac
+fi
 
 export STORYLINE_DATA_DIR="$work/data"
 cd "$work"  # not the checkout: the installed package is what runs

@@ -593,10 +593,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _Version(argparse.Action):
+    """``--version``: the release, and whether the compiled kernels are in use (looked up only
+    when asked: it imports the clusterer)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **_: Any) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        from .cluster.kernels import describe
+
+        print(f"storyline 0.1.0 ({describe()})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storyline", description="Group news articles into stories with attributed summaries.",
                                      parents=[_log_options(argparse.SUPPRESS)])
-    parser.add_argument("--version", action="version", version="storyline 0.1.0")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
     log_options = _log_options(argparse.SUPPRESS)
 

@@ -76,6 +76,31 @@ def postgres_server():  # type: ignore[no-untyped-def]
     server.stop()
 
 
+def compiled_kernels():  # type: ignore[no-untyped-def]
+    """The compiled kernels' module, or a skip saying why it was not built. With
+    STORYLINE_REQUIRE_KERNELS=1 (``make test``, so CI) a missing build fails instead: CI must not
+    pass on the Python path alone."""
+    from storyline.cluster import kernels
+
+    if kernels.native is None:
+        if os.environ.get("STORYLINE_REQUIRE_KERNELS") == "1":
+            pytest.fail(f"the compiled kernels are required here (STORYLINE_REQUIRE_KERNELS=1) but: {kernels.describe()}")
+        pytest.skip(kernels.describe())
+    return kernels.native
+
+
+@pytest.fixture(params=["compiled", "python"])
+def kernel_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test with the compiled kernels and again on the Python path they replace."""
+    from storyline.cluster import kernels
+
+    if request.param == "python":
+        monkeypatch.setattr(kernels, "native", None)
+    else:
+        compiled_kernels()
+    return str(request.param)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -263,11 +263,15 @@ def test_an_ingest_freezes_what_the_clusterer_made_while_the_collector_was_pause
     assert gc.get_freeze_count() == 0
 
 
-def test_blas_limited_holds_one_thread_and_finds_the_libraries_once():
+def test_blas_limited_holds_one_thread_and_finds_the_libraries_once(monkeypatch):
     import numpy  # noqa: F401  (its BLAS loaded)
     from threadpoolctl import threadpool_info
 
     from storyline import process
+
+    # the controller knows the libraries loaded when it was made: make it here, after whatever an
+    # earlier test in this process loaded (scipy.linalg brings a second OpenBLAS)
+    monkeypatch.setattr(process, "_BLAS", None)
 
     def blas_threads() -> list[int]:
         return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]

@@ -211,8 +211,8 @@ def test_online_term_blocks_assign_as_one_at_a_time_sums(monkeypatch: pytest.Mon
     assert always[2] >= 5 and never[2] == 0  # the online batches summed in blocks, or never
 
 
-def test_batched_sparse_dots_equal_the_dict_products_to_the_bit(articles: list[Article]) -> None:
-    """``SparseDots.dots`` (ids, a scratch row, one numpy pass) gives each story's four sparse dot
+def test_batched_sparse_dots_equal_the_dict_products_to_the_bit(articles: list[Article], kernel_path: str) -> None:
+    """``SparseDots.dots`` (ids, a scratch row, one numpy pass or the compiled loop) gives each story's four sparse dot
     products exactly as ``sparse_dot`` and ``member_dot`` do, for articles and for stories as
     pseudo-articles; for refine's one-off leave-one-out copies; across an emptied id table; and for
     a vector a second clusterer (its own ids) scores after the first."""

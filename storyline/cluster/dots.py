@@ -23,6 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import kernels
 from .features import ArticleVector, sparse_dot
 
 KINDS = ("terms", "entities", "title")
@@ -125,6 +126,12 @@ class SparseDots:
         if self.next_ > len(self.scratch_):  # ids handed out above: grow the scratch row to hold them
             self.scratch_ = np.zeros(2 * self.next_)
         scratch = self.scratch_
+        native = kernels.native
+        sums4 = native.segment_dots(scratch, q_ids, q_vals, arrays) if native is not None else None
+        if sums4 is not None:  # the compiled loop: the same products and exact sums (None: a product not finite)
+            for i, r in zip(batched, sums4):
+                out[i] = r
+            return out
         scratch[q_ids] = q_vals
         try:
             products = scratch[np.concatenate([a[0] for a in arrays])]

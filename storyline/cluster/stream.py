@@ -26,6 +26,7 @@ from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import collector_paused, resolve, story_id_for
 from .features import TIME_CUES, ArticleVector, IdfTable, cue_match, default_idf, heaviest, represent, share_of, who_shares
+from . import kernels
 from .dots import TRANSIENT, SparseDots
 from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
@@ -53,6 +54,7 @@ def _core(counts: dict[str, int], size: int) -> set[str]:
 # streams: 0.2-0.35 s slower in one process; 870 on the 100k stream: 3-5 s faster over its first
 # 30k articles)
 ONLINE_BLOCK_SUMS = 300
+_LOG1P_SIZE = tuple(math.log1p(n) for n in range(11))  # the log_size feature, min(size, 10), for the compiled rows
 _RANKED = any(f in FEATURES for f in ("rank_sparse", "rank_dense", "dense_margin", "best_margin"))  # need the other rows
 
 
@@ -324,15 +326,20 @@ class StoryClusterer:
         names = {n: self._name_weight(n) for n in vec.names}
         lead = {n: self._name_weight(n) for n in vec.lead_names}
         names_total, lead_total = math.fsum(names.values()), math.fsum(lead.values())
-        rows = [self._feature_row(vec, st, names, names_total, lead, lead_total, dots)
-                for st, dots in zip(states, self.sparse_.dots(vec, states))]
-        x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ALL_FEATURES))
-        if len(rows) and _RANKED:  # the rank and margin columns, when the model uses them
+        dots = self.sparse_.dots(vec, states)
+        x = np.empty((len(states), len(ALL_FEATURES)))
+        native = kernels.native
+        if native is None or not native.feature_rows(
+                x, (vec.dense, float(vec.short), math.log1p(len(vec.entities)), vec.days, vec.years, vec.months, vec.figures),
+                states, dots, names, names_total, lead, lead_total, self._core_of, _LOG1P_SIZE, np.maximum.reduce):
+            rows = [self._feature_row(vec, st, names, names_total, lead, lead_total, d) for st, d in zip(states, dots)]
+            x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ALL_FEATURES))
+        if len(x) and _RANKED:  # the rank and margin columns, when the model uses them
             for col, src in ((7, 0), (8, 1)):
-                x[np.argsort(-x[:, src], kind="stable"), col] = np.minimum(np.arange(len(rows)), 5)
+                x[np.argsort(-x[:, src], kind="stable"), col] = np.minimum(np.arange(len(x)), 5)
             for col, src in ((9, 1), (10, 0)):
                 ranked = np.sort(x[:, src])[::-1]
-                x[:, col] = x[:, src] - ranked[1 if len(rows) > 1 else 0]
+                x[:, col] = x[:, src] - ranked[1 if len(x) > 1 else 0]
         return x[:, _COLUMNS]
 
     def _feature_row(self, vec: ArticleVector, st: StoryState, names: dict[str, float], names_total: float,
