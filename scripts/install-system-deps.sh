@@ -11,7 +11,7 @@ need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # Java for PySpark (storyline backfill and its tests); Spark 4 needs 17 or newer
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
-# a C compiler for the compiled kernels (storyline/cluster/_kernels.c; make test requires them built)
+# a C compiler for the compiled kernels (storyline/_kernels.c; make test requires them built)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
 # valgrind for benchmarks/ab_instructions.py (instruction and cache-miss counts) and its test
 command -v valgrind >/dev/null || need+=(valgrind)

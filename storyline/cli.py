@@ -601,7 +601,7 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help="show the version and exit")
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
-        from .cluster.kernels import describe
+        from .kernels import describe
 
         print(f"storyline 0.1.0 ({describe()})")
         parser.exit()

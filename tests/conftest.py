@@ -80,7 +80,7 @@ def compiled_kernels():  # type: ignore[no-untyped-def]
     """The compiled kernels' module, or a skip saying why it was not built. With
     STORYLINE_REQUIRE_KERNELS=1 (``make test``, so CI) a missing build fails instead: CI must not
     pass on the Python path alone."""
-    from storyline.cluster import kernels
+    from storyline import kernels
 
     if kernels.native is None:
         if os.environ.get("STORYLINE_REQUIRE_KERNELS") == "1":
@@ -92,7 +92,7 @@ def compiled_kernels():  # type: ignore[no-untyped-def]
 @pytest.fixture(params=["compiled", "python"])
 def kernel_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Runs a test with the compiled kernels and again on the Python path they replace."""
-    from storyline.cluster import kernels
+    from storyline import kernels
 
     if request.param == "python":
         monkeypatch.setattr(kernels, "native", None)

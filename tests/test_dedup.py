@@ -92,10 +92,10 @@ def test_storyline_runs_without_importing_datasketch(tmp_path):
     assert run.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_a_batch_of_sketches_is_datasketch_s_update_batch_of_each():
-    """The sketcher hashes and permutes a batch's trigrams together; each sketch equals a
-    datasketch MinHash updated with that article's trigrams (hash values, dtype, size), also
-    across the chunks a long batch is cut into."""
+def test_a_batch_of_sketches_is_datasketch_s_update_batch_of_each(kernel_path):
+    """The sketcher hashes and permutes a batch's trigrams together (or each article's in the
+    compiled loop); each sketch equals a datasketch MinHash updated with that article's trigrams
+    (hash values, dtype, size), also across the chunks a long batch is cut into."""
     from datasketch import MinHash
 
     from storyline.dedup import minhash as mh

@@ -1,4 +1,4 @@
-"""The compiled kernels (storyline/cluster/_kernels.c) against the Python path they replace.
+"""The compiled kernels (storyline/_kernels.c) against the Python path they replace.
 
 Each kernel must give the Python path's values to the bit, so both paths are run on the same
 inputs here. Without the built module these tests skip (an install with no C compiler runs the
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import DEMO, compiled_kernels
-from storyline.cluster import kernels
+from storyline import kernels
 from storyline.cluster.stream import StoryClusterer
 from storyline.ingest import read_paths
 from storyline.models import Article
@@ -129,3 +129,87 @@ def test_the_rows_hand_back_a_name_weight_that_is_not_finite(native, demo, monke
     assert native.feature_rows(x, article, states, dots, {named: 2.0}, 2.0, {}, 0.0, cl._core_of, sizes, np.maximum.reduce) is True
     python = [cl._feature_row(vec, s, {named: 2.0}, 2.0, {}, 0.0, d) for s, d in zip(states, dots)]
     assert x.tobytes() == np.asarray(python, dtype=np.float64).tobytes() and x[0, 17] == 1.0
+
+
+def test_the_term_sums_are_the_python_sums_in_the_python_order(native, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``TermIndex._sums`` compiled and in Python: the same stories, in the same dict order, with
+    the same sums to the bit, with and without ``among`` (the stories changed since a block); a
+    searched term the weights lack raises KeyError both ways."""
+    from storyline.cluster.index import TermIndex
+
+    rng = np.random.default_rng(3)
+    stories = [f"s{i}" for i in range(60)]
+    vocabulary = [f"w{i}" for i in range(40)]
+    for _ in range(300):
+        postings = {w: {stories[i] for i in rng.choice(60, int(rng.integers(0, 12)), replace=False)}
+                    for w in rng.choice(vocabulary, 25, replace=False).tolist()}
+        terms = rng.choice(vocabulary, int(rng.integers(0, 15)), replace=False).tolist()
+        weights = {w: float(rng.random() * 10.0 ** rng.integers(-3, 3)) for w in terms}
+        among = {stories[i] for i in rng.choice(60, 20, replace=False)} if rng.random() < 0.5 else None
+        compiled = native.term_sums(terms, weights, postings, among)
+        monkeypatch.setattr(kernels, "native", None)
+        python = TermIndex._sums(terms, weights, postings, among)
+        monkeypatch.setattr(kernels, "native", native)
+        assert list(compiled.items()) == list(python.items())
+    with pytest.raises(KeyError):
+        native.term_sums(["w1"], {}, {"w1": {"s1"}}, None)
+    assert native.term_sums(["w1"], {}, {"w1": set()}, None) == {}  # an empty posting reads no weight
+
+
+def test_the_id_arrays_hand_out_the_python_ids(native, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``SparseDots._arrays`` compiled and in Python, from the same tables: the same ids (new
+    terms numbered in the same order), weights, tables and next id; a table emptied by
+    ``max_ids`` starts again the same way."""
+    from storyline.cluster.dots import SparseDots
+
+    rng = np.random.default_rng(5)
+    vocabulary = [f"t{i}" for i in range(300)]
+
+    def parts_of() -> list[tuple[int, dict[str, float]]]:
+        return [(kind, {w: float(rng.standard_normal()) for w in rng.choice(vocabulary, int(rng.integers(0, 30)), replace=False)})
+                for kind in rng.choice(3, int(rng.integers(1, 5))).tolist()]
+
+    compiled, python = SparseDots(max_ids=400), SparseDots(max_ids=400)
+    for _ in range(400):
+        parts = parts_of()
+        a = compiled._arrays(parts)
+        monkeypatch.setattr(kernels, "native", None)
+        b = python._arrays(parts)
+        monkeypatch.setattr(kernels, "native", native)
+        assert a[0].tolist() == b[0].tolist() and a[1].tobytes() == b[1].tobytes()
+        assert compiled.ids_ == python.ids_ and compiled.next_ == python.next_
+        if compiled.next_ > compiled.max_ids:
+            compiled._reset()
+            python._reset()
+    with pytest.raises(TypeError):
+        native.id_arrays(compiled.ids_, 0, [(7, {"a": 1.0})], np.empty(1, dtype=np.intp), np.empty(1))
+    with pytest.raises(ValueError):
+        native.id_arrays(compiled.ids_, 0, [(0, {"a": 1.0, "b": 2.0})], np.empty(1, dtype=np.intp), np.empty(1))
+
+
+def test_the_compiled_sketch_is_the_numpy_sketch(native, demo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """SHA-1 by hand, checked against hashlib at every length where its padding changes (0-200
+    bytes, non-ASCII text included) through the finalizer (a = 1, b = 0); then whole sketches of
+    the demo corpus and of long texts, compiled and numpy, equal in values and dtype."""
+    from storyline.dedup import minhash as mh
+
+    one, zero, out = np.ones(1, dtype=np.uint32), np.zeros(1, dtype=np.uint32), np.empty(1, dtype=np.uint32)
+    for n in range(201):
+        gram = ("é" * n).encode()[:n]
+        native.minhash([gram], one, zero, out)
+        assert out[0] == mh._fmix32(mh._sha1_values([gram]))[0], n
+    long_texts = [replace(a, id=f"{a.id}-long", text=" ".join([a.text] * 3)) for a in demo[:10]]
+    articles = demo + long_texts
+    sketcher = mh.MinHashSketcher()
+    compiled = sketcher(articles)
+    monkeypatch.setattr(kernels, "native", None)
+    python = sketcher(articles)
+    assert sum(s is not None for s in compiled) > 90
+    for a, b in zip(compiled, python):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a[1] == b[1] and a[0].dtype == b[0].dtype == np.uint32 and np.array_equal(a[0], b[0])
+    with pytest.raises(TypeError):
+        native.minhash(["not bytes"], one, zero, out)
+    with pytest.raises(TypeError):
+        native.minhash([b"x"], np.ones(1), zero, out)

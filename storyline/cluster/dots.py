@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import kernels
+from .. import kernels
 from .features import ArticleVector, sparse_dot
 
 KINDS = ("terms", "entities", "title")
@@ -61,6 +61,12 @@ class SparseDots:
 
     def _arrays(self, parts: Sequence[tuple[int, dict[str, float]]]) -> tuple[np.ndarray, np.ndarray]:
         """One id array and one weight array over ``parts`` ((kind, weights), in order)."""
+        native = kernels.native
+        if native is not None:  # the same ids handed out in the same order, compiled
+            n = sum(len(weights) for _, weights in parts)
+            ids_out, vals_out = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.float64)
+            self.next_ = native.id_arrays(self.ids_, self.next_, list(parts), ids_out, vals_out)
+            return ids_out, vals_out
         ids: list[int] = []
         vals: list[float] = []
         for kind, weights in parts:

@@ -7,6 +7,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from .. import kernels
+
 AHEAD_BLOCK = 128  # expected searches whose similarities one matrix product computes
 RENUMBER_SLACK = 4096  # story columns of the term index not in use before it numbers them again
 TERMS_AHEAD_LEAST = 8  # announced term searches worth a block (fewer are summed one at a time)
@@ -212,6 +214,9 @@ class TermIndex:
     @staticmethod
     def _sums(terms: Iterable[str], weights: dict[str, float], postings: dict[str, set[str]],
               among: set[str] | None = None) -> dict[str, float]:
+        native = kernels.native
+        if native is not None:  # the same additions in the same order, compiled
+            return native.term_sums(terms, weights, postings, among)
         acc: dict[str, float] = {}
         for w in terms:
             posting = postings.get(w)

@@ -26,7 +26,7 @@ from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import collector_paused, resolve, story_id_for
 from .features import TIME_CUES, ArticleVector, IdfTable, cue_match, default_idf, heaviest, represent, share_of, who_shares
-from . import kernels
+from .. import kernels
 from .dots import TRANSIENT, SparseDots
 from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join

@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .. import kernels
 from ..models import Article
 from ..text.tokens import tokenize, tokens_once
 from .base import DedupResult
@@ -117,9 +118,16 @@ class MinHashSketcher:
         minimum under each permutation. The batch's trigrams are hashed and permuted together, a
         permutation a row and a trigram a column, in chunks of bounded size."""
         a, b = permutations(self.num_perm, self.seed)
-        a, b = a.reshape(-1, 1), b.reshape(-1, 1)
         grams = [article_shingles(art) for art in articles]
         out: list[Sketch] = [None] * len(articles)
+        native = kernels.native
+        if native is not None:  # the same values, each article's trigrams hashed and permuted in one compiled loop
+            for i, g in enumerate(grams):
+                if len(g) >= _MIN_SHINGLES:
+                    native.minhash(g, a, b, low := np.empty(self.num_perm, dtype=np.uint32))
+                    out[i] = low, len(g)
+            return out
+        a, b = a.reshape(-1, 1), b.reshape(-1, 1)
         todo = deque(i for i, g in enumerate(grams) if len(g) >= _MIN_SHINGLES)
         while todo:
             chunk, rows = [], 0

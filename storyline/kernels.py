@@ -1,6 +1,6 @@
-"""The clusterer's compiled kernels, when they were built, else None (the same values in Python).
+"""storyline's compiled kernels, when they were built, else None (the same values in Python).
 
-``pip install`` builds ``storyline/cluster/_kernels.c`` when a C compiler is at hand (setup.py;
+``pip install`` builds ``storyline/_kernels.c`` when a C compiler is at hand (setup.py;
 ``optional``: an install without one succeeds and runs the Python path). Each kernel gives the
 Python path's values to the bit, and tests compare the two on the same inputs. Setting
 ``STORYLINE_KERNELS=0`` in the environment keeps the Python path (for comparing, or to rule the

@@ -1,5 +1,5 @@
-/* The clusterer's compiled kernels (optional: storyline runs the same arithmetic in Python and
- * numpy when this module was not built; see storyline/cluster/kernels.py).
+/* storyline's compiled kernels (optional: storyline runs the same arithmetic in Python and numpy
+ * when this module was not built; see storyline/kernels.py).
  *
  * segment_dots: the sparse dot products of SparseDots.dots for a query against many stories,
  * each segment's nonzero products summed exactly rounded, as math.fsum sums them. Written by
@@ -11,12 +11,22 @@
  * into the rows' array. The embedding products are numpy's own calls, made from here, so their
  * bits are numpy's; the set and dict work is the Python path's, without its interpreter.
  *
+ * id_arrays: a vector's terms as ids (handing out new ones) and its weights, two arrays, as
+ * SparseDots._arrays makes them from the dicts.
+ *
+ * term_sums: the inverted index's sums of one search (TermIndex._sums), the same float additions
+ * in the same order into the same dict, without the interpreter's loop.
+ *
+ * minhash: an article's MinHash sketch (storyline/dedup/minhash.py's scheme: SHA-1, MurmurHash3's
+ * finalizer, affine permutations in uint32), its trigrams hashed and permuted in one loop.
+ *
  * Built with -ffp-contract=off: a product must be rounded before it is summed (no fused
  * multiply-add), as numpy's multiply rounds it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -574,9 +584,318 @@ static PyObject *feature_rows(PyObject *self, PyObject *args) {
     return PyBool_FromLong(status == 0);
 }
 
+/* ---- term_sums: TermIndex._sums, the inverted index's sums of one search ---- */
+
+/* acc[s] = acc.get(s, 0.0) + weight for each story s of posting, in the posting's order (the
+ * same floats, and the same keys in the same order, as the dict update in Python) */
+static int add_posting(PyObject *acc, PyObject *posting, PyObject *weight, int first) {
+    PyObject *it = PyObject_GetIter(posting), *s;
+    if (it == NULL)
+        return -1;
+    int weight_float = PyFloat_CheckExact(weight);
+    double w = weight_float ? PyFloat_AS_DOUBLE(weight) : 0.0;
+    while ((s = PyIter_Next(it)) != NULL) {
+        PyObject *value;
+        if (first) {
+            value = Py_NewRef(weight); /* dict.fromkeys(posting, weight) */
+        } else {
+            PyObject *old = PyDict_GetItemWithError(acc, s);
+            if (old == NULL && PyErr_Occurred()) {
+                Py_DECREF(s);
+                Py_DECREF(it);
+                return -1;
+            }
+            if (old == NULL && weight_float)
+                value = PyFloat_FromDouble(0.0 + w);
+            else if (old == NULL) {
+                PyObject *zero = PyFloat_FromDouble(0.0);
+                value = zero == NULL ? NULL : PyNumber_Add(zero, weight);
+                Py_XDECREF(zero);
+            } else if (weight_float && PyFloat_CheckExact(old))
+                value = PyFloat_FromDouble(PyFloat_AS_DOUBLE(old) + w);
+            else
+                value = PyNumber_Add(old, weight);
+        }
+        int failed = value == NULL || PyDict_SetItem(acc, s, value) < 0;
+        Py_XDECREF(value);
+        Py_DECREF(s);
+        if (failed) {
+            Py_DECREF(it);
+            return -1;
+        }
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* term_sums(terms, weights, postings, among) -> dict: TermIndex._sums (among: None or a set) */
+static PyObject *term_sums(PyObject *self, PyObject *args) {
+    PyObject *terms, *weights, *postings, *among;
+    if (!PyArg_ParseTuple(args, "OO!O!O", &terms, &PyDict_Type, &weights, &PyDict_Type, &postings, &among))
+        return NULL;
+    PyObject *acc = PyDict_New(), *it = PyObject_GetIter(terms), *w;
+    if (acc == NULL || it == NULL)
+        goto fail;
+    while ((w = PyIter_Next(it)) != NULL) {
+        PyObject *posting = PyDict_GetItemWithError(postings, w); /* borrowed */
+        if (posting == NULL) {
+            Py_DECREF(w);
+            if (PyErr_Occurred())
+                goto fail;
+            continue;
+        }
+        Py_INCREF(posting);
+        int truth = PyObject_IsTrue(posting);
+        if (truth > 0 && among != Py_None) {
+            PyObject *both = PyNumber_And(posting, among);
+            Py_DECREF(posting);
+            posting = both;
+            truth = posting == NULL ? -1 : PyObject_IsTrue(posting);
+        }
+        if (truth > 0) {
+            PyObject *weight = PyObject_GetItem(weights, w); /* KeyError as weights[w] */
+            truth = weight == NULL ? -1 : add_posting(acc, posting, weight, PyDict_GET_SIZE(acc) == 0);
+            Py_XDECREF(weight);
+        }
+        Py_XDECREF(posting);
+        Py_DECREF(w);
+        if (truth < 0)
+            goto fail;
+    }
+    if (PyErr_Occurred())
+        goto fail;
+    Py_DECREF(it);
+    return acc;
+fail:
+    Py_XDECREF(it);
+    Py_XDECREF(acc);
+    return NULL;
+}
+
+/* ---- id_arrays: SparseDots._arrays, a vector's term ids and weights as two arrays ---- */
+
+/* id_arrays(tables, next_id, parts, ids, vals) -> next_id
+ *
+ * parts: (kind, weights) pairs; each weights dict's terms looked up in tables[kind] (a term
+ * not there gets next_id, which then counts up, as SparseDots._ids hands them out), written in
+ * order into ids (intp) and the weights into vals (float64), whose lengths are the parts' total. */
+static PyObject *id_arrays(PyObject *self, PyObject *args) {
+    PyObject *tables, *parts, *ids_obj, *vals_obj;
+    Py_ssize_t next_id;
+    if (!PyArg_ParseTuple(args, "O!nO!OO", &PyTuple_Type, &tables, &next_id, &PyList_Type, &parts, &ids_obj, &vals_obj))
+        return NULL;
+    Py_buffer ib, vb;
+    if (get_buffer(ids_obj, &ib, "ids", 'i', 1) < 0)
+        return NULL;
+    if (get_buffer(vals_obj, &vb, "vals", 'f', 1) < 0) {
+        PyBuffer_Release(&ib);
+        return NULL;
+    }
+    Py_ssize_t *ids = ib.buf, at = 0, room = ib.shape[0];
+    double *vals = vb.buf;
+    int failed = vb.shape[0] != room;
+    if (failed)
+        PyErr_SetString(PyExc_ValueError, "id_arrays: ids and vals differ in length");
+    for (Py_ssize_t p = 0; p < PyList_GET_SIZE(parts) && !failed; p++) {
+        PyObject *part = PyList_GET_ITEM(parts, p);
+        Py_ssize_t kind;
+        if (!PyTuple_Check(part) || PyTuple_GET_SIZE(part) != 2 || !PyDict_Check(PyTuple_GET_ITEM(part, 1)) ||
+            (kind = PyLong_AsSsize_t(PyTuple_GET_ITEM(part, 0))) < 0 || kind >= PyTuple_GET_SIZE(tables) ||
+            !PyDict_Check(PyTuple_GET_ITEM(tables, kind))) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "id_arrays: parts are (kind, dict) pairs with a table for each kind");
+            failed = 1;
+            break;
+        }
+        PyObject *table = PyTuple_GET_ITEM(tables, kind), *weights = PyTuple_GET_ITEM(part, 1), *term, *weight;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(weights, &pos, &term, &weight)) {
+            if (at >= room) {
+                PyErr_SetString(PyExc_ValueError, "id_arrays: more terms than the arrays hold");
+                failed = 1;
+                break;
+            }
+            PyObject *id = PyDict_GetItemWithError(table, term);
+            Py_ssize_t value;
+            if (id != NULL) {
+                value = PyLong_AsSsize_t(id);
+            } else if (PyErr_Occurred()) {
+                failed = 1;
+                break;
+            } else {
+                PyObject *fresh = PyLong_FromSsize_t(next_id);
+                if (fresh == NULL || PyDict_SetItem(table, term, fresh) < 0) {
+                    Py_XDECREF(fresh);
+                    failed = 1;
+                    break;
+                }
+                Py_DECREF(fresh);
+                value = next_id++;
+            }
+            double x = PyFloat_AsDouble(weight);
+            if ((value == -1 || x == -1.0) && PyErr_Occurred()) {
+                failed = 1;
+                break;
+            }
+            ids[at] = value;
+            vals[at++] = x;
+        }
+    }
+    if (!failed && at != room) {
+        PyErr_SetString(PyExc_ValueError, "id_arrays: fewer terms than the arrays hold");
+        failed = 1;
+    }
+    PyBuffer_Release(&vb);
+    PyBuffer_Release(&ib);
+    return failed ? NULL : PyLong_FromSsize_t(next_id);
+}
+
+/* ---- minhash: MinHashSketcher's sketch of one article's word trigrams ---- */
+
+/* SHA-1 (FIPS 180-4) of a short message, its first four digest bytes read little-endian: the
+ * value datasketch's sha1_hash32 gives a trigram. By hand because hashlib costs a Python call
+ * per trigram (about a microsecond, over a million trigrams in a 10k-article ingest), and the
+ * library that does SHA-1 in C (OpenSSL) has no headers on a plain machine. */
+static inline uint32_t rotl32(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+
+static void sha1_block(uint32_t h[5], const unsigned char *p) {
+    uint32_t w[80];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
+    for (int i = 16; i < 80; i++)
+        w[i] = rotl32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    for (int i = 0; i < 80; i++) {
+        uint32_t f, k;
+        if (i < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999u;
+        } else if (i < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1u;
+        } else if (i < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDCu;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6u;
+        }
+        uint32_t t = rotl32(a, 5) + f + e + k + w[i];
+        e = d;
+        d = c;
+        c = rotl32(b, 30);
+        b = a;
+        a = t;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+}
+
+static uint32_t sha1_hash32(const unsigned char *msg, Py_ssize_t len) {
+    uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+    Py_ssize_t full = len / 64;
+    for (Py_ssize_t i = 0; i < full; i++)
+        sha1_block(h, msg + 64 * i);
+    unsigned char tail[128];
+    Py_ssize_t rest = len - 64 * full;
+    memcpy(tail, msg + 64 * full, (size_t)rest);
+    tail[rest] = 0x80;
+    Py_ssize_t blocks = rest + 9 <= 64 ? 1 : 2;
+    memset(tail + rest + 1, 0, (size_t)(64 * blocks - rest - 1));
+    uint64_t bits = (uint64_t)len * 8;
+    for (int i = 0; i < 8; i++)
+        tail[64 * blocks - 1 - i] = (unsigned char)(bits >> (8 * i));
+    for (Py_ssize_t i = 0; i < blocks; i++)
+        sha1_block(h, tail + 64 * i);
+    uint32_t x = h[0]; /* the digest's first four bytes are h[0] big-endian: read little-endian */
+    return (x >> 24) | ((x >> 8) & 0xFF00u) | ((x << 8) & 0xFF0000u) | (x << 24);
+}
+
+static inline uint32_t fmix32(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    return h ^ (h >> 16);
+}
+
+static int get_u32(PyObject *obj, Py_buffer *view, const char *what, int writable) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    if (view->ndim != 1 || view->itemsize != 4 || view->format == NULL || view->format[1] != '\0' ||
+        (view->format[0] != 'I' && view->format[0] != 'L')) {
+        PyErr_Format(PyExc_TypeError, "minhash: %s must be a one-dimensional uint32 array", what);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* minhash(grams, a, b, out): for each permutation j, the least (a[j] * fmix32(sha1_hash32(g)) +
+ * b[j]) mod 2**32 over the grams (bytes), into out; the values MinHashSketcher's numpy path gives. */
+static PyObject *minhash(PyObject *self, PyObject *args) {
+    PyObject *grams, *a_obj, *b_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "OOOO", &grams, &a_obj, &b_obj, &out_obj))
+        return NULL;
+    Py_buffer ab, bb, ob;
+    if (get_u32(a_obj, &ab, "a", 0) < 0)
+        return NULL;
+    if (get_u32(b_obj, &bb, "b", 0) < 0) {
+        PyBuffer_Release(&ab);
+        return NULL;
+    }
+    if (get_u32(out_obj, &ob, "out", 1) < 0) {
+        PyBuffer_Release(&bb);
+        PyBuffer_Release(&ab);
+        return NULL;
+    }
+    Py_ssize_t n = ab.shape[0];
+    const uint32_t *a = ab.buf, *b = bb.buf;
+    uint32_t *out = ob.buf;
+    PyObject *it = NULL, *gram;
+    int failed = bb.shape[0] != n || ob.shape[0] != n;
+    if (failed)
+        PyErr_SetString(PyExc_ValueError, "minhash: a, b and out differ in length");
+    else if ((it = PyObject_GetIter(grams)) == NULL)
+        failed = 1;
+    for (Py_ssize_t j = 0; j < n; j++)
+        out[j] = 0xFFFFFFFFu;
+    while (!failed && (gram = PyIter_Next(it)) != NULL) {
+        char *bytes;
+        Py_ssize_t len;
+        if (PyBytes_AsStringAndSize(gram, &bytes, &len) < 0) {
+            Py_DECREF(gram);
+            failed = 1;
+            break;
+        }
+        uint32_t h = fmix32(sha1_hash32((const unsigned char *)bytes, len));
+        Py_DECREF(gram);
+        for (Py_ssize_t j = 0; j < n; j++) {
+            uint32_t v = a[j] * h + b[j];
+            if (v < out[j])
+                out[j] = v;
+        }
+    }
+    if (!failed && PyErr_Occurred())
+        failed = 1;
+    Py_XDECREF(it);
+    PyBuffer_Release(&ob);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&ab);
+    if (failed)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
-    {"segment_dots", segment_dots, METH_VARARGS, "The sparse dot products of SparseDots.dots (see storyline/cluster/kernels.py)."},
-    {"feature_rows", feature_rows, METH_VARARGS, "The join features of StoryClusterer._feature_row (see storyline/cluster/kernels.py)."},
+    {"segment_dots", segment_dots, METH_VARARGS, "The sparse dot products of SparseDots.dots (see storyline/kernels.py)."},
+    {"feature_rows", feature_rows, METH_VARARGS, "The join features of StoryClusterer._feature_row (see storyline/kernels.py)."},
+    {"term_sums", term_sums, METH_VARARGS, "TermIndex._sums: each story's sum of the searched terms' weights (see storyline/kernels.py)."},
+    {"id_arrays", id_arrays, METH_VARARGS, "SparseDots._arrays: term ids and weights as arrays (see storyline/kernels.py)."},
+    {"minhash", minhash, METH_VARARGS, "MinHashSketcher's sketch of one article's trigrams (see storyline/kernels.py)."},
     {"exact_sum", exact_sum, METH_O, "The exactly rounded sum of finite floats, as math.fsum."},
     {NULL, NULL, 0, NULL},
 };
