@@ -27,7 +27,11 @@ if [ "$mode" = floors ]; then
 fi
 compiler=()
 [ "$mode" = floors ] && compiler=(env CC=false)  # a machine without gcc: the install must still succeed
-"${compiler[@]}" $pip install -q "${constraints[@]}" "$root" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" >&2 || true
+# from a copy without build products: setuptools reuses an up-to-date build/ (an earlier install's
+# compiled kernels) instead of compiling, and an editable install leaves the kernels in the tree
+mkdir "$work/src"
+tar -C "$root" --exclude=./.git --exclude=./build --exclude='*.so' --exclude='*.egg-info' -cf - . | tar -C "$work/src" -xf -
+"${compiler[@]}" $pip install -q "${constraints[@]}" "$work/src" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" >&2 || true
 $pip show -q storyline >/dev/null  # the install above must have happened
 
 version="$("$work/venv/bin/storyline" --version)"

@@ -893,7 +893,7 @@ static PyObject *minhash(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"segment_dots", segment_dots, METH_VARARGS, "The sparse dot products of SparseDots.dots (see storyline/kernels.py)."},
     {"feature_rows", feature_rows, METH_VARARGS, "The join features of StoryClusterer._feature_row (see storyline/kernels.py)."},
-    {"term_sums", term_sums, METH_VARARGS, "TermIndex._sums: each story's sum of the searched terms' weights (see storyline/kernels.py)."},
+    {"term_sums", term_sums, METH_VARARGS, "TermIndex._sums: each story's sum of the searched terms' weights."},
     {"id_arrays", id_arrays, METH_VARARGS, "SparseDots._arrays: term ids and weights as arrays (see storyline/kernels.py)."},
     {"minhash", minhash, METH_VARARGS, "MinHashSketcher's sketch of one article's trigrams (see storyline/kernels.py)."},
     {"exact_sum", exact_sum, METH_O, "The exactly rounded sum of finite floats, as math.fsum."},

@@ -595,12 +595,13 @@ def _positive_int(text: str) -> int:
 
 class _Version(argparse.Action):
     """``--version``: the release, and whether the compiled kernels are in use (looked up only
-    when asked: it imports the clusterer)."""
+    when asked)."""
 
     def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **_: Any) -> None:
         super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help="show the version and exit")
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
         from .kernels import describe
 
         print(f"storyline 0.1.0 ({describe()})")

@@ -12,26 +12,36 @@ import os
 from types import ModuleType
 
 
+def _off() -> bool:
+    return os.environ.get("STORYLINE_KERNELS", "1").strip().lower() in ("0", "false", "no", "off")
+
+
 def _load() -> ModuleType | None:
-    if os.environ.get("STORYLINE_KERNELS", "1").strip().lower() in ("0", "false", "no", "off"):
+    if _off():
         return None
     try:
-        from . import _kernels
+        import storyline._kernels as built  # the C extension: it imports nothing of storyline's
     except ImportError:
         return None
-    return _kernels
+    return built
 
 
 native: ModuleType | None = _load()
 
 
+def compiled() -> ModuleType | None:
+    """The built kernels' module, or None (not built, or ``STORYLINE_KERNELS=0``): callers ask at
+    each use, so setting :data:`native` (as the tests do to run the Python path) takes effect."""
+    return native
+
+
 def describe() -> str:
-    """A line for ``storyline --version`` and the logs: compiled, or the Python path and why."""
+    """A line for ``storyline --version``: compiled, or the Python path and why."""
     if native is not None:
         return "compiled kernels: in use"
-    if os.environ.get("STORYLINE_KERNELS", "1").strip().lower() in ("0", "false", "no", "off"):
+    if _off():
         return "compiled kernels: off, STORYLINE_KERNELS=0"
-    return "compiled kernels: not built, no C compiler at install; the Python path gives the same results, slower"
+    return "compiled kernels: not built (no C compiler or Python headers at install); the Python path gives the same results, slower"
 
 
-__all__ = ["native", "describe"]
+__all__ = ["native", "compiled", "describe"]

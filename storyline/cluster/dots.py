@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import kernels
+from ..kernels import compiled
 from .features import ArticleVector, sparse_dot
 
 KINDS = ("terms", "entities", "title")
@@ -61,7 +61,7 @@ class SparseDots:
 
     def _arrays(self, parts: Sequence[tuple[int, dict[str, float]]]) -> tuple[np.ndarray, np.ndarray]:
         """One id array and one weight array over ``parts`` ((kind, weights), in order)."""
-        native = kernels.native
+        native = compiled()
         if native is not None:  # the same ids handed out in the same order, compiled
             n = sum(len(weights) for _, weights in parts)
             ids_out, vals_out = np.empty(n, dtype=np.intp), np.empty(n, dtype=np.float64)
@@ -132,7 +132,7 @@ class SparseDots:
         if self.next_ > len(self.scratch_):  # ids handed out above: grow the scratch row to hold them
             self.scratch_ = np.zeros(2 * self.next_)
         scratch = self.scratch_
-        native = kernels.native
+        native = compiled()
         sums4 = native.segment_dots(scratch, q_ids, q_vals, arrays) if native is not None else None
         if sums4 is not None:  # the compiled loop: the same products and exact sums (None: a product not finite)
             for i, r in zip(batched, sums4):

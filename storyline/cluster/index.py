@@ -7,7 +7,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .. import kernels
+from ..kernels import compiled
 
 AHEAD_BLOCK = 128  # expected searches whose similarities one matrix product computes
 RENUMBER_SLACK = 4096  # story columns of the term index not in use before it numbers them again
@@ -214,7 +214,7 @@ class TermIndex:
     @staticmethod
     def _sums(terms: Iterable[str], weights: dict[str, float], postings: dict[str, set[str]],
               among: set[str] | None = None) -> dict[str, float]:
-        native = kernels.native
+        native = compiled()
         if native is not None:  # the same additions in the same order, compiled
             return native.term_sums(terms, weights, postings, among)
         acc: dict[str, float] = {}

@@ -11,8 +11,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..kernels import compiled
 from ..scorers import scorer_from_dict
-from .features import IDF_FILE, MODELS_DIR, IdfTable
+from .features import IDF_FILE, MODELS_DIR, ArticleVector, IdfTable
 
 # Every feature the clusterer can compute for an (article, story) pair; the join model is trained
 # on FEATURES, a subset (see docs/clustering.md for what each choice measured).
@@ -34,6 +35,24 @@ CENTRE_FILE = MODELS_DIR / "dense-centre.v1.json"
 # directions' join probability, embedding cosine, the smaller and larger size, and the
 # pair's FEATURES row (the first story as a pseudo-article against the second).
 MERGE_FEATURES = ("p", "p_back", "dense", "log_min_size", "log_max_size", *(f"pair_{f}" for f in FEATURES))
+
+
+_LOG1P_SIZE = tuple(math.log1p(n) for n in range(11))  # log_size of min(size, 10), for the compiled rows
+
+
+def compiled_rows(vec: ArticleVector, states: Sequence[Any], dots: list[tuple[float, float, float, float]], names: dict[str, float],
+                  names_total: float, lead: dict[str, float], lead_total: float, core_of: Any) -> np.ndarray | None:
+    """The :data:`ALL_FEATURES` rows of ``vec`` against each of ``states`` by the compiled kernel
+    (``StoryClusterer._feature_row``'s values to the bit; its arguments), or None: the kernels
+    were not built, or a value was not finite (the Python rows then decide, as they always did)."""
+    native = compiled()
+    if native is None:
+        return None
+    x = np.empty((len(states), len(ALL_FEATURES)))
+    article = (vec.dense, float(vec.short), math.log1p(len(vec.entities)), vec.days, vec.years, vec.months, vec.figures)
+    done = native.feature_rows(x, article, list(states), dots, names, names_total, lead, lead_total, core_of, _LOG1P_SIZE,
+                               np.maximum.reduce)
+    return x if done else None
 
 
 def merge_row(p: float, p_back: float, dense: float, size_a: int, size_b: int, row: np.ndarray) -> list[float]:
@@ -196,4 +215,4 @@ def centre_for(embedder: Any, centre: np.ndarray | None | str = "default") -> np
     return np.asarray(centre, dtype=np.float64)
 
 
-__all__ = ["ApartWhenBig", "ALL_FEATURES", "FEATURES", "MERGE_FEATURES", "MODEL_FILE", "MERGE_FILE", "CENTRE_FILE", "centre_for", "load_centre", "JoinModel", "load_models", "merge_row"]
+__all__ = ["ApartWhenBig", "ALL_FEATURES", "compiled_rows", "FEATURES", "MERGE_FEATURES", "MODEL_FILE", "MERGE_FILE", "CENTRE_FILE", "centre_for", "load_centre", "JoinModel", "load_models", "merge_row"]

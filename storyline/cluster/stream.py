@@ -26,12 +26,11 @@ from ..scorers import Scorer, scorer_from_dict
 from ..text.embed import Embedder, WordLlamaEmbedder
 from .base import collector_paused, resolve, story_id_for
 from .features import TIME_CUES, ArticleVector, IdfTable, cue_match, default_idf, heaviest, represent, share_of, who_shares
-from .. import kernels
 from .dots import TRANSIENT, SparseDots
 from .index import DenseStoryIndex, TermIndex
 from .join import (  # noqa: F401 - re-exported: the models' home is .join
     CENTRE_FILE, _COLUMNS, ALL_FEATURES, FEATURES, MERGE_FEATURES, MERGE_FILE, MODEL_FILE, ApartWhenBig, JoinModel,
-    centre_for, load_models, merge_row,
+    centre_for, compiled_rows, load_models, merge_row,
 )
 from .refine import Judged, identity_conflict, one_sided_pass, refine_pass, snapshot, two_groups
 from .share import Queries, shared
@@ -54,7 +53,6 @@ def _core(counts: dict[str, int], size: int) -> set[str]:
 # streams: 0.2-0.35 s slower in one process; 870 on the 100k stream: 3-5 s faster over its first
 # 30k articles)
 ONLINE_BLOCK_SUMS = 300
-_LOG1P_SIZE = tuple(math.log1p(n) for n in range(11))  # the log_size feature, min(size, 10), for the compiled rows
 _RANKED = any(f in FEATURES for f in ("rank_sparse", "rank_dense", "dense_margin", "best_margin"))  # need the other rows
 
 
@@ -327,11 +325,8 @@ class StoryClusterer:
         lead = {n: self._name_weight(n) for n in vec.lead_names}
         names_total, lead_total = math.fsum(names.values()), math.fsum(lead.values())
         dots = self.sparse_.dots(vec, states)
-        x = np.empty((len(states), len(ALL_FEATURES)))
-        native = kernels.native
-        if native is None or not native.feature_rows(
-                x, (vec.dense, float(vec.short), math.log1p(len(vec.entities)), vec.days, vec.years, vec.months, vec.figures),
-                states, dots, names, names_total, lead, lead_total, self._core_of, _LOG1P_SIZE, np.maximum.reduce):
+        x = compiled_rows(vec, states, dots, names, names_total, lead, lead_total, self._core_of)
+        if x is None:
             rows = [self._feature_row(vec, st, names, names_total, lead, lead_total, d) for st, d in zip(states, dots)]
             x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ALL_FEATURES))
         if len(x) and _RANKED:  # the rank and margin columns, when the model uses them

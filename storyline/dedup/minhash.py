@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .. import kernels
+from ..kernels import compiled
 from ..models import Article
 from ..text.tokens import tokenize, tokens_once
 from .base import DedupResult
@@ -120,7 +120,7 @@ class MinHashSketcher:
         a, b = permutations(self.num_perm, self.seed)
         grams = [article_shingles(art) for art in articles]
         out: list[Sketch] = [None] * len(articles)
-        native = kernels.native
+        native = compiled()
         if native is not None:  # the same values, each article's trigrams hashed and permuted in one compiled loop
             for i, g in enumerate(grams):
                 if len(g) >= _MIN_SHINGLES:
