@@ -41,7 +41,8 @@ def describe() -> str:
         return "compiled kernels: in use"
     if _off():
         return "compiled kernels: off, STORYLINE_KERNELS=0"
-    return "compiled kernels: not built (no C compiler or Python headers at install); the Python path gives the same results, slower"
+    return ("compiled kernels: not built (no C compiler or Python headers at install); "
+            "the Python path gives the same results, slower")
 
 
 __all__ = ["native", "compiled", "describe"]

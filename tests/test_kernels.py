@@ -65,7 +65,8 @@ def demo() -> list[Article]:
     return articles
 
 
-def _recorded(monkeypatch: pytest.MonkeyPatch, use: object, articles: list[Article], **options: object) -> tuple[list[bytes], list[str]]:
+def _recorded(monkeypatch: pytest.MonkeyPatch, use: object, articles: list[Article],
+              **options: object) -> tuple[list[bytes], list[str]]:
     """Every feature matrix a clusterer computes over ``articles`` (stream and consolidation), as
     bytes (so -0.0 and 0.0 differ), and its assignments, with ``kernels.native`` set to ``use``."""
     monkeypatch.setattr(kernels, "native", use)
@@ -85,7 +86,7 @@ def _recorded(monkeypatch: pytest.MonkeyPatch, use: object, articles: list[Artic
 
 
 @pytest.mark.parametrize("options", [{}, {"embedder": None}], ids=["embeddings", "no-embeddings"])
-def test_compiled_feature_rows_are_the_python_rows_to_the_bit(native, demo, monkeypatch, options) -> None:  # type: ignore[no-untyped-def]
+def test_compiled_feature_rows_are_the_python_rows_to_the_bit(native, demo, monkeypatch, options):  # type: ignore[no-untyped-def]
     """The demo corpus, in batches of 16, with the kernels and without: the same feature matrices
     byte for byte (the sparse dot products, cosines, cue agreements and name shares), so the same
     assignments and merges."""
@@ -126,7 +127,8 @@ def test_the_rows_hand_back_a_name_weight_that_is_not_finite(native, demo, monke
     x = np.empty((len(states), 21))
     assert native.feature_rows(x, article, states, dots, {named: math.inf}, math.inf, {}, 0.0, cl._core_of, sizes,
                                np.maximum.reduce) is False
-    assert native.feature_rows(x, article, states, dots, {named: 2.0}, 2.0, {}, 0.0, cl._core_of, sizes, np.maximum.reduce) is True
+    assert native.feature_rows(x, article, states, dots, {named: 2.0}, 2.0, {}, 0.0, cl._core_of, sizes,
+                               np.maximum.reduce) is True
     python = [cl._feature_row(vec, s, {named: 2.0}, 2.0, {}, 0.0, d) for s, d in zip(states, dots)]
     assert x.tobytes() == np.asarray(python, dtype=np.float64).tobytes() and x[0, 17] == 1.0
 

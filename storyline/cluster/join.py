@@ -40,8 +40,9 @@ MERGE_FEATURES = ("p", "p_back", "dense", "log_min_size", "log_max_size", *(f"pa
 _LOG1P_SIZE = tuple(math.log1p(n) for n in range(11))  # log_size of min(size, 10), for the compiled rows
 
 
-def compiled_rows(vec: ArticleVector, states: Sequence[Any], dots: list[tuple[float, float, float, float]], names: dict[str, float],
-                  names_total: float, lead: dict[str, float], lead_total: float, core_of: Any) -> np.ndarray | None:
+def compiled_rows(vec: ArticleVector, states: Sequence[Any], dots: list[tuple[float, float, float, float]],
+                  names: dict[str, float], names_total: float, lead: dict[str, float], lead_total: float,
+                  core_of: Any) -> np.ndarray | None:
     """The :data:`ALL_FEATURES` rows of ``vec`` against each of ``states`` by the compiled kernel
     (``StoryClusterer._feature_row``'s values to the bit; its arguments), or None: the kernels
     were not built, or a value was not finite (the Python rows then decide, as they always did)."""
