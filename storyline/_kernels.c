@@ -109,17 +109,21 @@ static double exact_total(ExactSum *s) {
     return hi;
 }
 
+/* A one-dimensional, contiguous buffer of one element kind: 'f' float64, 'i' intp, 'u' uint32. */
 static int get_buffer(PyObject *obj, Py_buffer *view, const char *what, char kind, int writable) {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
         return -1;
     int ok = view->ndim == 1 && view->format != NULL && view->format[1] == '\0';
-    if (ok && kind == 'f')
-        ok = view->format[0] == 'd' && view->itemsize == sizeof(double);
-    if (ok && kind == 'i')
-        ok = (view->format[0] == 'n' || view->format[0] == 'l' || view->format[0] == 'q') && view->itemsize == sizeof(Py_ssize_t);
+    char f = ok ? view->format[0] : '\0';
+    if (kind == 'f')
+        ok = ok && f == 'd' && view->itemsize == sizeof(double);
+    else if (kind == 'i')
+        ok = ok && (f == 'n' || f == 'l' || f == 'q') && view->itemsize == sizeof(Py_ssize_t);
+    else
+        ok = ok && (f == 'I' || f == 'L') && view->itemsize == sizeof(uint32_t);
     if (!ok) {
-        PyErr_Format(PyExc_TypeError, "segment_dots: %s must be a one-dimensional %s array", what,
-                     kind == 'f' ? "float64" : "intp");
+        PyErr_Format(PyExc_TypeError, "%s must be a one-dimensional %s array", what,
+                     kind == 'f' ? "float64" : kind == 'i' ? "intp" : "uint32");
         PyBuffer_Release(view);
         return -1;
     }
@@ -136,13 +140,13 @@ static PyObject *segment_dots(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOO!", &scratch_obj, &q_ids_obj, &q_vals_obj, &PyList_Type, &stories))
         return NULL;
     Py_buffer sb, qi, qv;
-    if (get_buffer(scratch_obj, &sb, "scratch", 'f', 1) < 0)
+    if (get_buffer(scratch_obj, &sb, "segment_dots: scratch", 'f', 1) < 0)
         return NULL;
-    if (get_buffer(q_ids_obj, &qi, "q_ids", 'i', 0) < 0) {
+    if (get_buffer(q_ids_obj, &qi, "segment_dots: q_ids", 'i', 0) < 0) {
         PyBuffer_Release(&sb);
         return NULL;
     }
-    if (get_buffer(q_vals_obj, &qv, "q_vals", 'f', 0) < 0) {
+    if (get_buffer(q_vals_obj, &qv, "segment_dots: q_vals", 'f', 0) < 0) {
         PyBuffer_Release(&qi);
         PyBuffer_Release(&sb);
         return NULL;
@@ -179,9 +183,9 @@ static PyObject *segment_dots(PyObject *self, PyObject *args) {
             goto fail;
         }
         Py_buffer ib, vb;
-        if (get_buffer(PyTuple_GET_ITEM(item, 0), &ib, "a story's ids", 'i', 0) < 0)
+        if (get_buffer(PyTuple_GET_ITEM(item, 0), &ib, "segment_dots: a story's ids", 'i', 0) < 0)
             goto fail;
-        if (get_buffer(PyTuple_GET_ITEM(item, 1), &vb, "a story's values", 'f', 0) < 0) {
+        if (get_buffer(PyTuple_GET_ITEM(item, 1), &vb, "segment_dots: a story's values", 'f', 0) < 0) {
             PyBuffer_Release(&ib);
             goto fail;
         }
@@ -685,9 +689,9 @@ static PyObject *id_arrays(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O!nO!OO", &PyTuple_Type, &tables, &next_id, &PyList_Type, &parts, &ids_obj, &vals_obj))
         return NULL;
     Py_buffer ib, vb;
-    if (get_buffer(ids_obj, &ib, "ids", 'i', 1) < 0)
+    if (get_buffer(ids_obj, &ib, "id_arrays: ids", 'i', 1) < 0)
         return NULL;
-    if (get_buffer(vals_obj, &vb, "vals", 'f', 1) < 0) {
+    if (get_buffer(vals_obj, &vb, "id_arrays: vals", 'f', 1) < 0) {
         PyBuffer_Release(&ib);
         return NULL;
     }
@@ -822,18 +826,6 @@ static inline uint32_t fmix32(uint32_t h) {
     return h ^ (h >> 16);
 }
 
-static int get_u32(PyObject *obj, Py_buffer *view, const char *what, int writable) {
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
-        return -1;
-    if (view->ndim != 1 || view->itemsize != 4 || view->format == NULL || view->format[1] != '\0' ||
-        (view->format[0] != 'I' && view->format[0] != 'L')) {
-        PyErr_Format(PyExc_TypeError, "minhash: %s must be a one-dimensional uint32 array", what);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
-}
-
 /* minhash(grams, a, b, out): for each permutation j, the least (a[j] * fmix32(sha1_hash32(g)) +
  * b[j]) mod 2**32 over the grams (bytes), into out; the values MinHashSketcher's numpy path gives. */
 static PyObject *minhash(PyObject *self, PyObject *args) {
@@ -841,13 +833,13 @@ static PyObject *minhash(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOO", &grams, &a_obj, &b_obj, &out_obj))
         return NULL;
     Py_buffer ab, bb, ob;
-    if (get_u32(a_obj, &ab, "a", 0) < 0)
+    if (get_buffer(a_obj, &ab, "minhash: a", 'u', 0) < 0)
         return NULL;
-    if (get_u32(b_obj, &bb, "b", 0) < 0) {
+    if (get_buffer(b_obj, &bb, "minhash: b", 'u', 0) < 0) {
         PyBuffer_Release(&ab);
         return NULL;
     }
-    if (get_u32(out_obj, &ob, "out", 1) < 0) {
+    if (get_buffer(out_obj, &ob, "minhash: out", 'u', 1) < 0) {
         PyBuffer_Release(&bb);
         PyBuffer_Release(&ab);
         return NULL;
